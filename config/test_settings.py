@@ -1,0 +1,17 @@
+"""Settings for the test suite: the real settings with a few speed-ups.
+
+DATABASE_URL and REDIS_URL still come from the environment, so the same suite
+runs on SQLite (default) and on PostgreSQL + Redis (CI's second run).
+"""
+
+from .settings import *  # noqa: F403
+from .settings import STORAGES
+
+SECURE_SSL_REDIRECT = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run inline when their on-commit hook fires; tests that need a real
+# worker start one as a separate process with its own settings.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,0 +1,120 @@
+"""Suite-wide pytest hooks: tests that need PostgreSQL or Redis.
+
+Mark a test `@pytest.mark.postgres` or `@pytest.mark.redis`. Where the service
+is missing the test is skipped with a reason that says how to run it; with
+REQUIRE_SERVICES=1 (CI's second run) a missing service fails the test instead.
+"""
+
+import os
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _missing_service(marker: str) -> str | None:
+    if marker == "postgres":
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return "needs PostgreSQL (row locks are real only there): set DATABASE_URL=postgres://..."
+        return None
+    if marker == "redis":
+        url = os.environ.get("REDIS_URL")
+        if not url:
+            return "needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0"
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            return f"Redis at {url} is unreachable: {exc}"
+        return None
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in ("postgres", "redis"):
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = _missing_service(marker)
+        if reason is None:
+            continue
+        if REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+def pytest_report_header(config) -> list[str]:
+    db = os.environ.get("DATABASE_URL", "sqlite (default)")
+    return [
+        f"database: {db.split('@')[-1]}",
+        f"redis: {os.environ.get('REDIS_URL') or 'not set (redis tests skip)'}",
+        f"REQUIRE_SERVICES={'1' if REQUIRE_SERVICES else '0'}",
+    ]
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL pointing a child process (worker, gunicorn) at the test database."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor != "postgresql":
+        raise RuntimeError("a child process can share the test database only on PostgreSQL")
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(tmp_path):
+    """Start real Celery worker processes on Redis against the test database.
+
+    Returns a function `start(queue, extra_env=None, concurrency=1)` that launches
+    `celery -A config worker` consuming only `queue` (unique per test, so a stray
+    worker on the same Redis cannot steal the messages) and waits until it is
+    ready. Every worker started is stopped at teardown. Needs the `postgres`
+    and `redis` markers on the test.
+    """
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    procs: list[subprocess.Popen] = []
+
+    def start(queue: str, extra_env: dict | None = None, concurrency: int = 1) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": database_url_for_subprocess(),
+            "DEBUG": "1",
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            **(extra_env or {}),
+        }
+        log = tmp_path / f"worker-{len(procs)}.log"
+        name = f"test-{uuid.uuid4().hex[:8]}@%h"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", name,
+             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+             "--loglevel", "INFO"],
+            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        )
+        procs.append(proc)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited early:\n{log.read_text()}")
+            if " ready." in log.read_text():
+                return proc
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker did not become ready:\n{log.read_text()}")
+
+    yield start
+
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,79 @@
+"""Staff admin for the catalog."""
+
+from django.contrib import admin
+from django.db.models import Count, Min
+
+from .models import Category, Product, Variant, WorkerHeartbeat
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "parent", "position", "is_active", "product_count"]
+    list_filter = ["is_active", "parent"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    ordering = ["position", "name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_product_count=Count("products"))
+
+    @admin.display(description="Products", ordering="_product_count")
+    def product_count(self, obj: Category) -> int:
+        return obj._product_count
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    extra = 1
+    fields = ["sku", "option_values", "price", "is_active", "position"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "is_active", "is_featured", "variant_count", "from_price", "created_at"]
+    list_filter = ["is_active", "is_featured", "category"]
+    list_select_related = ["category"]
+    search_fields = ["name", "slug", "variants__sku"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["category", "substitutes"]
+    date_hierarchy = "created_at"
+    inlines = [VariantInline]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_variant_count=Count("variants"), _from_price=Min("variants__price"))
+        )
+
+    @admin.display(description="Variants", ordering="_variant_count")
+    def variant_count(self, obj: Product) -> int:
+        return obj._variant_count
+
+    @admin.display(description="From", ordering="_from_price")
+    def from_price(self, obj: Product):
+        return obj._from_price
+
+
+@admin.register(Variant)
+class VariantAdmin(admin.ModelAdmin):
+    list_display = ["sku", "product", "options", "price", "is_active"]
+    list_filter = ["is_active", "product__category"]
+    list_select_related = ["product"]
+    search_fields = ["sku", "product__name"]
+    autocomplete_fields = ["product"]
+
+    @admin.display(description="Options")
+    def options(self, obj: Variant) -> str:
+        return obj.options_label or "—"
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["worker", "seen_at"]
+    readonly_fields = ["worker", "seen_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
