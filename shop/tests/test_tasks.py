@@ -24,7 +24,8 @@ def test_real_celery_worker_runs_task_through_redis(celery_worker_process):
     queue = f"test-{uuid.uuid4().hex}"
     celery_worker_process(queue)
 
-    celery_app.send_task(  # send_task always goes through the broker, even in eager test settings"shop.tasks.worker_heartbeat", queue=queue)
+    # send_task always goes through the broker, even with eager test settings.
+    celery_app.send_task("shop.tasks.worker_heartbeat", queue=queue)
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not WorkerHeartbeat.objects.exists():
