@@ -94,10 +94,27 @@ def celery_worker_process(tmp_path):
         log = tmp_path / f"worker-{len(procs)}.log"
         name = f"test-{uuid.uuid4().hex[:8]}@%h"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", name,
-             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
-             "--loglevel", "INFO"],
-            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                queue,
+                "-n",
+                name,
+                "--concurrency",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         procs.append(proc)
         deadline = time.monotonic() + 60

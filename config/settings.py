@@ -178,6 +178,14 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
 SHOP_BASE_URL = env.str("SHOP_BASE_URL", default="http://127.0.0.1:8000")
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
 
+# --- Inventory defaults (a variant's own BackorderPolicy overrides them) -------------------
+
+INVENTORY_DEFAULT_BACKORDER_MODE = env.str("INVENTORY_DEFAULT_BACKORDER_MODE", default="deny")  # deny | allow
+INVENTORY_DEFAULT_LEAD_TIME_DAYS = env.int("INVENTORY_DEFAULT_LEAD_TIME_DAYS", default=21)
+INVENTORY_LOW_STOCK_THRESHOLD = env.int("INVENTORY_LOW_STOCK_THRESHOLD", default=5)
+# A purchase order past its expected date is still coming; promise it this many days from today.
+INVENTORY_OVERDUE_GRACE_DAYS = env.int("INVENTORY_OVERDUE_GRACE_DAYS", default=3)
+
 # --- Static and media files -----------------------------------------------------------
 
 STATIC_URL = "static/"

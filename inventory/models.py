@@ -1,0 +1,281 @@
+"""Inventory: warehouses, stock levels, the append-only ledger, backorder policy,
+suppliers and purchase orders.
+
+Only `inventory/services.py` writes to StockItem and StockMovement. Database
+constraints back the invariants, so a bug elsewhere fails loudly instead of
+silently corrupting the numbers.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Warehouse(models.Model):
+    name = models.CharField(max_length=120)
+    code = models.SlugField(max_length=20, unique=True, help_text="Short code, e.g. 'MAIN'.")
+    priority = models.PositiveIntegerField(
+        default=0, help_text="Stock is taken from warehouses with lower numbers first."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class StockItem(models.Model):
+    """How many units of one variant a warehouse holds, and how many are promised.
+
+    `allocated` units belong to order lines and are waiting to ship; the free
+    quantity is `on_hand - allocated`. Backordered units are never stock: they
+    live on order lines until stock arrives and is allocated to them.
+    """
+
+    variant = models.ForeignKey("shop.Variant", on_delete=models.PROTECT, related_name="stock_items")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_items")
+    on_hand = models.IntegerField(default=0)
+    allocated = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["variant_id", "warehouse__priority"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "warehouse"], name="stockitem_one_per_variant_warehouse"
+            ),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stockitem_on_hand_not_negative"),
+            models.CheckConstraint(condition=Q(allocated__gte=0), name="stockitem_allocated_not_negative"),
+            models.CheckConstraint(
+                condition=Q(allocated__lte=F("on_hand")), name="stockitem_allocated_within_on_hand"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant.sku} @ {self.warehouse.code}"
+
+    @property
+    def free(self) -> int:
+        return self.on_hand - self.allocated
+
+
+class MovementReason(models.TextChoices):
+    RECEIVED = "received", "Received from supplier"
+    ADJUSTED = "adjusted", "Adjusted by staff"
+    ALLOCATED = "allocated", "Allocated to an order"
+    DEALLOCATED = "deallocated", "Allocation released"
+    SHIPPED = "shipped", "Shipped to customer"
+    RETURNED = "returned", "Returned by customer"
+    COUNTED = "counted", "Stock count"
+
+
+class StockMovementQuerySet(models.QuerySet):
+    """The ledger is append-only: bulk updates and deletes are refused."""
+
+    def update(self, **kwargs):
+        raise TypeError("stock movements are append-only; write a correcting movement instead")
+
+    def delete(self):
+        raise TypeError("stock movements are append-only; write a correcting movement instead")
+
+
+class StockMovement(models.Model):
+    """One change to one stock item. The sums of the deltas equal the stock levels."""
+
+    stock_item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="movements")
+    variant = models.ForeignKey("shop.Variant", on_delete=models.PROTECT, related_name="stock_movements")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_movements")
+    on_hand_delta = models.IntegerField(default=0)
+    allocated_delta = models.IntegerField(default=0)
+    reason = models.CharField(max_length=20, choices=MovementReason.choices)
+    po_line = models.ForeignKey(
+        "inventory.PurchaseOrderLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
+    )
+    order_line = models.ForeignKey(
+        "orders.OrderLine", null=True, blank=True, on_delete=models.PROTECT, related_name="stock_movements"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = StockMovementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["variant", "created_at"]),
+            models.Index(fields=["reason", "created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(on_hand_delta=0, allocated_delta=0), name="stockmovement_changes_something"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: on hand {self.on_hand_delta:+d}, allocated {self.allocated_delta:+d}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("stock movements are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("stock movements are append-only")
+
+
+class BackorderMode(models.TextChoices):
+    DENY = "deny", "Sell stock only"
+    ALLOW = "allow", "Sell beyond stock (backorder)"
+
+
+class BackorderPolicy(models.Model):
+    """How one variant may be sold beyond its stock. Variants without a row use the shop defaults
+    (settings INVENTORY_DEFAULT_BACKORDER_MODE, INVENTORY_DEFAULT_LEAD_TIME_DAYS,
+    INVENTORY_LOW_STOCK_THRESHOLD)."""
+
+    variant = models.OneToOneField("shop.Variant", on_delete=models.CASCADE, related_name="backorder_policy")
+    mode = models.CharField(max_length=10, choices=BackorderMode.choices, default=BackorderMode.DENY)
+    backorder_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most units that may wait on backorder at once. Empty: no limit."
+    )
+    lead_time_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days until restock when no purchase order covers a backorder."
+    )
+    discontinued = models.BooleanField(
+        default=False,
+        help_text="No restock expected: remaining stock sells, then the item is no longer available.",
+    )
+    backorder_discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Discount for customers who agree to wait for backordered units.",
+    )
+    low_stock_threshold = models.PositiveIntegerField(
+        null=True, blank=True, help_text="'Only N left' is shown at or below this many units."
+    )
+
+    class Meta:
+        verbose_name = "backorder policy"
+        verbose_name_plural = "backorder policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(backorder_discount_percent__isnull=True)
+                | Q(
+                    backorder_discount_percent__gte=Decimal("0"),
+                    backorder_discount_percent__lte=Decimal("100"),
+                ),
+                name="backorderpolicy_discount_is_percentage",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} for {self.variant_id}"
+
+
+class Supplier(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    contact_email = models.EmailField(blank=True)
+    lead_time_days = models.PositiveIntegerField(default=14, help_text="Usual days from order to delivery.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PurchaseOrderStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ORDERED = "ordered", "Ordered"
+    PARTIALLY_RECEIVED = "partially_received", "Partially received"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_PO_STATUSES = (PurchaseOrderStatus.ORDERED, PurchaseOrderStatus.PARTIALLY_RECEIVED)
+
+
+class PurchaseOrder(models.Model):
+    """Stock ordered from a supplier for one warehouse. Its lines are what we expect to receive."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="purchase_orders")
+    reference = models.CharField(max_length=40, unique=True)
+    status = models.CharField(
+        max_length=20, choices=PurchaseOrderStatus.choices, default=PurchaseOrderStatus.DRAFT
+    )
+    expected_date = models.DateField(
+        null=True, blank=True, help_text="When the supplier says it will arrive."
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "expected_date"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_PO_STATUSES
+
+
+class PurchaseOrderLine(models.Model):
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("shop.Variant", on_delete=models.PROTECT, related_name="purchase_order_lines")
+    quantity_ordered = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["purchase_order_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["purchase_order", "variant"], name="poline_one_per_variant"),
+            models.CheckConstraint(condition=Q(quantity_ordered__gt=0), name="poline_ordered_positive"),
+            # Over-receipt is refused (see docs/inventory.md): extra units are a stock adjustment.
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity_ordered")),
+                name="poline_received_within_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purchase_order.reference}: {self.quantity_ordered} × {self.variant.sku}"
+
+    @property
+    def quantity_outstanding(self) -> int:
+        return self.quantity_ordered - self.quantity_received
+
+
+class PurchaseOrderDateChange(models.Model):
+    """History of a purchase order's expected date; delay notifications read it."""
+
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="date_changes")
+    old_date = models.DateField(null=True, blank=True)
+    new_date = models.DateField(null=True, blank=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.purchase_order.reference}: {self.old_date} → {self.new_date}"

@@ -1,0 +1,337 @@
+"""Reads for inventory: above all, the one availability answer used everywhere.
+
+`availability_for_variants` answers for any number of variants in two queries:
+one for the variants annotated with their free stock and waiting backorders,
+one for their open purchase-order lines. Product pages, listings, the cart and
+checkout all ask it, so a customer never sees two different answers.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import dateformat, timezone
+
+from orders.models import OrderLine
+from shop.models import Variant
+
+from .conf import inventory_defaults
+from .models import OPEN_PO_STATUSES, BackorderMode, PurchaseOrderLine, StockItem
+from .projection import Incoming, project_ready_date
+
+
+class AvailabilityStatus:
+    """The five answers a customer can get. Plain constants (not a model field)."""
+
+    IN_STOCK = "in_stock"
+    LOW_STOCK = "low_stock"
+    BACKORDER = "backorder"
+    OUT_OF_STOCK = "out_of_stock"
+    DISCONTINUED = "discontinued"
+
+    LABELS = {
+        IN_STOCK: "In stock",
+        LOW_STOCK: "Low stock",
+        BACKORDER: "Backorder",
+        OUT_OF_STOCK: "Out of stock",
+        DISCONTINUED: "No longer available",
+    }
+    SCHEMA_ORG = {
+        IN_STOCK: "https://schema.org/InStock",
+        LOW_STOCK: "https://schema.org/LimitedAvailability",
+        BACKORDER: "https://schema.org/BackOrder",
+        OUT_OF_STOCK: "https://schema.org/OutOfStock",
+        DISCONTINUED: "https://schema.org/Discontinued",
+    }
+    # Best first: a product's badge is the best status among its variants.
+    RANK = {IN_STOCK: 0, LOW_STOCK: 1, BACKORDER: 2, OUT_OF_STOCK: 3, DISCONTINUED: 4}
+
+
+def date_in_words(value: date) -> str:
+    return dateformat.format(value, "l j F Y")
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What one variant can be sold as, right now."""
+
+    variant_id: int
+    status: str
+    sellable_now: int  # units that can ship from stock now
+    backorderable: int | None  # units that may still be backordered; None = no limit
+    expected_date: date | None  # when the next backordered unit would be in stock
+    message: str
+    free_stock: int
+    waiting_backorders: int
+    lead_time_days: int
+    overdue_grace_days: int
+    discount_percent: Decimal | None = None
+    today: date | None = None
+    incoming: tuple[Incoming, ...] = field(default=(), repr=False)
+
+    @property
+    def label(self) -> str:
+        return AvailabilityStatus.LABELS[self.status]
+
+    @property
+    def schema_org(self) -> str:
+        return AvailabilityStatus.SCHEMA_ORG[self.status]
+
+    @property
+    def is_purchasable(self) -> bool:
+        return self.sellable_now > 0 or self.backorderable is None or self.backorderable > 0
+
+    @property
+    def max_orderable(self) -> int | None:
+        """Most units one order may take now; None means no limit."""
+        if self.backorderable is None:
+            return None
+        return self.sellable_now + self.backorderable
+
+    def split(self, quantity: int) -> tuple[int, int]:
+        """(units from stock now, units to backorder) for an order of `quantity`.
+
+        Raises ValueError when policy or the backorder limit does not allow it.
+        """
+        now = min(quantity, self.sellable_now)
+        later = quantity - now
+        if self.backorderable is not None and later > self.backorderable:
+            raise ValueError(f"at most {self.max_orderable} can be ordered")
+        return now, later
+
+    def backorder_date(self, quantity: int) -> date | None:
+        """When all of `quantity` newly backordered units would be in stock."""
+        if quantity <= 0:
+            return None
+        return project_ready_date(
+            units_ahead=self.waiting_backorders,
+            quantity=quantity,
+            free_now=max(self.free_stock - self.sellable_now, 0),
+            incoming=self.incoming,
+            today=self.today or timezone.localdate(),
+            lead_time_days=self.lead_time_days,
+            overdue_grace_days=self.overdue_grace_days,
+        )
+
+
+def variants_with_stock(queryset: QuerySet[Variant] | None = None) -> QuerySet[Variant]:
+    """Variants annotated with free stock, waiting backorders and the effective policy.
+
+    Annotations: stock_free, backorders_waiting, policy_mode, policy_discontinued,
+    policy_limit. Usable for filtering listings in SQL (see `available_now_q`).
+    """
+    defaults = inventory_defaults()
+    queryset = Variant.objects.all() if queryset is None else queryset
+    free = (
+        StockItem.objects.filter(variant=OuterRef("pk"), warehouse__is_active=True)
+        .values("variant")
+        .annotate(total=Sum(F("on_hand") - F("allocated")))
+        .values("total")
+    )
+    waiting = (
+        OrderLine.objects.filter(variant=OuterRef("pk"), quantity_backordered__gt=0)
+        .values("variant")
+        .annotate(total=Sum("quantity_backordered"))
+        .values("total")
+    )
+    return queryset.annotate(
+        stock_free=Coalesce(Subquery(free, output_field=IntegerField()), 0),
+        backorders_waiting=Coalesce(Subquery(waiting, output_field=IntegerField()), 0),
+        policy_mode=Coalesce(
+            F("backorder_policy__mode"), Value(defaults.backorder_mode), output_field=CharField()
+        ),
+        policy_discontinued=Coalesce(
+            F("backorder_policy__discontinued"), Value(False), output_field=BooleanField()
+        ),
+        policy_limit=F("backorder_policy__backorder_limit"),
+    )
+
+
+def available_now_q() -> Q:
+    """Filter for `variants_with_stock()`: units can ship from stock now."""
+    return Q(stock_free__gt=F("backorders_waiting"))
+
+
+def can_be_backordered_q() -> Q:
+    """Filter for `variants_with_stock()`: out of stock now but may be ordered on backorder."""
+    return Q(
+        stock_free__lte=F("backorders_waiting"), policy_mode=BackorderMode.ALLOW, policy_discontinued=False
+    ) & (Q(policy_limit__isnull=True) | Q(policy_limit__gt=F("backorders_waiting")))
+
+
+def product_availability_filter(*, kind: str) -> Exists | None:
+    """An Exists() for a Product queryset: 'now' = available now, 'backorder' = can be backordered."""
+    conditions = {"now": available_now_q, "backorder": can_be_backordered_q}
+    if kind not in conditions:
+        return None
+    variants = variants_with_stock(Variant.objects.filter(product=OuterRef("pk"), is_active=True))
+    return Exists(variants.filter(conditions[kind]()))
+
+
+def _incoming_by_variant(variant_ids: Iterable[int]) -> dict[int, list[Incoming]]:
+    rows = (
+        PurchaseOrderLine.objects.filter(
+            variant_id__in=list(variant_ids),
+            purchase_order__status__in=OPEN_PO_STATUSES,
+            quantity_received__lt=F("quantity_ordered"),
+        )
+        .values_list(
+            "variant_id",
+            "purchase_order_id",
+            "purchase_order__expected_date",
+            "quantity_ordered",
+            "quantity_received",
+        )
+        .order_by("purchase_order__expected_date", "purchase_order_id")
+    )
+    result: dict[int, list[Incoming]] = defaultdict(list)
+    for variant_id, po_id, expected, ordered, received in rows:
+        result[variant_id].append(
+            Incoming(purchase_order_id=po_id, expected_date=expected, quantity=ordered - received)
+        )
+    return result
+
+
+def availability_from_numbers(
+    *,
+    variant_id: int,
+    free_stock: int,
+    waiting_backorders: int,
+    mode: str,
+    discontinued: bool,
+    backorder_limit: int | None,
+    lead_time_days: int,
+    low_stock_threshold: int,
+    discount_percent: Decimal | None,
+    incoming: Iterable[Incoming],
+    today: date,
+    overdue_grace_days: int,
+) -> Availability:
+    """The availability rules, applied to numbers already read. No queries."""
+    incoming = tuple(incoming)
+    sellable_now = max(free_stock - waiting_backorders, 0)
+    if discontinued or mode != BackorderMode.ALLOW:
+        backorderable: int | None = 0
+    elif backorder_limit is None:
+        backorderable = None
+    else:
+        backorderable = max(backorder_limit - waiting_backorders, 0)
+    can_backorder = backorderable is None or backorderable > 0
+
+    expected = None
+    if can_backorder:
+        expected = project_ready_date(
+            units_ahead=waiting_backorders,
+            quantity=1,
+            free_now=max(free_stock - sellable_now, 0),
+            incoming=incoming,
+            today=today,
+            lead_time_days=lead_time_days,
+            overdue_grace_days=overdue_grace_days,
+        )
+
+    if sellable_now > 0:
+        low = sellable_now <= low_stock_threshold
+        status = AvailabilityStatus.LOW_STOCK if low else AvailabilityStatus.IN_STOCK
+        message = f"Only {sellable_now} left in stock" if low else "In stock, ready to ship"
+        if discontinued:
+            message += " (this item will not be restocked)"
+        elif can_backorder and expected is not None:
+            message += f"; more can be ordered on backorder, expected to ship by {date_in_words(expected)}"
+    elif discontinued:
+        status = AvailabilityStatus.DISCONTINUED
+        message = "No longer available: this item will not be restocked"
+    elif can_backorder:
+        status = AvailabilityStatus.BACKORDER
+        message = f"Available on backorder, expected to ship by {date_in_words(expected)}"
+        if backorderable is not None:
+            message += f" (only {backorderable} more can be backordered)"
+    else:
+        status = AvailabilityStatus.OUT_OF_STOCK
+        message = "Out of stock"
+        if mode == BackorderMode.ALLOW:
+            message = "Out of stock: backorders for this item are full"
+
+    return Availability(
+        variant_id=variant_id,
+        status=status,
+        sellable_now=sellable_now,
+        backorderable=backorderable,
+        expected_date=expected,
+        message=message,
+        free_stock=free_stock,
+        waiting_backorders=waiting_backorders,
+        lead_time_days=lead_time_days,
+        overdue_grace_days=overdue_grace_days,
+        discount_percent=discount_percent if can_backorder else None,
+        today=today,
+        incoming=incoming,
+    )
+
+
+def availability_for_variants(
+    *, variant_ids: Iterable[int], today: date | None = None
+) -> dict[int, Availability]:
+    """Availability of many variants in exactly two queries, whatever their number."""
+    ids = list(dict.fromkeys(variant_ids))
+    if not ids:
+        return {}
+    defaults = inventory_defaults()
+    today = today or timezone.localdate()
+    variants = variants_with_stock(Variant.objects.filter(pk__in=ids)).select_related("backorder_policy")
+    incoming = _incoming_by_variant(ids)
+    result = {}
+    for variant in variants:
+        policy = getattr(variant, "backorder_policy", None)
+        result[variant.pk] = availability_from_numbers(
+            variant_id=variant.pk,
+            free_stock=variant.stock_free,
+            waiting_backorders=variant.backorders_waiting,
+            mode=variant.policy_mode,
+            discontinued=variant.policy_discontinued,
+            backorder_limit=variant.policy_limit,
+            lead_time_days=(
+                policy.lead_time_days
+                if policy and policy.lead_time_days is not None
+                else defaults.lead_time_days
+            ),
+            low_stock_threshold=(
+                policy.low_stock_threshold
+                if policy and policy.low_stock_threshold is not None
+                else defaults.low_stock_threshold
+            ),
+            discount_percent=policy.backorder_discount_percent if policy else None,
+            incoming=incoming.get(variant.pk, ()),
+            today=today,
+            overdue_grace_days=defaults.overdue_grace_days,
+        )
+    return result
+
+
+def availability_for_variant(*, variant_id: int, today: date | None = None) -> Availability | None:
+    return availability_for_variants(variant_ids=[variant_id], today=today).get(variant_id)
+
+
+def availability_best(availabilities: Iterable[Availability]) -> Availability | None:
+    """The best answer among a product's variants, for a listing badge."""
+    return min(
+        availabilities,
+        key=lambda a: (AvailabilityStatus.RANK[a.status], a.expected_date or date.max),
+        default=None,
+    )
