@@ -32,7 +32,7 @@ from orders.models import OrderLine
 from shop.models import Variant
 
 from .conf import inventory_defaults
-from .models import OPEN_PO_STATUSES, BackorderMode, PurchaseOrderLine, StockItem
+from .models import OPEN_PO_STATUSES, BackorderMode, PurchaseOrderLine, StockItem, StockMovement
 from .projection import Incoming, project_ready_date
 
 
@@ -335,3 +335,55 @@ def availability_best(availabilities: Iterable[Availability]) -> Availability | 
         key=lambda a: (AvailabilityStatus.RANK[a.status], a.expected_date or date.max),
         default=None,
     )
+
+
+@dataclass(frozen=True)
+class LedgerDiscrepancy:
+    stock_item_id: int
+    sku: str
+    warehouse: str
+    on_hand: int
+    allocated: int
+    ledger_on_hand: int
+    ledger_allocated: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sku} @ {self.warehouse} (stock item {self.stock_item_id}): "
+            f"on hand {self.on_hand} but ledger says {self.ledger_on_hand}; "
+            f"allocated {self.allocated} but ledger says {self.ledger_allocated}"
+        )
+
+
+def ledger_discrepancies() -> list[LedgerDiscrepancy]:
+    """Stock items whose levels differ from the sums of their movements (one query)."""
+    on_hand_sum = (
+        StockMovement.objects.filter(stock_item=OuterRef("pk"))
+        .values("stock_item")
+        .annotate(total=Sum("on_hand_delta"))
+        .values("total")
+    )
+    allocated_sum = (
+        StockMovement.objects.filter(stock_item=OuterRef("pk"))
+        .values("stock_item")
+        .annotate(total=Sum("allocated_delta"))
+        .values("total")
+    )
+    items = (
+        StockItem.objects.annotate(
+            ledger_on_hand=Coalesce(Subquery(on_hand_sum, output_field=IntegerField()), 0),
+            ledger_allocated=Coalesce(Subquery(allocated_sum, output_field=IntegerField()), 0),
+        )
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(allocated=F("ledger_allocated")))
+        .values_list(
+            "pk",
+            "variant__sku",
+            "warehouse__code",
+            "on_hand",
+            "allocated",
+            "ledger_on_hand",
+            "ledger_allocated",
+        )
+        .order_by("pk")
+    )
+    return [LedgerDiscrepancy(*row) for row in items]
