@@ -1,5 +1,34 @@
-from django.urls import include, path
+"""Account pages: Django's auth views (same URL names as django.contrib.auth.urls) plus sign-up."""
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
 
 urlpatterns = [
-    path("", include("django.contrib.auth.urls")),
+    path("", views.account, name="account"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path(
+        "password_reset/",
+        # Links in the email use the configured site address, not the request's Host header.
+        auth_views.PasswordResetView.as_view(
+            extra_email_context={
+                "base_url": settings.SHOP_BASE_URL.rstrip("/"),
+                "shop_name": settings.SHOP_NAME,
+            }
+        ),
+        name="password_reset",
+    ),
+    path("password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

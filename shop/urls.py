@@ -7,4 +7,7 @@ app_name = "shop"
 urlpatterns = [
     path("healthz", views.health, name="health"),
     path("", views.home, name="home"),
+    path("c/<slug:slug>/", views.category_detail, name="category"),
+    path("p/<slug:slug>/", views.product_detail, name="product"),
+    path("search/", views.search, name="search"),
 ]

@@ -1,14 +1,111 @@
-"""Customer pages of the catalog."""
+"""Customer pages of the catalog, and sign-up.
 
+Views only read request parameters, call selectors and render; what is visible
+to a customer is decided in `shop.selectors`.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
 
-from .models import WorkerHeartbeat
+from .forms import CatalogQueryForm, SignupForm
+from .models import Category, WorkerHeartbeat
+from .selectors import (
+    category_get_for_customer,
+    category_list_for_nav,
+    product_get_for_customer,
+    product_list_featured,
+    product_list_newest,
+    product_search,
+    variant_choose,
+)
+
+HOME_PRODUCT_LIMIT = 8
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "shop/home.html", {})
+    products = product_list_featured(limit=HOME_PRODUCT_LIMIT)
+    products_heading = "Featured products"
+    if not products:
+        products = product_list_newest(limit=HOME_PRODUCT_LIMIT)
+        products_heading = "New arrivals"
+    categories = category_list_for_nav()
+    return render(
+        request,
+        "shop/home.html",
+        {
+            # Also read by the navbar, so the categories are fetched once.
+            "nav_categories": categories,
+            "products": products,
+            "products_heading": products_heading,
+        },
+    )
+
+
+def _listing_context(request: HttpRequest, *, category: Category | None, require_query: bool = False) -> dict:
+    """Search, sort and paginate visible products; with `require_query`, list nothing until asked."""
+    form = CatalogQueryForm(request.GET)
+    query, sort = form.values()
+    context = {"form": form, "query": query, "sort": sort, "page_obj": None, "products": []}
+    if query or not require_query:
+        products = product_search(category=category, query=query, sort=sort)
+        page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
+        context.update({"page_obj": page, "products": page.object_list})
+    return context
+
+
+def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    category, subcategories = category_get_for_customer(slug=slug)
+    context = _listing_context(request, category=category)
+    context.update({"category": category, "subcategories": subcategories})
+    return render(request, "shop/category.html", context)
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    # Without a query, say how to search rather than list the whole catalog.
+    context = _listing_context(request, category=None, require_query=True)
+    context["navbar_query"] = context["query"]
+    return render(request, "shop/search.html", context)
+
+
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    product = product_get_for_customer(slug=slug)
+    variant = variant_choose(product=product, sku=request.GET.get("variant"))
+    return render(
+        request,
+        "shop/product.html",
+        {"product": product, "variants": product.active_variants, "selected_variant": variant},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/account.html", {})
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -1,0 +1,52 @@
+"""Forms of the customer pages: catalog query parameters and sign-up."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+
+from .selectors import DEFAULT_SORT
+
+SORT_CHOICES = [
+    ("name", "Name (A–Z)"),
+    ("price", "Price (low to high)"),
+    ("-price", "Price (high to low)"),
+    ("newest", "Newest first"),
+]
+QUERY_MAX_LENGTH = 100
+
+
+class CatalogQueryForm(forms.Form):
+    """The `?q=` and `?sort=` parameters of a listing.
+
+    Never rejects a request: a bad value is dropped and its default used, so a
+    hand-edited URL shows a page instead of an error.
+    """
+
+    q = forms.CharField(label="Search", required=False)
+    sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
+
+    def clean_q(self) -> str:
+        return self.cleaned_data["q"][:QUERY_MAX_LENGTH]
+
+    def values(self) -> tuple[str, str]:
+        """(query, sort) with invalid values replaced by their defaults."""
+        self.is_valid()
+        return self.cleaned_data.get("q") or "", self.cleaned_data.get("sort") or DEFAULT_SORT
+
+
+class SignupForm(UserCreationForm):
+    """A new customer account: username, email (required, used for password resets) and password."""
+
+    email = forms.EmailField(
+        required=True, help_text="Used for password resets and for emails about your orders."
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
