@@ -135,3 +135,78 @@ def celery_worker_process(tmp_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def celery_via_broker(celery_worker_process):
+    """Send every task of this test through the real broker to a private queue and a real worker.
+
+    Returns `start(extra_env=None, concurrency=1)`, which launches the worker
+    (see `celery_worker_process`) and switches this process from eager mode to
+    publishing on that worker's queue; both are restored at teardown.
+    """
+    import uuid
+
+    from config.celery import app
+
+    queue = f"test-{uuid.uuid4().hex}"
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+
+    def start(extra_env: dict | None = None, concurrency: int = 1):
+        proc = celery_worker_process(queue, extra_env=extra_env, concurrency=concurrency)
+        app.conf.task_always_eager = False
+        app.conf.task_default_queue = queue
+        return proc
+
+    yield start
+    app.conf.task_always_eager, app.conf.task_default_queue = previous
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives.
+
+    Yields an object with `.port`, `.messages` (a list of email.message.Message)
+    and `.wait_for(count, timeout)`. Point a child process at it with
+    EMAIL_URL=smtp://127.0.0.1:<port>.
+    """
+    import email
+    import socket
+    import threading
+    import time
+
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.messages = []
+            self.lock = threading.Lock()
+
+        async def handle_DATA(self, server, session, envelope):
+            with self.lock:
+                self.messages.append(email.message_from_bytes(envelope.content))
+            return "250 Message accepted for delivery"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+
+    class Server:
+        def __init__(self):
+            self.port = port
+            self.messages = handler.messages
+            self.url = f"smtp://127.0.0.1:{port}"
+
+        def wait_for(self, count: int, timeout: float = 30.0) -> list:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and len(handler.messages) < count:
+                time.sleep(0.1)
+            return list(handler.messages)
+
+    try:
+        yield Server()
+    finally:
+        controller.stop()

@@ -133,6 +133,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="UTC")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "shop.tasks.worker_heartbeat", "schedule": 60.0},
+    # Re-send emails whose broker message was lost or whose worker died.
+    "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 30.0},
 }
 
 # --- Email ------------------------------------------------------------------------
@@ -151,6 +153,9 @@ if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Backorder Shop <shop@example.com>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
+NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=600)
 
 # --- Auth -------------------------------------------------------------------------
 

@@ -1,0 +1,120 @@
+"""The email outbox and back-in-stock subscriptions.
+
+Every email is first a `Notification` row, written in the same transaction as
+the change it tells about, with a unique `dedupe_key`: the row cannot be lost
+(it commits with the change) and cannot be created twice. Celery sends it; a
+periodic sweep re-sends what a lost broker message or a dead worker left behind.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class NotificationKind(models.TextChoices):
+    ORDER_CONFIRMED = "order_confirmed", "Order confirmed"
+    ORDER_SHIPPED = "order_shipped", "Order shipped"
+    ORDER_CANCELLED = "order_cancelled", "Items cancelled"
+    BACKORDER_ALLOCATED = "backorder_allocated", "Backordered items allocated"
+    ORDER_DELAYED = "order_delayed", "Backorder delayed"
+    BACK_IN_STOCK = "back_in_stock", "Back in stock"
+    SUBSCRIPTION_CONFIRM = "subscription_confirm", "Confirm back-in-stock alert"
+    LOW_STOCK_ALERT = "low_stock_alert", "Low stock (staff)"
+
+
+# Marketing-type mail: carries a one-click unsubscribe link and RFC 8058 headers.
+MARKETING_KINDS = frozenset({NotificationKind.BACK_IN_STOCK})
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Notification(models.Model):
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    recipient = models.EmailField()
+    context = models.JSONField(
+        default=dict, blank=True, help_text="Ids and values to render with; never HTML."
+    )
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A pending notification is not sent before this time (retry backoff).",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker started sending it.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="notification_unsent",
+            ),
+            models.Index(fields=["kind", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient}"
+
+
+class SubscriptionStatus(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", "Waiting for confirmation"
+    ACTIVE = "active", "Active"
+    NOTIFIED = "notified", "Notified"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+
+class BackInStockSubscription(models.Model):
+    """A customer who asked to hear when a variant is available again."""
+
+    variant = models.ForeignKey("shop.Variant", on_delete=models.CASCADE, related_name="stock_subscriptions")
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=12, choices=SubscriptionStatus.choices, default=SubscriptionStatus.UNCONFIRMED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    wave = models.PositiveIntegerField(null=True, blank=True, help_text="The restock wave that notified it.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One open subscription per address and variant; closed ones are history.
+            models.UniqueConstraint(
+                fields=["variant", "email"],
+                condition=Q(status__in=["unconfirmed", "active"]),
+                name="subscription_one_open_per_email_variant",
+            ),
+        ]
+        indexes = [models.Index(fields=["variant", "status", "confirmed_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.variant_id} ({self.get_status_display()})"
+
+
+class EmailPreference(models.Model):
+    """An address that opted out of non-essential email. Order-status mail always goes."""
+
+    email = models.EmailField(unique=True)
+    marketing_opt_out = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.email

@@ -1,0 +1,15 @@
+"""Email backends for tests: real Django backends that fail on purpose."""
+
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+
+
+class FlakyBackend(LocmemBackend):
+    """Raises a connection error for the first `failures_left` sends, then delivers to mail.outbox."""
+
+    failures_left = 0
+
+    def send_messages(self, messages):
+        if FlakyBackend.failures_left > 0:
+            FlakyBackend.failures_left -= 1
+            raise ConnectionRefusedError("SMTP server unavailable (test)")
+        return super().send_messages(messages)
