@@ -76,10 +76,13 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(django_capture_on_commi
     from django.db import transaction
 
     variant = VariantFactory()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            low_stock(variant)
-            raise RuntimeError("the change failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        low_stock(variant)
+        raise RuntimeError("the change failed")
 
     assert (Notification.objects.count(), len(callbacks), len(mail.outbox)) == (0, 0, 0)
 
