@@ -10,8 +10,10 @@ from bench.core import print_table, setup_django, write_json
 
 
 def main() -> int:
-    available = sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules([str(Path(__file__).parent))
-                       if m.name.startswith("bench_"))
+    folder = str(Path(__file__).parent)
+    available = sorted(
+        m.name[len("bench_") :] for m in pkgutil.iter_modules([folder]) if m.name.startswith("bench_")
+    )
     parser = argparse.ArgumentParser(description="Run the shop's benchmarks.")
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(available)}")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")

@@ -47,7 +47,8 @@ def print_table(figures: list[Figure]) -> None:
     for n, row in enumerate(rows):
         print(
             "  ".join(
-                str(c).ljust(w) if i != 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+                str(c).ljust(w) if i != 2 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
             )
         )
         if n == 0:
