@@ -1,5 +1,7 @@
 """Forms of the customer pages: catalog query parameters and sign-up."""
 
+from typing import NamedTuple
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
@@ -12,11 +14,23 @@ SORT_CHOICES = [
     ("-price", "Price (high to low)"),
     ("newest", "Newest first"),
 ]
+# Values understood by inventory.selectors.product_availability_filter; "" means no filter.
+AVAILABILITY_CHOICES = [
+    ("", "Any availability"),
+    ("now", "Available now"),
+    ("backorder", "Can be backordered"),
+]
 QUERY_MAX_LENGTH = 100
 
 
+class CatalogQuery(NamedTuple):
+    query: str
+    sort: str
+    availability: str
+
+
 class CatalogQueryForm(forms.Form):
-    """The `?q=` and `?sort=` parameters of a listing.
+    """The `?q=`, `?sort=` and `?availability=` parameters of a listing.
 
     Never rejects a request: a bad value is dropped and its default used, so a
     hand-edited URL shows a page instead of an error.
@@ -24,14 +38,24 @@ class CatalogQueryForm(forms.Form):
 
     q = forms.CharField(label="Search", required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
+    availability = forms.ChoiceField(label="Availability", choices=AVAILABILITY_CHOICES, required=False)
 
     def clean_q(self) -> str:
         return self.cleaned_data["q"][:QUERY_MAX_LENGTH]
 
-    def values(self) -> tuple[str, str]:
-        """(query, sort) with invalid values replaced by their defaults."""
+    def values(self) -> CatalogQuery:
+        """(query, sort, availability) with invalid values replaced by their defaults."""
         self.is_valid()
-        return self.cleaned_data.get("q") or "", self.cleaned_data.get("sort") or DEFAULT_SORT
+        return CatalogQuery(
+            query=self.cleaned_data.get("q") or "",
+            sort=self.cleaned_data.get("sort") or DEFAULT_SORT,
+            availability=self.cleaned_data.get("availability") or "",
+        )
+
+    @staticmethod
+    def availability_label(value: str) -> str:
+        """'Available now' for 'now'; '' for no filter."""
+        return dict(AVAILABILITY_CHOICES).get(value, "") if value else ""
 
 
 class SignupForm(UserCreationForm):

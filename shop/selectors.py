@@ -4,10 +4,38 @@ What a customer may see is decided here and nowhere else: a product is visible
 when it is active, its category (and that category's parent, if any) is active,
 and it has at least one active variant. Views and templates only display what
 these functions return.
+
+Availability always comes from `inventory.selectors.availability_for_variants`,
+asked once per page for every variant the page shows (two queries, whatever
+their number), so a listing badge and a product page never disagree.
 """
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import quote
+
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.http import Http404
+
+from inventory.selectors import (
+    Availability,
+    AvailabilityStatus,
+    availability_best,
+    availability_for_variants,
+    available_now_q,
+    product_availability_filter,
+    variants_with_stock,
+)
 
 from .models import Category, Product, Variant
 
@@ -20,6 +48,10 @@ PRODUCT_SORTS: dict[str, tuple[str, ...]] = {
     "newest": ("-created_at", "-pk"),
 }
 DEFAULT_SORT = "name"
+
+# Statuses that can ship from stock now; anything else gets alternatives on its product page.
+AVAILABLE_NOW = frozenset({AvailabilityStatus.IN_STOCK, AvailabilityStatus.LOW_STOCK})
+ALTERNATIVES_LIMIT = 4
 
 _VISIBLE_CATEGORY = Q(is_active=True) & (Q(parent__isnull=True) | Q(parent__is_active=True))
 
@@ -95,15 +127,21 @@ def product_list_newest(*, limit: int) -> list[Product]:
 
 
 def product_search(
-    *, category: Category | None = None, query: str = "", sort: str = DEFAULT_SORT
+    *,
+    category: Category | None = None,
+    query: str = "",
+    sort: str = DEFAULT_SORT,
+    availability: str = "",
 ) -> QuerySet[Product]:
     """Visible products, optionally within `category` (and its subcategories), matching `query`.
 
     `query` matches the product name (contains) or the SKU of an active variant
     (contains), case-insensitively; each product appears once however many of its
     variants match, because the SKU match is an EXISTS subquery rather than a join.
-    An unknown `sort` falls back to the default. Active variants are prefetched
-    into `product.active_variants` (one extra query however many products).
+    `availability` is 'now' (an active variant ships from stock now) or 'backorder'
+    (an active variant can be ordered on backorder), also an EXISTS; other values
+    are ignored. An unknown `sort` falls back to the default. Active variants are
+    prefetched into `product.active_variants` (one extra query however many products).
     """
     products = _visible_products()
     if category is not None:
@@ -112,6 +150,9 @@ def product_search(
     if query:
         sku_match = _active_variants().filter(product=OuterRef("pk"), sku__icontains=query)
         products = products.filter(Q(name__icontains=query) | Exists(sku_match))
+    availability_condition = product_availability_filter(kind=availability) if availability else None
+    if availability_condition is not None:
+        products = products.filter(availability_condition)
     ordering = PRODUCT_SORTS.get(sort, PRODUCT_SORTS[DEFAULT_SORT])
     return _with_active_variants(products.order_by(*ordering))
 
@@ -138,3 +179,138 @@ def variant_choose(*, product: Product, sku: str | None) -> Variant | None:
             if variant.sku == sku:
                 return variant
     return variants[0] if variants else None
+
+
+def product_list_attach_availability(
+    *, products: Iterable[Product], today: date | None = None
+) -> list[Product]:
+    """Set `variant.availability` on each prefetched active variant and `product.availability`
+    (the best among them, for a badge) on each product.
+
+    One `availability_for_variants` call for every variant of every product: two
+    queries however many products (none for an empty list). Needs `active_variants`
+    prefetched, as every product selector here does.
+    """
+    products = list(products)
+    variants = [variant for product in products for variant in product.active_variants]
+    availabilities = availability_for_variants(variant_ids=[v.pk for v in variants], today=today)
+    for variant in variants:
+        variant.availability = availabilities.get(variant.pk)
+    for product in products:
+        product.availability = availability_best(
+            v.availability for v in product.active_variants if v.availability is not None
+        )
+    return products
+
+
+def _alternative_candidates(*, product: Product, limit: int) -> list[Product]:
+    """Up to `limit` visible products that can ship now: `product`'s substitutes first, then
+    products of its category. Each group comes in the products' own order (by name): the
+    substitutes relation has no position, and `add()`/`set()` insert in no defined order.
+    Two queries (products and their variants), the availability check being an EXISTS.
+    """
+    is_substitute = Exists(
+        Product.substitutes.through.objects.filter(from_product_id=product.pk, to_product_id=OuterRef("pk"))
+    )
+    candidates = (
+        _visible_products()
+        .annotate(is_substitute=is_substitute)
+        .filter(Q(is_substitute=True) | Q(category_id=product.category_id))
+        .exclude(pk=product.pk)
+        .filter(product_availability_filter(kind="now"))
+        .order_by("-is_substitute", "name", "pk")
+    )
+    return list(_with_active_variants(candidates)[:limit])
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    product: Product
+    variants: list[Variant]  # active, each with `.availability`
+    selected_variant: Variant | None
+    availability: Availability | None  # of the selected variant
+    alternatives: list[Product]  # shown when the selected variant cannot ship now; each with `.availability`
+
+
+def product_page_get(*, slug: str, sku: str | None, today: date | None = None) -> ProductPage:
+    """Everything the product page shows: the product, its variants and their availability,
+    the selected variant, and up to four alternatives that ship now when it cannot.
+
+    Queries: the product, its active variants (annotated with whether they can ship now,
+    which decides whether alternatives are needed), then, only when they are, the
+    alternatives and their variants; finally one availability call for all variants on the
+    page (two queries). 4 or 6 in all, whatever the number of variants or alternatives.
+    Raises Http404 if the product is not visible.
+    """
+    variants = variants_with_stock(_active_variants()).annotate(
+        can_ship_now=ExpressionWrapper(available_now_q(), output_field=BooleanField())
+    )
+    product = (
+        _visible_products()
+        .filter(slug=slug)
+        .select_related("category__parent")
+        .prefetch_related(Prefetch("variants", queryset=variants, to_attr="active_variants"))
+        .first()
+    )
+    if product is None:
+        raise Http404("No such product.")
+    selected = variant_choose(product=product, sku=sku)
+    alternatives = []
+    if selected is not None and not selected.can_ship_now:
+        alternatives = _alternative_candidates(product=product, limit=ALTERNATIVES_LIMIT)
+    product_list_attach_availability(products=[product, *alternatives], today=today)
+    availability = selected.availability if selected is not None else None
+    if availability is None or availability.status in AVAILABLE_NOW:
+        alternatives = []  # stock changed between the two reads: trust the availability answer
+    alternatives = [p for p in alternatives if p.availability and p.availability.status in AVAILABLE_NOW]
+    return ProductPage(
+        product=product,
+        variants=product.active_variants,
+        selected_variant=selected,
+        availability=availability,
+        alternatives=alternatives,
+    )
+
+
+def product_structured_data(
+    *,
+    product: Product,
+    variants: Iterable[Variant],
+    sku: str | None,
+    url: str,
+    image_url: str | None,
+    currency: str,
+) -> dict:
+    """A schema.org Product with one Offer per variant, for a JSON-LD block. No queries.
+
+    `sku` is the SKU the page shows (the selected variant's); `variants` carry `.availability` (see `product_list_attach_availability`); a backorder
+    offer says when it is expected to ship (`availabilityStarts`, ISO date).
+    """
+    data: dict = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": product.name,
+        "description": product.description,
+        "url": url,
+    }
+    if sku:
+        data["sku"] = sku
+    if image_url:
+        data["image"] = image_url
+    offers = []
+    for variant in variants:
+        offer = {
+            "@type": "Offer",
+            "sku": variant.sku,
+            "price": str(variant.price),
+            "priceCurrency": currency,
+            "url": f"{url}?variant={quote(variant.sku)}",
+        }
+        availability = getattr(variant, "availability", None)
+        if availability is not None:
+            offer["availability"] = availability.schema_org
+            if availability.status == AvailabilityStatus.BACKORDER and availability.expected_date:
+                offer["availabilityStarts"] = availability.expected_date.isoformat()
+        offers.append(offer)
+    data["offers"] = offers
+    return data

@@ -20,11 +20,12 @@ from .models import Category, WorkerHeartbeat
 from .selectors import (
     category_get_for_customer,
     category_list_for_nav,
-    product_get_for_customer,
+    product_list_attach_availability,
     product_list_featured,
     product_list_newest,
+    product_page_get,
     product_search,
-    variant_choose,
+    product_structured_data,
 )
 
 HOME_PRODUCT_LIMIT = 8
@@ -36,6 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not products:
         products = product_list_newest(limit=HOME_PRODUCT_LIMIT)
         products_heading = "New arrivals"
+    products = product_list_attach_availability(products=products)
     categories = category_list_for_nav()
     return render(
         request,
@@ -50,13 +52,23 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _listing_context(request: HttpRequest, *, category: Category | None, require_query: bool = False) -> dict:
-    """Search, sort and paginate visible products; with `require_query`, list nothing until asked."""
+    """Search, filter, sort and paginate visible products, each with its availability badge;
+    with `require_query`, list nothing until asked."""
     form = CatalogQueryForm(request.GET)
-    query, sort = form.values()
-    context = {"form": form, "query": query, "sort": sort, "page_obj": None, "products": []}
+    query, sort, availability = form.values()
+    context = {
+        "form": form,
+        "query": query,
+        "sort": sort,
+        "availability": availability,
+        "availability_label": form.availability_label(availability),
+        "page_obj": None,
+        "products": [],
+    }
     if query or not require_query:
-        products = product_search(category=category, query=query, sort=sort)
+        products = product_search(category=category, query=query, sort=sort, availability=availability)
         page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = product_list_attach_availability(products=page.object_list)
         context.update({"page_obj": page, "products": page.object_list})
     return context
 
@@ -76,12 +88,27 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    product = product_get_for_customer(slug=slug)
-    variant = variant_choose(product=product, sku=request.GET.get("variant"))
+    page = product_page_get(slug=slug, sku=request.GET.get("variant"))
+    product = page.product
+    structured_data = product_structured_data(
+        product=product,
+        variants=page.variants,
+        sku=page.selected_variant.sku if page.selected_variant else None,
+        url=request.build_absolute_uri(product.get_absolute_url()),
+        image_url=request.build_absolute_uri(product.image.url) if product.image else None,
+        currency=settings.SHOP_CURRENCY,
+    )
     return render(
         request,
         "shop/product.html",
-        {"product": product, "variants": product.active_variants, "selected_variant": variant},
+        {
+            "product": product,
+            "variants": page.variants,
+            "selected_variant": page.selected_variant,
+            "availability": page.availability,
+            "alternatives": page.alternatives,
+            "structured_data": structured_data,
+        },
     )
 
 

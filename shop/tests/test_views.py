@@ -9,10 +9,13 @@ from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 pytestmark = pytest.mark.django_db
 
 # Queries an anonymous visitor's page makes, whatever the number of products.
-HOME_QUERIES = 3  # nav categories, featured products, their variants
-HOME_FALLBACK_QUERIES = 4  # ... plus newest products when none is featured
-CATEGORY_QUERIES = 5  # category + children, nav, count, page of products, their variants
-PRODUCT_QUERIES = 3  # product, its variants, nav
+# Availability of every variant on a page is one availability_for_variants call: 2 queries.
+HOME_QUERIES = 5  # nav categories, featured products, their variants, availability (2)
+HOME_FALLBACK_QUERIES = 6  # ... plus newest products when none is featured
+CATEGORY_QUERIES = 7  # category + children, nav, count, page of products, their variants, availability (2)
+# Product, its variants (with stock), nav, availability (2); alternatives are looked for because
+# make_catalog's variants are out of stock, and none is found, so their variants are not fetched.
+PRODUCT_QUERIES = 6
 
 
 def make_catalog(count: int, **product_kwargs):
@@ -75,8 +78,8 @@ def test_product_query_budget(client, django_assert_num_queries, count):
     assert response.status_code == 200
 
 
-def test_budgets_are_within_six_queries():
-    assert max(HOME_QUERIES, HOME_FALLBACK_QUERIES, CATEGORY_QUERIES, PRODUCT_QUERIES) <= 6
+def test_budgets_are_within_eight_queries():
+    assert max(HOME_QUERIES, HOME_FALLBACK_QUERIES, CATEGORY_QUERIES, PRODUCT_QUERIES) <= 8
 
 
 # --- Home --------------------------------------------------------------------------
