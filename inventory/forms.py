@@ -1,0 +1,138 @@
+"""Staff forms for the inventory admin.
+
+These forms only collect and check input. The numbers they carry are written by
+`inventory/services.py`; a refused change comes back from the service as a
+StockError whose message the admin puts on the form.
+"""
+
+from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
+
+from shop.models import Variant
+
+from .models import MovementReason, PurchaseOrder, PurchaseOrderLine, StockItem, Warehouse
+
+
+class _StockTargetForm(forms.Form):
+    """Which stock to change: a variant in a warehouse.
+
+    Opened from one stock item, both fields are fixed to that item (disabled
+    fields ignore whatever is posted); opened from the list, staff choose them,
+    which also covers a variant that has no stock in that warehouse yet.
+    """
+
+    warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.all())
+
+    def __init__(self, *args, admin_site, stock_item: StockItem | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stock_item = stock_item
+        # Built here because the autocomplete widget needs the admin site.
+        self.fields["variant"] = forms.ModelChoiceField(
+            queryset=Variant.objects.select_related("product"),
+            widget=AutocompleteSelect(StockItem._meta.get_field("variant"), admin_site),
+            help_text="Search by SKU or product name.",
+        )
+        self.order_fields(["variant", "warehouse"])
+        if stock_item is not None:
+            self.fields["variant"].initial = stock_item.variant
+            self.fields["warehouse"].initial = stock_item.warehouse
+            self.fields["variant"].disabled = True
+            self.fields["warehouse"].disabled = True
+            self.fields["variant"].help_text = ""
+
+
+class StockAdjustForm(_StockTargetForm):
+    quantity_change = forms.IntegerField(
+        label="Quantity change",
+        help_text="Units to add; a negative number removes units (e.g. -2 for two damaged items).",
+    )
+    reason = forms.ChoiceField(
+        choices=[
+            (MovementReason.ADJUSTED.value, MovementReason.ADJUSTED.label),
+            (MovementReason.RETURNED.value, MovementReason.RETURNED.label),
+        ],
+        initial=MovementReason.ADJUSTED.value,
+    )
+    note = forms.CharField(
+        max_length=255,
+        required=False,
+        help_text="Why the stock changed. Kept in the stock ledger.",
+    )
+
+    def clean_quantity_change(self) -> int:
+        value = self.cleaned_data["quantity_change"]
+        if value == 0:
+            raise forms.ValidationError("Enter a quantity change other than zero.")
+        return value
+
+
+class StockCountForm(_StockTargetForm):
+    counted = forms.IntegerField(
+        label="Counted quantity",
+        min_value=0,
+        help_text="How many units are physically on the shelf. On hand is set to this number.",
+    )
+    note = forms.CharField(max_length=255, required=False, help_text="Kept in the stock ledger.")
+
+
+class PurchaseOrderAdminForm(forms.ModelForm):
+    """The purchase-order header. `date_change_reason` is stored with an expected-date change."""
+
+    date_change_reason = forms.CharField(
+        label="Reason for the date change",
+        max_length=255,
+        required=False,
+        help_text="Only used when you change the expected date; kept in the date history.",
+    )
+
+    class Meta:
+        model = PurchaseOrder
+        fields = ["supplier", "warehouse", "reference", "expected_date", "notes"]
+
+
+class PurchaseOrderReceiveForm(forms.Form):
+    """One quantity per line still outstanding; an empty box counts as zero.
+
+    Only the shape of each number is checked here (a whole number). Whether it
+    may be received (not negative, not more than outstanding) is the service's
+    decision, and its message is shown as it is.
+    """
+
+    def __init__(self, *args, lines: list[PurchaseOrderLine], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            if line.quantity_outstanding <= 0:
+                continue
+            self.fields[self.field_name(line)] = forms.IntegerField(
+                label=line.variant.sku,
+                required=False,
+                initial=line.quantity_outstanding,
+                widget=forms.NumberInput(attrs={"min": 0, "max": line.quantity_outstanding, "step": 1}),
+            )
+
+    @staticmethod
+    def field_name(line: PurchaseOrderLine) -> str:
+        return f"line_{line.pk}"
+
+    def rows(self) -> list[tuple[PurchaseOrderLine, forms.BoundField | None]]:
+        """Each line with its input (None for a line with nothing outstanding), for the template."""
+        return [
+            (line, self[self.field_name(line)] if self.field_name(line) in self.fields else None)
+            for line in self.lines
+        ]
+
+    def quantities(self) -> dict[int, int]:
+        """{line_id: quantity} for every line with a quantity other than zero."""
+        result = {}
+        for line in self.lines:
+            value = self.cleaned_data.get(self.field_name(line))
+            if value:
+                result[line.pk] = value
+        return result
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.quantities():
+            raise forms.ValidationError("Enter at least one quantity to receive.")
+        return cleaned
