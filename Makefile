@@ -21,6 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 install: $(STAMP)
 
 ## make run: migrate, seed demo data if the database is empty, start web + worker + beat.
+run: export SHOP_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty

@@ -11,6 +11,7 @@ admin.site.index_title = "Shop administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("shop.account_urls")),
+    path("orders/", include("orders.urls")),
     path("", include("shop.urls")),
 ]
 

@@ -63,6 +63,25 @@ class StockItem(models.Model):
         return self.on_hand - self.allocated
 
 
+class Allocation(models.Model):
+    """Units of one stock item held for one order line until they ship."""
+
+    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="allocations")
+    stock_item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="allocations")
+    quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order_line_id", "stock_item_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_line", "stock_item"], name="allocation_one_per_line_stock_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of {self.stock_item_id} for line {self.order_line_id}"
+
+
 class MovementReason(models.TextChoices):
     RECEIVED = "received", "Received from supplier"
     ADJUSTED = "adjusted", "Adjusted by staff"

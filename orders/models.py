@@ -1,9 +1,9 @@
-"""Orders and their lines.
+"""Orders, their lines, shipments, payments and the order timeline.
 
 A line's quantities always add up: ordered = allocated + backordered + shipped
 + cancelled (a database constraint). Allocated units are held in stock for the
-line; backordered units wait for stock to arrive. The line's status is derived
-from the quantities by `orders.lifecycle` — it is never set by hand.
+line; backordered units wait for stock to arrive. Line and order statuses are
+derived from the quantities by `orders.lifecycle` — never set by hand.
 """
 
 from decimal import Decimal
@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 
 class ShipPolicy(models.TextChoices):
@@ -48,12 +49,38 @@ class Order(models.Model):
         default=False, help_text="Priority orders are served first from arriving stock."
     )
     placed_at = models.DateTimeField(db_index=True)
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+
+    # Shipping address
+    full_name = models.CharField(max_length=200, blank=True)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address (line 2)", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 country code, e.g. DE.")
+    shipping_method = models.CharField(max_length=40, blank=True)
+
+    # Money, in settings.SHOP_CURRENCY
+    currency = models.CharField(max_length=3, default="EUR")
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount_total = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), help_text="Backorder discounts."
+    )
+    shipping_cost = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         ordering = ["-placed_at", "-pk"]
+        indexes = [models.Index(fields=["status", "placed_at"]), models.Index(fields=["email"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:detail", kwargs={"number": self.number})
 
 
 class OrderLine(models.Model):
@@ -61,8 +88,18 @@ class OrderLine(models.Model):
     variant = models.ForeignKey("shop.Variant", on_delete=models.PROTECT, related_name="order_lines")
     sku = models.CharField(max_length=64)
     product_name = models.CharField(max_length=200)
+    options_label = models.CharField(max_length=200, blank=True)
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     backorder_discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    backorder_unit_price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Price of each unit sold on backorder.",
+    )
+    quantity_at_backorder_price = models.PositiveIntegerField(
+        default=0, help_text="The last units of the line, sold at the backorder price."
+    )
     quantity = models.PositiveIntegerField()
     quantity_allocated = models.PositiveIntegerField(default=0)
     quantity_backordered = models.PositiveIntegerField(default=0)
@@ -70,6 +107,9 @@ class OrderLine(models.Model):
     quantity_cancelled = models.PositiveIntegerField(default=0)
     expected_date = models.DateField(
         null=True, blank=True, help_text="Projected date the backordered units will be ready to ship."
+    )
+    first_promised_date = models.DateField(
+        null=True, blank=True, help_text="The date promised at checkout, kept for delay tracking."
     )
     status = models.CharField(max_length=20, choices=LineStatus.choices, default=LineStatus.BACKORDERED)
 
@@ -94,7 +134,189 @@ class OrderLine(models.Model):
                 ),
                 name="orderline_quantities_add_up",
             ),
+            models.CheckConstraint(
+                condition=Q(quantity_at_backorder_price__lte=F("quantity")),
+                name="orderline_discounted_units_within_quantity",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"
+
+    def price_of_units(self, start: int, count: int) -> Decimal:
+        """Price of units [start, start + count) of the line; the last units carry the backorder price."""
+        full_price_units = self.quantity - self.quantity_at_backorder_price
+        end = start + count
+        full = max(0, min(end, full_price_units) - start)
+        discounted = count - full
+        return self.unit_price * full + self.backorder_unit_price * discounted
+
+    @property
+    def total(self) -> Decimal:
+        return self.price_of_units(0, self.quantity)
+
+    @property
+    def quantity_open(self) -> int:
+        """Units neither shipped nor cancelled."""
+        return self.quantity_allocated + self.quantity_backordered
+
+
+class OrderEventKind(models.TextChoices):
+    PLACED = "placed", "Order placed"
+    ALLOCATED = "allocated", "Items allocated"
+    SHIPPED = "shipped", "Items shipped"
+    DELAYED = "delayed", "Delayed"
+    CANCELLED = "cancelled", "Items cancelled"
+    REFUNDED = "refunded", "Payment refunded or released"
+    PRIORITY = "priority", "Priority changed"
+    NOTE = "note", "Note"
+
+
+class OrderEvent(models.Model):
+    """The order's timeline, shown to the customer and to staff."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=OrderEventKind.choices)
+    message = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    visible_to_customer = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}: {self.message}"
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Value of the goods shipped.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Shipment {self.pk} of {self.order.number}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="shipmentline_quantity_positive")
+        ]
+
+
+class PaymentStatus(models.TextChoices):
+    AUTHORIZED = "authorized", "Authorized"
+    PARTIALLY_CAPTURED = "partially_captured", "Partly captured"
+    CAPTURED = "captured", "Captured"
+    VOIDED = "voided", "Voided"
+
+
+class Payment(models.Model):
+    """One authorization for an order, and what became of it."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="payment")
+    gateway = models.CharField(max_length=20)
+    reference = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3)
+    amount_authorized = models.DecimalField(max_digits=12, decimal_places=2)
+    amount_captured = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount_voided = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.AUTHORIZED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_captured__gte=0, amount_voided__gte=0, amount_refunded__gte=0),
+                name="payment_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_authorized__gte=F("amount_captured") + F("amount_voided")),
+                name="payment_capture_and_void_within_authorized",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__lte=F("amount_captured")), name="payment_refund_within_captured"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.reference}"
+
+    @property
+    def amount_open(self) -> Decimal:
+        """Authorized but neither captured nor voided."""
+        return self.amount_authorized - self.amount_captured - self.amount_voided
+
+
+class TransactionKind(models.TextChoices):
+    AUTHORIZE = "authorize", "Authorize"
+    CAPTURE = "capture", "Capture"
+    VOID = "void", "Void"
+    REFUND = "refund", "Refund"
+
+
+class PaymentTransaction(models.Model):
+    """Every call to the payment gateway, successful or not."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
+    kind = models.CharField(max_length=10, choices=TransactionKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    success = models.BooleanField()
+    gateway_reference = models.CharField(max_length=100, blank=True)
+    message = models.CharField(max_length=255, blank=True)
+    shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+
+class Cart(models.Model):
+    """A shopping cart: a guest's (by session) or a customer's (by user)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="cart"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Cart {self.pk}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("shop.Variant", on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variant"], name="cartline_one_per_variant"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="cartline_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × variant {self.variant_id}"

@@ -1,0 +1,618 @@
+"""Writes for orders: placing, shipping, cancelling, priority.
+
+Every stock change goes through inventory.services; every payment call is
+recorded as a PaymentTransaction; every transition is an OrderEvent; every
+email is an outbox row created in the same transaction.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.selectors import availability_for_variants, date_in_words
+from inventory.services import (
+    BackorderRefused,
+    Demand,
+    StockError,
+    allocation_record,
+    allocation_reserve,
+    allocation_ship,
+)
+from notifications.models import NotificationKind
+from notifications.services import notification_create
+from shop.models import Variant
+
+from .lifecycle import Move, line_apply, order_status, shippable_quantities
+from .models import (
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+    Payment,
+    PaymentStatus,
+    PaymentTransaction,
+    Shipment,
+    ShipmentLine,
+    ShipPolicy,
+    TransactionKind,
+)
+from .payments import gateway_get
+
+logger = logging.getLogger(__name__)
+
+MAX_LINE_QUANTITY = 999
+CENT = Decimal("0.01")
+
+
+class CheckoutError(Exception):
+    """The order cannot be placed as asked; the message is for the customer."""
+
+    def __init__(self, message: str, *, variant_id: int | None = None):
+        super().__init__(message)
+        self.variant_id = variant_id
+
+
+class OrderActionError(Exception):
+    """A staff or customer action on an order that is not possible; the message says why."""
+
+
+@dataclass(frozen=True)
+class ShippingOption:
+    code: str
+    label: str
+    cost: Decimal
+
+
+def shipping_options() -> dict[str, ShippingOption]:
+    """Flat-rate shipping choices (settings.SHOP_SHIPPING_OPTIONS)."""
+    raw = getattr(
+        settings,
+        "SHOP_SHIPPING_OPTIONS",
+        {
+            "standard": ("Standard delivery (3-5 working days)", "4.90"),
+            "express": ("Express (next day)", "12.90"),
+        },
+    )
+    return {code: ShippingOption(code, label, Decimal(cost)) for code, (label, cost) in raw.items()}
+
+
+def backorder_price(unit_price: Decimal, discount_percent: Decimal | None) -> Decimal:
+    if not discount_percent:
+        return unit_price
+    return (unit_price * (Decimal(100) - discount_percent) / Decimal(100)).quantize(
+        CENT, rounding=ROUND_HALF_UP
+    )
+
+
+# --- quotes: what the customer sees before paying ---------------------------------------
+
+
+@dataclass
+class QuoteLine:
+    variant: Variant
+    quantity: int
+    ship_now: int
+    backorder: int
+    expected_date: date | None
+    unit_price: Decimal
+    backorder_unit_price: Decimal
+    discount_percent: Decimal
+    total: Decimal
+    message: str = ""
+
+
+@dataclass
+class Quote:
+    lines: list[QuoteLine]
+    subtotal: Decimal
+    discount_total: Decimal
+    shipping_cost: Decimal
+    total: Decimal
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def has_backorders(self) -> bool:
+        return any(line.backorder for line in self.lines)
+
+
+def order_quote(*, items: list[tuple[int, int]], shipping_method: str = "standard") -> Quote:
+    """Price a list of (variant id, quantity) from the database, never from the client.
+
+    Constant number of queries. Lines that cannot be ordered as asked are kept
+    with a message in `problems`; `order_place` refuses a quote with problems.
+    """
+    variants = Variant.objects.select_related("product").in_bulk([vid for vid, _ in items])
+    availability = availability_for_variants(variant_ids=[vid for vid, _ in items])
+    lines, problems = [], []
+    for variant_id, quantity in items:
+        variant = variants.get(variant_id)
+        if variant is None or not variant.is_active or not variant.product.is_active:
+            problems.append("An item in your cart is no longer sold.")
+            continue
+        a = availability[variant_id]
+        message = ""
+        if not 1 <= quantity <= MAX_LINE_QUANTITY:
+            message = f"Choose a quantity between 1 and {MAX_LINE_QUANTITY}."
+            now, later = 0, 0
+        else:
+            try:
+                now, later = a.split(quantity)
+            except ValueError:
+                now, later = 0, 0
+                message = (
+                    f"Only {a.max_orderable} of {variant} can be ordered."
+                    if a.max_orderable
+                    else f"{variant} is {a.label.lower()}."
+                )
+        if message:
+            problems.append(message)
+        discount = a.discount_percent or Decimal("0") if later else Decimal("0")
+        bo_price = backorder_price(variant.price, discount)
+        lines.append(
+            QuoteLine(
+                variant=variant,
+                quantity=quantity,
+                ship_now=now,
+                backorder=later,
+                expected_date=a.backorder_date(later),
+                unit_price=variant.price,
+                backorder_unit_price=bo_price,
+                discount_percent=discount,
+                total=variant.price * now + bo_price * later,
+                message=message,
+            )
+        )
+    subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    total_goods = sum((line.total for line in lines), Decimal("0"))
+    option = shipping_options().get(shipping_method)
+    shipping = option.cost if option else Decimal("0")
+    return Quote(
+        lines=lines,
+        subtotal=subtotal,
+        discount_total=subtotal - total_goods,
+        shipping_cost=shipping,
+        total=total_goods + shipping,
+        problems=problems,
+    )
+
+
+# --- placing an order --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceResult:
+    order: Order
+    created: bool  # False: the idempotency key matched an order placed before
+
+
+def _new_order_number() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "BO-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def _record_transaction(payment: Payment, kind: str, amount: Decimal, result, *, shipment=None, user_id=None):
+    PaymentTransaction.objects.create(
+        payment=payment,
+        kind=kind,
+        amount=amount,
+        success=result.success,
+        gateway_reference=result.reference,
+        message=result.message[:255],
+        shipment=shipment,
+        user_id=user_id,
+    )
+
+
+def order_place(
+    *,
+    items: list[tuple[int, int]],
+    email: str,
+    address: dict,
+    shipping_method: str,
+    ship_policy: str,
+    payment_method: str,
+    card_number: str = "",
+    accept_backorder_terms: bool = False,
+    idempotency_key: str,
+    user_id: int | None = None,
+) -> PlaceResult:
+    """Place an order: re-read prices and stock, authorize payment, allocate, backorder the rest.
+
+    Nothing from the client is trusted but the variant ids and quantities. A
+    declined payment leaves no order and no stock change. A repeated submit with
+    the same idempotency key returns the first order. Stock is allocated under
+    locks (inventory.services.allocation_reserve), so concurrent checkouts never
+    oversell or overfill the backorder limit.
+    """
+    existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+    if existing:
+        return PlaceResult(existing, created=False)
+    if not items:
+        raise CheckoutError("Your cart is empty.")
+    if ship_policy not in ShipPolicy.values:
+        raise CheckoutError("Choose how the order should be shipped.")
+    if shipping_method not in shipping_options():
+        raise CheckoutError("Choose a delivery option.")
+    merged: dict[int, int] = {}
+    for variant_id, quantity in items:
+        merged[variant_id] = merged.get(variant_id, 0) + quantity
+    items = sorted(merged.items())
+
+    quote = order_quote(items=items, shipping_method=shipping_method)
+    if quote.problems:
+        raise CheckoutError(" ".join(quote.problems))
+    if quote.has_backorders and not accept_backorder_terms:
+        raise CheckoutError("Some items will be backordered: please read and accept the backorder terms.")
+
+    gateway = gateway_get(payment_method)
+    auth = gateway.authorize(amount=quote.total, currency=settings.SHOP_CURRENCY, card_number=card_number)
+    if not auth.success:
+        raise CheckoutError(auth.message or "The payment was declined.")
+
+    try:
+        order = _order_create(
+            items=items,
+            quote=quote,
+            email=email,
+            address=address,
+            shipping_method=shipping_method,
+            ship_policy=ship_policy,
+            accept_backorder_terms=accept_backorder_terms,
+            idempotency_key=idempotency_key,
+            user_id=user_id,
+            gateway_code=gateway.code,
+            auth=auth,
+        )
+    except IntegrityError:
+        # The same checkout was submitted twice at once: the other submit won.
+        gateway.void(reference=auth.reference, amount=quote.total)
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return PlaceResult(existing, created=False)
+        raise
+    except BackorderRefused as exc:
+        gateway.void(reference=auth.reference, amount=quote.total)
+        raise CheckoutError(
+            f"Sorry, availability changed while you were checking out. {exc}", variant_id=exc.variant_id
+        ) from exc
+    except StockError as exc:
+        gateway.void(reference=auth.reference, amount=quote.total)
+        raise CheckoutError(str(exc)) from exc
+    except Exception:
+        gateway.void(reference=auth.reference, amount=quote.total)
+        raise
+
+    payment = order.payment
+    excess = payment.amount_authorized - order.total
+    if excess > 0:
+        _payment_void(payment_id=payment.pk, amount=excess, note="backorder discount applied at placement")
+    return PlaceResult(order, created=True)
+
+
+@transaction.atomic(durable=True)
+def _order_create(
+    *,
+    items,
+    quote,
+    email,
+    address,
+    shipping_method,
+    ship_policy,
+    accept_backorder_terms,
+    idempotency_key,
+    user_id,
+    gateway_code,
+    auth,
+) -> Order:
+    reservation = allocation_reserve(
+        demands=[Demand(variant_id=v, quantity=q) for v, q in items], allow_backorder=accept_backorder_terms
+    )
+    quoted = {line.variant.pk: line for line in quote.lines}
+    option = shipping_options()[shipping_method]
+    order = None
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    number=_new_order_number(),
+                    email=email,
+                    user_id=user_id,
+                    ship_policy=ship_policy,
+                    placed_at=timezone.now(),
+                    idempotency_key=idempotency_key,
+                    full_name=address.get("full_name", ""),
+                    address_line1=address.get("address_line1", ""),
+                    address_line2=address.get("address_line2", ""),
+                    city=address.get("city", ""),
+                    postcode=address.get("postcode", ""),
+                    country=address.get("country", ""),
+                    shipping_method=option.label,
+                    currency=settings.SHOP_CURRENCY,
+                    shipping_cost=option.cost,
+                )
+            break
+        except IntegrityError:
+            if Order.objects.filter(idempotency_key=idempotency_key).exists():
+                raise
+    if order is None:
+        raise RuntimeError("could not find a free order number")
+
+    lines = []
+    for variant_id, plan in sorted(reservation.lines.items()):
+        q = quoted[variant_id]
+        # Units that wait carry the backorder price; if fewer wait than quoted, the customer keeps the
+        # quoted discount (never charged more than authorized).
+        discounted = max(plan.backorder, q.backorder) if q.discount_percent else 0
+        line = OrderLine(
+            order=order,
+            variant_id=variant_id,
+            sku=q.variant.sku,
+            product_name=q.variant.product.name,
+            options_label=q.variant.options_label,
+            unit_price=q.unit_price,
+            backorder_discount_percent=q.discount_percent,
+            backorder_unit_price=q.backorder_unit_price,
+            quantity_at_backorder_price=discounted,
+            quantity=plan.quantity,
+            quantity_allocated=plan.allocate,
+            quantity_backordered=plan.backorder,
+            expected_date=plan.expected_date,
+            first_promised_date=plan.expected_date,
+        )
+        line_apply(line, Move())  # derive the status from the quantities
+        lines.append(line)
+    OrderLine.objects.bulk_create(lines)
+    allocation_record(reservation=reservation, line_ids={line.variant_id: line.pk for line in lines})
+
+    subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    goods = sum((line.total for line in lines), Decimal("0"))
+    order.subtotal = subtotal
+    order.discount_total = subtotal - goods
+    order.total = goods + order.shipping_cost
+    order.status = order_status(lines, ship_policy=ship_policy)
+    order.save(update_fields=["subtotal", "discount_total", "total", "status"])
+
+    payment = Payment.objects.create(
+        order=order,
+        gateway=gateway_code,
+        reference=auth.reference,
+        currency=order.currency,
+        amount_authorized=quote.total,
+    )
+    _record_transaction(payment, TransactionKind.AUTHORIZE, quote.total, auth, user_id=user_id)
+
+    waiting = [line for line in lines if line.quantity_backordered]
+    message = "Order placed."
+    if waiting:
+        message += " Waiting for stock: " + "; ".join(
+            f"{line.quantity_backordered} × {line.product_name} (expected {date_in_words(line.expected_date)})"
+            for line in waiting
+        )
+    OrderEvent.objects.create(order=order, kind=OrderEventKind.PLACED, message=message[:500], user_id=user_id)
+    allocated_now = [line for line in lines if line.quantity_allocated]
+    if allocated_now:
+        OrderEvent.objects.create(
+            order=order,
+            kind=OrderEventKind.ALLOCATED,
+            message=(
+                "In stock and reserved: "
+                + ", ".join(f"{line.quantity_allocated} × {line.product_name}" for line in allocated_now)
+            )[:500],
+        )
+    notification_create(
+        kind=NotificationKind.ORDER_CONFIRMED,
+        recipient=email,
+        dedupe_key=f"order-confirmed:{order.pk}",
+        context={"order_id": order.pk},
+    )
+    return order
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _payment_void(*, payment_id: int, amount: Decimal, note: str = "", user_id: int | None = None) -> Decimal:
+    """Release `amount` of the authorization; refund whatever part of it was already captured."""
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    gateway = gateway_get(payment.gateway)
+    to_void = min(amount, payment.amount_open)
+    to_refund = min(amount - to_void, payment.amount_captured - payment.amount_refunded)
+    if to_void > 0:
+        result = gateway.void(reference=payment.reference, amount=to_void)
+        _record_transaction(payment, TransactionKind.VOID, to_void, result, user_id=user_id)
+        if result.success:
+            payment.amount_voided += to_void
+    if to_refund > 0:
+        result = gateway.refund(reference=payment.reference, amount=to_refund)
+        _record_transaction(payment, TransactionKind.REFUND, to_refund, result, user_id=user_id)
+        if result.success:
+            payment.amount_refunded += to_refund
+    payment.status = _payment_status(payment)
+    payment.save()
+    return to_void + to_refund
+
+
+def _payment_status(payment: Payment) -> str:
+    if payment.amount_open == 0 and payment.amount_captured == 0:
+        return PaymentStatus.VOIDED
+    if payment.amount_open == 0:
+        return PaymentStatus.CAPTURED
+    if payment.amount_captured > 0:
+        return PaymentStatus.PARTIALLY_CAPTURED
+    return PaymentStatus.AUTHORIZED
+
+
+# --- shipping ------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def order_ship(*, order_id: int, user_id: int | None = None) -> Shipment:
+    """Ship every allocated unit the ship policy allows; capture exactly their price."""
+    order = Order.objects.select_related("payment").get(pk=order_id)
+    lines = list(order.lines.all())
+    to_ship = shippable_quantities(lines, ship_policy=order.ship_policy)
+    if not to_ship:
+        if order.ship_policy == ShipPolicy.TOGETHER and any(line.quantity_backordered for line in lines):
+            raise OrderActionError(f"{order.number} ships together and still waits for stock.")
+        raise OrderActionError(f"{order.number} has nothing allocated to ship.")
+    allocation_ship(quantities=to_ship, user_id=user_id)  # locks stock items first
+    locked = {
+        line.pk: line for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
+    }
+    amount = Decimal("0")
+    shipped = []
+    for line_id, qty in to_ship.items():
+        line = locked[line_id]
+        amount += line.price_of_units(line.quantity_shipped, qty)
+        line_apply(line, Move(ship=qty))
+        shipped.append((line, qty))
+    OrderLine.objects.bulk_update(
+        [line for line, _ in shipped], ["quantity_allocated", "quantity_shipped", "status"], batch_size=500
+    )
+    shipment = Shipment.objects.create(order=order, created_by_id=user_id, amount=amount)
+    ShipmentLine.objects.bulk_create(
+        [ShipmentLine(shipment=shipment, order_line=line, quantity=qty) for line, qty in shipped]
+    )
+    if not order.shipments.exclude(pk=shipment.pk).exists():
+        # The first shipment also carries the shipping charge.
+        amount += order.shipping_cost
+        shipment.amount = amount
+        shipment.save(update_fields=["amount"])
+    payment = Payment.objects.select_for_update().get(pk=order.payment.pk)
+    capture = min(amount, payment.amount_open)
+    result = gateway_get(payment.gateway).capture(reference=payment.reference, amount=capture)
+    _record_transaction(payment, TransactionKind.CAPTURE, capture, result, shipment=shipment, user_id=user_id)
+    if not result.success:
+        raise OrderActionError(f"The payment capture failed: {result.message}")
+    payment.amount_captured += capture
+    payment.status = _payment_status(payment)
+    payment.save()
+    order.status = order_status(list(locked.values()), ship_policy=order.ship_policy)
+    order.save(update_fields=["status"])
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEventKind.SHIPPED,
+        message=("Shipped: " + ", ".join(f"{qty} × {line.product_name}" for line, qty in shipped))[:500],
+        data={"shipment_id": shipment.pk, "captured": str(capture)},
+        user_id=user_id,
+    )
+    notification_create(
+        kind=NotificationKind.ORDER_SHIPPED,
+        recipient=order.email,
+        dedupe_key=f"order-shipped:{shipment.pk}",
+        context={"order_id": order.pk, "shipment_id": shipment.pk},
+    )
+    return shipment
+
+
+# --- cancelling waiting units -------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def order_cancel_backordered(
+    *,
+    order_id: int,
+    quantities: dict[int, int] | None = None,
+    user_id: int | None = None,
+    by_staff: bool = False,
+) -> Decimal:
+    """Cancel units that still wait for stock: {line id: units}, or all of them when None.
+
+    Allocated and shipped units are never touched. Voids (or refunds) exactly the
+    price of the cancelled units and emails a confirmation. Returns the amount.
+    """
+    order = Order.objects.select_related("payment").get(pk=order_id)
+    locked = {
+        line.pk: line for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
+    }
+    if quantities is None:
+        quantities = {
+            pk: line.quantity_backordered for pk, line in locked.items() if line.quantity_backordered
+        }
+    if not quantities or not any(quantities.values()):
+        raise OrderActionError("Nothing is waiting to be cancelled.")
+    amount = Decimal("0")
+    cancelled = []
+    for line_id, qty in sorted(quantities.items()):
+        line = locked.get(line_id)
+        if line is None:
+            raise OrderActionError("That item is not part of this order.")
+        if not isinstance(qty, int) or qty < 0:
+            raise OrderActionError("Enter a whole number of units to cancel.")
+        if qty == 0:
+            continue
+        if qty > line.quantity_backordered:
+            raise OrderActionError(
+                f"Only {line.quantity_backordered} of {line.product_name} are still waiting and can be cancelled."
+            )
+        # Cancelled units are the last units of the line (those sold at the backorder price).
+        end = line.quantity - line.quantity_cancelled
+        amount += line.price_of_units(end - qty, qty)
+        line_apply(line, Move(cancel=qty))
+        cancelled.append((line, qty))
+    if not cancelled:
+        raise OrderActionError("Nothing is waiting to be cancelled.")
+    OrderLine.objects.bulk_update(
+        [line for line, _ in cancelled],
+        ["quantity_backordered", "quantity_cancelled", "status"],
+        batch_size=500,
+    )
+    lines = list(locked.values())
+    order.status = order_status(lines, ship_policy=order.ship_policy)
+    if all(line.quantity_shipped == 0 for line in lines) and order.status == "cancelled":
+        amount += order.shipping_cost  # nothing will ever ship: the shipping charge goes back too
+    order.save(update_fields=["status"])
+    released = _payment_void(payment_id=order.payment.pk, amount=amount, user_id=user_id)
+    who = "by staff" if by_staff else "at the customer's request"
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEventKind.CANCELLED,
+        message=(f"Cancelled {who}: " + ", ".join(f"{qty} × {line.product_name}" for line, qty in cancelled))[
+            :500
+        ],
+        data={"lines": {str(line.pk): qty for line, qty in cancelled}},
+        user_id=user_id,
+    )
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEventKind.REFUNDED,
+        message=f"{released} {order.currency} released back to the customer's payment method.",
+        data={"amount": str(released)},
+        user_id=user_id,
+    )
+    event_count = order.events.filter(kind=OrderEventKind.CANCELLED).count()
+    notification_create(
+        kind=NotificationKind.ORDER_CANCELLED,
+        recipient=order.email,
+        dedupe_key=f"order-cancelled:{order.pk}:{event_count}",
+        context={
+            "order_id": order.pk,
+            "lines": {str(line.pk): qty for line, qty in cancelled},
+            "amount": str(released),
+        },
+    )
+    return released
+
+
+@transaction.atomic
+def order_set_priority(*, order_id: int, is_priority: bool, user_id: int | None = None) -> bool:
+    """Mark or unmark an order as priority for auto-allocation. Returns True when it changed."""
+    changed = (
+        Order.objects.filter(pk=order_id).exclude(is_priority=is_priority).update(is_priority=is_priority)
+    )
+    if changed:
+        OrderEvent.objects.create(
+            order_id=order_id,
+            kind=OrderEventKind.PRIORITY,
+            message="Marked as priority" if is_priority else "Priority removed",
+            user_id=user_id,
+            visible_to_customer=False,
+        )
+    return bool(changed)
