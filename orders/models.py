@@ -217,6 +217,9 @@ class ShipmentLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="shipmentline_quantity_positive")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.order_line_id}"
+
 
 class PaymentStatus(models.TextChoices):
     AUTHORIZED = "authorized", "Authorized"
