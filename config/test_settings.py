@@ -10,6 +10,8 @@ from .settings import STORAGES
 SECURE_SSL_REDIRECT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# Tests do not run collectstatic: let WhiteNoise find files through the finders.
+WHITENOISE_AUTOREFRESH = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run inline when their on-commit hook fires; tests that need a real
 # worker start one as a separate process with its own settings.

@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.db.models import Count, Min
 
+from inventory.admin import BackorderPolicyInline
+
 from .models import Category, Product, Variant, WorkerHeartbeat
 
 
@@ -64,6 +66,7 @@ class VariantAdmin(admin.ModelAdmin):
     list_select_related = ["product"]
     search_fields = ["sku", "product__name"]
     autocomplete_fields = ["product"]
+    inlines = [BackorderPolicyInline]
 
     @admin.display(description="Options")
     def options(self, obj: Variant) -> str:
