@@ -142,6 +142,10 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "shop.tasks.worker_heartbeat", "schedule": 60.0},
     # Re-send emails whose broker message was lost or whose worker died.
     "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 30.0},
+    # Serve backorder queues whose "stock arrived" message was lost.
+    "sweep-allocation-requests": {"task": "inventory.tasks.sweep_allocation_requests", "schedule": 60.0},
+    # Send the next back-in-stock wave of restocks whose wait is over (state lives in the database).
+    "back-in-stock-waves": {"task": "notifications.tasks.send_due_back_in_stock_waves", "schedule": 60.0},
 }
 
 # --- Email ------------------------------------------------------------------------
@@ -163,6 +167,26 @@ STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
 NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=600)
+# Emails sent per task (and per SMTP session) when a back-in-stock wave goes out.
+NOTIFICATIONS_SEND_BATCH_SIZE = env.int("NOTIFICATIONS_SEND_BATCH_SIZE", default=100)
+
+# --- Back-in-stock alerts -------------------------------------------------------------------
+
+# A wave notifies at most RATIO x (units free beyond the backorder queue), oldest confirmations first;
+# if units are still free after the wait, the next wave goes out.
+BACK_IN_STOCK_NOTIFY_RATIO = env.int("BACK_IN_STOCK_NOTIFY_RATIO", default=3)
+BACK_IN_STOCK_WAVE_WAIT_MINUTES = env.int("BACK_IN_STOCK_WAVE_WAIT_MINUTES", default=60)
+BACK_IN_STOCK_PAGE_SIZE = env.int("BACK_IN_STOCK_PAGE_SIZE", default=5000)  # subscriptions locked per query
+# "Notify me" signups allowed per client IP and per email address (django-ratelimit rates).
+BACK_IN_STOCK_SIGNUP_RATE_PER_IP = env.str("BACK_IN_STOCK_SIGNUP_RATE_PER_IP", default="20/h")
+BACK_IN_STOCK_SIGNUP_RATE_PER_EMAIL = env.str("BACK_IN_STOCK_SIGNUP_RATE_PER_EMAIL", default="5/h")
+
+# django-ratelimit counts in the default cache: Redis when REDIS_URL is set, else the shared file
+# cache (its increments are not atomic, so under a burst a few extra requests may get through).
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Behind a proxy, the META key (e.g. HTTP_X_REAL_IP) that holds the client address; REMOTE_ADDR otherwise.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 
 # --- Auth -------------------------------------------------------------------------
 

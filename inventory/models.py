@@ -82,6 +82,22 @@ class Allocation(models.Model):
         return f"{self.quantity} of {self.stock_item_id} for line {self.order_line_id}"
 
 
+class AllocationRequest(models.Model):
+    """A variant whose waiting backorders should be served from free stock.
+
+    Written (idempotently) in the same transaction as whatever made stock grow;
+    removed by the allocation pass that serves it. Ten receipts in a second
+    leave one row, so they cause one effective pass; a row left behind by a
+    lost message is found by the periodic sweep.
+    """
+
+    variant = models.OneToOneField("shop.Variant", on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"allocate {self.variant_id}"
+
+
 class MovementReason(models.TextChoices):
     RECEIVED = "received", "Received from supplier"
     ADJUSTED = "adjusted", "Adjusted by staff"

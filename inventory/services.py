@@ -16,15 +16,17 @@ purchase order → purchase-order lines → stock items (by pk) → order lines 
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from shop.models import Variant
 
 from .models import (
     Allocation,
+    AllocationRequest,
     MovementReason,
     PurchaseOrder,
     PurchaseOrderDateChange,
@@ -63,11 +65,18 @@ class BackorderRefused(StockError):
 
 
 def _enqueue_stock_arrived(variant_ids: Iterable[int]) -> None:
-    """After commit, tell the "stock arrived" task which variants gained sellable stock."""
+    """Record that these variants gained free stock, and after commit run the "stock arrived" task.
+
+    The AllocationRequest rows commit with the stock change, so even a lost
+    broker message leaves the work findable (the sweep serves it).
+    """
     from .tasks import stock_arrived
 
     ids = sorted(set(variant_ids))
     if ids:
+        AllocationRequest.objects.bulk_create(
+            [AllocationRequest(variant_id=v) for v in ids], ignore_conflicts=True
+        )
         stock_arrived.delay_on_commit(variant_ids=ids)
 
 
@@ -356,32 +365,6 @@ def purchase_order_receive(
     )
 
 
-# --- "stock arrived" -------------------------------------------------------------------------
-
-
-def stock_arrived_process(*, variant_ids: Iterable[int]) -> dict[int, int]:
-    """Work to do when sellable stock of these variants grew.
-
-    Auto-allocation to waiting backorders and back-in-stock waves plug in here
-    (their issues). Today it only reads and logs which variants now have free
-    stock while backorders wait, and returns {variant_id: free units beyond the
-    queue}. It writes nothing, so running it any number of times is harmless.
-    """
-    from .selectors import availability_for_variants
-
-    result = {}
-    for variant_id, availability in availability_for_variants(variant_ids=variant_ids).items():
-        result[variant_id] = availability.sellable_now
-        if availability.waiting_backorders and availability.free_stock:
-            logger.info(
-                "variant %s: %s free units while %s wait on backorder",
-                variant_id,
-                availability.free_stock,
-                availability.waiting_backorders,
-            )
-    return result
-
-
 # --- allocation to order lines ------------------------------------------------------------
 
 
@@ -589,3 +572,243 @@ def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None
     StockItem.objects.bulk_update(items.values(), ["on_hand", "allocated"], batch_size=500)
     Allocation.objects.bulk_update(changed, ["quantity"], batch_size=500)
     StockMovement.objects.bulk_create(movements, batch_size=500)
+
+
+# --- auto-allocation: serving the backorder queue ---------------------------------------------
+
+
+@dataclass
+class ServeResult:
+    variant_id: int
+    batches: int = 0
+    lines_served: int = 0
+    units_allocated: int = 0
+    order_ids: set = None
+
+    def __post_init__(self):
+        self.order_ids = set() if self.order_ids is None else self.order_ids
+
+
+def _queue_order():
+    """The order of service, in one place: staff priority first, then oldest order, then line id."""
+    return ("-order__is_priority", "order__placed_at", "pk")
+
+
+def _serve_batch(*, variant_id: int, run_id: str, batch_size: int) -> tuple[dict[int, int], set[int]]:
+    """One short transaction: allocate free stock of one variant to the next waiting lines.
+
+    Returns ({line id: units allocated}, order ids). Queries are bounded per
+    batch, never per line.
+    """
+    from orders.lifecycle import Move, line_apply
+    from orders.models import OrderLine
+    from orders.services import order_lines_allocated
+
+    _lock_variants([variant_id])
+    items = list(
+        StockItem.objects.select_for_update(of=("self",))
+        .filter(variant_id=variant_id, warehouse__is_active=True)
+        .order_by("pk")
+        .values_list("pk", "on_hand", "allocated", "warehouse_id", "warehouse__priority")
+    )
+    free = sum(on_hand - allocated for _, on_hand, allocated, _, _ in items)
+    if free <= 0:
+        return {}, set()
+    candidates = list(
+        OrderLine.objects.filter(variant_id=variant_id, quantity_backordered__gt=0)
+        .order_by(*_queue_order())
+        .values_list("pk", "quantity_backordered")[:batch_size]
+    )
+    planned, remaining = {}, free
+    for pk, waiting in candidates:
+        if remaining == 0:
+            break
+        planned[pk] = min(waiting, remaining)
+        remaining -= planned[pk]
+    if not planned:
+        return {}, set()
+    # Lock the chosen lines in primary-key order; a cancellation may have shrunk them meanwhile.
+    lines = list(OrderLine.objects.select_for_update(of=("self",)).filter(pk__in=planned).order_by("pk"))
+    takes = {}
+    for line in lines:
+        take = min(planned[line.pk], line.quantity_backordered)
+        if take > 0:
+            line_apply(line, Move(allocate=take))
+            takes[line.pk] = take
+    lines = [line for line in lines if line.pk in takes]
+    if not lines:
+        return {}, set()
+
+    # Spread the takes over the stock items, highest-priority warehouse first, in service order.
+    stock = [
+        [pk, on_hand - allocated, warehouse_id]
+        for pk, on_hand, allocated, warehouse_id, _ in sorted(items, key=lambda i: (i[4], i[0]))
+    ]
+    picks: list[tuple[int, int, int, int]] = []  # (line id, stock item id, warehouse id, units)
+    by_pk = {line.pk: line for line in lines}
+    for pk, _ in candidates:
+        need = takes.get(pk, 0)
+        for entry in stock:
+            if need == 0:
+                break
+            got = min(need, entry[1])
+            if got > 0:
+                picks.append((pk, entry[0], entry[2], got))
+                entry[1] -= got
+                need -= got
+    existing = {
+        (a.order_line_id, a.stock_item_id): a.quantity
+        for a in Allocation.objects.filter(order_line_id__in=takes, stock_item_id__in=[i[0] for i in items])
+    }
+    allocations: dict[tuple[int, int], int] = {}
+    movements = []
+    per_item: dict[int, int] = {}
+    for line_id, item_id, warehouse_id, units in picks:
+        key = (line_id, item_id)
+        allocations[key] = allocations.get(key, existing.get(key, 0)) + units
+        per_item[item_id] = per_item.get(item_id, 0) + units
+        movements.append(
+            StockMovement(
+                stock_item_id=item_id,
+                variant_id=variant_id,
+                warehouse_id=warehouse_id,
+                allocated_delta=units,
+                reason=MovementReason.ALLOCATED,
+                order_line_id=line_id,
+                note=f"auto-allocation {run_id}"[:255],
+            )
+        )
+    locked_items = {
+        item.pk: item for item in StockItem.objects.filter(pk__in=per_item).order_by("pk")
+    }  # already locked above
+    for item_id, units in per_item.items():
+        locked_items[item_id].allocated += units
+    OrderLine.objects.bulk_update(
+        lines, ["quantity_allocated", "quantity_backordered", "status"], batch_size=1000
+    )
+    Allocation.objects.bulk_create(
+        [
+            Allocation(order_line_id=line_id, stock_item_id=item_id, quantity=q)
+            for (line_id, item_id), q in allocations.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["order_line", "stock_item"],
+        update_fields=["quantity"],
+        batch_size=1000,
+    )
+    StockItem.objects.bulk_update(locked_items.values(), ["allocated"], batch_size=1000)
+    StockMovement.objects.bulk_create(movements, batch_size=1000)
+    order_ids = {by_pk[pk].order_id for pk in takes}
+    order_lines_allocated(order_ids=order_ids, takes=takes, run_id=run_id)
+    return takes, order_ids
+
+
+def allocation_serve_queue(*, variant_id: int, run_id: str, batch_size: int = 2000) -> ServeResult:
+    """Serve a variant's waiting backorders from its free stock, batch by batch.
+
+    Each batch is its own short transaction holding the variant's lock: a worker
+    killed in the middle leaves whole batches or nothing, and the next run
+    finishes the work. Idempotent: with no free stock or no waiting line it
+    changes nothing.
+    """
+    result = ServeResult(variant_id=variant_id)
+    while True:
+        with transaction.atomic():
+            takes, order_ids = _serve_batch(variant_id=variant_id, run_id=run_id, batch_size=batch_size)
+        if not takes:
+            break
+        result.batches += 1
+        result.lines_served += len(takes)
+        result.units_allocated += sum(takes.values())
+        result.order_ids |= order_ids
+    backorder_dates_refresh(variant_ids=[variant_id])
+    return result
+
+
+def backorder_dates_refresh(*, variant_ids: Iterable[int]) -> int:
+    """Recompute the projected date of every waiting line from the queue; returns how many changed.
+
+    Uses the same projection as the availability selector, so a customer's
+    order page and the product page agree. A bounded number of queries per
+    variant, whatever the number of lines.
+    """
+    from orders.models import OrderLine
+
+    from .conf import inventory_defaults
+    from .projection import project_ready_date
+    from .selectors import availability_for_variants
+
+    defaults = inventory_defaults()
+    today = timezone.localdate()
+    changed = []
+    availability = availability_for_variants(variant_ids=variant_ids, today=today)
+    for variant_id, a in availability.items():
+        lines = (
+            OrderLine.objects.filter(variant_id=variant_id, quantity_backordered__gt=0)
+            .order_by(*_queue_order())
+            .only("pk", "quantity_backordered", "expected_date")
+        )
+        ahead = 0
+        for line in lines.iterator(chunk_size=2000):
+            new = project_ready_date(
+                units_ahead=ahead,
+                quantity=line.quantity_backordered,
+                free_now=a.free_stock,
+                incoming=a.incoming,
+                today=today,
+                lead_time_days=a.lead_time_days,
+                overdue_grace_days=defaults.overdue_grace_days,
+            )
+            ahead += line.quantity_backordered
+            if new != line.expected_date:
+                line.expected_date = new
+                changed.append(line)
+    OrderLine.objects.bulk_update(changed, ["expected_date"], batch_size=1000)
+    return len(changed)
+
+
+def allocation_request_claim(*, variant_id: int) -> bool:
+    """Take the pending allocation request of a variant; False when there is none (already served)."""
+    deleted, _ = AllocationRequest.objects.filter(variant_id=variant_id).delete()
+    return deleted > 0
+
+
+def stock_arrived_process(*, variant_ids: Iterable[int]) -> dict[int, ServeResult]:
+    """Serve the backorder queues of variants whose free stock grew (the "stock arrived" task).
+
+    Coalesced: only a variant with a pending AllocationRequest is served, and
+    serving removes the request, so ten receipts in a second cause one pass;
+    requests added while a pass runs cause one more. Running it again changes
+    nothing.
+    """
+    import uuid
+
+    run_id = uuid.uuid4().hex[:12]
+    results = {}
+    for variant_id in sorted(set(variant_ids)):
+        while allocation_request_claim(variant_id=variant_id):
+            result = allocation_serve_queue(variant_id=variant_id, run_id=run_id)
+            if variant_id in results:
+                results[variant_id].batches += result.batches
+                results[variant_id].lines_served += result.lines_served
+                results[variant_id].units_allocated += result.units_allocated
+                results[variant_id].order_ids |= result.order_ids
+            else:
+                results[variant_id] = result
+    return results
+
+
+def allocation_requests_pending() -> list[int]:
+    """Variants with a request older than a minute: their task message was lost (for the sweep)."""
+    cutoff = timezone.now() - timedelta(minutes=1)
+    return list(
+        AllocationRequest.objects.filter(requested_at__lt=cutoff)
+        .order_by("variant_id")
+        .values_list("variant_id", flat=True)
+    )
+
+
+def allocation_request_add(*, variant_ids: Iterable[int]) -> None:
+    """Ask for an allocation pass now (staff "run allocation now")."""
+    with transaction.atomic():
+        _enqueue_stock_arrived(variant_ids)

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import stock_arrived_process
+from .services import allocation_requests_pending, stock_arrived_process
 
 
 @shared_task(
@@ -16,5 +16,14 @@ from .services import stock_arrived_process
     max_retries=8,
 )
 def stock_arrived(self, variant_ids: list[int]) -> None:
-    """Sellable stock of these variants grew (receipt, adjustment, release, return)."""
+    """Sellable stock of these variants grew: serve their backorder queues."""
     stock_arrived_process(variant_ids=variant_ids)
+
+
+@shared_task(ignore_result=True)
+def sweep_allocation_requests() -> int:
+    """Beat task: serve allocation requests whose message was lost or whose worker died."""
+    variant_ids = allocation_requests_pending()
+    if variant_ids:
+        stock_arrived.delay(variant_ids=variant_ids)
+    return len(variant_ids)

@@ -57,7 +57,19 @@ def order_cancelled_context(context: dict) -> dict:
     return {**common, "cancelled": cancelled, "amount": Decimal(context.get("amount", "0"))}
 
 
+def backorder_allocated_context(context: dict) -> dict:
+    order = _order(context)
+    common = _common(order)
+    return {
+        **common,
+        "allocated_lines": [line for line in common["lines"] if line.quantity_allocated],
+        "ships_together": order.ship_policy == "together",
+        "ready": order.status == "ready",
+    }
+
+
 def register() -> None:
     register_builder(NotificationKind.ORDER_CONFIRMED, order_confirmed_context)
     register_builder(NotificationKind.ORDER_SHIPPED, order_shipped_context)
     register_builder(NotificationKind.ORDER_CANCELLED, order_cancelled_context)
+    register_builder(NotificationKind.BACKORDER_ALLOCATED, backorder_allocated_context)

@@ -1,0 +1,64 @@
+"""Auto-allocation under real concurrency (PostgreSQL): passes and checkouts at the same time."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from inventory.models import StockItem
+from inventory.selectors import ledger_discrepancies
+from inventory.services import allocation_serve_queue
+from orders.models import Order, OrderLine
+from orders.tests.helpers import allow_backorders, give_stock, place
+from shop.tests.factories import VariantFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(functions):
+    barrier = threading.Barrier(len(functions))
+
+    def call(fn):
+        try:
+            barrier.wait()
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(functions)) as pool:
+        return list(pool.map(call, functions))
+
+
+def test_two_passes_and_16_checkouts_at_once(monkeypatch):
+    # The passes under test are started by hand; keep the on-commit task from running its own.
+    monkeypatch.setattr("inventory.tasks.stock_arrived.delay_on_commit", lambda **kw: None)
+    variant = VariantFactory()
+    allow_backorders(variant)
+    old = []
+    for n in range(20):
+        order = place([(variant, 1)], email=f"waiting{n}@example.com").order
+        Order.objects.filter(pk=order.pk).update(placed_at=timezone.now() - timedelta(hours=1, minutes=-n))
+        old.append(order.pk)
+    give_stock(variant, 30)  # 30 units arrive while 20 wait
+
+    passes = [lambda n=n: allocation_serve_queue(variant_id=variant.pk, run_id=f"w{n}", batch_size=4) for n in range(2)]
+    buyers = [lambda n=n: place([(variant, 1)], email=f"new{n}@example.com") for n in range(16)]
+    results = run_together(passes + buyers)
+
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert errors == []
+    lines = OrderLine.objects.filter(variant=variant)
+    old_lines = lines.filter(order_id__in=old)
+    new_lines = lines.exclude(order_id__in=old)
+    assert old_lines.aggregate(a=Sum("quantity_allocated"), b=Sum("quantity_backordered")) == {"a": 20, "b": 0}
+    assert new_lines.aggregate(a=Sum("quantity_allocated"), b=Sum("quantity_backordered")) == {"a": 10, "b": 6}
+    item = StockItem.objects.get(variant=variant)
+    assert (item.on_hand, item.allocated) == (30, 30)
+    assert sum(r.units_allocated for r in results[:2]) == 20  # no unit allocated twice
+    assert ledger_discrepancies() == []
