@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("shop.account_urls")),
     path("orders/", include("orders.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("shop.urls")),
 ]
 

@@ -7,12 +7,18 @@ one base layout. The registry below is explicit: grep a kind to find its code.
 """
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from .models import MARKETING_KINDS, Notification, NotificationKind
+
+if TYPE_CHECKING:
+    from shop.models import Variant
 
 
 class PermanentEmailError(Exception):
@@ -23,13 +29,24 @@ def absolute_url(path: str) -> str:
     return settings.SHOP_BASE_URL.rstrip("/") + path
 
 
-def _low_stock_alert(context: dict) -> dict:
-    from inventory.selectors import availability_for_variant
+def _variant_or_fail(variant_id) -> "Variant":
     from shop.models import Variant
 
-    variant = Variant.objects.select_related("product").filter(pk=context.get("variant_id")).first()
+    variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
     if variant is None:
-        raise PermanentEmailError(f"variant {context.get('variant_id')} no longer exists")
+        raise PermanentEmailError(f"variant {variant_id} no longer exists")
+    return variant
+
+
+def product_url(variant) -> str:
+    """The product page with this variant selected."""
+    return absolute_url(f"{variant.product.get_absolute_url()}?{urlencode({'variant': variant.sku})}")
+
+
+def _low_stock_alert(context: dict) -> dict:
+    from inventory.selectors import availability_for_variant
+
+    variant = _variant_or_fail(context.get("variant_id"))
     availability = availability_for_variant(variant_id=variant.pk)
     return {
         "variant": variant,
@@ -39,21 +56,74 @@ def _low_stock_alert(context: dict) -> dict:
     }
 
 
+def _subscription_confirm(context: dict) -> dict:
+    from .tokens import make_confirm_token
+
+    variant = _variant_or_fail(context.get("variant_id"))
+    token = make_confirm_token(context.get("subscription_id") or 0)
+    return {
+        "variant": variant,
+        "product_url": product_url(variant),
+        "confirm_url": absolute_url(reverse("notifications:confirm", kwargs={"token": token})),
+    }
+
+
+def _back_in_stock(context: dict) -> dict:
+    # One query; no availability here: a wave of 100,000 emails must stay cheap to render.
+    variant = _variant_or_fail(context.get("variant_id"))
+    return {"variant": variant, "product_url": product_url(variant)}
+
+
 # kind -> context builder. Order emails register their builders in orders.emails.
 CONTEXT_BUILDERS: dict[str, Callable[[dict], dict]] = {
     NotificationKind.LOW_STOCK_ALERT: _low_stock_alert,
+    NotificationKind.SUBSCRIPTION_CONFIRM: _subscription_confirm,
+    NotificationKind.BACK_IN_STOCK: _back_in_stock,
 }
 
 
-def register_builder(kind: str, builder: Callable[[dict], dict]) -> None:
-    """Used once per kind at import time by the app that owns the kind's data."""
+def _sample_variant_context() -> dict | None:
+    from shop.models import Variant
+
+    variant_id = Variant.objects.order_by("pk").values_list("pk", flat=True).first()
+    return None if variant_id is None else {"variant_id": variant_id}
+
+
+def _sample_low_stock() -> dict | None:
+    context = _sample_variant_context()
+    return None if context is None else {**context, "threshold": 5}
+
+
+def _sample_subscription() -> dict | None:
+    context = _sample_variant_context()
+    return None if context is None else {**context, "subscription_id": 0, "wave": 1}
+
+
+# kind -> a function returning a sample context for the admin preview (None: no data to show yet).
+SAMPLE_CONTEXTS: dict[str, Callable[[], dict | None]] = {
+    NotificationKind.LOW_STOCK_ALERT: _sample_low_stock,
+    NotificationKind.SUBSCRIPTION_CONFIRM: _sample_subscription,
+    NotificationKind.BACK_IN_STOCK: _sample_subscription,
+}
+
+
+def register_builder(
+    kind: str, builder: Callable[[dict], dict], *, sample: Callable[[], dict | None] | None = None
+) -> None:
+    """Used once per kind at import time by the app that owns the kind's data.
+
+    `sample` returns a context for the admin preview, built from real rows.
+    """
     CONTEXT_BUILDERS[kind] = builder
+    if sample is not None:
+        SAMPLE_CONTEXTS[kind] = sample
 
 
 def unsubscribe_url(notification: Notification) -> str:
     from .tokens import make_unsubscribe_token
 
-    return absolute_url(f"/notifications/unsubscribe/{make_unsubscribe_token(notification.recipient)}/")
+    token = make_unsubscribe_token(notification.recipient)
+    return absolute_url(reverse("notifications:unsubscribe", kwargs={"token": token}))
 
 
 def render_notification(notification: Notification) -> tuple[str, str, str, dict]:

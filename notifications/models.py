@@ -1,4 +1,4 @@
-"""The email outbox and back-in-stock subscriptions.
+"""The email outbox, back-in-stock subscriptions and their waves, low-stock state.
 
 Every email is first a `Notification` row, written in the same transaction as
 the change it tells about, with a unique `dedupe_key`: the row cannot be lost
@@ -75,6 +75,10 @@ class SubscriptionStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     NOTIFIED = "notified", "Notified"
     UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    PURCHASED = "purchased", "Closed: bought it"
+
+
+OPEN_SUBSCRIPTION_STATUSES = (SubscriptionStatus.UNCONFIRMED, SubscriptionStatus.ACTIVE)
 
 
 class BackInStockSubscription(models.Model):
@@ -102,6 +106,11 @@ class BackInStockSubscription(models.Model):
                 condition=Q(status__in=["unconfirmed", "active"]),
                 name="subscription_one_open_per_email_variant",
             ),
+            # Waves pick the oldest confirmations first, so an active one always has its date.
+            models.CheckConstraint(
+                condition=~Q(status__in=["active", "notified"]) | Q(confirmed_at__isnull=False),
+                name="subscription_active_is_confirmed",
+            ),
         ]
         indexes = [models.Index(fields=["variant", "status", "confirmed_at", "id"])]
 
@@ -118,3 +127,43 @@ class EmailPreference(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class RestockWave(models.Model):
+    """Back-in-stock wave state of one variant: its latest wave and when the next one is due.
+
+    One row per variant, locked (select_for_update) while a wave is decided, so
+    two passes over one variant run one after the other. Wave numbers count up
+    over the variant's whole history; `next_wave_due_at` is set while a restock
+    may need another wave and cleared when it is over.
+    """
+
+    variant = models.OneToOneField("shop.Variant", on_delete=models.CASCADE, related_name="restock_wave")
+    number = models.PositiveIntegerField(default=0, help_text="The latest wave sent; 0 before the first.")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the latest wave went out.")
+    free_units = models.PositiveIntegerField(default=0, help_text="Units free to sell when it went out.")
+    notified = models.PositiveIntegerField(default=0, help_text="Subscriptions the latest wave notified.")
+    next_wave_due_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="Empty when no restock is in progress."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"variant {self.variant_id}: wave {self.number}"
+
+
+class LowStockState(models.Model):
+    """Whether a variant is at or below its low-stock threshold, so staff hear once per crossing."""
+
+    variant = models.OneToOneField("shop.Variant", on_delete=models.CASCADE, related_name="low_stock_state")
+    is_low = models.BooleanField(default=False)
+    crossings = models.PositiveIntegerField(default=0, help_text="Times it fell to the threshold or below.")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "low-stock state"
+
+    def __str__(self) -> str:
+        return f"variant {self.variant_id}: {'low' if self.is_low else 'ok'}"

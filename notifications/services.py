@@ -1,9 +1,16 @@
-"""Writes for notifications: the outbox.
+"""Writes for notifications: the outbox, back-in-stock subscriptions and waves, low-stock alerts.
 
 `notification_create` runs inside the caller's transaction, so the email row
 commits together with the change it reports; the send task is enqueued only
 after that commit. Sending claims the row with a conditional UPDATE, so two
 workers that got the same message send one email.
+
+Back-in-stock waves are set-based: one wave locks the subscriptions it picks
+(oldest confirmed first, SKIP LOCKED), bulk-creates their notifications and
+closes them with one UPDATE per page, all in one transaction per variant. The
+variant's `RestockWave` row is locked first, so two passes over one variant run
+one after the other; the next wave's due time lives in that row, not in a
+Celery countdown.
 """
 
 import logging
@@ -13,12 +20,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from .emails import PermanentEmailError, build_message
-from .models import Notification, NotificationStatus
+from .models import (
+    OPEN_SUBSCRIPTION_STATUSES,
+    BackInStockSubscription,
+    EmailPreference,
+    LowStockState,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    RestockWave,
+    SubscriptionStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,18 +95,25 @@ def _claim(notification_id: int) -> bool:
     )
 
 
-def notification_send(*, notification_id: int) -> SendOutcome:
-    """Send one notification if it is due and nobody else is sending it."""
+def notification_send(*, notification_id: int, connection: BaseEmailBackend | None = None) -> SendOutcome:
+    """Send one notification if it is due and nobody else is sending it.
+
+    `connection`: an open email backend to reuse (see `notification_send_many`).
+    """
     if not _claim(notification_id):
         return SendOutcome("skipped")
     notification = Notification.objects.get(pk=notification_id)
     try:
         message = build_message(notification)
+        if connection is not None:
+            message.connection = connection
         message.send(fail_silently=False)
     except PermanentEmailError as exc:
         _mark_failed(notification, f"{exc}")
         return SendOutcome("failed")
     except Exception as exc:  # noqa: BLE001 - SMTP and network errors are retried
+        if connection is not None:
+            _close_quietly(connection)  # the session may be broken; the next send opens a new one
         if notification.attempts >= _max_attempts():
             _mark_failed(notification, f"gave up after {notification.attempts} attempts: {exc!r}")
             return SendOutcome("failed")
@@ -147,3 +173,407 @@ def notification_retry_failed(*, notification_ids: Iterable[int]) -> int:
     for pk in ids:
         send_notification.delay_on_commit(notification_id=pk)
     return len(ids)
+
+
+# --- sending in batches ----------------------------------------------------------------
+
+
+def _close_quietly(connection: BaseEmailBackend) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - closing a broken session may fail too; it is dropped anyway
+        logger.debug("closing the email connection failed", exc_info=True)
+
+
+def notification_send_many(*, notification_ids: Iterable[int]) -> dict[int, SendOutcome]:
+    """Send several notifications over one SMTP connection; each row is still claimed on its own."""
+    connection = get_connection(fail_silently=False)
+    outcomes = {}
+    try:
+        for pk in notification_ids:
+            try:
+                connection.open()  # no-op while open; reconnects after a failed send closed it
+            except Exception:  # noqa: BLE001 - the send below fails too and schedules a retry
+                logger.warning("cannot open an email connection", exc_info=True)
+            outcomes[pk] = notification_send(notification_id=pk, connection=connection)
+    finally:
+        _close_quietly(connection)
+    return outcomes
+
+
+def _send_batch_size() -> int:
+    return getattr(settings, "NOTIFICATIONS_SEND_BATCH_SIZE", 100)
+
+
+def notifications_enqueue_on_commit(notification_ids: list[int]) -> None:
+    """After commit, send these rows in batches: one task (and one SMTP session) per batch."""
+    from .tasks import send_notifications
+
+    size = _send_batch_size()
+    for start in range(0, len(notification_ids), size):
+        send_notifications.delay_on_commit(notification_ids=notification_ids[start : start + size])
+
+
+# --- back-in-stock subscriptions -----------------------------------------------------------
+
+
+def email_normalize(email: str) -> str:
+    return email.strip().lower()
+
+
+def _marketing_opt_in(email: str) -> None:
+    """An explicit new signup lifts an earlier marketing opt-out of this address."""
+    EmailPreference.objects.filter(email=email, marketing_opt_out=True).update(marketing_opt_out=False)
+
+
+def _subscription_open(*, variant_id: int, email: str, **fields) -> BackInStockSubscription:
+    """The open subscription of this address to this variant, created with `fields` if none.
+
+    One open subscription per address and variant is a partial unique
+    constraint, so a concurrent duplicate fails to insert and we return the
+    winner's row instead: a duplicate signup is a silent no-op.
+    """
+    open_rows = BackInStockSubscription.objects.filter(
+        variant_id=variant_id, email=email, status__in=OPEN_SUBSCRIPTION_STATUSES
+    )
+    existing = open_rows.first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return BackInStockSubscription.objects.create(variant_id=variant_id, email=email, **fields)
+    except IntegrityError:
+        existing = open_rows.first()
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def subscription_create(
+    *, variant_id: int, email: str, user_id: int | None = None
+) -> BackInStockSubscription:
+    """Ask for an email when a variant is back in stock.
+
+    A signed-in customer (`user_id`) is active at once. A guest's subscription
+    waits for confirmation (double opt-in): a confirmation email goes out, at
+    most one a day per subscription. Whatever existed before, the caller must
+    answer the same way, so nobody can learn whether an address is subscribed.
+    """
+    email = email_normalize(email)
+    now = timezone.now()
+    if user_id is not None:
+        BackInStockSubscription.objects.filter(
+            variant_id=variant_id, email=email, status=SubscriptionStatus.UNCONFIRMED
+        ).update(status=SubscriptionStatus.ACTIVE, confirmed_at=now, user_id=user_id)
+        subscription = _subscription_open(
+            variant_id=variant_id,
+            email=email,
+            user_id=user_id,
+            status=SubscriptionStatus.ACTIVE,
+            confirmed_at=now,
+        )
+        _marketing_opt_in(email)
+        return subscription
+    subscription = _subscription_open(
+        variant_id=variant_id, email=email, status=SubscriptionStatus.UNCONFIRMED
+    )
+    if subscription.status == SubscriptionStatus.UNCONFIRMED:
+        notification_create(
+            kind=NotificationKind.SUBSCRIPTION_CONFIRM,
+            recipient=email,
+            dedupe_key=f"subscription-confirm:{subscription.pk}:{timezone.localdate(now).isoformat()}",
+            context={"subscription_id": subscription.pk, "variant_id": variant_id},
+        )
+    return subscription
+
+
+@transaction.atomic
+def subscription_confirm(*, subscription_id: int) -> BackInStockSubscription | None:
+    """Double opt-in: the unconfirmed subscription becomes active.
+
+    Returns the subscription when it is confirmed (now or before), None when it
+    no longer exists or was closed (unsubscribed, bought).
+    """
+    confirmed = BackInStockSubscription.objects.filter(
+        pk=subscription_id, status=SubscriptionStatus.UNCONFIRMED
+    ).update(status=SubscriptionStatus.ACTIVE, confirmed_at=timezone.now())
+    subscription = (
+        BackInStockSubscription.objects.select_related("variant__product").filter(pk=subscription_id).first()
+    )
+    if subscription is None or subscription.status not in (
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.NOTIFIED,
+    ):
+        return None
+    if confirmed:
+        _marketing_opt_in(subscription.email)
+    return subscription
+
+
+@transaction.atomic
+def subscription_unsubscribe(*, email: str) -> int:
+    """Close every open back-in-stock subscription of an address and record its marketing opt-out.
+
+    Back-in-stock emails still waiting in the outbox for it are cancelled too.
+    Returns how many subscriptions were closed; running it twice is harmless.
+    """
+    email = email_normalize(email)
+    closed = BackInStockSubscription.objects.filter(
+        email__iexact=email, status__in=OPEN_SUBSCRIPTION_STATUSES
+    ).update(status=SubscriptionStatus.UNSUBSCRIBED)
+    EmailPreference.objects.update_or_create(email=email, defaults={"marketing_opt_out": True})
+    Notification.objects.filter(
+        recipient__iexact=email, kind=NotificationKind.BACK_IN_STOCK, status=NotificationStatus.PENDING
+    ).update(status=NotificationStatus.CANCELLED)
+    return closed
+
+
+def back_in_stock_close_for_buyer(*, variant_ids: Iterable[int], email: str) -> int:
+    """Checkout calls this inside its transaction: whoever bought a variant hears no more about it."""
+    return BackInStockSubscription.objects.filter(
+        variant_id__in=list(variant_ids),
+        email__iexact=email_normalize(email),
+        status__in=OPEN_SUBSCRIPTION_STATUSES,
+    ).update(status=SubscriptionStatus.PURCHASED)
+
+
+# --- back-in-stock waves ----------------------------------------------------------------------
+
+
+def _notify_ratio() -> int:
+    return getattr(settings, "BACK_IN_STOCK_NOTIFY_RATIO", 3)
+
+
+def _wave_wait() -> timedelta:
+    return timedelta(minutes=getattr(settings, "BACK_IN_STOCK_WAVE_WAIT_MINUTES", 60))
+
+
+def _wave_page_size() -> int:
+    return getattr(settings, "BACK_IN_STOCK_PAGE_SIZE", 5000)
+
+
+def back_in_stock_process(*, variant_ids: list[int]) -> dict[int, int]:
+    """Stock of these variants grew: start a restock where units are free beyond the backorder queue.
+
+    A restock starts only when none is in progress for the variant (the
+    transition to available): its first wave goes out now; later waves are the
+    beat's job (`back_in_stock_send_due_waves`). Returns {variant_id: number of
+    subscriptions notified now} for the variants that had a wave.
+    """
+    from inventory.selectors import availability_for_variants
+
+    ids = sorted(set(variant_ids))
+    waiting = set(
+        BackInStockSubscription.objects.filter(variant_id__in=ids, status=SubscriptionStatus.ACTIVE)
+        .values_list("variant_id", flat=True)
+        .distinct()
+    )
+    if not waiting:
+        return {}
+    available = sorted(
+        variant_id
+        for variant_id, availability in availability_for_variants(variant_ids=waiting).items()
+        if availability.sellable_now > 0
+    )
+    RestockWave.objects.bulk_create([RestockWave(variant_id=pk) for pk in available], ignore_conflicts=True)
+    result = {}
+    for variant_id in available:
+        with transaction.atomic():
+            state = RestockWave.objects.select_for_update().get(variant_id=variant_id)
+            if state.next_wave_due_at is not None:
+                continue  # a restock is in progress; its next wave is due at next_wave_due_at
+            result[variant_id] = _wave_send(state=state)
+    return result
+
+
+def back_in_stock_send_due_waves(*, limit: int = 100) -> dict[int, int]:
+    """Beat: send the next wave of every restock whose wait is over; end those with no stock left."""
+    now = timezone.now()
+    due = list(
+        RestockWave.objects.filter(next_wave_due_at__lte=now)
+        .order_by("next_wave_due_at", "pk")
+        .values_list("variant_id", flat=True)[:limit]
+    )
+    result = {}
+    for variant_id in due:
+        with transaction.atomic():
+            state = RestockWave.objects.select_for_update().get(variant_id=variant_id)
+            if state.next_wave_due_at is None or state.next_wave_due_at > now:
+                continue  # another pass got here first
+            result[variant_id] = _wave_send(state=state)
+    return result
+
+
+def _wave_send(*, state: RestockWave) -> int:
+    """With `state` locked: send the next wave if units are free, or end the restock. Returns how many."""
+    from inventory.selectors import availability_for_variant
+
+    availability = availability_for_variant(variant_id=state.variant_id)
+    free = availability.sellable_now if availability else 0
+    now = timezone.now()
+    limit = _notify_ratio() * free
+    notified = (
+        _wave_notify(variant_id=state.variant_id, wave=state.number + 1, limit=limit, now=now) if free else 0
+    )
+    if notified:
+        state.number += 1
+        state.started_at = now
+        state.free_units = free
+        state.notified = notified
+        # Fewer than the limit: everybody waiting has heard, no further wave is needed.
+        state.next_wave_due_at = now + _wave_wait() if notified == limit else None
+    else:
+        state.next_wave_due_at = None
+    state.save(update_fields=["number", "started_at", "free_units", "notified", "next_wave_due_at"])
+    return notified
+
+
+def _wave_notify(*, variant_id: int, wave: int, limit: int, now) -> int:
+    """Notify up to `limit` of the oldest confirmed subscriptions of a variant. Returns how many.
+
+    Pages of subscriptions are locked with SKIP LOCKED in (confirmed_at, id)
+    order, so a concurrent pass or a checkout holding a row never makes us wait
+    or notify it twice; each page costs one SELECT, a few INSERTs and one UPDATE.
+    """
+    page_size = _wave_page_size()
+    opted_out = EmailPreference.objects.filter(email=OuterRef("email"), marketing_opt_out=True)
+    queue = (
+        BackInStockSubscription.objects.filter(variant_id=variant_id, status=SubscriptionStatus.ACTIVE)
+        .filter(~Exists(opted_out))
+        .order_by("confirmed_at", "id")
+    )
+    notification_ids: list[int] = []
+    count = 0
+    after = None
+    while count < limit:
+        page = queue
+        if after is not None:
+            # Keyset: `confirmed_at >= x` lets the index start where the last page ended.
+            page = page.filter(confirmed_at__gte=after[0]).filter(
+                Q(confirmed_at__gt=after[0]) | Q(id__gt=after[1])
+            )
+        rows = list(
+            page.select_for_update(skip_locked=True).values_list("id", "email", "confirmed_at")[
+                : min(page_size, limit - count)
+            ]
+        )
+        if not rows:
+            break
+        after = (rows[-1][2], rows[-1][0])
+        created = Notification.objects.bulk_create(
+            [
+                Notification(
+                    kind=NotificationKind.BACK_IN_STOCK,
+                    recipient=email,
+                    dedupe_key=f"back-in-stock:{pk}:{wave}",
+                    context={"subscription_id": pk, "variant_id": variant_id, "wave": wave},
+                )
+                for pk, email, _ in rows
+            ],
+            batch_size=1000,
+        )
+        BackInStockSubscription.objects.filter(
+            id__in=[pk for pk, _, _ in rows], status=SubscriptionStatus.ACTIVE
+        ).update(status=SubscriptionStatus.NOTIFIED, wave=wave, notified_at=now)
+        notification_ids.extend(n.pk for n in created)
+        count += len(rows)
+    notifications_enqueue_on_commit(notification_ids)
+    return count
+
+
+# --- low-stock alerts for staff ---------------------------------------------------------------
+
+
+def low_stock_check(*, variant_ids: Iterable[int]) -> list[int]:
+    """Email staff when a variant's sellable stock first falls to its low-stock threshold or below.
+
+    Once per crossing: the variant's `LowStockState` row remembers it is low
+    until stock rises above the threshold again. Rows are locked (pk order)
+    before availability is read, so concurrent checks of one variant run one
+    after the other and see each other's result. Discontinued variants never
+    alert (nothing will be reordered). Returns the variants that crossed now.
+    """
+    from inventory.conf import inventory_defaults
+    from inventory.models import BackorderPolicy
+    from inventory.selectors import availability_for_variants
+
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return []
+    default_threshold = inventory_defaults().low_stock_threshold
+    policies = {
+        variant_id: (threshold, discontinued)
+        for variant_id, threshold, discontinued in BackorderPolicy.objects.filter(
+            variant_id__in=ids
+        ).values_list("variant_id", "low_stock_threshold", "discontinued")
+    }
+    with transaction.atomic():
+        LowStockState.objects.bulk_create([LowStockState(variant_id=pk) for pk in ids], ignore_conflicts=True)
+        states = list(LowStockState.objects.select_for_update().filter(variant_id__in=ids).order_by("pk"))
+        availability = availability_for_variants(variant_ids=ids)
+        crossed, risen, thresholds = [], [], {}
+        for state in states:
+            if state.variant_id not in availability:
+                continue
+            threshold, discontinued = policies.get(state.variant_id, (None, False))
+            thresholds[state.variant_id] = default_threshold if threshold is None else threshold
+            low = (
+                not discontinued
+                and availability[state.variant_id].sellable_now <= thresholds[state.variant_id]
+            )
+            if low and not state.is_low:
+                crossed.append(state)
+            elif not low and state.is_low:
+                risen.append(state.pk)
+        LowStockState.objects.filter(pk__in=risen, is_low=True).update(is_low=False)
+        LowStockState.objects.filter(pk__in=[s.pk for s in crossed], is_low=False).update(
+            is_low=True, crossings=F("crossings") + 1
+        )
+        for state in crossed:
+            crossing = state.crossings + 1
+            for recipient in getattr(settings, "STAFF_ALERT_EMAILS", []):
+                notification_create(
+                    kind=NotificationKind.LOW_STOCK_ALERT,
+                    recipient=recipient,
+                    # One key per staff address: a Notification has one recipient.
+                    dedupe_key=f"low-stock:{state.variant_id}:{crossing}:{recipient.lower()}",
+                    context={"variant_id": state.variant_id, "threshold": thresholds[state.variant_id]},
+                )
+    return [state.variant_id for state in crossed]
+
+
+def notification_create_many(*, rows: list[dict]) -> list[int]:
+    """Add many emails to the outbox in a constant number of queries; returns the ids created.
+
+    Each row has kind, recipient, dedupe_key and context. Existing dedupe keys
+    are skipped (ignore_conflicts), so repeating a batch creates nothing new.
+    Call it inside the transaction that makes the change; sending starts after
+    commit, in batches.
+    """
+    if not rows:
+        return []
+    keys = [row["dedupe_key"] for row in rows]
+    already = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                kind=row["kind"],
+                recipient=row["recipient"],
+                dedupe_key=row["dedupe_key"],
+                context=row.get("context", {}),
+            )
+            for row in rows
+            if row["dedupe_key"] not in already
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    new_keys = [key for key in keys if key not in already]
+    ids = list(
+        Notification.objects.filter(dedupe_key__in=new_keys, status=NotificationStatus.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    notifications_enqueue_on_commit(ids)
+    return ids

@@ -1,8 +1,15 @@
-"""Celery tasks for the outbox: thin, idempotent, ids only."""
+"""Celery tasks for notifications: thin, idempotent, ids only."""
 
 from celery import shared_task
 
-from .services import notification_send, notification_sweep
+from .services import (
+    back_in_stock_process,
+    back_in_stock_send_due_waves,
+    low_stock_check,
+    notification_send,
+    notification_send_many,
+    notification_sweep,
+)
 
 # A retry sooner than this goes back on the broker as a Celery retry; later
 # retries wait in the database (next_attempt_at) for the sweep, so no long
@@ -19,9 +26,43 @@ def send_notification(self, notification_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+def send_notifications(notification_ids: list[int]) -> int:
+    """Send a batch over one SMTP connection (a back-in-stock wave). Returns how many were sent.
+
+    A row that failed for now is retried on its own: soon ones as a
+    `send_notification` message, later ones by the sweep.
+    """
+    outcomes = notification_send_many(notification_ids=notification_ids)
+    for pk, outcome in outcomes.items():
+        if outcome.status == "retry" and outcome.retry_in.total_seconds() <= SHORT_RETRY_SECONDS:
+            send_notification.apply_async(
+                kwargs={"notification_id": pk}, countdown=outcome.retry_in.total_seconds()
+            )
+    return sum(1 for outcome in outcomes.values() if outcome.status == "sent")
+
+
+@shared_task(ignore_result=True)
 def sweep_notifications() -> int:
     """Beat task: re-enqueue notifications left pending or stuck in sending."""
     ids = notification_sweep()
     for pk in ids:
         send_notification.delay(notification_id=pk)
     return len(ids)
+
+
+@shared_task(ignore_result=True)
+def back_in_stock(variant_ids: list[int]) -> dict[int, int]:
+    """Stock of these variants grew: start their back-in-stock restock if units are free."""
+    return back_in_stock_process(variant_ids=variant_ids)
+
+
+@shared_task(ignore_result=True)
+def send_due_back_in_stock_waves() -> dict[int, int]:
+    """Beat task: the next wave of every restock whose wait is over."""
+    return back_in_stock_send_due_waves()
+
+
+@shared_task(ignore_result=True)
+def check_low_stock(variant_ids: list[int]) -> list[int]:
+    """Stock of these variants changed: alert staff about fresh low-stock crossings."""
+    return low_stock_check(variant_ids=variant_ids)

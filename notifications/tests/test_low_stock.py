@@ -1,0 +1,108 @@
+"""Low-stock alerts: one email per crossing to or below the threshold, reset when stock rises above it."""
+
+import pytest
+from django.core import mail
+
+from inventory.services import stock_adjust
+from inventory.tests.factories import BackorderPolicyFactory, WarehouseFactory
+from notifications.models import LowStockState, Notification
+from notifications.services import low_stock_check
+from notifications.tasks import check_low_stock
+from shop.tests.factories import VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def staff(settings):
+    settings.STAFF_ALERT_EMAILS = ["stock@shop.example"]
+    settings.INVENTORY_LOW_STOCK_THRESHOLD = 5
+
+
+@pytest.fixture
+def warehouse():
+    return WarehouseFactory()
+
+
+@pytest.fixture
+def variant(warehouse):
+    variant = VariantFactory(sku="MUG-01")
+    stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=20)
+    return variant
+
+
+def change_and_check(variant, warehouse, change, capture):
+    stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=change)
+    with capture(execute=True):
+        return check_low_stock.apply(kwargs={"variant_ids": [variant.pk]}).get()
+
+
+def test_crossing_down_staying_low_rising_and_falling_again(
+    variant, warehouse, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    assert change_and_check(variant, warehouse, -1, capture) == []  # 19 left: above the threshold
+    assert len(mail.outbox) == 0
+
+    # Falls to the threshold: one email.
+    assert change_and_check(variant, warehouse, -14, capture) == [variant.pk]  # 5 left
+    assert [m.subject for m in mail.outbox] == ["Low stock: MUG-01 has 5 left"]
+    assert mail.outbox[0].to == ["stock@shop.example"]
+
+    # Stays low: nothing more.
+    assert change_and_check(variant, warehouse, -2, capture) == []  # 3 left
+    assert change_and_check(variant, warehouse, -3, capture) == []  # 0 left
+    assert len(mail.outbox) == 1
+
+    # Rises above, then falls again: a second email.
+    assert change_and_check(variant, warehouse, 10, capture) == []  # 10 left
+    assert LowStockState.objects.get(variant=variant).is_low is False
+    assert change_and_check(variant, warehouse, -6, capture) == [variant.pk]  # 4 left
+    assert [m.subject for m in mail.outbox] == [
+        "Low stock: MUG-01 has 5 left",
+        "Low stock: MUG-01 has 4 left",
+    ]
+    assert sorted(Notification.objects.values_list("dedupe_key", flat=True)) == [
+        f"low-stock:{variant.pk}:1:stock@shop.example",
+        f"low-stock:{variant.pk}:2:stock@shop.example",
+    ]
+    state = LowStockState.objects.get(variant=variant)
+    assert (state.is_low, state.crossings) == (True, 2)
+
+
+def test_the_variant_policy_threshold_wins_over_the_default(variant, warehouse):
+    BackorderPolicyFactory(variant=variant, mode="deny", low_stock_threshold=12)
+    stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=-8)  # 12 left
+
+    assert low_stock_check(variant_ids=[variant.pk]) == [variant.pk]
+    assert Notification.objects.get().context == {"variant_id": variant.pk, "threshold": 12}
+
+
+def test_every_staff_address_gets_one_email_per_crossing(variant, warehouse, settings):
+    settings.STAFF_ALERT_EMAILS = ["stock@shop.example", "Boss@Shop.example"]
+    stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=-18)
+
+    low_stock_check(variant_ids=[variant.pk, variant.pk])
+    low_stock_check(variant_ids=[variant.pk])
+
+    assert sorted(Notification.objects.values_list("recipient", flat=True)) == [
+        "Boss@Shop.example",
+        "stock@shop.example",
+    ]
+
+
+def test_discontinued_variants_never_alert(variant, warehouse):
+    BackorderPolicyFactory(variant=variant, mode="deny", discontinued=True)
+    stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=-19)
+
+    assert low_stock_check(variant_ids=[variant.pk]) == []
+    assert Notification.objects.count() == 0
+
+
+def test_the_state_flips_without_staff_addresses(variant, warehouse, settings):
+    settings.STAFF_ALERT_EMAILS = []
+    stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=-19)
+
+    assert low_stock_check(variant_ids=[variant.pk]) == [variant.pk]
+    assert Notification.objects.count() == 0
+    assert LowStockState.objects.get().is_low is True
