@@ -703,25 +703,157 @@ def _serve_batch(*, variant_id: int, run_id: str, batch_size: int) -> tuple[dict
     return takes, order_ids
 
 
-def allocation_serve_queue(*, variant_id: int, run_id: str, batch_size: int = 2000) -> ServeResult:
-    """Serve a variant's waiting backorders from its free stock, batch by batch.
+# The PostgreSQL pass: one statement per batch chooses the lines with a running sum (window
+# function), updates them, writes their allocations and ledger rows, raises the stock items'
+# allocated and adds the timeline events. Stock ranges come in as arrays: each stock item with
+# free units covers [s_start, s_end) of its variant's free units, warehouses by priority; each
+# chosen line covers [q_start, q_start + take) of its variant's queue; a pick is the overlap.
+# Statuses follow orders.lifecycle.line_status (tested for parity).
+_SERVE_SQL = """
+WITH stock(item_id, variant_id, warehouse_id, s_start, s_end) AS (
+    SELECT * FROM unnest(%(items)s::bigint[], %(item_variants)s::bigint[], %(warehouses)s::bigint[],
+                         %(starts)s::bigint[], %(ends)s::bigint[])
+),
+free(variant_id, units) AS (SELECT variant_id, MAX(s_end) FROM stock GROUP BY variant_id),
+queue AS (
+    SELECT l.id, l.order_id, l.variant_id, l.quantity_backordered AS waiting,
+           SUM(l.quantity_backordered) OVER w - l.quantity_backordered AS q_start,
+           ROW_NUMBER() OVER w AS rn
+    FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
+    WHERE l.variant_id = ANY(%(variants)s) AND l.quantity_backordered > 0
+    WINDOW w AS (PARTITION BY l.variant_id ORDER BY o.is_priority DESC, o.placed_at, l.id
+                 ROWS UNBOUNDED PRECEDING)
+),
+takes AS (
+    SELECT q.id, q.q_start, LEAST(q.waiting, f.units - q.q_start) AS take
+    FROM queue q JOIN free f ON f.variant_id = q.variant_id
+    WHERE q.q_start < f.units AND q.rn <= %(batch)s
+),
+served AS (
+    UPDATE orders_orderline l
+    SET quantity_allocated = l.quantity_allocated + t.take,
+        quantity_backordered = l.quantity_backordered - t.take,
+        status = CASE WHEN l.quantity_shipped > 0 THEN 'partially_shipped'
+                      WHEN l.quantity_backordered = t.take THEN 'allocated'
+                      ELSE 'partially_allocated' END
+    FROM takes t
+    WHERE l.id = t.id AND l.quantity_backordered >= t.take
+    RETURNING l.id, l.order_id, l.variant_id, l.product_name, t.take, t.q_start
+),
+picks AS (
+    SELECT sv.id AS line_id, sv.variant_id, s.item_id, s.warehouse_id,
+           LEAST(sv.q_start + sv.take, s.s_end) - GREATEST(sv.q_start, s.s_start) AS qty
+    FROM served sv JOIN stock s
+      ON s.variant_id = sv.variant_id AND s.s_start < sv.q_start + sv.take AND sv.q_start < s.s_end
+),
+allocations AS (
+    INSERT INTO inventory_allocation (order_line_id, stock_item_id, quantity)
+    SELECT line_id, item_id, qty FROM picks
+    ON CONFLICT (order_line_id, stock_item_id)
+    DO UPDATE SET quantity = inventory_allocation.quantity + EXCLUDED.quantity
+),
+movements AS (
+    INSERT INTO inventory_stockmovement
+        (stock_item_id, variant_id, warehouse_id, on_hand_delta, allocated_delta, reason, order_line_id, note,
+         created_at)
+    SELECT item_id, variant_id, warehouse_id, 0, qty, 'allocated', line_id, %(note)s, now() FROM picks
+),
+stock_rows AS (
+    UPDATE inventory_stockitem si SET allocated = si.allocated + p.qty, updated_at = now()
+    FROM (SELECT item_id, SUM(qty) AS qty FROM picks GROUP BY item_id) p
+    WHERE si.id = p.item_id
+),
+events AS (
+    INSERT INTO orders_orderevent (order_id, kind, message, data, visible_to_customer, created_at)
+    SELECT order_id, 'allocated', 'Stock arrived and is reserved for you: ' || take || ' × ' || product_name,
+           jsonb_build_object('run', %(run)s::text, 'lines', jsonb_build_object(id::text, take)), true, now()
+    FROM served
+)
+SELECT id, order_id, take FROM served
+"""
 
-    Each batch is its own short transaction holding the variant's lock: a worker
-    killed in the middle leaves whole batches or nothing, and the next run
-    finishes the work. Idempotent: with no free stock or no waiting line it
-    changes nothing.
+
+def _serve_batch_postgres(
+    *, variant_ids: list[int], run_id: str, batch_size: int
+) -> tuple[dict[int, int], set[int]]:
+    """One short transaction on PostgreSQL: serve the next batch of every variant's queue at once."""
+    from django.db import connection
+
+    from orders.services import order_lines_allocated
+
+    _lock_variants(variant_ids)
+    items = list(
+        StockItem.objects.select_for_update(of=("self",))
+        .filter(variant_id__in=variant_ids, warehouse__is_active=True)
+        .order_by("pk")
+        .values_list("pk", "variant_id", "on_hand", "allocated", "warehouse_id", "warehouse__priority")
+    )
+    ranges: list[tuple[int, int, int, int, int]] = []
+    covered: dict[int, int] = {}
+    for pk, variant_id, on_hand, allocated, warehouse_id, _ in sorted(
+        items, key=lambda i: (i[1], i[5], i[0])
+    ):
+        free = on_hand - allocated
+        if free > 0:
+            start = covered.get(variant_id, 0)
+            ranges.append((pk, variant_id, warehouse_id, start, start + free))
+            covered[variant_id] = start + free
+    if not ranges:
+        return {}, set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SERVE_SQL,
+            {
+                "items": [r[0] for r in ranges],
+                "item_variants": [r[1] for r in ranges],
+                "warehouses": [r[2] for r in ranges],
+                "starts": [r[3] for r in ranges],
+                "ends": [r[4] for r in ranges],
+                "variants": sorted(covered),
+                "batch": batch_size,
+                "note": f"auto-allocation {run_id}",
+                "run": run_id,
+            },
+        )
+        rows = cursor.fetchall()
+    takes = {line_id: take for line_id, _, take in rows}
+    order_ids = {order_id for _, order_id, _ in rows}
+    if takes:
+        order_lines_allocated(order_ids=order_ids, takes=takes, run_id=run_id, events_written=True)
+    return takes, order_ids
+
+
+def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_size: int = 5000) -> ServeResult:
+    """Serve waiting backorders of these variants from their free stock, batch by batch.
+
+    Each batch is its own short transaction holding the variants' locks: a
+    worker killed in the middle leaves whole batches or nothing, and the next
+    run finishes the work. Idempotent: with no free stock or no waiting line it
+    changes nothing. On PostgreSQL a batch is one set-based statement for all
+    the variants (window functions); elsewhere the same rules run per variant
+    in Python, with a bounded number of queries per batch.
     """
-    result = ServeResult(variant_id=variant_id)
-    while True:
-        with transaction.atomic():
-            takes, order_ids = _serve_batch(variant_id=variant_id, run_id=run_id, batch_size=batch_size)
-        if not takes:
-            break
-        result.batches += 1
-        result.lines_served += len(takes)
-        result.units_allocated += sum(takes.values())
-        result.order_ids |= order_ids
-    backorder_dates_refresh(variant_ids=[variant_id])
+    from django.db import connection
+
+    ids = sorted(set(variant_ids))
+    result = ServeResult(variant_id=ids[0] if len(ids) == 1 else 0)
+    groups = [ids] if connection.vendor == "postgresql" else [[v] for v in ids]
+    for group in groups:
+        while True:
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    takes, order_ids = _serve_batch_postgres(
+                        variant_ids=group, run_id=run_id, batch_size=batch_size
+                    )
+                else:
+                    takes, order_ids = _serve_batch(variant_id=group[0], run_id=run_id, batch_size=batch_size)
+            if not takes:
+                break
+            result.batches += 1
+            result.lines_served += len(takes)
+            result.units_allocated += sum(takes.values())
+            result.order_ids |= order_ids
+    backorder_dates_refresh(variant_ids=ids)
     return result
 
 
@@ -729,73 +861,95 @@ def backorder_dates_refresh(*, variant_ids: Iterable[int]) -> int:
     """Recompute the projected date of every waiting line from the queue; returns how many changed.
 
     Uses the same projection as the availability selector, so a customer's
-    order page and the product page agree. A bounded number of queries per
-    variant, whatever the number of lines.
+    order page and the product page agree. Three queries plus one write,
+    whatever the number of variants and lines.
     """
+    from django.db import connection
+
     from orders.models import OrderLine
 
-    from .conf import inventory_defaults
     from .projection import project_ready_date
     from .selectors import availability_for_variants
 
-    defaults = inventory_defaults()
     today = timezone.localdate()
-    changed = []
     availability = availability_for_variants(variant_ids=variant_ids, today=today)
-    for variant_id, a in availability.items():
-        lines = (
-            OrderLine.objects.filter(variant_id=variant_id, quantity_backordered__gt=0)
-            .order_by(*_queue_order())
-            .only("pk", "quantity_backordered", "expected_date")
+    lines = (
+        OrderLine.objects.filter(variant_id__in=list(availability), quantity_backordered__gt=0)
+        .order_by("variant_id", *_queue_order())
+        .values_list("pk", "variant_id", "quantity_backordered", "expected_date")
+    )
+    changed: list[tuple[int, date]] = []
+    ahead: dict[int, int] = {}
+    for pk, variant_id, waiting, old in lines.iterator(chunk_size=5000):
+        a = availability[variant_id]
+        new = project_ready_date(
+            units_ahead=ahead.get(variant_id, 0),
+            quantity=waiting,
+            free_now=a.free_stock,
+            incoming=a.incoming,
+            today=today,
+            lead_time_days=a.lead_time_days,
+            overdue_grace_days=a.overdue_grace_days,
         )
-        ahead = 0
-        for line in lines.iterator(chunk_size=2000):
-            new = project_ready_date(
-                units_ahead=ahead,
-                quantity=line.quantity_backordered,
-                free_now=a.free_stock,
-                incoming=a.incoming,
-                today=today,
-                lead_time_days=a.lead_time_days,
-                overdue_grace_days=defaults.overdue_grace_days,
+        ahead[variant_id] = ahead.get(variant_id, 0) + waiting
+        if new != old:
+            changed.append((pk, new))
+    if not changed:
+        return 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {OrderLine._meta.db_table} l SET expected_date = v.d "
+                "FROM unnest(%s::bigint[], %s::date[]) AS v(id, d) WHERE l.id = v.id",
+                [[pk for pk, _ in changed], [d for _, d in changed]],
             )
-            ahead += line.quantity_backordered
-            if new != line.expected_date:
-                line.expected_date = new
-                changed.append(line)
-    OrderLine.objects.bulk_update(changed, ["expected_date"], batch_size=1000)
+    else:
+        OrderLine.objects.bulk_update(
+            [OrderLine(pk=pk, expected_date=d) for pk, d in changed], ["expected_date"], batch_size=1000
+        )
     return len(changed)
 
 
-def allocation_request_claim(*, variant_id: int) -> bool:
-    """Take the pending allocation request of a variant; False when there is none (already served)."""
-    deleted, _ = AllocationRequest.objects.filter(variant_id=variant_id).delete()
-    return deleted > 0
+def allocation_requests_claim(*, variant_ids: Iterable[int]) -> list[int]:
+    """Take the pending allocation requests of these variants; returns the variants claimed.
+
+    One DELETE ... RETURNING: of two workers racing for a request, exactly one
+    gets it. Variants without a request (already served) are left out.
+    """
+    from django.db import connection
+
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return []
+    table = AllocationRequest._meta.db_table
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE variant_id IN ({placeholders}) RETURNING variant_id", ids)
+        return sorted(row[0] for row in cursor.fetchall())
 
 
-def stock_arrived_process(*, variant_ids: Iterable[int]) -> dict[int, ServeResult]:
+def stock_arrived_process(*, variant_ids: Iterable[int]) -> ServeResult | None:
     """Serve the backorder queues of variants whose free stock grew (the "stock arrived" task).
 
-    Coalesced: only a variant with a pending AllocationRequest is served, and
+    Coalesced: only variants with a pending AllocationRequest are served, and
     serving removes the request, so ten receipts in a second cause one pass;
     requests added while a pass runs cause one more. Running it again changes
-    nothing.
+    nothing. Returns what was served, or None when nothing was pending.
     """
     import uuid
 
     run_id = uuid.uuid4().hex[:12]
-    results = {}
-    for variant_id in sorted(set(variant_ids)):
-        while allocation_request_claim(variant_id=variant_id):
-            result = allocation_serve_queue(variant_id=variant_id, run_id=run_id)
-            if variant_id in results:
-                results[variant_id].batches += result.batches
-                results[variant_id].lines_served += result.lines_served
-                results[variant_id].units_allocated += result.units_allocated
-                results[variant_id].order_ids |= result.order_ids
-            else:
-                results[variant_id] = result
-    return results
+    total = None
+    while claimed := allocation_requests_claim(variant_ids=variant_ids):
+        result = allocation_serve_queue(variant_ids=claimed, run_id=run_id)
+        if total is None:
+            total = result
+        else:
+            total.batches += result.batches
+            total.lines_served += result.lines_served
+            total.units_allocated += result.units_allocated
+            total.order_ids |= result.order_ids
+    return total
 
 
 def allocation_requests_pending() -> list[int]:

@@ -5,24 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0002_initial'),
-        ('orders', '0001_initial'),
+        ("inventory", "0002_initial"),
+        ("orders", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveIntegerField(default=0)),
-                ('order_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='orders.orderline')),
-                ('stock_item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='inventory.stockitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("quantity", models.PositiveIntegerField(default=0)),
+                (
+                    "order_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="orders.orderline",
+                    ),
+                ),
+                (
+                    "stock_item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="inventory.stockitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order_line_id', 'stock_item_id'],
-                'constraints': [models.UniqueConstraint(fields=('order_line', 'stock_item'), name='allocation_one_per_line_stock_item')],
+                "ordering": ["order_line_id", "stock_item_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("order_line", "stock_item"), name="allocation_one_per_line_stock_item"
+                    )
+                ],
             },
         ),
     ]

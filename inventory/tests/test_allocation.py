@@ -30,7 +30,9 @@ def waiting_orders(variant, quantities, *, start=None, policies=None):
     start = start or timezone.now() - timedelta(days=1)
     orders = []
     for n, qty in enumerate(quantities):
-        order = place([(variant, qty)], email=f"c{n}@example.com", policy=(policies or {}).get(n, "split")).order
+        order = place(
+            [(variant, qty)], email=f"c{n}@example.com", policy=(policies or {}).get(n, "split")
+        ).order
         order.placed_at = start + timedelta(minutes=n)
         order.save(update_fields=["placed_at"])
         orders.append(order)
@@ -85,8 +87,10 @@ def test_statuses_events_and_one_email_per_order(django_capture_on_commit_callba
     second.refresh_from_db()
     assert (first.status, second.status) == ("ready", "partially_ready")
     assert second.lines.get().status == "partially_allocated"
-    assert OrderEvent.objects.filter(kind="allocated", order=second).get().message.startswith(
-        "Stock arrived and is reserved for you: 1 ×"
+    assert (
+        OrderEvent.objects.filter(kind="allocated", order=second)
+        .get()
+        .message.startswith("Stock arrived and is reserved for you: 1 ×")
     )
     assert sorted(m.to[0] for m in mail.outbox) == ["c0@example.com", "c1@example.com"]
     body = next(m.body for m in mail.outbox if m.to == ["c1@example.com"])
@@ -131,9 +135,9 @@ def test_second_run_changes_nothing(django_capture_on_commit_callbacks):
         stock_adjust(variant_id=variant.pk, warehouse_id=WarehouseFactory().pk, quantity_change=1)
 
     again = stock_arrived_process(variant_ids=[variant.pk])  # no pending request: nothing to do
-    forced = allocation_serve_queue(variant_id=variant.pk, run_id="again")  # no free stock: nothing to do
+    forced = allocation_serve_queue(variant_ids=[variant.pk], run_id="again")  # no free stock: nothing to do
 
-    assert again == {}
+    assert again is None
     assert (forced.lines_served, forced.units_allocated) == (0, 0)
     assert allocated(orders) == [1]
 
@@ -163,7 +167,7 @@ def _serve_and_count(lines: int, batch_size: int):
     orders = waiting_orders(variant, [1] * lines)
     stock_adjust(variant_id=variant.pk, warehouse_id=WarehouseFactory().pk, quantity_change=lines)
     with CaptureQueriesContext(connection) as ctx:
-        result = allocation_serve_queue(variant_id=variant.pk, run_id=f"t{lines}", batch_size=batch_size)
+        result = allocation_serve_queue(variant_ids=[variant.pk], run_id=f"t{lines}", batch_size=batch_size)
     assert allocated(orders) == [1] * lines
     return result, len(ctx.captured_queries)
 
@@ -194,14 +198,17 @@ def test_a_crash_between_batches_leaves_whole_batches_and_the_rerun_finishes():
             raise SystemExit("worker killed")
         return real(**kwargs)
 
-    with mock.patch.object(order_services, "order_lines_allocated", crash_on_second_batch), pytest.raises(SystemExit):
-        allocation_serve_queue(variant_id=variant.pk, run_id="crash", batch_size=2)
+    with (
+        mock.patch.object(order_services, "order_lines_allocated", crash_on_second_batch),
+        pytest.raises(SystemExit),
+    ):
+        allocation_serve_queue(variant_ids=[variant.pk], run_id="crash", batch_size=2)
 
     assert allocated(orders) == [1, 1, 0, 0, 0, 0]  # the first batch committed, the second rolled back
     assert StockItem.objects.get(variant=variant).allocated == 2
     assert ledger_discrepancies() == []
 
-    allocation_serve_queue(variant_id=variant.pk, run_id="rerun", batch_size=2)
+    allocation_serve_queue(variant_ids=[variant.pk], run_id="rerun", batch_size=2)
 
     assert allocated(orders) == [1] * 6
     assert StockItem.objects.get(variant=variant).allocated == 6

@@ -47,7 +47,10 @@ def test_two_passes_and_16_checkouts_at_once(monkeypatch):
         old.append(order.pk)
     give_stock(variant, 30)  # 30 units arrive while 20 wait
 
-    passes = [lambda n=n: allocation_serve_queue(variant_id=variant.pk, run_id=f"w{n}", batch_size=4) for n in range(2)]
+    passes = [
+        lambda n=n: allocation_serve_queue(variant_ids=[variant.pk], run_id=f"w{n}", batch_size=4)
+        for n in range(2)
+    ]
     buyers = [lambda n=n: place([(variant, 1)], email=f"new{n}@example.com") for n in range(16)]
     results = run_together(passes + buyers)
 
@@ -56,8 +59,14 @@ def test_two_passes_and_16_checkouts_at_once(monkeypatch):
     lines = OrderLine.objects.filter(variant=variant)
     old_lines = lines.filter(order_id__in=old)
     new_lines = lines.exclude(order_id__in=old)
-    assert old_lines.aggregate(a=Sum("quantity_allocated"), b=Sum("quantity_backordered")) == {"a": 20, "b": 0}
-    assert new_lines.aggregate(a=Sum("quantity_allocated"), b=Sum("quantity_backordered")) == {"a": 10, "b": 6}
+    assert old_lines.aggregate(a=Sum("quantity_allocated"), b=Sum("quantity_backordered")) == {
+        "a": 20,
+        "b": 0,
+    }
+    assert new_lines.aggregate(a=Sum("quantity_allocated"), b=Sum("quantity_backordered")) == {
+        "a": 10,
+        "b": 6,
+    }
     item = StockItem.objects.get(variant=variant)
     assert (item.on_hand, item.allocated) == (30, 30)
     assert sum(r.units_allocated for r in results[:2]) == 20  # no unit allocated twice
