@@ -13,3 +13,13 @@ class FlakyBackend(LocmemBackend):
             FlakyBackend.failures_left -= 1
             raise ConnectionRefusedError("SMTP server unavailable (test)")
         return super().send_messages(messages)
+
+
+class CountingBackend(LocmemBackend):
+    """Counts connections made (backend instances), to check that a batch shares one."""
+
+    instances = 0
+
+    def __init__(self, *args, **kwargs):
+        CountingBackend.instances += 1
+        super().__init__(*args, **kwargs)
