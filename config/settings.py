@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
+                "orders.context_processors.cart",
             ],
         },
     },
@@ -213,6 +214,8 @@ SHOP_NAME = env.str("SHOP_NAME", default="Backorder Shop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
 SHOP_BASE_URL = env.str("SHOP_BASE_URL", default="http://127.0.0.1:8000")
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
+# "split": ship what is in stock now, the rest as it arrives; "together": one shipment when all is in.
+SHOP_DEFAULT_SHIP_POLICY = env.str("SHOP_DEFAULT_SHIP_POLICY", default="split")
 
 # --- Inventory defaults (a variant's own BackorderPolicy overrides them) -------------------
 

@@ -1,9 +1,13 @@
 """Reads for orders, scoped by who is asking."""
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 
-from .models import Order, OrderEvent
+from .models import Cart, CartLine, Order, OrderEvent
+from .services import Quote, QuoteLine, order_quote
 from .tokens import read_order_token
 
 
@@ -35,3 +39,95 @@ def order_list_for_user(*, user) -> QuerySet[Order]:
     if not user.is_authenticated:
         return Order.objects.none()
     return Order.objects.filter(user=user).prefetch_related("lines").order_by("-placed_at", "-pk")
+
+
+# --- carts and checkout ------------------------------------------------------------------------
+
+
+@dataclass
+class CartSummaryLine:
+    """One cart line as the customer sees it; `quote` is None when the variant is no longer sold."""
+
+    line: CartLine
+    quote: QuoteLine | None
+
+    @property
+    def problem(self) -> str:
+        if self.quote is None:
+            return "This item is no longer sold. Please remove it from your cart."
+        return self.quote.message
+
+
+@dataclass
+class CartSummary:
+    cart: Cart | None
+    lines: list[CartSummaryLine]
+    quote: Quote
+
+    @property
+    def items(self) -> list[tuple[int, int]]:
+        """(variant id, quantity) of every line: all that is passed on to `order_place`."""
+        return [(entry.line.variant_id, entry.line.quantity) for entry in self.lines]
+
+    @property
+    def count(self) -> int:
+        """Units in the cart (the navbar's number)."""
+        return sum(entry.line.quantity for entry in self.lines)
+
+    @property
+    def goods_total(self) -> Decimal:
+        """What the items cost, backorder discounts taken off, before delivery."""
+        return self.quote.subtotal - self.quote.discount_total
+
+    @property
+    def has_problems(self) -> bool:
+        return bool(self.quote.problems)
+
+    @property
+    def waiting_lines(self) -> list[QuoteLine]:
+        """Quote lines with units that will be backordered (for the backorder terms)."""
+        return [line for line in self.quote.lines if line.backorder]
+
+
+def cart_get(*, user, cart_id: int | None) -> Cart | None:
+    """The signed-in customer's cart, or the guest cart kept in the session; None when there is none."""
+    if user is not None and user.is_authenticated:
+        return Cart.objects.filter(user=user).first()
+    if cart_id is None:
+        return None
+    return Cart.objects.filter(pk=cart_id, user__isnull=True).first()
+
+
+def cart_summary(*, cart: Cart | None, shipping_method: str = "standard") -> CartSummary:
+    """The cart's lines, each priced and split into ships-now / backordered with its date.
+
+    Everything comes from `order_quote` (the same answer checkout and `order_place`
+    use), so the cart, the checkout page and the order never disagree. Queries: the
+    lines, then the quote (variants, one availability call for all lines): 4,
+    whatever the number of lines; none when there is no cart.
+    """
+    if cart is None:
+        return CartSummary(cart=None, lines=[], quote=order_quote(items=[], shipping_method=shipping_method))
+    lines = list(
+        CartLine.objects.filter(cart=cart).select_related("variant__product").order_by("added_at", "pk")
+    )
+    quote = order_quote(
+        items=[(line.variant_id, line.quantity) for line in lines], shipping_method=shipping_method
+    )
+    quoted = {q.variant.pk: q for q in quote.lines}
+    return CartSummary(
+        cart=cart,
+        lines=[CartSummaryLine(line=line, quote=quoted.get(line.variant_id)) for line in lines],
+        quote=quote,
+    )
+
+
+def cart_count(*, user, cart_id: int | None) -> int:
+    """Units in the visitor's cart, in one query (none for a guest without a cart)."""
+    if user is not None and user.is_authenticated:
+        lines = CartLine.objects.filter(cart__user=user)
+    elif cart_id is not None:
+        lines = CartLine.objects.filter(cart_id=cart_id, cart__user__isnull=True)
+    else:
+        return 0
+    return lines.aggregate(units=Sum("quantity"))["units"] or 0

@@ -1,12 +1,336 @@
-"""Customer pages for orders. Every page that shows an order checks ownership or a signed token."""
+"""Customer pages for carts, checkout and orders.
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+Every page that shows an order checks ownership or a signed token
+(`order_get_for_customer`). Views read the request, call a selector or a
+service and render; prices, stock and dates are never taken from the client.
+"""
 
-from .selectors import order_get_for_customer
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from shop.templatetags.shop_tags import money
+
+from .forms import (
+    CancelBackorderedForm,
+    CartAddForm,
+    CartLineForm,
+    CheckoutForm,
+    default_ship_policy,
+    form_error_text,
+)
+from .models import Cart
+from .selectors import CartSummary, cart_get, cart_summary, order_get_for_customer, order_list_for_user
+from .services import (
+    CartError,
+    CheckoutError,
+    OrderActionError,
+    cart_add,
+    cart_clear,
+    cart_get_or_create,
+    cart_merge,
+    cart_remove,
+    cart_set_quantity,
+    order_cancel_backordered,
+    order_place,
+    shipping_options,
+)
+from .tokens import order_access_path
+
+# Session keys.
+CART_SESSION_KEY = "orders.cart_id"  # a guest's cart
+CHECKOUT_KEYS_SESSION_KEY = "orders.checkout_keys"  # idempotency keys issued by the checkout page
+THANK_YOU_SESSION_KEY = "orders.thank_you"  # the order just placed, for the confirmation banner
+CHECKOUT_KEYS_KEPT = 20
+ORDERS_PER_PAGE = 20
 
 
+# --- the cart in the session ------------------------------------------------------------------
+
+
+def session_cart_id(request: HttpRequest) -> int | None:
+    """The guest cart id kept in the session, if any."""
+    session = getattr(request, "session", None)
+    value = session.get(CART_SESSION_KEY) if session is not None else None
+    return value if isinstance(value, int) else None
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    return request.user.pk if request.user.is_authenticated else None
+
+
+def _cart_for_request(request: HttpRequest) -> Cart | None:
+    return cart_get(user=request.user, cart_id=session_cart_id(request))
+
+
+def _cart_for_request_or_new(request: HttpRequest) -> Cart:
+    cart = cart_get_or_create(user_id=_user_id(request), cart_id=session_cart_id(request))
+    if cart.user_id is None and session_cart_id(request) != cart.pk:
+        request.session[CART_SESSION_KEY] = cart.pk
+    return cart
+
+
+def cart_merge_at_login(request: HttpRequest, *, guest_cart_id: int | None) -> None:
+    """After a login or sign-up: move the guest cart into the account's cart and say what was capped.
+
+    `guest_cart_id` is read before logging in (logging in may flush the session).
+    """
+    request.session.pop(CART_SESSION_KEY, None)
+    if guest_cart_id is None or not request.user.is_authenticated:
+        return
+    for note in cart_merge(source_cart_id=guest_cart_id, user_id=request.user.pk):
+        messages.warning(request, note)
+
+
+def _next_url(request: HttpRequest) -> str:
+    """The posted `next` address when it points to this site, else ''."""
+    url = request.POST.get("next", "")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return ""
+
+
+# --- cart pages ----------------------------------------------------------------------------------
+
+
+@require_GET
+def cart_detail(request: HttpRequest) -> HttpResponse:
+    summary = cart_summary(cart=_cart_for_request(request))
+    return render(
+        request,
+        "orders/cart.html",
+        {
+            "summary": summary,
+            "cart_count": summary.count,  # the navbar's number, without asking again
+            "shipping_options": shipping_options().values(),
+        },
+    )
+
+
+@require_POST
+def cart_line_add(request: HttpRequest) -> HttpResponse:
+    form = CartAddForm(request.POST)
+    back = _next_url(request) or reverse("orders:cart")
+    if not form.is_valid():
+        messages.error(request, form_error_text(form))
+        return redirect(back)
+    variant, quantity = form.cleaned_data["variant"], form.cleaned_data["quantity"]
+    cart = _cart_for_request_or_new(request)
+    try:
+        cart_add(cart_id=cart.pk, variant_id=variant.pk, quantity=quantity)
+    except CartError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(request, f"Added {quantity} × {variant} to your cart.")
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
+    form = CartLineForm(request.POST)
+    cart = _cart_for_request(request)
+    if cart is None:
+        messages.error(request, "Your cart is empty.")
+    elif not form.is_valid():
+        messages.error(request, form_error_text(form))
+    else:
+        try:
+            line = cart_set_quantity(cart_id=cart.pk, line_id=line_id, quantity=form.cleaned_data["quantity"])
+        except CartError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"You now have {line.quantity} × {line.variant} in your cart.")
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_line_remove(request: HttpRequest, line_id: int) -> HttpResponse:
+    cart = _cart_for_request(request)
+    removed = None
+    if cart is not None:
+        try:
+            removed = cart_remove(cart_id=cart.pk, line_id=line_id)
+        except CartError as exc:
+            messages.error(request, str(exc))
+            return redirect("orders:cart")
+    if removed is not None:
+        messages.success(request, f"Removed {removed.variant} from your cart.")
+    else:
+        messages.info(request, "That item was not in your cart any more.")
+    return redirect("orders:cart")
+
+
+# --- checkout ----------------------------------------------------------------------------------
+
+
+def _issue_checkout_key(request: HttpRequest) -> str:
+    """A new idempotency key for one rendering of the checkout page, remembered in the session."""
+    key = uuid.uuid4().hex
+    issued = request.session.get(CHECKOUT_KEYS_SESSION_KEY, [])
+    request.session[CHECKOUT_KEYS_SESSION_KEY] = [*issued, key][-CHECKOUT_KEYS_KEPT:]
+    return key
+
+
+def _render_checkout(request: HttpRequest, form: CheckoutForm, summary: CartSummary) -> HttpResponse:
+    totals = [(option, summary.goods_total + option.cost) for option in shipping_options().values()]
+    return render(
+        request,
+        "orders/checkout.html",
+        {
+            "form": form,
+            "summary": summary,
+            "quote": summary.quote,
+            "totals_by_option": totals,
+            "cart_count": summary.count,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    """Review and place the order. The idempotency key makes a repeated submit land on the same order."""
+    cart = _cart_for_request(request)
+    options = shipping_options()
+    shipping_method = request.POST.get("shipping_method")
+    if shipping_method not in options:
+        shipping_method = next(iter(options))
+    summary = cart_summary(cart=cart, shipping_method=shipping_method)
+
+    if request.method == "GET":
+        if not summary.lines:
+            messages.info(request, "Your cart is empty: add something before checking out.")
+            return redirect("orders:cart")
+        initial = {
+            "email": request.user.email if request.user.is_authenticated else "",
+            "shipping_method": shipping_method,
+            "ship_policy": default_ship_policy(),
+            "payment_method": "test_card",
+            "idempotency_key": _issue_checkout_key(request),
+        }
+        form = CheckoutForm(initial=initial, requires_terms=summary.quote.has_backorders)
+        return _render_checkout(request, form, summary)
+
+    data = request.POST.copy()
+    key = data.get("idempotency_key", "")
+    key_issued = bool(key) and key in request.session.get(CHECKOUT_KEYS_SESSION_KEY, [])
+    if not key_issued:
+        data["idempotency_key"] = _issue_checkout_key(request)
+    form = CheckoutForm(data, requires_terms=summary.quote.has_backorders)
+    valid = form.is_valid()
+    if not key_issued:
+        form.add_error(
+            None,
+            "This checkout page has expired, so nothing was ordered. Please check your order below and "
+            "place it again.",
+        )
+        return _render_checkout(request, form, summary)
+    if not valid:
+        return _render_checkout(request, form, summary)
+
+    try:
+        result = order_place(
+            # Only the server-side cart's variant ids and quantities: never prices or SKUs from the form.
+            items=summary.items,
+            email=form.cleaned_data["email"],
+            address=form.address(),
+            shipping_method=form.cleaned_data["shipping_method"],
+            ship_policy=form.cleaned_data["ship_policy"],
+            payment_method=form.cleaned_data["payment_method"],
+            card_number=form.cleaned_data["card_number"],
+            accept_backorder_terms=form.cleaned_data["accept_backorder_terms"],
+            idempotency_key=key,
+            user_id=_user_id(request),
+        )
+    except CheckoutError as exc:
+        if not summary.lines:
+            messages.info(request, str(exc))
+            return redirect("orders:cart")
+        form.add_error(None, str(exc))
+        return _render_checkout(request, form, summary)
+
+    order = result.order
+    if result.created and cart is not None:
+        cart_clear(cart_id=cart.pk)
+    request.session[THANK_YOU_SESSION_KEY] = order.number
+    return redirect(order_access_path(order.number))
+
+
+# --- order pages -------------------------------------------------------------------------------
+
+
+def _order_url(number: str, token: str) -> str:
+    url = reverse("orders:detail", kwargs={"number": number})
+    return f"{url}?{urlencode({'token': token})}" if token else url
+
+
+@require_GET
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
-    token = request.GET.get("token")
+    token = request.GET.get("token") or ""
     order = order_get_for_customer(number=number, user=request.user, token=token)
-    return render(request, "orders/detail.html", {"order": order, "token": token or ""})
+    thank_you = False
+    if request.session.get(THANK_YOU_SESSION_KEY) == order.number:
+        thank_you = True
+        del request.session[THANK_YOU_SESSION_KEY]
+    waiting = [line for line in order.lines.all() if line.quantity_backordered]
+    cancel_form = None
+    if waiting:
+        cancel_form = CancelBackorderedForm(lines=waiting, initial={"token": token})
+    return render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "token": token,
+            "thank_you": thank_you,
+            "waiting_lines": waiting,
+            "cancel_form": cancel_form,
+        },
+    )
+
+
+@require_POST
+def order_cancel(request: HttpRequest, number: str) -> HttpResponseRedirect:
+    """Cancel waiting units at the customer's request; ownership or the token is checked again."""
+    token = request.POST.get("token") or ""
+    order = order_get_for_customer(number=number, user=request.user, token=token)
+    back = _order_url(order.number, token)
+    form = CancelBackorderedForm(request.POST, lines=list(order.lines.all()))
+    if not form.is_valid():
+        messages.error(request, form_error_text(form))
+        return redirect(back)
+    quantities = form.quantities()
+    if not quantities:
+        messages.error(request, "Enter how many of the waiting units you want to cancel.")
+        return redirect(back)
+    try:
+        released = order_cancel_backordered(
+            order_id=order.pk, quantities=quantities, user_id=_user_id(request), by_staff=False
+        )
+    except OrderActionError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    units = sum(quantities.values())
+    messages.success(
+        request,
+        f"Cancelled {units} waiting unit{'s' if units != 1 else ''}. {money(released, order.currency)} "
+        "has been released back to your payment method. We have emailed you a confirmation.",
+    )
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def order_history(request: HttpRequest) -> HttpResponse:
+    page = Paginator(order_list_for_user(user=request.user), ORDERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "orders/history.html", {"page_obj": page, "orders": page.object_list})

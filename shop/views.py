@@ -7,6 +7,7 @@ to a customer is decided in `shop.selectors`.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
@@ -14,6 +15,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
+
+from orders.views import cart_merge_at_login, session_cart_id
 
 from .forms import CatalogQueryForm, SignupForm
 from .models import Category, WorkerHeartbeat
@@ -124,10 +127,24 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        guest_cart_id = session_cart_id(request)
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        cart_merge_at_login(request, guest_cart_id=guest_cart_id)
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
         return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view; the guest's cart moves into the account's cart on success."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        guest_cart_id = session_cart_id(self.request)  # read first: logging in may flush the session
+        response = super().form_valid(form)
+        cart_merge_at_login(self.request, guest_cart_id=guest_cart_id)
+        return response
 
 
 @login_required

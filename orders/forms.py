@@ -1,0 +1,204 @@
+"""Forms of the cart, checkout and order pages (rendered field by field with crispy's Bootstrap 5 pack).
+
+Forms only check the shape of what was posted (a whole number in range, a known
+choice); whether it can be sold, at what price and when is decided by
+`orders.services`, which reads everything again from the database.
+"""
+
+from django import forms
+from django.conf import settings
+
+from shop.models import Variant
+from shop.templatetags.shop_tags import money
+
+from .models import OrderLine, ShipPolicy
+from .payments import GATEWAYS
+from .services import MAX_LINE_QUANTITY, shipping_options
+
+# Countries we deliver to (ISO 3166-1 alpha-2), by name.
+COUNTRY_CHOICES = [
+    ("AT", "Austria"),
+    ("BE", "Belgium"),
+    ("BG", "Bulgaria"),
+    ("HR", "Croatia"),
+    ("CY", "Cyprus"),
+    ("CZ", "Czechia"),
+    ("DK", "Denmark"),
+    ("EE", "Estonia"),
+    ("FI", "Finland"),
+    ("FR", "France"),
+    ("DE", "Germany"),
+    ("GR", "Greece"),
+    ("HU", "Hungary"),
+    ("IS", "Iceland"),
+    ("IE", "Ireland"),
+    ("IT", "Italy"),
+    ("LV", "Latvia"),
+    ("LI", "Liechtenstein"),
+    ("LT", "Lithuania"),
+    ("LU", "Luxembourg"),
+    ("MT", "Malta"),
+    ("NL", "Netherlands"),
+    ("NO", "Norway"),
+    ("PL", "Poland"),
+    ("PT", "Portugal"),
+    ("RO", "Romania"),
+    ("SK", "Slovakia"),
+    ("SI", "Slovenia"),
+    ("ES", "Spain"),
+    ("SE", "Sweden"),
+    ("CH", "Switzerland"),
+    ("GB", "United Kingdom"),
+]
+
+QUANTITY_ERRORS = {
+    "required": "Enter a quantity.",
+    "invalid": "Enter a whole number.",
+    "min_value": "Enter a quantity of at least %(limit_value)s.",
+    "max_value": "You can order at most %(limit_value)s at once.",
+}
+
+
+def default_ship_policy() -> str:
+    policy = getattr(settings, "SHOP_DEFAULT_SHIP_POLICY", ShipPolicy.SPLIT)
+    return policy if policy in ShipPolicy.values else ShipPolicy.SPLIT
+
+
+def form_error_text(form: forms.Form) -> str:
+    """All of a form's errors as one sentence-per-error string, for a message banner."""
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+def quantity_field(**kwargs) -> forms.IntegerField:
+    return forms.IntegerField(
+        min_value=1,
+        max_value=MAX_LINE_QUANTITY,
+        error_messages=QUANTITY_ERRORS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        **kwargs,
+    )
+
+
+class CartAddForm(forms.Form):
+    """Add a variant to the cart: the variant must exist and be sold; 1..MAX_LINE_QUANTITY units."""
+
+    variant = forms.ModelChoiceField(
+        queryset=Variant.objects.filter(is_active=True, product__is_active=True),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Choose an item to add.",
+            "invalid_choice": "Sorry, that item is no longer sold.",
+        },
+    )
+    quantity = quantity_field(label="Quantity", initial=1)
+
+
+class CartLineForm(forms.Form):
+    """Change the quantity of one cart line (removal is a separate button)."""
+
+    quantity = quantity_field(label="Quantity")
+
+
+class CardNumberInput(forms.TextInput):
+    """A card number field that is never written back into the page."""
+
+    def format_value(self, value):
+        return None
+
+
+class CheckoutForm(forms.Form):
+    """Contact, address, delivery, payment and the backorder terms. No prices, SKUs or quantities:
+    those come from the server-side cart."""
+
+    email = forms.EmailField(label="Email", help_text="We send your confirmation and updates here.")
+    full_name = forms.CharField(label="Full name", max_length=200)
+    address_line1 = forms.CharField(label="Address", max_length=200)
+    address_line2 = forms.CharField(label="Address (line 2)", max_length=200, required=False)
+    city = forms.CharField(label="City", max_length=100)
+    postcode = forms.CharField(label="Postcode", max_length=20)
+    country = forms.ChoiceField(label="Country", choices=[("", "Choose a country")] + COUNTRY_CHOICES)
+    shipping_method = forms.ChoiceField(label="Delivery option", widget=forms.RadioSelect)
+    ship_policy = forms.ChoiceField(
+        label="When items are not all in stock",
+        choices=ShipPolicy.choices,
+        widget=forms.RadioSelect,
+    )
+    payment_method = forms.ChoiceField(
+        label="Payment method",
+        choices=[(code, gateway.label) for code, gateway in GATEWAYS.items()],
+        widget=forms.RadioSelect,
+    )
+    card_number = forms.CharField(
+        label="Card number",
+        required=False,
+        max_length=23,
+        help_text="Only when paying by card. Test cards: 4242 4242 4242 4242 is accepted, "
+        "4000 0000 0000 0002 is declined.",
+        widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
+    accept_backorder_terms = forms.BooleanField(label="I accept the backorder terms", required=False)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, requires_terms: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requires_terms = requires_terms
+        self.fields["shipping_method"].choices = [
+            (code, f"{option.label}: {money(option.cost)}") for code, option in shipping_options().items()
+        ]
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+        self.fields["full_name"].widget.attrs["autocomplete"] = "name"
+        self.fields["address_line1"].widget.attrs["autocomplete"] = "address-line1"
+        self.fields["address_line2"].widget.attrs["autocomplete"] = "address-line2"
+        self.fields["city"].widget.attrs["autocomplete"] = "address-level2"
+        self.fields["postcode"].widget.attrs["autocomplete"] = "postal-code"
+        self.fields["country"].widget.attrs["autocomplete"] = "country"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("payment_method") == "test_card" and not cleaned.get("card_number"):
+            self.add_error("card_number", "Enter your card number, or choose to pay by invoice.")
+        if self.requires_terms and not cleaned.get("accept_backorder_terms"):
+            self.add_error(
+                "accept_backorder_terms",
+                "Some items will be backordered: please read the backorder terms and tick the box to accept them.",
+            )
+        return cleaned
+
+    def address(self) -> dict:
+        return {
+            key: self.cleaned_data[key]
+            for key in ("full_name", "address_line1", "address_line2", "city", "postcode", "country")
+        }
+
+
+class CancelBackorderedForm(forms.Form):
+    """How many waiting units of each line to cancel: one field `line_<id>` per line given."""
+
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, lines: list[OrderLine], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = {line.pk: line for line in lines}
+        for line in lines:
+            name = f"{line.product_name} ({line.options_label})" if line.options_label else line.product_name
+            field = forms.IntegerField(
+                label=f"{name}: units to cancel",
+                help_text=f"{line.quantity_backordered} waiting for stock.",
+                required=False,
+                min_value=0,
+                max_value=MAX_LINE_QUANTITY,
+                initial=0,
+                error_messages={
+                    "invalid": "Enter a whole number of units to cancel.",
+                    "min_value": "Enter a whole number of units to cancel.",
+                    "max_value": "Enter a whole number of units to cancel.",
+                },
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+            field.widget.attrs["max"] = line.quantity_backordered  # the browser's hint; the service decides
+            self.fields[f"line_{line.pk}"] = field
+
+    def quantities(self) -> dict[int, int]:
+        """{line id: units} for every line with a number above zero."""
+        quantities = {pk: self.cleaned_data.get(f"line_{pk}") or 0 for pk in self.lines}
+        return {pk: qty for pk, qty in quantities.items() if qty}
