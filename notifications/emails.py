@@ -6,7 +6,9 @@ live in templates/notifications/email/<kind>.{subject.txt,txt,html} and extend
 one base layout. The registry below is explicit: grep a kind to find its code.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -29,12 +31,34 @@ def absolute_url(path: str) -> str:
     return settings.SHOP_BASE_URL.rstrip("/") + path
 
 
+_shared: ContextVar[dict | None] = ContextVar("notifications_shared_lookups", default=None)
+
+
+@contextmanager
+def shared_lookups() -> Iterator[None]:
+    """Within this block builders read each row once: the emails of a wave batch share their variant.
+
+    Meant for one batch (seconds), so nothing read here can go stale.
+    """
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
 def _variant_or_fail(variant_id) -> "Variant":
     from shop.models import Variant
 
+    shared = _shared.get()
+    key = ("variant", variant_id)
+    if shared is not None and key in shared:
+        return shared[key]
     variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
     if variant is None:
         raise PermanentEmailError(f"variant {variant_id} no longer exists")
+    if shared is not None:
+        shared[key] = variant
     return variant
 
 

@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from .emails import PermanentEmailError, build_message
+from .emails import PermanentEmailError, build_message, shared_lookups
 from .models import (
     OPEN_SUBSCRIPTION_STATUSES,
     BackInStockSubscription,
@@ -102,7 +102,11 @@ def notification_send(*, notification_id: int, connection: BaseEmailBackend | No
     """
     if not _claim(notification_id):
         return SendOutcome("skipped")
-    notification = Notification.objects.get(pk=notification_id)
+    return _deliver(Notification.objects.get(pk=notification_id), connection=connection)
+
+
+def _deliver(notification: Notification, *, connection: BaseEmailBackend | None = None) -> SendOutcome:
+    """Send a notification this worker has claimed (status sending) and record the outcome."""
     try:
         message = build_message(notification)
         if connection is not None:
@@ -185,17 +189,49 @@ def _close_quietly(connection: BaseEmailBackend) -> None:
         logger.debug("closing the email connection failed", exc_info=True)
 
 
+def _claim_many(notification_ids: list[int]) -> list[Notification]:
+    """Claim the due, pending rows among these ids, in one transaction.
+
+    Each row is still claimed on its own condition: rows are locked (SKIP
+    LOCKED: another worker holding one keeps it) and flipped from pending to
+    sending only where they are still pending, so no row is sent twice.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=notification_ids, status=NotificationStatus.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("pk")
+        )
+        Notification.objects.filter(
+            pk__in=[row.pk for row in rows], status=NotificationStatus.PENDING
+        ).update(status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    for row in rows:
+        row.status, row.claimed_at, row.attempts = NotificationStatus.SENDING, now, row.attempts + 1
+    return rows
+
+
 def notification_send_many(*, notification_ids: Iterable[int]) -> dict[int, SendOutcome]:
-    """Send several notifications over one SMTP connection; each row is still claimed on its own."""
+    """Send several notifications over one SMTP connection (a batch of a back-in-stock wave).
+
+    The batch is claimed in one go, rows shared by its emails (the variant) are
+    read once, and each row is marked sent right after its email went out.
+    """
+    ids = list(notification_ids)
+    outcomes = dict.fromkeys(ids, SendOutcome("skipped"))
+    claimed = _claim_many(ids)
+    if not claimed:
+        return outcomes
     connection = get_connection(fail_silently=False)
-    outcomes = {}
     try:
-        for pk in notification_ids:
-            try:
-                connection.open()  # no-op while open; reconnects after a failed send closed it
-            except Exception:  # noqa: BLE001 - the send below fails too and schedules a retry
-                logger.warning("cannot open an email connection", exc_info=True)
-            outcomes[pk] = notification_send(notification_id=pk, connection=connection)
+        with shared_lookups():
+            for notification in claimed:
+                try:
+                    connection.open()  # no-op while open; reconnects after a failed send closed it
+                except Exception:  # noqa: BLE001 - the send below fails too and schedules a retry
+                    logger.warning("cannot open an email connection", exc_info=True)
+                outcomes[notification.pk] = _deliver(notification, connection=connection)
     finally:
         _close_quietly(connection)
     return outcomes

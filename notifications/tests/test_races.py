@@ -28,6 +28,7 @@ from notifications.services import (
     low_stock_check,
     notification_create,
     notification_send,
+    notification_send_many,
 )
 from notifications.tests.factories import NotificationFactory, SubscriptionFactory
 from shop.tests.factories import VariantFactory
@@ -156,3 +157,18 @@ def test_concurrent_low_stock_checks_send_one_email_per_crossing(settings):
         f"low-stock:{variant.pk}:1:stock@shop.example"
     ]
     assert LowStockState.objects.get(variant=variant).crossings == 1
+
+
+def test_two_workers_sending_one_batch_send_each_email_once():
+    variant = VariantFactory()
+    rows = NotificationFactory.create_batch(
+        30, kind=NotificationKind.BACK_IN_STOCK, context={"variant_id": variant.pk}
+    )
+    ids = [row.pk for row in rows]
+
+    results = run_together([lambda: notification_send_many(notification_ids=ids)] * 4)
+
+    sent = Counter(pk for outcomes in results for pk, outcome in outcomes.items() if outcome.status == "sent")
+    assert sent == Counter(ids)  # every row sent by exactly one of the four
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(row.recipient for row in rows)
+    assert set(Notification.objects.values_list("status", "attempts")) == {("sent", 1)}

@@ -1,0 +1,300 @@
+"""Back-in-stock fan-out: 100,000 confirmed subscriptions of one variant notified in one wave.
+
+Creates a variant with enough free units that ratio x units covers every
+subscription, bulk-creates the subscriptions, then times one
+`back_in_stock_process` pass (lock, pick, create the notification rows, close
+the subscriptions, commit, enqueue the send batches). Two real
+`celery -A config worker` processes (on Redis when REDIS_URL is set, else on
+the filesystem broker) send the emails to a local aiosmtpd server running in a
+thread of this process. Reports:
+
+* seconds to create the notification rows (target <= 10 s),
+* emails per second at the SMTP server, first to last email,
+* peak RSS of this process and of each worker (target < 250 MB each),
+* that every recipient got exactly one email with List-Unsubscribe headers.
+
+It uses the database of DATABASE_URL as given, creates its own rows (tagged
+with a random id) and deletes them at the end. `--quick`: 5,000 subscriptions.
+"""
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from bench.core import Figure
+
+NAME = "fanout"
+SUBSCRIPTIONS = 100_000
+QUICK_SUBSCRIPTIONS = 5_000
+WORKERS = 2
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) that only counts: recipients, and messages with RFC 8058 headers."""
+
+    def __init__(self):
+        import logging
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # it logs every SMTP command
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.recipients: Counter[str] = Counter()
+        self.with_unsubscribe = 0
+        self.first_at = self.last_at = None
+        self.lock = threading.Lock()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        headers = envelope.content.split(b"\r\n\r\n", 1)[0]
+        now = time.monotonic()
+        with self.lock:
+            self.recipients.update(envelope.rcpt_tos)
+            if (
+                b"\nList-Unsubscribe:" in headers
+                and b"\nList-Unsubscribe-Post: List-Unsubscribe=One-Click" in headers
+            ):
+                self.with_unsubscribe += 1
+            self.first_at = self.first_at or now
+            self.last_at = now
+        return "250 OK"
+
+    @property
+    def received(self) -> int:
+        return sum(self.recipients.values())
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.received >= count:
+                return True
+            time.sleep(0.2)
+        return False
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """The high-water mark of a process's resident memory (Linux /proc), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def _start_workers(queue: str, smtp_port: int, logs: Path) -> list[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": _database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    procs = []
+    for n in range(WORKERS):
+        log = logs / f"worker-{n}.log"
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    queue,
+                    "-n",
+                    f"bench-{n}-{queue}@%h",
+                    "--pool",
+                    "solo",  # one process per worker: its RSS is the worker's memory
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--loglevel",
+                    "INFO",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+    deadline = time.monotonic() + 60
+    for n, proc in enumerate(procs):
+        log = logs / f"worker-{n}.log"
+        while " ready." not in log.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker {n} did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+    return procs
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _setup(*, tag: str, count: int, units: int):
+    """A variant with `units` free and `count` confirmed subscriptions, oldest first."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from inventory.models import Warehouse
+    from inventory.services import stock_adjust
+    from inventory.tasks import stock_arrived
+    from notifications.models import BackInStockSubscription, SubscriptionStatus
+    from shop.models import Category, Product, Variant
+
+    category = Category.objects.create(name=f"Bench {tag}", slug=f"bench-fanout-{tag}")
+    product = Product.objects.create(
+        name=f"Bench kettle {tag}", slug=f"bench-fanout-{tag}", category=category
+    )
+    variant = Variant.objects.create(product=product, sku=f"BENCH-FANOUT-{tag}", price=Decimal("34.50"))
+    warehouse = Warehouse.objects.create(name=f"Bench {tag}", code=f"bf{tag}")
+    original = stock_arrived.delay_on_commit
+    stock_arrived.delay_on_commit = lambda **kw: None  # the wave below is started and timed by hand
+    try:
+        stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=units)
+    finally:
+        stock_arrived.delay_on_commit = original
+    start = timezone.now() - timedelta(days=30)
+    with transaction.atomic():
+        for first in range(0, count, 5000):  # in chunks, so setting up does not inflate peak memory
+            BackInStockSubscription.objects.bulk_create(
+                [
+                    BackInStockSubscription(
+                        variant=variant,
+                        email=f"fan{n}@{tag}.bench.invalid",
+                        status=SubscriptionStatus.ACTIVE,
+                        confirmed_at=start + timedelta(milliseconds=n),
+                    )
+                    for n in range(first, min(first + 5000, count))
+                ]
+            )
+    return variant, warehouse
+
+
+def _cleanup(*, tag: str, variant, warehouse) -> None:
+    from django.db import connection, transaction
+
+    from inventory.models import StockItem, StockMovement
+    from notifications.models import Notification
+
+    with transaction.atomic():
+        Notification.objects.filter(recipient__endswith=f"@{tag}.bench.invalid").delete()
+        items = list(StockItem.objects.filter(variant=variant).values_list("pk", flat=True))
+        # The ledger refuses deletes on purpose; these are the benchmark's own rows only.
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {StockMovement._meta.db_table} WHERE variant_id = %s", [variant.pk])
+        StockItem.objects.filter(pk__in=items).delete()
+        product, category = variant.product, variant.product.category
+        variant.delete()  # subscriptions, wave state and allocation requests cascade
+        product.delete()
+        category.delete()
+        warehouse.delete()
+
+
+def run(args) -> list[Figure]:
+    from django.conf import settings
+    from django.db import connection
+
+    from config.celery import app
+    from notifications.models import Notification
+    from notifications.services import back_in_stock_process
+
+    count = QUICK_SUBSCRIPTIONS if args.quick else SUBSCRIPTIONS
+    ratio = settings.BACK_IN_STOCK_NOTIFY_RATIO
+    units = -(-count // ratio)  # ratio x units >= count: one wave notifies everyone
+    tag = uuid.uuid4().hex[:8]
+    broker = "Redis" if settings.REDIS_URL else "filesystem broker"
+    print(f"   {count:,} subscriptions, {units:,} free units, ratio {ratio}, {connection.vendor}, {broker}")
+
+    t = time.perf_counter()
+    variant, warehouse = _setup(tag=tag, count=count, units=units)
+    print(f"   set up in {time.perf_counter() - t:.1f} s")
+    sink = SmtpSink()
+    sink.controller.start()
+    queue = f"bench-fanout-{tag}"
+    previous_queue, previous_eager = app.conf.task_default_queue, app.conf.task_always_eager
+    app.conf.task_default_queue, app.conf.task_always_eager = queue, False
+    workers: list[subprocess.Popen] = []
+    try:
+        with tempfile.TemporaryDirectory() as logs:
+            workers = _start_workers(queue, sink.port, Path(logs))
+
+            t = time.perf_counter()
+            notified = back_in_stock_process(variant_ids=[variant.pk]).get(variant.pk, 0)
+            create_seconds = time.perf_counter() - t
+            print(f"   wave: {notified:,} notification rows created and committed in {create_seconds:.1f} s")
+
+            all_arrived = sink.wait_for(count, timeout=max(120.0, count / 50))
+            time.sleep(3)  # a duplicate would arrive in this time
+            send_seconds = (sink.last_at - sink.first_at) if sink.first_at else float("inf")
+            worker_peaks = [_peak_rss_mb(proc.pid) for proc in workers]
+            if not all_arrived:
+                print(f"   only {sink.received:,} of {count:,} emails arrived; worker logs:")
+                for log in sorted(Path(logs).glob("*.log")):
+                    print(log.read_text()[-3000:])
+            _stop(workers)
+            workers = []
+        expected = {f"fan{n}@{tag}.bench.invalid" for n in range(count)}
+        once = sum(1 for email in expected if sink.recipients.get(email) == 1)
+        duplicates = sum(n - 1 for n in sink.recipients.values() if n > 1)
+        sent_rows = Notification.objects.filter(
+            recipient__endswith=f"@{tag}.bench.invalid", status="sent"
+        ).count()
+    finally:
+        _stop(workers)
+        sink.controller.stop()
+        app.conf.task_default_queue, app.conf.task_always_eager = previous_queue, previous_eager
+        _cleanup(tag=tag, variant=variant, warehouse=warehouse)
+
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    figures = [
+        Figure.check(NAME, "subscriptions notified in one wave", notified, "subscriptions", at_least=count),
+        Figure.check(NAME, "create notification rows (one pass)", round(create_seconds, 2), "s", at_most=10),
+        Figure(NAME, f"emails per second, {WORKERS} workers", round(count / send_seconds, 1), "emails/s"),
+        Figure.check(NAME, "recipients with exactly one email", once, "recipients", at_least=count),
+        Figure.check(NAME, "duplicate emails", duplicates, "emails", at_most=0),
+        Figure.check(
+            NAME, "emails with List-Unsubscribe headers", sink.with_unsubscribe, "emails", at_least=count
+        ),
+        Figure.check(NAME, "notification rows marked sent", sent_rows, "rows", at_least=count),
+        Figure.check(NAME, "peak RSS, bench process", round(own_peak, 1), "MB", at_most=250),
+    ]
+    for n, peak in enumerate(worker_peaks):
+        if peak is not None:
+            figures.append(Figure.check(NAME, f"peak RSS, worker {n + 1}", round(peak, 1), "MB", at_most=250))
+    return figures
