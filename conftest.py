@@ -153,7 +153,9 @@ def celery_via_broker(celery_worker_process):
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
 
     def start(extra_env: dict | None = None, concurrency: int = 1):
-        proc = celery_worker_process(queue, extra_env=extra_env, concurrency=concurrency)
+        # Tasks the worker itself enqueues go to the same private queue.
+        env = {"CELERY_TASK_DEFAULT_QUEUE": queue, **(extra_env or {})}
+        proc = celery_worker_process(queue, extra_env=env, concurrency=concurrency)
         app.conf.task_always_eager = False
         app.conf.task_default_queue = queue
         return proc

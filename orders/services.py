@@ -193,6 +193,17 @@ class PlaceResult:
     created: bool  # False: the idempotency key matched an order placed before
 
 
+def _same_checkout(order: Order, *, email: str, user_id: int | None) -> PlaceResult:
+    """A repeated submit returns its first order, but only to the same customer.
+
+    The key identifies one checkout; someone else presenting it (a leaked or
+    guessed key) gets an error, never another customer's order.
+    """
+    if order.email.lower() != email.lower() or order.user_id != user_id:
+        raise CheckoutError("This checkout has already been used. Please start again from your cart.")
+    return PlaceResult(order, created=False)
+
+
 def _new_order_number() -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "BO-" + "".join(secrets.choice(alphabet) for _ in range(8))
@@ -234,7 +245,7 @@ def order_place(
     """
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
-        return PlaceResult(existing, created=False)
+        return _same_checkout(existing, email=email, user_id=user_id)
     if not items:
         raise CheckoutError("Your cart is empty.")
     if ship_policy not in ShipPolicy.values:
@@ -252,7 +263,10 @@ def order_place(
     if quote.has_backorders and not accept_backorder_terms:
         raise CheckoutError("Some items will be backordered: please read and accept the backorder terms.")
 
-    gateway = gateway_get(payment_method)
+    try:
+        gateway = gateway_get(payment_method)
+    except ValueError:
+        raise CheckoutError("Choose a payment method.") from None
     auth = gateway.authorize(amount=quote.total, currency=settings.SHOP_CURRENCY, card_number=card_number)
     if not auth.success:
         raise CheckoutError(auth.message or "The payment was declined.")
@@ -276,7 +290,7 @@ def order_place(
         gateway.void(reference=auth.reference, amount=quote.total)
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
         if existing:
-            return PlaceResult(existing, created=False)
+            return _same_checkout(existing, email=email, user_id=user_id)
         raise
     except BackorderRefused as exc:
         gateway.void(reference=auth.reference, amount=quote.total)
@@ -551,8 +565,10 @@ def order_cancel_backordered(
         if qty == 0:
             continue
         if qty > line.quantity_backordered:
+            waiting = line.quantity_backordered
             raise OrderActionError(
-                f"Only {line.quantity_backordered} of {line.product_name} are still waiting and can be cancelled."
+                f"Only {waiting} of {line.product_name} {'is' if waiting == 1 else 'are'} still waiting "
+                "and can be cancelled."
             )
         # Cancelled units are the last units of the line (those sold at the backorder price).
         end = line.quantity - line.quantity_cancelled
@@ -623,19 +639,83 @@ def order_set_priority(*, order_id: int, is_priority: bool, user_id: int | None 
 # --- after an auto-allocation batch ------------------------------------------------------------
 
 
-def order_lines_allocated(*, order_ids: set[int], takes: dict[int, int], run_id: str) -> None:
+# Mirrors orders.lifecycle.order_status for many orders at once (PostgreSQL); a test checks parity.
+_ORDER_STATUS_SQL = """
+UPDATE orders_order o SET status = CASE
+    WHEN a.open_lines = 0 THEN 'cancelled'
+    WHEN a.allocated = 0 AND a.backordered = 0 THEN 'shipped'
+    WHEN a.shipped > 0 THEN 'partially_shipped'
+    WHEN a.backordered = 0 THEN 'ready'
+    WHEN a.allocated > 0 AND o.ship_policy = 'split' THEN 'partially_ready'
+    ELSE 'waiting' END
+FROM (
+    SELECT order_id,
+           COUNT(*) FILTER (WHERE status <> 'cancelled') AS open_lines,
+           COALESCE(SUM(quantity_allocated) FILTER (WHERE status <> 'cancelled'), 0) AS allocated,
+           COALESCE(SUM(quantity_backordered) FILTER (WHERE status <> 'cancelled'), 0) AS backordered,
+           COALESCE(SUM(quantity_shipped) FILTER (WHERE status <> 'cancelled'), 0) AS shipped
+    FROM orders_orderline WHERE order_id = ANY(%(orders)s) GROUP BY order_id
+) a
+WHERE o.id = a.order_id
+RETURNING o.id, o.email
+"""
+
+# The same, plus the pass's emails written by the database itself, one per order (PostgreSQL).
+_ORDER_STATUS_AND_EMAILS_SQL = (
+    "WITH updated AS ("
+    + _ORDER_STATUS_SQL
+    + """),
+emails AS (
+    INSERT INTO notifications_notification (kind, recipient, context, dedupe_key, status, attempts, last_error,
+                                            created_at)
+    SELECT 'backorder_allocated', email, jsonb_build_object('order_id', id, 'run_id', %(run)s::text),
+           'backorder-allocated:' || id || ':' || %(run)s::text, 'pending', 0, '', now()
+    FROM updated
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id
+)
+SELECT id FROM emails ORDER BY id
+"""
+)
+
+
+def order_lines_allocated(
+    *, order_ids: set[int], takes: dict[int, int], run_id: str, events_written: bool = False
+) -> None:
     """Bring orders up to date after the auto-allocation pass allocated stock to their lines.
 
-    Runs inside the pass's batch transaction (inventory.services._serve_batch):
-    recomputes order statuses, adds one timeline event per order, and adds one
-    "your backordered items are allocated" email per order per pass (the dedupe
-    key carries the pass id, so several batches of one pass send one email).
-    A constant number of queries, whatever the number of orders.
+    Runs inside the pass's batch transaction: recomputes order statuses, adds
+    one timeline event per served line (unless the pass's statement already
+    wrote them), and one "your backordered items are allocated" email per order
+    per pass (the dedupe key carries the pass id, so several batches of one pass
+    send one email). A constant number of queries, whatever the number of orders.
     """
-    from notifications.services import notification_create_many
+    from django.db import connection
 
+    from notifications.services import notification_create_many, notifications_enqueue_on_commit
+
+    if connection.vendor == "postgresql" and events_written:
+        with connection.cursor() as cursor:
+            cursor.execute(_ORDER_STATUS_AND_EMAILS_SQL, {"orders": sorted(order_ids), "run": run_id})
+            notifications_enqueue_on_commit([row[0] for row in cursor.fetchall()])
+        return
+    recipients = _order_statuses_refresh_python(order_ids=order_ids, takes=takes, run_id=run_id)
+    notification_create_many(
+        rows=[
+            {
+                "kind": NotificationKind.BACKORDER_ALLOCATED,
+                "recipient": email,
+                "dedupe_key": f"backorder-allocated:{order_id}:{run_id}",
+                "context": {"order_id": order_id, "run_id": run_id},
+            }
+            for order_id, email in sorted(recipients)
+        ]
+    )
+
+
+def _order_statuses_refresh_python(*, order_ids: set[int], takes: dict[int, int], run_id: str) -> list:
     orders = list(Order.objects.filter(pk__in=order_ids).prefetch_related("lines").order_by("pk"))
-    changed, events, emails = [], [], []
+    changed, events = [], []
     for order in orders:
         lines = list(order.lines.all())
         status = order_status(lines, ship_policy=order.ship_policy)
@@ -654,17 +734,9 @@ def order_lines_allocated(*, order_ids: set[int], takes: dict[int, int], run_id:
                 data={"run": run_id, "lines": {str(line.pk): takes[line.pk] for line in served}},
             )
         )
-        emails.append(
-            {
-                "kind": NotificationKind.BACKORDER_ALLOCATED,
-                "recipient": order.email,
-                "dedupe_key": f"backorder-allocated:{order.pk}:{run_id}",
-                "context": {"order_id": order.pk, "run_id": run_id},
-            }
-        )
     Order.objects.bulk_update(changed, ["status"], batch_size=1000)
     OrderEvent.objects.bulk_create(events, batch_size=1000)
-    notification_create_many(rows=emails)
+    return [(order.pk, order.email) for order in orders]
 
 
 # --- carts -------------------------------------------------------------------------------------

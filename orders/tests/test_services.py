@@ -279,3 +279,35 @@ def test_date_is_queue_aware_across_orders():
 
     assert (first.expected_date, second.expected_date) == (soon, later)
     assert isinstance(first.expected_date, date)
+
+
+def test_a_reused_checkout_key_never_hands_out_another_customers_order():
+    variant = VariantFactory()
+    give_stock(variant, 5)
+    place([(variant, 1)], key="checkout-abc", email="first@example.com")
+
+    with pytest.raises(CheckoutError, match="already been used"):
+        place([(variant, 1)], key="checkout-abc", email="someone.else@example.com")
+
+    assert Order.objects.count() == 1
+
+
+def test_unknown_payment_method_is_a_clear_error():
+    from orders.services import order_place
+    from orders.tests.helpers import ADDRESS
+
+    variant = VariantFactory()
+    give_stock(variant, 5)
+
+    with pytest.raises(CheckoutError, match="Choose a payment method"):
+        order_place(
+            items=[(variant.pk, 1)],
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method="standard",
+            ship_policy="split",
+            payment_method="bitcoin",
+            idempotency_key="k1",
+        )
+
+    assert Order.objects.count() == 0
