@@ -966,3 +966,51 @@ def allocation_request_add(*, variant_ids: Iterable[int]) -> None:
     """Ask for an allocation pass now (staff "run allocation now")."""
     with transaction.atomic():
         _enqueue_stock_arrived(variant_ids)
+
+
+@transaction.atomic
+def stock_receive_bulk(
+    *,
+    rows: Iterable[tuple[int, int, int]],
+    reason: str = MovementReason.RECEIVED,
+    note: str = "",
+    user_id=None,
+) -> int:
+    """Add units to many stock items at once: rows of (variant id, warehouse id, units > 0).
+
+    Set-based (a constant number of queries per 1,000 rows): used for demo data
+    and bulk imports. Rows are locked in primary-key order; one movement per
+    row; "stock arrived" runs for every variant after commit. Returns the units.
+    """
+    rows = [(v, w, q) for v, w, q in rows]
+    if any(q <= 0 for _, _, q in rows):
+        raise StockError("Every row must add a positive number of units.")
+    if reason not in (MovementReason.RECEIVED, MovementReason.ADJUSTED, MovementReason.COUNTED):
+        raise StockError(f"'{reason}' is not a reason for adding stock.")
+    total = 0
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        ids = _stock_items_ensure((v, w) for v, w, _ in chunk)
+        items = {
+            i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=ids.values()).order_by("pk")
+        }
+        movements = []
+        for variant_id, warehouse_id, units in chunk:
+            item = items[ids[(variant_id, warehouse_id)]]
+            item.on_hand += units
+            total += units
+            movements.append(
+                StockMovement(
+                    stock_item_id=item.pk,
+                    variant_id=variant_id,
+                    warehouse_id=warehouse_id,
+                    on_hand_delta=units,
+                    reason=reason,
+                    user_id=user_id,
+                    note=note[:255],
+                )
+            )
+        StockItem.objects.bulk_update(items.values(), ["on_hand"], batch_size=1000)
+        StockMovement.objects.bulk_create(movements, batch_size=1000)
+    _enqueue_stock_arrived(v for v, _, _ in rows)
+    return total

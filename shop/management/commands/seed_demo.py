@@ -21,13 +21,24 @@ def _catalog(options: SeedOptions) -> str:
     return result.summary()
 
 
+def _inventory(options: SeedOptions) -> str:
+    from inventory.demo import seed_inventory
+
+    return seed_inventory(rng_seed=options.rng_seed)
+
+
+def _orders(options: SeedOptions) -> str:
+    from orders.demo import seed_orders
+
+    return seed_orders(rng_seed=options.rng_seed)
+
+
 # The seeding steps, in the order they run. Each one is idempotent (it creates only
 # what is missing) and returns a one-line summary for the terminal.
 STEPS: list[tuple[str, Callable[[SeedOptions], str]]] = [
     ("catalog", _catalog),
-    # Later steps plug in here, after the catalog they build on:
-    #   ("inventory", ...)  stock levels and purchase orders for the catalog's variants
-    #   ("orders", ...)     demo customers and orders, some of them backordered
+    ("inventory", _inventory),  # warehouses, suppliers, stock situations, open purchase orders
+    ("orders", _orders),  # customers waiting on backorders, placed through the checkout service
 ]
 
 
@@ -48,13 +59,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing if the shop already has any product."
         )
+        parser.add_argument(
+            "--steps",
+            default=",".join(name for name, _ in STEPS),
+            help=f"Comma-separated steps to run (default: all of {', '.join(name for name, _ in STEPS)}).",
+        )
 
-    def handle(self, *args, products: int, seed: int, if_empty: bool, verbosity: int, **options) -> None:
+    def handle(
+        self, *args, products: int, seed: int, if_empty: bool, steps: str, verbosity: int, **options
+    ) -> None:
         if products < 0:
             raise CommandError("--products must be zero or more")
+        chosen = [name.strip() for name in steps.split(",") if name.strip()]
+        unknown = set(chosen) - {name for name, _ in STEPS}
+        if unknown:
+            raise CommandError(f"unknown step(s): {', '.join(sorted(unknown))}")
         if if_empty and Product.objects.exists():
             self.stdout.write("Nothing to do: the shop already has products (--if-empty)")
             return
         seed_options = SeedOptions(products=products, rng_seed=seed, progress=verbosity >= 1)
-        for _name, step in STEPS:
-            self.stdout.write(step(seed_options))
+        for name, step in STEPS:
+            if name in chosen:
+                self.stdout.write(step(seed_options))

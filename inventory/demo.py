@@ -1,0 +1,114 @@
+"""Demo inventory for `seed_demo`: warehouses, suppliers, a realistic mix of stock
+situations and open purchase orders. Idempotent: it does nothing once the demo
+warehouses hold stock. Every stock change goes through inventory.services.
+"""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from shop.models import Variant
+
+from .models import BackorderMode, BackorderPolicy, PurchaseOrder, StockMovement, Supplier, Warehouse
+from .services import purchase_order_create, purchase_order_receive, stock_receive_bulk
+
+WAREHOUSES = [("MAIN", "Main warehouse", 0), ("NORTH", "North depot", 1)]
+SUPPLIERS = [
+    ("Alpine Gear Co.", "orders@alpinegear.example", 14),
+    ("Harbour Textiles", "sales@harbourtextiles.example", 21),
+    ("Kitchen Forge Ltd", "trade@kitchenforge.example", 10),
+]
+
+# Share of variants in each situation (the rest have plenty of stock).
+MIX = [
+    ("low", 0.15),  # 1-4 units left: "Only 3 left"
+    ("backorder", 0.18),  # none left, backorders allowed, a purchase order is coming
+    ("backorder_no_po", 0.05),  # none left, backorders allowed, lead-time estimate only
+    ("limit", 0.04),  # backorders allowed up to a small limit
+    ("deny", 0.08),  # none left, sell stock only: "Out of stock"
+    ("discontinued", 0.05),  # no restock: "No longer available"
+]
+
+
+def seed_inventory(*, rng_seed: int = 2026) -> str:
+    if StockMovement.objects.filter(warehouse__code__in=[c for c, _, _ in WAREHOUSES]).exists():
+        return "Nothing to do: demo inventory already present"
+    rng = random.Random(rng_seed)
+    today = timezone.localdate()
+    with transaction.atomic():
+        warehouses = {}
+        for code, name, priority in WAREHOUSES:
+            warehouses[code], _ = Warehouse.objects.get_or_create(
+                code=code, defaults={"name": name, "priority": priority}
+            )
+        suppliers = [
+            Supplier.objects.get_or_create(name=n, defaults={"contact_email": e, "lead_time_days": d})[0]
+            for n, e, d in SUPPLIERS
+        ]
+        variants = list(Variant.objects.order_by("pk").values_list("pk", flat=True))
+        situation = {}
+        for variant_id in variants:
+            roll, acc, chosen = rng.random(), 0.0, "plenty"
+            for name, share in MIX:
+                acc += share
+                if roll < acc:
+                    chosen = name
+                    break
+            situation[variant_id] = chosen
+
+        policies = []
+        for variant_id, kind in situation.items():
+            if kind in ("backorder", "backorder_no_po", "limit"):
+                policies.append(
+                    BackorderPolicy(
+                        variant_id=variant_id,
+                        mode=BackorderMode.ALLOW,
+                        backorder_limit=rng.choice([5, 8]) if kind == "limit" else None,
+                        lead_time_days=rng.choice([14, 21, 28]),
+                        backorder_discount_percent=Decimal(rng.choice([0, 5, 10])) or None,
+                    )
+                )
+            elif kind == "discontinued":
+                policies.append(BackorderPolicy(variant_id=variant_id, discontinued=True))
+            elif kind == "plenty" and rng.random() < 0.3:
+                policies.append(BackorderPolicy(variant_id=variant_id, mode=BackorderMode.ALLOW))
+        BackorderPolicy.objects.bulk_create(policies, ignore_conflicts=True, batch_size=1000)
+
+        rows = []
+        for variant_id, kind in situation.items():
+            if kind == "plenty":
+                rows.append((variant_id, warehouses["MAIN"].pk, rng.randint(15, 80)))
+                if rng.random() < 0.4:
+                    rows.append((variant_id, warehouses["NORTH"].pk, rng.randint(5, 30)))
+            elif kind == "low":
+                rows.append((variant_id, warehouses["MAIN"].pk, rng.randint(1, 4)))
+            elif kind == "discontinued" and rng.random() < 0.5:
+                rows.append((variant_id, warehouses["MAIN"].pk, 2))
+        units = stock_receive_bulk(rows=rows, reason="received", note="demo opening stock")
+
+        po_count = 0
+        coming = [v for v, k in situation.items() if k in ("backorder", "limit", "deny")]
+        for n, start in enumerate(range(0, len(coming), 6)):
+            chunk = coming[start : start + 6]
+            supplier = suppliers[n % len(suppliers)]
+            reference = f"PO-DEMO-{n + 1:03d}"
+            if PurchaseOrder.objects.filter(reference=reference).exists():
+                continue
+            po = purchase_order_create(
+                supplier_id=supplier.pk,
+                warehouse_id=warehouses["MAIN"].pk,
+                reference=reference,
+                lines={v: rng.choice([6, 10, 12, 20]) for v in chunk},
+                expected_date=today + timedelta(days=7 + 7 * (n % 4) + rng.randint(0, 3)),
+                status="ordered",
+            )
+            po_count += 1
+            if n == 0:  # one delivery already partly arrived
+                first = po.lines.order_by("pk").first()
+                purchase_order_receive(purchase_order_id=po.pk, quantities={first.pk: 2})
+    counts = {k: sum(1 for v in situation.values() if v == k) for k in ["plenty"] + [m for m, _ in MIX]}
+    mix = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+    return f"Stocked {len(variants)} variants in {len(warehouses)} warehouses ({units} units; {mix}); {po_count} open purchase orders"
