@@ -19,7 +19,7 @@ SubstituteLink = Product.substitutes.through
 
 def seed(*args: str) -> str:
     out = StringIO()
-    call_command("seed_demo", steps="catalog", *args, verbosity=0, stdout=out)
+    call_command("seed_demo", *args, steps="catalog", verbosity=0, stdout=out)
     return out.getvalue()
 
 
