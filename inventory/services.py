@@ -80,6 +80,15 @@ def _enqueue_stock_arrived(variant_ids: Iterable[int]) -> None:
         stock_arrived.delay_on_commit(variant_ids=ids)
 
 
+def _enqueue_stock_fell(variant_ids: Iterable[int]) -> None:
+    """After commit, check whether these variants crossed their low-stock threshold (staff alert)."""
+    from notifications.tasks import check_low_stock
+
+    ids = sorted(set(variant_ids))
+    if ids:
+        check_low_stock.delay_on_commit(variant_ids=ids)
+
+
 def _stock_items_ensure(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """Make sure a StockItem exists for each (variant_id, warehouse_id); return their pks.
 
@@ -153,6 +162,8 @@ def stock_adjust(
     )
     if quantity_change > 0:
         _enqueue_stock_arrived([variant_id])
+    else:
+        _enqueue_stock_fell([variant_id])
     return movement
 
 
@@ -186,6 +197,8 @@ def stock_count(
     )
     if delta > 0:
         _enqueue_stock_arrived([variant_id])
+    else:
+        _enqueue_stock_fell([variant_id])
     return movement
 
 
@@ -510,6 +523,7 @@ def allocation_record(
     Allocation.objects.bulk_create(allocations, batch_size=500)
     StockMovement.objects.bulk_create(movements, batch_size=500)
     reservation.recorded = True
+    _enqueue_stock_fell(variant_id for _, _, variant_id in picks)
 
 
 def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None) -> None:
@@ -938,6 +952,9 @@ def stock_arrived_process(*, variant_ids: Iterable[int]) -> ServeResult | None:
     """
     import uuid
 
+    from notifications.services import back_in_stock_process, low_stock_check
+
+    variant_ids = sorted(set(variant_ids))
     run_id = uuid.uuid4().hex[:12]
     total = None
     while claimed := allocation_requests_claim(variant_ids=variant_ids):
@@ -949,6 +966,10 @@ def stock_arrived_process(*, variant_ids: Iterable[int]) -> ServeResult | None:
             total.lines_served += result.lines_served
             total.units_allocated += result.units_allocated
             total.order_ids |= result.order_ids
+    # Units still free after the queue was served go to back-in-stock subscribers;
+    # a variant that rose above its low-stock threshold is reset for the next alert.
+    back_in_stock_process(variant_ids=variant_ids)
+    low_stock_check(variant_ids=variant_ids)
     return total
 
 

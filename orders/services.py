@@ -25,7 +25,7 @@ from inventory.services import (
     allocation_ship,
 )
 from notifications.models import NotificationKind
-from notifications.services import notification_create
+from notifications.services import back_in_stock_close_for_buyer, notification_create
 from shop.models import Variant
 
 from .lifecycle import Move, line_apply, order_status, shippable_quantities
@@ -421,6 +421,8 @@ def _order_create(
                 + ", ".join(f"{line.quantity_allocated} × {line.product_name}" for line in allocated_now)
             )[:500],
         )
+    # Whoever bought a variant is not told again that it is back in stock.
+    back_in_stock_close_for_buyer(variant_ids=[line.variant_id for line in lines], email=email)
     notification_create(
         kind=NotificationKind.ORDER_CONFIRMED,
         recipient=email,
