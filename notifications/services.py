@@ -583,33 +583,57 @@ def notification_create_many(*, rows: list[dict]) -> list[int]:
     """Add many emails to the outbox in a constant number of queries; returns the ids created.
 
     Each row has kind, recipient, dedupe_key and context. Existing dedupe keys
-    are skipped (ignore_conflicts), so repeating a batch creates nothing new.
-    Call it inside the transaction that makes the change; sending starts after
-    commit, in batches.
+    are skipped, so repeating a batch creates nothing new. Call it inside the
+    transaction that makes the change; sending starts after commit, in batches.
     """
+    from django.db import connection
+
     if not rows:
         return []
-    keys = [row["dedupe_key"] for row in rows]
-    already = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                kind=row["kind"],
-                recipient=row["recipient"],
-                dedupe_key=row["dedupe_key"],
-                context=row.get("context", {}),
+    if connection.vendor == "postgresql":
+        import json
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {Notification._meta.db_table}
+                    (kind, recipient, context, dedupe_key, status, attempts, last_error, created_at)
+                SELECT kind, recipient, context, dedupe_key, %s, 0, '', now()
+                FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::text[]) AS r(kind, recipient, context, dedupe_key)
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING id
+                """,
+                [
+                    NotificationStatus.PENDING,
+                    [str(row["kind"]) for row in rows],
+                    [row["recipient"] for row in rows],
+                    [json.dumps(row.get("context", {})) for row in rows],
+                    [row["dedupe_key"] for row in rows],
+                ],
             )
-            for row in rows
-            if row["dedupe_key"] not in already
-        ],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
-    new_keys = [key for key in keys if key not in already]
-    ids = list(
-        Notification.objects.filter(dedupe_key__in=new_keys, status=NotificationStatus.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+            ids = sorted(row[0] for row in cursor.fetchall())
+    else:
+        keys = [row["dedupe_key"] for row in rows]
+        already = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    kind=row["kind"],
+                    recipient=row["recipient"],
+                    dedupe_key=row["dedupe_key"],
+                    context=row.get("context", {}),
+                )
+                for row in rows
+                if row["dedupe_key"] not in already
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        new_keys = [key for key in keys if key not in already]
+        ids = list(
+            Notification.objects.filter(dedupe_key__in=new_keys, status=NotificationStatus.PENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
     notifications_enqueue_on_commit(ids)
     return ids
