@@ -10,15 +10,21 @@ input, call a service with the staff user's id, and show a refused change
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q, Sum
+from django.core.paginator import Paginator
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.text import capfirst
+
+from orders.models import Order, OrderLine, ShipPolicy
+from orders.services import order_set_priority
+from shop.models import Variant
 
 from .conf import inventory_defaults
 from .forms import PurchaseOrderAdminForm, PurchaseOrderReceiveForm, StockAdjustForm, StockCountForm
@@ -34,9 +40,12 @@ from .models import (
     Supplier,
     Warehouse,
 )
+from .selectors import QueueSource, backorder_queue_page, backorder_queue_variants
+from .selectors import date_in_words as day_in_words
 from .services import (
     PurchaseOrderError,
     StockError,
+    allocation_request_add,
     purchase_order_cancel,
     purchase_order_create,
     purchase_order_mark_ordered,
@@ -66,6 +75,39 @@ def signed(n: int) -> str:
     return f"+{n}" if n > 0 else (f"−{-n}" if n < 0 else "0")
 
 
+def age_in_words(days: int) -> str:
+    """'today', '1 day', '12 days'."""
+    if days <= 0:
+        return "today"
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def units_waiting_subquery(variant_field: str):
+    """Units waiting on backorder for the row's variant (0 when none): no extra query per row."""
+    rows = (
+        OrderLine.objects.filter(variant=OuterRef(variant_field), quantity_backordered__gt=0)
+        .order_by()
+        .values("variant")
+        .annotate(total=Sum("quantity_backordered"))
+        .values("total")
+    )
+    return Coalesce(Subquery(rows), 0, output_field=IntegerField())
+
+
+def can_view_backorder_queue(user) -> bool:
+    """The queues are a view of stock: whoever may see stock items may see them."""
+    return user.is_active and (
+        user.has_perm("inventory.view_stockitem") or user.has_perm("inventory.change_stockitem")
+    )
+
+
+def backorder_queue_link(variant_id: int, waiting: int) -> str:
+    if not waiting:
+        return "Nobody waiting"
+    url = reverse("admin:inventory_stockitem_queue_variant", args=[variant_id])
+    return format_html('<a href="{}">{} waiting</a>', url, units(waiting))
+
+
 # --- warehouses ---------------------------------------------------------------------------
 
 
@@ -85,19 +127,22 @@ class WarehouseAdmin(admin.ModelAdmin):
 class StockItemAdmin(admin.ModelAdmin):
     """Stock levels, read-only: they change through "Adjust stock", "Record a stock count" and receipts."""
 
-    list_display = ["sku", "product", "warehouse", "on_hand", "allocated", "free"]
+    list_display = ["sku", "product", "warehouse", "on_hand", "allocated", "free", "backorder_queue"]
     list_filter = ["warehouse"]
     list_select_related = ["variant__product", "warehouse"]
     search_fields = ["variant__sku", "variant__product__name"]
     fields = ["variant", "warehouse", "on_hand", "allocated", "free", "last_changed"]
     readonly_fields = fields
+    # The stock item templates plus a link to the backorder queues.
+    change_list_template = "admin/inventory/backorder_queue_stockitem_change_list.html"
+    change_form_template = "admin/inventory/backorder_queue_stockitem_change_form.html"
 
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
             .select_related("variant__product", "warehouse")
-            .annotate(_free=F("on_hand") - F("allocated"))
+            .annotate(_free=F("on_hand") - F("allocated"), _waiting=units_waiting_subquery("variant_id"))
         )
 
     # Levels are never edited or removed by hand; stock items appear when stock is first added.
@@ -134,6 +179,10 @@ class StockItemAdmin(admin.ModelAdmin):
     def last_changed(self, obj: StockItem) -> str:
         return datetime_in_words(obj.updated_at)
 
+    @admin.display(description="Backorder queue", ordering="_waiting")
+    def backorder_queue(self, obj: StockItem) -> str:
+        return backorder_queue_link(obj.variant_id, obj._waiting)
+
     @admin.display(description="")
     def row_actions(self, obj: StockItem) -> str:
         pk = quote(obj.pk)
@@ -162,6 +211,18 @@ class StockItemAdmin(admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("queue/", wrap(self.queue_list_view), name="inventory_stockitem_queue"),
+            path("queue/<int:variant_id>/", wrap(self.queue_view), name="inventory_stockitem_queue_variant"),
+            path(
+                "queue/<int:variant_id>/priority/",
+                wrap(self.queue_priority_view),
+                name="inventory_stockitem_queue_priority",
+            ),
+            path(
+                "queue/<int:variant_id>/allocate/",
+                wrap(self.queue_allocate_view),
+                name="inventory_stockitem_queue_allocate",
+            ),
             path("adjust/", wrap(self.adjust_view), name="inventory_stockitem_adjust"),
             path("<path:object_id>/adjust/", wrap(self.adjust_view), name="inventory_stockitem_adjust_item"),
             path("count/", wrap(self.count_view), name="inventory_stockitem_count"),
@@ -268,6 +329,198 @@ class StockItemAdmin(admin.ModelAdmin):
             f"{self._levels(item)}"
         )
 
+    # --- the backorder queue: who waits for a variant, in the order arriving stock serves them ---
+
+    QUEUE_PAGE_SIZE = 500
+    QUEUE_VARIANTS_PAGE_SIZE = 100
+
+    def can_set_priority(self, request) -> bool:
+        return request.user.has_perm("orders.change_order")
+
+    def _queue_context(self, request, title: str) -> dict:
+        if not can_view_backorder_queue(request.user):
+            raise PermissionDenied
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "queue_list_url": reverse("admin:inventory_stockitem_queue"),
+        }
+
+    @staticmethod
+    def _page_number(request) -> int:
+        try:
+            return max(int(request.GET.get("page", 1)), 1)
+        except ValueError:
+            return 1
+
+    def queue_list_view(self, request):
+        """Variants that customers are waiting for, longest wait first."""
+        context = self._queue_context(request, "Backorder queues")
+        search = request.GET.get("q", "").strip()
+        paginator = Paginator(backorder_queue_variants(search=search), self.QUEUE_VARIANTS_PAGE_SIZE)
+        page = paginator.get_page(self._page_number(request))
+        today = timezone.localdate()
+        rows = [
+            {
+                "url": reverse("admin:inventory_stockitem_queue_variant", args=[variant.pk]),
+                "sku": variant.sku,
+                "name": str(variant),
+                "units_waiting": variant.backorders_waiting,
+                "lines": variant.queue_lines,
+                "priority_lines": variant.queue_priority_lines,
+                "oldest_wait": age_in_words(
+                    (today - timezone.localdate(variant.queue_oldest_placed_at)).days
+                ),
+                "oldest_placed": date_in_words(timezone.localdate(variant.queue_oldest_placed_at)),
+                "free_stock": variant.stock_free,
+            }
+            for variant in page.object_list
+        ]
+        context.update({"rows": rows, "page": page, "search": search})
+        return TemplateResponse(request, "admin/inventory/backorder_queue_list.html", context)
+
+    def queue_view(self, request, variant_id: int):
+        """One variant's waiting order lines in service order, with the date each is projected to ship."""
+        context = self._queue_context(request, "Backorder queue")
+        variant = Variant.objects.select_related("product", "backorder_policy").filter(pk=variant_id).first()
+        if variant is None:
+            raise Http404("No such variant.")
+        number = self._page_number(request)
+        queue = backorder_queue_page(
+            variant_id=variant.pk, offset=(number - 1) * self.QUEUE_PAGE_SIZE, limit=self.QUEUE_PAGE_SIZE
+        )
+        pages = max(-(-queue.total_lines // self.QUEUE_PAGE_SIZE), 1)
+        if number > pages:
+            return HttpResponseRedirect(f"{request.path}?page={pages}")
+        a = queue.availability
+        policy = getattr(variant, "backorder_policy", None)
+        context.update(
+            {
+                "title": f"Backorder queue: {variant.sku}",
+                "variant": variant,
+                "queue": queue,
+                "rows": [self._queue_row(entry, a) for entry in queue.entries],
+                "units_waiting": a.waiting_backorders,
+                "free_stock": a.free_stock,
+                "lead_time_days": a.lead_time_days,
+                "incoming": [
+                    {
+                        "reference": inc.reference,
+                        "url": reverse("admin:inventory_purchaseorder_change", args=[inc.purchase_order_id]),
+                        "units": units(inc.quantity),
+                        "date": day_in_words(inc.promised_date),
+                        "overdue_since": (
+                            date_in_words(inc.expected_date)
+                            if inc.expected_date and inc.expected_date != inc.promised_date
+                            else ""
+                        ),
+                    }
+                    for inc in queue.incoming
+                ],
+                "policy_url": (
+                    reverse("admin:inventory_backorderpolicy_change", args=[policy.pk]) if policy else ""
+                ),
+                "stock_url": reverse("admin:inventory_stockitem_changelist")
+                + "?"
+                + urlencode({"q": variant.sku}),
+                "page_number": number,
+                "pages": pages,
+                "previous_page": number - 1 if number > 1 else None,
+                "next_page": number + 1 if number < pages else None,
+                "can_set_priority": self.can_set_priority(request),
+                "can_run_allocation": self.can_change_stock(request),
+                "priority_url": reverse("admin:inventory_stockitem_queue_priority", args=[variant.pk]),
+                "allocate_url": reverse("admin:inventory_stockitem_queue_allocate", args=[variant.pk]),
+            }
+        )
+        return TemplateResponse(request, "admin/inventory/backorder_queue.html", context)
+
+    @staticmethod
+    def _queue_row(entry, availability) -> dict:
+        if entry.source == QueueSource.STOCK:
+            basis = "in stock now: served by the next allocation pass"
+        elif entry.source == QueueSource.LEAD_TIME:
+            basis = (
+                f"no purchase order covers it yet: lead-time estimate ({availability.lead_time_days} days)"
+            )
+        elif entry.purchase_order_overdue:
+            basis = (
+                f"{entry.purchase_order_reference} is overdue (expected "
+                f"{date_in_words(entry.purchase_order_expected_date)}): counted on "
+                f"{availability.overdue_grace_days} days from today"
+            )
+        else:
+            basis = ""
+        return {
+            "entry": entry,
+            "order_url": reverse("admin:orders_order_change", args=[quote(entry.order_id)]),
+            "age": age_in_words(entry.age_days),
+            "placed": date_in_words(timezone.localdate(entry.placed_at)),
+            "policy": "Together" if entry.ship_policy == ShipPolicy.TOGETHER else "Split",
+            "projected": day_in_words(entry.projected_date),
+            "basis": basis,
+            "stored": day_in_words(entry.expected_date) if entry.expected_date else "—",
+            "stored_differs": entry.expected_date != entry.projected_date,
+            "po_url": (
+                reverse("admin:inventory_purchaseorder_change", args=[entry.purchase_order_id])
+                if entry.purchase_order_id
+                else ""
+            ),
+        }
+
+    def _queue_redirect(self, request, variant_id: int) -> HttpResponseRedirect:
+        url = reverse("admin:inventory_stockitem_queue_variant", args=[variant_id])
+        page = request.POST.get("page", "")
+        return HttpResponseRedirect(f"{url}?page={page}" if page.isdigit() and page != "1" else url)
+
+    def queue_priority_view(self, request, variant_id: int):
+        """Mark or unmark the selected orders of this queue as priority (orders.services)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (can_view_backorder_queue(request.user) and self.can_set_priority(request)):
+            raise PermissionDenied
+        is_priority = {"mark": True, "remove": False}.get(request.POST.get("priority", ""))
+        ids = [int(v) for v in request.POST.getlist("order") if v.isdigit()]
+        # Only orders that wait in this queue: the page offered nothing else.
+        orders = (
+            Order.objects.filter(pk__in=ids, lines__variant_id=variant_id, lines__quantity_backordered__gt=0)
+            .distinct()
+            .order_by("pk")
+            .values_list("pk", "number")
+        )
+        if is_priority is None:
+            self.message_user(request, "Choose “Mark as priority” or “Remove priority”.", messages.ERROR)
+            return self._queue_redirect(request, variant_id)
+        if not orders:
+            self.message_user(request, "Select the orders to change first.", messages.WARNING)
+        for pk, number in orders:
+            if order_set_priority(order_id=pk, is_priority=is_priority, user_id=request.user.pk):
+                text = "is now a priority order" if is_priority else "is no longer a priority order"
+                self.message_user(request, f"{number} {text}.", messages.SUCCESS)
+            else:
+                text = "was already a priority order" if is_priority else "was not a priority order"
+                self.message_user(request, f"{number} {text}.", messages.INFO)
+        return self._queue_redirect(request, variant_id)
+
+    def queue_allocate_view(self, request, variant_id: int):
+        """Ask for an auto-allocation pass of this variant now; a worker serves it after commit."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (can_view_backorder_queue(request.user) and self.can_change_stock(request)):
+            raise PermissionDenied
+        sku = Variant.objects.filter(pk=variant_id).values_list("sku", flat=True).first()
+        if sku is None:
+            raise Http404("No such variant.")
+        allocation_request_add(variant_ids=[variant_id])
+        self.message_user(
+            request,
+            f"Allocation of {sku} is queued: free stock goes to the waiting orders in queue order as soon "
+            "as a worker runs it. Reload this page in a moment to see the result.",
+            messages.SUCCESS,
+        )
+        return self._queue_redirect(request, variant_id)
+
 
 # --- the stock ledger -------------------------------------------------------------------------
 
@@ -364,6 +617,16 @@ class BackorderPolicyAdmin(admin.ModelAdmin):
         "backorder_discount_percent",
         "low_stock_threshold",
     ]
+    # The change page links to the variant's backorder queue.
+    change_form_template = "admin/inventory/backorder_queue_policy_change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_waiting=units_waiting_subquery("variant_id"))
+
+    def get_list_display(self, request):
+        if can_view_backorder_queue(request.user):
+            return [*self.list_display, "backorder_queue"]
+        return self.list_display
 
     @admin.display(description="SKU", ordering="variant__sku")
     def sku(self, obj: BackorderPolicy) -> str:
@@ -388,6 +651,10 @@ class BackorderPolicyAdmin(admin.ModelAdmin):
         if obj.backorder_discount_percent is None:
             return "—"
         return f"{obj.backorder_discount_percent.normalize():f} %"
+
+    @admin.display(description="Backorder queue", ordering="_waiting")
+    def backorder_queue(self, obj: BackorderPolicy) -> str:
+        return backorder_queue_link(obj.variant_id, obj._waiting)
 
 
 class BackorderPolicyInline(admin.StackedInline):
