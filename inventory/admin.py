@@ -21,6 +21,7 @@ from django.utils.dateformat import format as format_date
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import capfirst
+from import_export.admin import ExportMixin
 
 from orders.models import Order, OrderLine, ShipPolicy
 from orders.services import order_set_priority
@@ -40,6 +41,8 @@ from .models import (
     Supplier,
     Warehouse,
 )
+from .reports import week_end_of
+from .resources import StockCountResource
 from .selectors import QueueSource, backorder_queue_page, backorder_queue_variants
 from .selectors import date_in_words as day_in_words
 from .services import (
@@ -124,8 +127,14 @@ class WarehouseAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockItem)
-class StockItemAdmin(admin.ModelAdmin):
-    """Stock levels, read-only: they change through "Adjust stock", "Record a stock count" and receipts."""
+class StockItemAdmin(ExportMixin, admin.ModelAdmin):
+    """Stock levels, read-only: they change through "Adjust stock", "Record a stock count" and receipts.
+
+    "Export" writes the levels as a stock-count CSV (inventory/resources.py); the stock-count
+    import reads the same shape (inventory/imports.py, the "Import stock counts" page).
+    """
+
+    resource_classes = [StockCountResource]
 
     list_display = ["sku", "product", "warehouse", "on_hand", "allocated", "free", "backorder_queue"]
     list_filter = ["warehouse"]
@@ -804,6 +813,27 @@ class PurchaseOrderDateChangeInline(admin.TabularInline):
         return date_in_words(obj.new_date) if obj.new_date else "No date"
 
 
+class PurchaseOrderDueFilter(admin.SimpleListFilter):
+    """Open purchase orders by expected date; the dashboard links here."""
+
+    title = "due"
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("week", "Due this week (today to Sunday)"), ("overdue", "Overdue"), ("none", "No date yet")]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        open_orders = queryset.filter(status__in=OPEN_PO_STATUSES)
+        if self.value() == "week":
+            return open_orders.filter(expected_date__gte=today, expected_date__lte=week_end_of(today))
+        if self.value() == "overdue":
+            return open_orders.filter(expected_date__lt=today)
+        if self.value() == "none":
+            return open_orders.filter(expected_date__isnull=True)
+        return None
+
+
 @admin.register(PurchaseOrder)
 class PurchaseOrderAdmin(admin.ModelAdmin):
     """Purchase orders. The header's plain fields save normally; the expected date, the status
@@ -819,9 +849,9 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         "units_ordered",
         "units_received",
     ]
-    list_filter = ["status", "supplier", "warehouse"]
+    list_filter = ["status", PurchaseOrderDueFilter, "supplier", "warehouse"]
     list_select_related = ["supplier", "warehouse"]
-    search_fields = ["reference"]
+    search_fields = ["reference", "supplier__name"]
     inlines = [PurchaseOrderLineInline, PurchaseOrderDateChangeInline]
     actions = ["mark_ordered_action", "cancel_action", "receive_action"]
 
@@ -915,7 +945,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             return  # created with its lines by purchase_order_create, in save_related
-        current = PurchaseOrder.objects.select_for_update().get(pk=obj.pk)
+        current = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=obj.pk)
         changed = [name for name in form.changed_data if name in self.PLAIN_FIELDS]
         if current.status != PurchaseOrderStatus.DRAFT and set(changed) & set(self.DRAFT_ONLY_FIELDS):
             raise PurchaseOrderError(
@@ -964,7 +994,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             super().save_formset(request, form, formset, change)
             return
         if formset.has_changed():
-            po = PurchaseOrder.objects.select_for_update().get(pk=form.instance.pk)
+            po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=form.instance.pk)
             if po.status != PurchaseOrderStatus.DRAFT:
                 raise PurchaseOrderError(
                     f"{po.reference} is no longer a draft, so its lines cannot change. "

@@ -199,7 +199,7 @@ def _claim_many(notification_ids: list[int]) -> list[Notification]:
     now = timezone.now()
     with transaction.atomic():
         rows = list(
-            Notification.objects.select_for_update(skip_locked=True)
+            Notification.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(pk__in=notification_ids, status=NotificationStatus.PENDING)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .order_by("pk")
@@ -416,7 +416,7 @@ def back_in_stock_process(*, variant_ids: list[int]) -> dict[int, int]:
     result = {}
     for variant_id in available:
         with transaction.atomic():
-            state = RestockWave.objects.select_for_update().get(variant_id=variant_id)
+            state = RestockWave.objects.select_for_update(no_key=True).get(variant_id=variant_id)
             if state.next_wave_due_at is not None:
                 continue  # a restock is in progress; its next wave is due at next_wave_due_at
             result[variant_id] = _wave_send(state=state)
@@ -434,7 +434,7 @@ def back_in_stock_send_due_waves(*, limit: int = 100) -> dict[int, int]:
     result = {}
     for variant_id in due:
         with transaction.atomic():
-            state = RestockWave.objects.select_for_update().get(variant_id=variant_id)
+            state = RestockWave.objects.select_for_update(no_key=True).get(variant_id=variant_id)
             if state.next_wave_due_at is None or state.next_wave_due_at > now:
                 continue  # another pass got here first
             result[variant_id] = _wave_send(state=state)
@@ -593,7 +593,9 @@ def low_stock_check(*, variant_ids: Iterable[int]) -> list[int]:
     }
     with transaction.atomic():
         LowStockState.objects.bulk_create([LowStockState(variant_id=pk) for pk in ids], ignore_conflicts=True)
-        states = list(LowStockState.objects.select_for_update().filter(variant_id__in=ids).order_by("pk"))
+        states = list(
+            LowStockState.objects.select_for_update(no_key=True).filter(variant_id__in=ids).order_by("pk")
+        )
         availability = availability_for_variants(variant_ids=ids)
         crossed, risen, thresholds = [], [], {}
         for state in states:

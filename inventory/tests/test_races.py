@@ -74,7 +74,7 @@ def test_adjustments_and_partial_receipts_of_one_stock_item_at_once():
     errors = [r for r in results if isinstance(r, Exception)]
     removed = sum(1 for r in results[-6:] if not isinstance(r, Exception))
     assert len([e for e in errors if "outstanding" in str(e) or "already been received" in str(e)]) == 2
-    assert all(isinstance(e, InsufficientStock) or "received" in str(e) for e in errors)
+    assert [e for e in errors if not (isinstance(e, InsufficientStock) or "received" in str(e))] == []
     item = StockItem.objects.get(variant=variant, warehouse=warehouse)
     assert item.on_hand == 8 * 3 + 16 - removed
     line.refresh_from_db()
