@@ -217,3 +217,18 @@ def test_a_wave_is_set_based(variant, warehouse, settings, django_assert_num_que
     # (1 + 1 + 2), three pages of 50/50/20, save state (1), release savepoint (1)
     with django_assert_num_queries(10 + 3 * per_page):
         assert back_in_stock_process(variant_ids=[variant.pk]) == {variant.pk: 120}
+
+
+def test_one_bulk_receipt_starts_a_wave_for_each_variant_it_restocked(warehouse):
+    kettle, mug, lamp = VariantFactory(), VariantFactory(), VariantFactory()
+    kettle_subs, mug_subs = subscribers(kettle, 10), subscribers(mug, 10)
+    subscribers(lamp, 10)  # no stock arrived for the lamp
+    give_stock(kettle, 2, warehouse)
+    give_stock(mug, 1, warehouse)
+
+    result = back_in_stock_process(variant_ids=[kettle.pk, mug.pk, lamp.pk])
+
+    assert result == {kettle.pk: 6, mug.pk: 3}
+    assert notified_ids(kettle) == {s.pk for s in kettle_subs[:6]}
+    assert notified_ids(mug) == {s.pk for s in mug_subs[:3]}
+    assert notified_ids(lamp) == set()
