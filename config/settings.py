@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",  # Bootstrap 5 CSS/JS from the django-bootstrap-static wheel (no CDN)
+    "import_export",  # CSV import/export of the catalog and stock in the admin
     "shop",
     "inventory",
     "orders",
@@ -226,6 +227,20 @@ INVENTORY_DEFAULT_LEAD_TIME_DAYS = env.int("INVENTORY_DEFAULT_LEAD_TIME_DAYS", d
 INVENTORY_LOW_STOCK_THRESHOLD = env.int("INVENTORY_LOW_STOCK_THRESHOLD", default=5)
 # A purchase order past its expected date is still coming; promise it this many days from today.
 INVENTORY_OVERDUE_GRACE_DAYS = env.int("INVENTORY_OVERDUE_GRACE_DAYS", default=3)
+
+# Replenishment report (docs/staff.md): sales velocity window, safety stock and review period, in days.
+INVENTORY_REPLENISHMENT_WINDOW_DAYS = env.int("INVENTORY_REPLENISHMENT_WINDOW_DAYS", default=30)
+INVENTORY_REPLENISHMENT_SAFETY_DAYS = env.int("INVENTORY_REPLENISHMENT_SAFETY_DAYS", default=7)
+INVENTORY_REPLENISHMENT_REVIEW_DAYS = env.int("INVENTORY_REPLENISHMENT_REVIEW_DAYS", default=14)
+
+# --- CSV import/export (django-import-export) ------------------------------------------------
+
+# An import runs in one transaction: a bad row and nothing is written.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Importing needs the model's "change" permission, exporting its "view" permission.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- Static and media files -----------------------------------------------------------
 

@@ -4,11 +4,25 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from inventory import staff_views
+
 admin.site.site_header = f"{settings.SHOP_NAME} administration"
 admin.site.site_title = settings.SHOP_NAME
 admin.site.index_title = "Shop administration"
 
 urlpatterns = [
+    # The staff console (docs/staff.md): admin pages that belong to no single model.
+    path("admin/dashboard/", admin.site.admin_view(staff_views.dashboard_view), name="staff_dashboard"),
+    path(
+        "admin/replenishment/",
+        admin.site.admin_view(staff_views.replenishment_view),
+        name="staff_replenishment",
+    ),
+    path(
+        "admin/stock-counts/import/",
+        admin.site.admin_view(staff_views.stock_count_import_view),
+        name="staff_stock_count_import",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("shop.account_urls")),
     path("orders/", include("orders.urls")),

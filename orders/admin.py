@@ -414,8 +414,12 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
     def has_process_permission(self, request) -> bool:
-        """Running the actions (ship, cancel waiting units, priority) needs the "change order" permission."""
+        """Cancelling waiting units (releasing money) and priority need the "change order" permission."""
         return request.user.has_perm("orders.change_order")
+
+    def has_ship_permission(self, request) -> bool:
+        """Shipping needs "change order" or "add shipment" (the Warehouse role: it ships, never refunds)."""
+        return request.user.has_perm("orders.change_order") or request.user.has_perm("orders.add_shipment")
 
     @admin.display(description="Customer email", ordering="email")
     def customer_email(self, obj: Order) -> str:
@@ -462,7 +466,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     # --- actions: one service call (one transaction) per order, one message per order ---
 
-    @admin.action(description="Ship allocated items", permissions=["process"])
+    @admin.action(description="Ship allocated items", permissions=["ship"])
     def ship_action(self, request, queryset):
         rows = queryset.order_by("pk").values_list("pk", "number", "currency", "shipping_cost")
         for pk, number, currency, shipping_cost in rows:

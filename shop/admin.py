@@ -1,11 +1,19 @@
-"""Staff admin for the catalog."""
+"""Staff admin for the catalog.
+
+Products and variants (with their prices) can be exported and imported as CSV
+(shop/resources.py): the import previews every change, reports bad rows with
+their row numbers and writes all rows or none.
+"""
 
 from django.contrib import admin
-from django.db.models import Count, Min
+from django.db.models import Count, Exists, Min, OuterRef
+from import_export.admin import ImportExportMixin
 
-from inventory.admin import BackorderPolicyInline
+from inventory.admin import BackorderPolicyInline, datetime_in_words
+from inventory.reports import low_stock_variants
 
 from .models import Category, Product, Variant, WorkerHeartbeat
+from .resources import ProductResource, VariantResource
 
 
 @admin.register(Category)
@@ -32,8 +40,9 @@ class VariantInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "is_active", "is_featured", "variant_count", "from_price", "created_at"]
+class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [ProductResource]
+    list_display = ["name", "category", "is_active", "is_featured", "variant_count", "from_price", "created"]
     list_filter = ["is_active", "is_featured", "category"]
     list_select_related = ["category"]
     search_fields = ["name", "slug", "variants__sku"]
@@ -58,11 +67,31 @@ class ProductAdmin(admin.ModelAdmin):
     def from_price(self, obj: Product):
         return obj._from_price
 
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: Product) -> str:
+        return datetime_in_words(obj.created_at)
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    """Variants whose sellable units are at or below their low-stock threshold (the dashboard links here)."""
+
+    title = "stock"
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return [("low", "Low stock (at or below the threshold)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "low":
+            return queryset.filter(Exists(low_stock_variants().filter(pk=OuterRef("pk"))))
+        return None
+
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [VariantResource]
     list_display = ["sku", "product", "options", "price", "is_active"]
-    list_filter = ["is_active", "product__category"]
+    list_filter = ["is_active", StockLevelFilter, "product__category"]
     list_select_related = ["product"]
     search_fields = ["sku", "product__name"]
     autocomplete_fields = ["product"]
@@ -75,8 +104,15 @@ class VariantAdmin(admin.ModelAdmin):
 
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
-    list_display = ["worker", "seen_at"]
+    list_display = ["worker", "last_seen"]
+    list_filter = ["seen_at"]
+    search_fields = ["worker"]
+    ordering = ["-seen_at"]
     readonly_fields = ["worker", "seen_at"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description="Last seen", ordering="seen_at")
+    def last_seen(self, obj: WorkerHeartbeat) -> str:
+        return datetime_in_words(obj.seen_at)

@@ -1,0 +1,72 @@
+"""CSV import/export of the catalog with django-import-export: products, and variants with their prices.
+
+Rows are matched by natural keys (a product's slug, a variant's SKU), so a file
+exported here, edited in a spreadsheet and imported again updates the same
+rows. Every row is validated (`full_clean`, which includes the database
+constraints such as a price of at least 0) and the whole file is one
+transaction (IMPORT_EXPORT_USE_TRANSACTIONS): a bad row is reported with its
+row number and nothing is written. The admin's import shows a preview of every
+change before anything is saved.
+"""
+
+import json
+
+from import_export import fields, resources, widgets
+
+from .models import Category, Product, Variant
+
+
+class SlugWidget(widgets.ForeignKeyWidget):
+    """A related row named by its slug; an unknown slug is a clear error on that row and column."""
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(f"No {self.model._meta.verbose_name} has the slug “{value}”.") from None
+
+
+class OptionsWidget(widgets.JSONWidget):
+    """A variant's options as JSON; empty means no options ({}), never null."""
+
+    def clean(self, value, row=None, **kwargs):
+        return super().clean(value, row=row, **kwargs) or {}
+
+    def render(self, value, obj=None, **kwargs):
+        return json.dumps(value or {})
+
+
+class ProductResource(resources.ModelResource):
+    category = fields.Field(
+        attribute="category", column_name="category", widget=SlugWidget(Category, field="slug")
+    )
+
+    class Meta:
+        model = Product
+        fields = ("slug", "name", "category", "description", "is_active", "is_featured")
+        export_order = fields
+        import_id_fields = ("slug",)
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+
+
+class VariantResource(resources.ModelResource):
+    product = fields.Field(
+        attribute="product", column_name="product", widget=SlugWidget(Product, field="slug")
+    )
+    option_values = fields.Field(
+        attribute="option_values", column_name="option_values", widget=OptionsWidget()
+    )
+
+    class Meta:
+        model = Variant
+        fields = ("sku", "product", "option_values", "price", "is_active", "position")
+        export_order = fields
+        import_id_fields = ("sku",)
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+
+    def get_export_queryset(self, request=None):
+        return Variant.objects.select_related("product").order_by("sku")
