@@ -9,6 +9,7 @@ filesystem, and emails printed to the console.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local runtime data: SQLite file, broker folders, uploads
@@ -184,6 +185,45 @@ BACK_IN_STOCK_PAGE_SIZE = env.int("BACK_IN_STOCK_PAGE_SIZE", default=5000)  # su
 # "Notify me" signups allowed per client IP and per email address (django-ratelimit rates).
 BACK_IN_STOCK_SIGNUP_RATE_PER_IP = env.str("BACK_IN_STOCK_SIGNUP_RATE_PER_IP", default="20/h")
 BACK_IN_STOCK_SIGNUP_RATE_PER_EMAIL = env.str("BACK_IN_STOCK_SIGNUP_RATE_PER_EMAIL", default="5/h")
+
+# --- Delays, escalation and feedback (docs/delays.md) ------------------------------------------
+
+# A delay email waits this long after the last slip found for its order, so that several changes
+# (three purchase-order edits in a morning) become one email; but never longer than MAX_WAIT after
+# the first slip. At most one delay email per order a day: a later one waits for NEXT_DAY_HOUR.
+DELAY_NOTIFY_QUIET_MINUTES = env.int("DELAY_NOTIFY_QUIET_MINUTES", default=30)
+DELAY_NOTIFY_MAX_WAIT_MINUTES = env.int("DELAY_NOTIFY_MAX_WAIT_MINUTES", default=240)
+DELAY_NOTIFY_NEXT_DAY_HOUR = env.int("DELAY_NOTIFY_NEXT_DAY_HOUR", default=8)
+# How long the "Keep waiting" and "Cancel these items" links of a delay email work.
+DELAY_LINK_MAX_AGE_DAYS = env.int("DELAY_LINK_MAX_AGE_DAYS", default=30)
+# A line still waiting this many days after its first promised date is flagged for staff.
+DELAY_ESCALATE_AFTER_DAYS = env.int("DELAY_ESCALATE_AFTER_DAYS", default=14)
+# The daily overdue scan runs at this hour (shop time); the staff digest half an hour later.
+DELAY_DAILY_SCAN_HOUR = env.int("DELAY_DAILY_SCAN_HOUR", default=6)
+# An order counts as delivered this many days after its last shipment (no carrier tracking yet);
+# orders delivered longer than MAX_AGE days ago are never asked.
+FEEDBACK_DELAY_DAYS = env.int("FEEDBACK_DELAY_DAYS", default=5)
+FEEDBACK_MAX_AGE_DAYS = env.int("FEEDBACK_MAX_AGE_DAYS", default=30)
+FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=60)
+FEEDBACK_SEND_HOUR = env.int("FEEDBACK_SEND_HOUR", default=10)
+
+CELERY_BEAT_SCHEDULE |= {
+    # Send delay emails whose quiet period is over (the due time lives in the database).
+    "delay-notices": {"task": "orders.tasks.send_due_delay_notices", "schedule": 60.0},
+    # Overdue lines (promised date passed, still waiting) and any slip a lost message missed.
+    "delay-daily-scan": {
+        "task": "orders.tasks.scan_delays",
+        "schedule": crontab(hour=DELAY_DAILY_SCAN_HOUR, minute=0),
+    },
+    "delay-staff-digest": {
+        "task": "orders.tasks.send_delay_digest",
+        "schedule": crontab(hour=DELAY_DAILY_SCAN_HOUR, minute=30),
+    },
+    "feedback-requests": {
+        "task": "orders.tasks.send_feedback_requests",
+        "schedule": crontab(hour=FEEDBACK_SEND_HOUR, minute=0),
+    },
+}
 
 # django-ratelimit counts in the default cache: Redis when REDIS_URL is set, else the shared file
 # cache (its increments are not atomic, so under a burst a few extra requests may get through).

@@ -36,6 +36,7 @@ from .models import (
     StockMovement,
     Warehouse,
 )
+from .projection import ordered_incoming, project_ready_date
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,25 @@ def _enqueue_stock_arrived(variant_ids: Iterable[int]) -> None:
             [AllocationRequest(variant_id=v) for v in ids], ignore_conflicts=True
         )
         stock_arrived.delay_on_commit(variant_ids=ids)
+
+
+def _enqueue_delay_check(*, purchase_order_id: int, cause: str) -> None:
+    """After commit, look for waiting order lines whose date this purchase-order change pushed later.
+
+    Only ids travel; the check re-reads everything (orders.tasks.check_delays).
+    The daily delay scan finds the same slips should this message be lost.
+    """
+    from orders.tasks import check_delays
+
+    ids = sorted(
+        set(
+            PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order_id).values_list(
+                "variant_id", flat=True
+            )
+        )
+    )
+    if ids:
+        check_delays.delay_on_commit(variant_ids=ids, cause=cause, purchase_order_id=purchase_order_id)
 
 
 def _enqueue_stock_fell(variant_ids: Iterable[int]) -> None:
@@ -268,8 +288,11 @@ def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None)
     po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order_id)
     if po.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
         raise PurchaseOrderError(f"{po.reference} is already {po.get_status_display().lower()}.")
+    # Closing a partly received order means the supplier delivered short.
+    short = po.status == PurchaseOrderStatus.PARTIALLY_RECEIVED
     po.status = PurchaseOrderStatus.CANCELLED
     po.save(update_fields=["status", "updated_at"])
+    _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short" if short else "po_cancelled")
     return po
 
 
@@ -294,6 +317,8 @@ def purchase_order_set_expected_date(
     )
     po.expected_date = expected_date
     po.save(update_fields=["expected_date", "updated_at"])
+    if po.status != PurchaseOrderStatus.DRAFT:  # a draft promises nothing, so it delays nothing
+        _enqueue_delay_check(purchase_order_id=po.pk, cause="po_date_changed")
     return change
 
 
@@ -373,6 +398,8 @@ def purchase_order_receive(
     po.status = PurchaseOrderStatus.RECEIVED if fully else PurchaseOrderStatus.PARTIALLY_RECEIVED
     po.save(update_fields=["status", "updated_at"])
     _enqueue_stock_arrived(lines[pk].variant_id for pk in wanted)
+    if not fully:  # received short: whoever counted on the missing units may now wait longer
+        _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short")
     return Receipt(
         purchase_order_id=po.pk, status=po.status, units_received=sum(wanted.values()), movements=movements
     )
@@ -871,33 +898,95 @@ def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_siz
     return result
 
 
-def backorder_dates_refresh(*, variant_ids: Iterable[int]) -> int:
+@dataclass(frozen=True, slots=True)
+class LineProjection:
+    """One waiting line as the queue projection sees it."""
+
+    line_id: int
+    variant_id: int
+    units_ahead: int  # waiting units of the lines served before it
+    waiting: int
+    old_date: date | None  # as stored before this refresh
+    new_date: date  # projected now (and stored)
+
+
+@dataclass(frozen=True)
+class DatesRefresh:
+    """What `backorder_dates_refresh` saw: every waiting line's projection and the numbers behind it."""
+
+    today: date
+    availability: dict  # variant id -> inventory.selectors.Availability
+    lines: list[LineProjection]  # every waiting line of the variants, in queue order
+    changed: int  # lines whose stored date was rewritten
+
+    def project_as_of(self, line: LineProjection, *, today: date) -> date:
+        """The same projection for the same queue and supply, as if it were `today`.
+
+        Projections that rest on "today + N days" (lead time, an overdue purchase
+        order's grace period) move a day later every day; asking as of the day a
+        date was promised tells a real change (a purchase order, the queue) from
+        the calendar simply moving on.
+        """
+        a = self.availability[line.variant_id]
+        return project_ready_date(
+            units_ahead=line.units_ahead,
+            quantity=line.waiting,
+            free_now=a.free_stock,
+            incoming=a.incoming,
+            today=today,
+            lead_time_days=a.lead_time_days,
+            overdue_grace_days=a.overdue_grace_days,
+        )
+
+    def covered_by_supply(self, line: LineProjection) -> bool:
+        """True when free stock and dated open purchase orders cover the line; False: lead-time estimate."""
+        a = self.availability[line.variant_id]
+        supply = a.free_stock + sum(
+            qty
+            for _, qty in ordered_incoming(
+                a.incoming, today=self.today, overdue_grace_days=a.overdue_grace_days
+            )
+        )
+        return supply >= line.units_ahead + line.waiting
+
+
+def backorder_dates_refresh(*, variant_ids: Iterable[int], today: date | None = None) -> int:
     """Recompute the projected date of every waiting line from the queue; returns how many changed.
 
     Uses the same projection as the availability selector, so a customer's
     order page and the product page agree. Three queries plus one write,
     whatever the number of variants and lines.
     """
+    return backorder_dates_reproject(variant_ids=variant_ids, today=today).changed
+
+
+def backorder_dates_reproject(*, variant_ids: Iterable[int], today: date | None = None) -> DatesRefresh:
+    """`backorder_dates_refresh`, returning every waiting line's projection and the numbers behind it.
+
+    The delay checks (orders.delays) compare each projection with the date the
+    customer was told, so they never run a projection of their own.
+    """
     from django.db import connection
 
     from orders.models import OrderLine
 
-    from .projection import project_ready_date
     from .selectors import availability_for_variants
 
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     availability = availability_for_variants(variant_ids=variant_ids, today=today)
     lines = (
         OrderLine.objects.filter(variant_id__in=list(availability), quantity_backordered__gt=0)
         .order_by("variant_id", *_queue_order())
         .values_list("pk", "variant_id", "quantity_backordered", "expected_date")
     )
+    projections: list[LineProjection] = []
     changed: list[tuple[int, date]] = []
     ahead: dict[int, int] = {}
     for pk, variant_id, waiting, old in lines.iterator(chunk_size=5000):
         a = availability[variant_id]
+        units_ahead = ahead.get(variant_id, 0)
         new = project_ready_date(
-            units_ahead=ahead.get(variant_id, 0),
+            units_ahead=units_ahead,
             quantity=waiting,
             free_now=a.free_stock,
             incoming=a.incoming,
@@ -905,11 +994,13 @@ def backorder_dates_refresh(*, variant_ids: Iterable[int]) -> int:
             lead_time_days=a.lead_time_days,
             overdue_grace_days=a.overdue_grace_days,
         )
-        ahead[variant_id] = ahead.get(variant_id, 0) + waiting
+        ahead[variant_id] = units_ahead + waiting
+        projections.append(LineProjection(pk, variant_id, units_ahead, waiting, old, new))
         if new != old:
             changed.append((pk, new))
+    result = DatesRefresh(today=today, availability=availability, lines=projections, changed=len(changed))
     if not changed:
-        return 0
+        return result
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -921,7 +1012,7 @@ def backorder_dates_refresh(*, variant_ids: Iterable[int]) -> int:
         OrderLine.objects.bulk_update(
             [OrderLine(pk=pk, expected_date=d) for pk, d in changed], ["expected_date"], batch_size=1000
         )
-    return len(changed)
+    return result
 
 
 def allocation_requests_claim(*, variant_ids: Iterable[int]) -> list[int]:

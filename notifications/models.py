@@ -20,6 +20,8 @@ class NotificationKind(models.TextChoices):
     BACK_IN_STOCK = "back_in_stock", "Back in stock"
     SUBSCRIPTION_CONFIRM = "subscription_confirm", "Confirm back-in-stock alert"
     LOW_STOCK_ALERT = "low_stock_alert", "Low stock (staff)"
+    STAFF_DELAY_DIGEST = "staff_delay_digest", "Escalated backorders digest (staff)"
+    FEEDBACK_REQUEST = "feedback_request", "Feedback request"
 
 
 # Marketing-type mail: carries a one-click unsubscribe link and RFC 8058 headers.

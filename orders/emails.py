@@ -1,12 +1,34 @@
 """Context builders for order emails (registered with the outbox in OrdersConfig.ready)."""
 
+from datetime import date
 from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Sum
+from django.urls import reverse
 
 from notifications.emails import PermanentEmailError, absolute_url, register_builder
 from notifications.models import NotificationKind
 
-from .models import Order, Shipment
-from .tokens import order_access_path
+from .models import (
+    DelayCause,
+    DelayNotice,
+    DelayNoticeStatus,
+    LineDelay,
+    Order,
+    OrderFeedback,
+    OrderLine,
+    Shipment,
+    ShipmentLine,
+)
+from .tokens import (
+    DELAY_CANCEL_SALT,
+    DELAY_KEEP_SALT,
+    EMAIL_PREFERENCES_SALT,
+    FEEDBACK_SALT,
+    make_link_token,
+    order_access_path,
+)
 
 
 def _order(context: dict) -> Order:
@@ -41,12 +63,38 @@ def order_shipped_context(context: dict) -> dict:
         raise PermanentEmailError(f"shipment {context.get('shipment_id')} no longer exists")
     common = _common(order)
     shipped_lines = list(shipment.lines.all())
+    waited = waited_lines(shipment=shipment, shipped_lines=shipped_lines)
     return {
         **common,
         "shipment": shipment,
         "shipped_lines": shipped_lines,
-        "had_backorders": any(sl.order_line.first_promised_date for sl in shipped_lines),
+        "waited_lines": waited,
+        "had_backorders": bool(waited),
     }
+
+
+def waited_lines(*, shipment: Shipment, shipped_lines: list[ShipmentLine]) -> list[OrderLine]:
+    """The lines of this shipment that carry units which waited on backorder (one query).
+
+    Units allocated at checkout ship first (the first shipment takes all of
+    them), so a shipment carries waited units of a line exactly when the
+    line's units shipped up to and including this shipment exceed those
+    allocated at checkout. Lines never backordered are never thanked for.
+    """
+    candidates = [sl.order_line for sl in shipped_lines if sl.order_line.quantity_backordered_at_placement]
+    if not candidates:
+        return []
+    shipped_so_far = dict(
+        ShipmentLine.objects.filter(order_line__in=candidates, shipment_id__lte=shipment.pk)
+        .values("order_line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("order_line_id", "units")
+    )
+    return [
+        line
+        for line in candidates
+        if shipped_so_far.get(line.pk, 0) > line.quantity - line.quantity_backordered_at_placement
+    ]
 
 
 def order_cancelled_context(context: dict) -> dict:
@@ -68,8 +116,87 @@ def backorder_allocated_context(context: dict) -> dict:
     }
 
 
+# What the delay email says happened, in plain words (the customer never sees our internal causes).
+CAUSE_SENTENCES = {
+    DelayCause.PO_DATE_CHANGED: "Our supplier has moved their delivery to a later date.",
+    DelayCause.PO_CANCELLED: "A delivery we were counting on has been cancelled by our supplier.",
+    DelayCause.PO_RECEIVED_SHORT: "Our supplier delivered fewer units than we had ordered.",
+    DelayCause.QUEUE_PRIORITY: "We had to change the order in which waiting orders are served.",
+    DelayCause.OVERDUE: "The stock we were expecting has not arrived on time.",
+    DelayCause.RESCHEDULED: "Our delivery plans have changed.",
+}
+
+
+def _link(name: str, salt: str, value: int | str) -> str:
+    return absolute_url(reverse(name, kwargs={"token": make_link_token(salt, value)}))
+
+
+def order_delayed_context(context: dict) -> dict:
+    order = _order(context)
+    notice = DelayNotice.objects.filter(pk=context.get("notice_id"), order=order).first()
+    if notice is None:
+        raise PermanentEmailError(f"delay notice {context.get('notice_id')} no longer exists")
+    delays = list(
+        LineDelay.objects.filter(notice=notice, status=DelayNoticeStatus.SENT)
+        .select_related("line")
+        .order_by("line_id")
+    )
+    common = _common(order)
+    delayed_ids = {d.line_id for d in delays}
+    causes = sorted({d.cause for d in delays}, key=list(CAUSE_SENTENCES).index)
+    return {
+        **common,
+        "notice": notice,
+        "delays": delays,
+        "reasons": [CAUSE_SENTENCES[c] for c in causes],
+        "other_waiting": [line for line in common["waiting_lines"] if line.pk not in delayed_ids],
+        "ready_lines": [line for line in common["lines"] if line.quantity_allocated],
+        "keep_url": _link("orders:delay_keep", DELAY_KEEP_SALT, notice.pk),
+        "cancel_url": _link("orders:delay_cancel", DELAY_CANCEL_SALT, notice.pk),
+        "link_days": getattr(settings, "DELAY_LINK_MAX_AGE_DAYS", 30),
+    }
+
+
+def staff_delay_digest_context(context: dict) -> dict:
+    ids = context.get("line_ids") or []
+    lines = list(
+        OrderLine.objects.filter(pk__in=ids).select_related("order").order_by("first_promised_date", "pk")
+    )
+    day = date.fromisoformat(context.get("date"))
+    for line in lines:
+        line.days_late = (day - line.first_promised_date).days if line.first_promised_date else None
+        line.admin_url = absolute_url(reverse("admin:orders_order_change", args=[line.order_id]))
+    return {
+        "date": day,
+        "lines": lines,
+        "total": context.get("total", len(lines)),
+        "more": max(context.get("total", len(lines)) - len(lines), 0),
+        "after_days": getattr(settings, "DELAY_ESCALATE_AFTER_DAYS", 14),
+        "admin_url": absolute_url(reverse("admin:orders_order_changelist") + "?escalated=yes"),
+    }
+
+
+def feedback_request_context(context: dict) -> dict:
+    feedback = OrderFeedback.objects.filter(pk=context.get("feedback_id")).first()
+    if feedback is None:
+        raise PermanentEmailError(f"feedback request {context.get('feedback_id')} no longer exists")
+    order = _order({"order_id": feedback.order_id})
+    return {
+        **_common(order),
+        "feedback_url": _link("orders:feedback", FEEDBACK_SALT, feedback.pk),
+        "ratings": range(1, 6),
+        # The footer's opt-out link (base.txt / base.html show it when set).
+        "unsubscribe_url": _link(
+            "orders:email_preferences_link", EMAIL_PREFERENCES_SALT, order.email.lower()
+        ),
+    }
+
+
 def register() -> None:
     register_builder(NotificationKind.ORDER_CONFIRMED, order_confirmed_context)
     register_builder(NotificationKind.ORDER_SHIPPED, order_shipped_context)
     register_builder(NotificationKind.ORDER_CANCELLED, order_cancelled_context)
     register_builder(NotificationKind.BACKORDER_ALLOCATED, backorder_allocated_context)
+    register_builder(NotificationKind.ORDER_DELAYED, order_delayed_context)
+    register_builder(NotificationKind.STAFF_DELAY_DIGEST, staff_delay_digest_context)
+    register_builder(NotificationKind.FEEDBACK_REQUEST, feedback_request_context)

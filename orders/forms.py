@@ -202,3 +202,40 @@ class CancelBackorderedForm(forms.Form):
         """{line id: units} for every line with a number above zero."""
         quantities = {pk: self.cleaned_data.get(f"line_{pk}") or 0 for pk in self.lines}
         return {pk: qty for pk, qty in quantities.items() if qty}
+
+
+class FeedbackForm(forms.Form):
+    """The one question after a backorder was delivered, and room for a comment."""
+
+    RATINGS = [
+        (5, "5 — Very happy"),
+        (4, "4 — Happy"),
+        (3, "3 — Neither happy nor unhappy"),
+        (2, "2 — Unhappy"),
+        (1, "1 — Very unhappy"),
+    ]
+
+    rating = forms.TypedChoiceField(
+        label="How happy are you with how we handled the wait for your order?",
+        choices=RATINGS,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose a rating from 1 to 5.",
+            "invalid_choice": "Choose a rating from 1 to 5.",
+        },
+    )
+    comment = forms.CharField(
+        label="Anything you would like to tell us? (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class EmailPreferencesForm(forms.Form):
+    non_essential = forms.BooleanField(
+        label="Send me non-essential emails (back-in-stock alerts, a feedback request after delivery)",
+        required=False,
+        help_text="Emails about your orders (confirmation, shipping, delays, cancellations) always come.",
+    )

@@ -111,6 +111,18 @@ class OrderLine(models.Model):
     first_promised_date = models.DateField(
         null=True, blank=True, help_text="The date promised at checkout, kept for delay tracking."
     )
+    promised_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The latest date we told the customer (at checkout or in a delay email). "
+        "A projection later than this is a delay.",
+    )
+    promised_on = models.DateField(
+        null=True, blank=True, help_text="The day `promised_date` was told (checkout or the delay email)."
+    )
+    quantity_backordered_at_placement = models.PositiveIntegerField(
+        default=0, help_text="Units that had to wait for stock when the order was placed."
+    )
     status = models.CharField(max_length=20, choices=LineStatus.choices, default=LineStatus.BACKORDERED)
 
     class Meta:
@@ -323,3 +335,136 @@ class CartLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × variant {self.variant_id}"
+
+
+# --- delays -------------------------------------------------------------------------------------
+
+
+class DelayCause(models.TextChoices):
+    PO_DATE_CHANGED = "po_date_changed", "Purchase order date moved"
+    PO_CANCELLED = "po_cancelled", "Purchase order cancelled"
+    PO_RECEIVED_SHORT = "po_received_short", "Purchase order received short"
+    QUEUE_PRIORITY = "queue_priority", "Queue changed (priority)"
+    OVERDUE = "overdue", "Promised date passed"
+    RESCHEDULED = "rescheduled", "Date moved (found by the daily check)"
+
+
+class DelayNoticeStatus(models.TextChoices):
+    PENDING = "pending", "Collecting delays"
+    SENT = "sent", "Emailed"
+    WITHDRAWN = "withdrawn", "Withdrawn (nothing left to tell)"
+
+
+class DelayChoice(models.TextChoices):
+    NONE = "", "No answer yet"
+    KEEP_WAITING = "keep_waiting", "Keeps waiting"
+    CANCELLED = "cancelled", "Cancelled the delayed items"
+
+
+class DelayNotice(models.Model):
+    """One delay email to an order's customer, collecting every slip found before it goes out.
+
+    While pending it gathers the order's delayed lines (one pending notice per
+    order, a partial unique constraint); it is sent when `due_at` passes (a
+    quiet period after the last slip, stored here rather than in a Celery
+    countdown). The customer's answer to its two links is recorded on it.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="delay_notices")
+    status = models.CharField(
+        max_length=10, choices=DelayNoticeStatus.choices, default=DelayNoticeStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField(
+        help_text="Not emailed before this time (quiet period after the last slip)."
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    notification = models.ForeignKey(
+        "notifications.Notification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    choice = models.CharField(
+        max_length=15, choices=DelayChoice.choices, default=DelayChoice.NONE, blank=True
+    )
+    choice_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status="pending"), name="delaynotice_one_pending_per_order"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["due_at", "id"], condition=Q(status="pending"), name="delaynotice_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delay notice {self.pk} of order {self.order_id}"
+
+
+class LineDelay(models.Model):
+    """A detected slip of one waiting line: the date we had told the customer, and the new one."""
+
+    notice = models.ForeignKey(DelayNotice, on_delete=models.CASCADE, related_name="line_delays")
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="delays")
+    status = models.CharField(
+        max_length=10, choices=DelayNoticeStatus.choices, default=DelayNoticeStatus.PENDING
+    )
+    cause = models.CharField(max_length=20, choices=DelayCause.choices)
+    purchase_order = models.ForeignKey(
+        "inventory.PurchaseOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    old_date = models.DateField(help_text="The date the customer had been told.")
+    new_date = models.DateField(help_text="The projected date (updated until the email goes out).")
+    estimated = models.BooleanField(
+        default=False, help_text="No purchase order covers it: the new date is today + the lead time."
+    )
+    lead_time_days = models.PositiveIntegerField(null=True, blank=True)
+    units_waiting = models.PositiveIntegerField(default=0, help_text="Units waiting when the email went out.")
+    detected_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["line_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line"], condition=Q(status="pending"), name="linedelay_one_pending_per_line"
+            ),
+            models.CheckConstraint(condition=Q(new_date__gt=F("old_date")), name="linedelay_is_later"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line_id}: {self.old_date} → {self.new_date}"
+
+    @property
+    def days_later(self) -> int:
+        return (self.new_date - self.old_date).days
+
+
+# --- feedback after fulfilment ------------------------------------------------------------------
+
+
+class OrderFeedback(models.Model):
+    """The one feedback request an order with backorders gets after delivery, and the answer."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="feedback")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="1 (very unhappy) to 5 (very happy)."
+    )
+    comment = models.TextField(blank=True, max_length=2000)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = "feedback"
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="feedback_rating_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Feedback on order {self.order_id}"

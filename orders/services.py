@@ -380,6 +380,9 @@ def _order_create(
             quantity_backordered=plan.backorder,
             expected_date=plan.expected_date,
             first_promised_date=plan.expected_date,
+            promised_date=plan.expected_date,
+            promised_on=timezone.localdate() if plan.backorder else None,
+            quantity_backordered_at_placement=plan.backorder,
         )
         line_apply(line, Move())  # derive the status from the quantities
         lines.append(line)
@@ -546,6 +549,17 @@ def order_cancel_backordered(
     Allocated and shipped units are never touched. Voids (or refunds) exactly the
     price of the cancelled units and emails a confirmation. Returns the amount.
     """
+    return _order_cancel_backordered(
+        order_id=order_id, quantities=quantities, user_id=user_id, by_staff=by_staff
+    )
+
+
+@transaction.atomic
+def _order_cancel_backordered(
+    *, order_id: int, quantities: dict[int, int] | None, user_id: int | None, by_staff: bool
+) -> Decimal:
+    """`order_cancel_backordered` inside a caller's transaction (the delay email's cancel link
+    records the use of its link in the same transaction). Locks the order's lines, then the payment."""
     order = Order.objects.select_related("payment").get(pk=order_id)
     locked = {
         line.pk: line for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
@@ -635,6 +649,19 @@ def order_set_priority(*, order_id: int, is_priority: bool, user_id: int | None 
             user_id=user_id,
             visible_to_customer=False,
         )
+        # The queue changed order: other customers' lines (or, when priority is removed, this
+        # order's own) may now wait longer. Checked after commit.
+        variant_ids = sorted(
+            set(
+                OrderLine.objects.filter(order_id=order_id, quantity_backordered__gt=0).values_list(
+                    "variant_id", flat=True
+                )
+            )
+        )
+        if variant_ids:
+            from .tasks import check_delays
+
+            check_delays.delay_on_commit(variant_ids=variant_ids, cause="queue_priority")
     return bool(changed)
 
 

@@ -21,3 +21,30 @@ def read_order_token(token: str, *, max_age: int = ORDER_ACCESS_MAX_AGE) -> str 
 
 def order_access_path(number: str) -> str:
     return reverse("orders:detail", kwargs={"number": number}) + f"?token={make_order_token(number)}"
+
+
+# --- links in delay and feedback emails ---------------------------------------------------------
+#
+# One salt per purpose, so a "keep waiting" token cannot be replayed on the cancel page (or the other
+# way round). Tokens carry a timestamp and expire; single use is recorded in the database by the
+# service that acts on them, not here.
+
+DELAY_KEEP_SALT = "orders.delay-keep-waiting"
+DELAY_CANCEL_SALT = "orders.delay-cancel"
+FEEDBACK_SALT = "orders.feedback"
+EMAIL_PREFERENCES_SALT = "orders.email-preferences"
+EMAIL_PREFERENCES_MAX_AGE = 60 * 60 * 24 * 365
+
+
+def make_link_token(salt: str, value: int | str) -> str:
+    return signing.TimestampSigner(salt=salt).sign_object({"v": value})
+
+
+def read_link_token(salt: str, token: str, *, max_age: int) -> int | str | None:
+    """The value in a valid token for this purpose; None when tampered with, expired or for another purpose."""
+    try:
+        payload = signing.TimestampSigner(salt=salt).unsign_object(token, max_age=max_age)
+    except (signing.BadSignature, ValueError):
+        return None
+    value = payload.get("v") if isinstance(payload, dict) else None
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None

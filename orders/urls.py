@@ -12,6 +12,12 @@ urlpatterns = [
     path("cart/lines/<int:line_id>/", views.cart_line_update, name="cart_update"),
     path("cart/lines/<int:line_id>/remove/", views.cart_line_remove, name="cart_remove"),
     path("checkout/", views.checkout, name="checkout"),
+    # Signed links from delay and feedback emails: GET shows a page, only its button (POST) acts.
+    path("delays/<str:token>/keep-waiting/", views.delay_keep, name="delay_keep"),
+    path("delays/<str:token>/cancel/", views.delay_cancel, name="delay_cancel"),
+    path("feedback/<str:token>/", views.feedback, name="feedback"),
+    path("email-preferences/", views.email_preferences, name="email_preferences"),
+    path("email-preferences/<str:token>/", views.email_preferences_link, name="email_preferences_link"),
     path("<str:number>/", views.order_detail, name="detail"),
     path("<str:number>/cancel/", views.order_cancel, name="cancel"),
 ]

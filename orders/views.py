@@ -6,7 +6,9 @@ service and render; prices, stock and dates are never taken from the client.
 """
 
 import uuid
+from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,16 +20,35 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from shop.templatetags.shop_tags import money
 
+from .delays import DelayLinkError, DelayLinkUsed, delay_cancel_waiting, delay_keep_waiting
+from .feedback import (
+    FeedbackAlreadyGiven,
+    FeedbackError,
+    email_opted_out,
+    email_preference_set,
+    feedback_record,
+)
 from .forms import (
     CancelBackorderedForm,
     CartAddForm,
     CartLineForm,
     CheckoutForm,
+    EmailPreferencesForm,
+    FeedbackForm,
     default_ship_policy,
     form_error_text,
 )
-from .models import Cart
-from .selectors import CartSummary, cart_get, cart_summary, order_get_for_customer, order_list_for_user
+from .models import Cart, DelayChoice, DelayNotice
+from .selectors import (
+    CartSummary,
+    cart_get,
+    cart_summary,
+    delay_cancel_preview,
+    delay_notice_for_link,
+    feedback_get,
+    order_get_for_customer,
+    order_list_for_user,
+)
 from .services import (
     CartError,
     CheckoutError,
@@ -42,7 +63,15 @@ from .services import (
     order_place,
     shipping_options,
 )
-from .tokens import order_access_path
+from .tokens import (
+    DELAY_CANCEL_SALT,
+    DELAY_KEEP_SALT,
+    EMAIL_PREFERENCES_MAX_AGE,
+    EMAIL_PREFERENCES_SALT,
+    FEEDBACK_SALT,
+    order_access_path,
+    read_link_token,
+)
 
 # Session keys.
 CART_SESSION_KEY = "orders.cart_id"  # a guest's cart
@@ -122,14 +151,14 @@ def cart_line_add(request: HttpRequest) -> HttpResponse:
     back = _next_url(request) or reverse("orders:cart")
     if not form.is_valid():
         messages.error(request, form_error_text(form))
-        return redirect(back)
+        return HttpResponseRedirect(back)  # a URL, never a view name for redirect() to resolve
     variant, quantity = form.cleaned_data["variant"], form.cleaned_data["quantity"]
     cart = _cart_for_request_or_new(request)
     try:
         cart_add(cart_id=cart.pk, variant_id=variant.pk, quantity=quantity)
     except CartError as exc:
         messages.error(request, str(exc))
-        return redirect(back)
+        return HttpResponseRedirect(back)
     messages.success(request, f"Added {quantity} × {variant} to your cart.")
     return redirect("orders:cart")
 
@@ -334,3 +363,149 @@ def order_history(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "orders/history.html", {"page_obj": page, "orders": page.object_list})
+
+
+# --- links in delay emails ------------------------------------------------------------------------
+#
+# Mail scanners open links, so GET only shows a page; the page's button POSTs. Each link is signed
+# for one purpose (its own salt), expires, and works once: the service records its use on the notice.
+
+DAY = 60 * 60 * 24
+
+
+def _link_invalid(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/link_invalid.html", status=400)
+
+
+def _notice_for(token: str, salt: str) -> DelayNotice | None:
+    notice_id = read_link_token(salt, token, max_age=DAY * settings.DELAY_LINK_MAX_AGE_DAYS)
+    return delay_notice_for_link(notice_id=notice_id) if isinstance(notice_id, int) else None
+
+
+def _delay_context(notice: DelayNotice, **extra) -> dict:
+    return {
+        "notice": notice,
+        "order": notice.order,
+        "delays": notice.delays,
+        "order_url": order_access_path(notice.order.number),
+        **extra,
+    }
+
+
+def _link_used(request: HttpRequest, notice: DelayNotice) -> HttpResponse:
+    return render(request, "orders/delay_link_used.html", _delay_context(notice), status=410)
+
+
+@require_http_methods(["GET", "POST"])
+def delay_keep(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Keep waiting" from a delay email: the page asks, the button records the choice (once)."""
+    notice = _notice_for(token, DELAY_KEEP_SALT)
+    if notice is None:
+        return _link_invalid(request)
+    if notice.choice != DelayChoice.NONE:
+        return _link_used(request, notice)
+    if request.method == "POST":
+        try:
+            delay_keep_waiting(notice_id=notice.pk)
+        except DelayLinkUsed:
+            return _link_used(request, notice)
+        return render(request, "orders/delay_keep_done.html", _delay_context(notice))
+    return render(request, "orders/delay_keep.html", _delay_context(notice))
+
+
+@require_http_methods(["GET", "POST"])
+def delay_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Cancel these items" from a delay email: the page shows what would be cancelled and the amount;
+    the button cancels the units still waiting and releases exactly their price (once)."""
+    notice = _notice_for(token, DELAY_CANCEL_SALT)
+    if notice is None:
+        return _link_invalid(request)
+    if notice.choice == DelayChoice.CANCELLED:
+        return _link_used(request, notice)
+    if request.method == "POST":
+        try:
+            result = delay_cancel_waiting(notice_id=notice.pk)
+        except DelayLinkUsed:
+            return _link_used(request, notice)
+        except DelayLinkError as exc:
+            return render(
+                request,
+                "orders/delay_cancel.html",
+                _delay_context(notice, preview=[], error=str(exc)),
+                status=409,
+            )
+        return render(
+            request,
+            "orders/delay_cancel_done.html",
+            _delay_context(notice, amount=result.amount, units=sum(result.quantities.values())),
+        )
+    preview = delay_cancel_preview(notice=notice)
+    total = sum((row.amount for row in preview), Decimal("0"))
+    return render(request, "orders/delay_cancel.html", _delay_context(notice, preview=preview, total=total))
+
+
+# --- feedback and email preferences -----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def feedback(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-question feedback form of the feedback email; an answer is taken once."""
+    feedback_id = read_link_token(FEEDBACK_SALT, token, max_age=DAY * settings.FEEDBACK_LINK_MAX_AGE_DAYS)
+    request_row = feedback_get(feedback_id=feedback_id) if isinstance(feedback_id, int) else None
+    if request_row is None:
+        return _link_invalid(request)
+    context = {"feedback": request_row, "order": request_row.order}
+    if request_row.answered_at is not None:
+        return render(request, "orders/feedback_done.html", {**context, "already": True}, status=410)
+    form = FeedbackForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            feedback_record(
+                feedback_id=request_row.pk,
+                rating=form.cleaned_data["rating"],
+                comment=form.cleaned_data["comment"],
+            )
+        except FeedbackAlreadyGiven:
+            return render(request, "orders/feedback_done.html", {**context, "already": True}, status=410)
+        except FeedbackError as exc:
+            form.add_error("rating", str(exc))
+        else:
+            return render(request, "orders/feedback_done.html", context)
+    return render(
+        request, "orders/feedback.html", {**context, "form": form}, status=400 if form.is_bound else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_preferences(request: HttpRequest) -> HttpResponse:
+    """A signed-in customer turns non-essential email on or off; order emails always come."""
+    email = request.user.email
+    if request.method == "POST" and email:
+        form = EmailPreferencesForm(request.POST)
+        if form.is_valid():
+            wanted = form.cleaned_data["non_essential"]
+            email_preference_set(email=email, marketing_opt_out=not wanted)
+            messages.success(
+                request,
+                "We will send you non-essential emails again."
+                if wanted
+                else "Done: we will only email you about your orders.",
+            )
+            return redirect("orders:email_preferences")
+    form = EmailPreferencesForm(
+        initial={"non_essential": not email_opted_out(email=email)} if email else None
+    )
+    return render(request, "orders/email_preferences.html", {"form": form, "email": email})
+
+
+@require_http_methods(["GET", "POST"])
+def email_preferences_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The opt-out link in non-essential emails: GET asks, the button opts the address out."""
+    email = read_link_token(EMAIL_PREFERENCES_SALT, token, max_age=EMAIL_PREFERENCES_MAX_AGE)
+    if not isinstance(email, str) or not email:
+        return _link_invalid(request)
+    if request.method == "POST":
+        email_preference_set(email=email, marketing_opt_out=True)
+        return render(request, "orders/email_preferences_link.html", {"email": email, "done": True})
+    return render(request, "orders/email_preferences_link.html", {"email": email})

@@ -1,0 +1,57 @@
+"""Celery tasks of the orders app: thin wrappers that take ids and call a service.
+
+Every task is idempotent: a redelivered message (acks late) or a second beat
+tick finds the same slips, the same due notices or the same candidates and
+creates nothing new.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from .delays import delay_digest_send, delay_notices_send_due, delays_detect, delays_scan
+from .feedback import feedback_requests_send
+
+RETRYING = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(ignore_result=True, **RETRYING)
+def check_delays(variant_ids: list[int], cause: str = "", purchase_order_id: int | None = None) -> None:
+    """A purchase order or the queue changed: record slips of these variants' waiting lines.
+
+    Then send whatever notice is already due (with no quiet period configured,
+    that is the one just recorded); otherwise the beat task sends it later.
+    """
+    delays_detect(variant_ids=variant_ids, cause=cause, purchase_order_id=purchase_order_id)
+    delay_notices_send_due()
+
+
+@shared_task(ignore_result=True, **RETRYING)
+def send_due_delay_notices() -> int:
+    """Beat, every minute: email the delay notices whose quiet period is over."""
+    return len(delay_notices_send_due())
+
+
+@shared_task(ignore_result=True, **RETRYING)
+def scan_delays() -> int:
+    """Beat, daily: overdue lines (promised date passed) and any slip a lost check missed."""
+    touched = delays_scan()
+    delay_notices_send_due()
+    return len(touched)
+
+
+@shared_task(ignore_result=True, **RETRYING)
+def send_delay_digest() -> int:
+    """Beat, daily after the scan: staff hear about lines waiting far past their first promised date."""
+    return len(delay_digest_send())
+
+
+@shared_task(ignore_result=True, **RETRYING)
+def send_feedback_requests() -> int:
+    """Beat, daily: one feedback request per delivered order that waited on backorder."""
+    return len(feedback_requests_send())
