@@ -31,9 +31,13 @@ from .lifecycle import TransitionError
 from .models import (
     Cart,
     CartLine,
+    DelayNotice,
+    DelayNoticeStatus,
+    LineDelay,
     Order,
     OrderEvent,
     OrderEventKind,
+    OrderFeedback,
     OrderLine,
     Payment,
     PaymentTransaction,
@@ -42,6 +46,7 @@ from .models import (
     ShipPolicy,
     TransactionKind,
 )
+from .selectors import escalated_cutoff
 from .services import OrderActionError, order_cancel_backordered, order_set_priority, order_ship
 
 # What a service may refuse with: the message says why, and nothing was written.
@@ -80,6 +85,11 @@ def waiting_lines():
 def overdue_lines():
     """Lines still waiting for stock after their expected date."""
     return waiting_lines().filter(expected_date__lt=timezone.localdate())
+
+
+def escalated_lines():
+    """Lines still waiting more than DELAY_ESCALATE_AFTER_DAYS past their first promised date."""
+    return waiting_lines().filter(first_promised_date__lt=escalated_cutoff(today=timezone.localdate()))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -148,6 +158,23 @@ class OverdueFilter(admin.SimpleListFilter):
             return queryset.filter(Exists(overdue_lines()))
         if self.value() == "no":
             return queryset.exclude(Exists(overdue_lines()))
+        return None
+
+
+class EscalatedFilter(admin.SimpleListFilter):
+    """Orders whose customers have waited too long past the date first promised (docs/delays.md)."""
+
+    title = "escalated"
+    parameter_name = "escalated"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Waiting too long past the first promised date"), ("no", "Not escalated")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(Exists(escalated_lines()))
+        if self.value() == "no":
+            return queryset.exclude(Exists(escalated_lines()))
         return None
 
 
@@ -255,6 +282,69 @@ class OrderEventInline(ReadOnlyInline):
         return datetime_in_words(obj.created_at)
 
 
+class DelayNoticeInline(ReadOnlyInline):
+    """Delay emails of the order: the dates we told, the new ones, and the customer's answer."""
+
+    model = DelayNotice
+    verbose_name = "delay email"
+    verbose_name_plural = "Delays"
+    fields = ["created", "state", "sent", "items", "answer"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .exclude(status=DelayNoticeStatus.WITHDRAWN)
+            .prefetch_related("line_delays__line")
+        )
+
+    @admin.display(description="Detected")
+    def created(self, obj: DelayNotice) -> str:
+        return datetime_in_words(obj.created_at)
+
+    @admin.display(description="Status")
+    def state(self, obj: DelayNotice) -> str:
+        if obj.status == DelayNoticeStatus.PENDING:
+            return f"Collecting; emailed after {datetime_in_words(obj.due_at)}"
+        return obj.get_status_display()
+
+    @admin.display(description="Emailed")
+    def sent(self, obj: DelayNotice) -> str:
+        return datetime_in_words(obj.sent_at) if obj.sent_at else "—"
+
+    @admin.display(description="Items (told → new)")
+    def items(self, obj: DelayNotice) -> str:
+        delays = [d for d in obj.line_delays.all() if d.status != DelayNoticeStatus.WITHDRAWN]
+        return format_html_join(
+            "",
+            "<div>{} — {} → {}{} ({})</div>",
+            (
+                (
+                    d.line.sku,
+                    date_in_words(d.old_date),
+                    date_in_words(d.new_date),
+                    " (estimate, no purchase order)" if d.estimated else "",
+                    d.get_cause_display(),
+                )
+                for d in delays
+            ),
+        )
+
+    @admin.display(description="Customer's answer")
+    def answer(self, obj: DelayNotice) -> str:
+        if not obj.choice:
+            return "—" if obj.status == DelayNoticeStatus.SENT else ""
+        return f"{obj.get_choice_display()} ({datetime_in_words(obj.choice_at)})"
+
+
+class OrderFeedbackInline(ReadOnlyInline):
+    model = OrderFeedback
+    verbose_name_plural = "Feedback"
+    fields = ["requested_at", "rating", "comment", "answered_at"]
+    readonly_fields = fields
+
+
 def payment_table(payment: Payment) -> str:
     """The authorization and every gateway call, as a small table."""
     c = payment.currency
@@ -348,11 +438,13 @@ class OrderAdmin(admin.ModelAdmin):
         "units_waiting",
         "order_total",
         "overdue",
+        "escalated",
     ]
     list_filter = [
         "status",
         HasBackordersFilter,
         OverdueFilter,
+        EscalatedFilter,
         "is_priority",
         "ship_policy",
         "placed_at",
@@ -391,7 +483,7 @@ class OrderAdmin(admin.ModelAdmin):
         ),
     ]
     readonly_fields = ["placed", "customer", "payment_details"]
-    inlines = [OrderLineInline, ShipmentInline, OrderEventInline]
+    inlines = [OrderLineInline, ShipmentInline, DelayNoticeInline, OrderFeedbackInline, OrderEventInline]
 
     def get_queryset(self, request):
         return (
@@ -400,6 +492,7 @@ class OrderAdmin(admin.ModelAdmin):
             .annotate(
                 _units_waiting=sum_of(OrderLine, "quantity_backordered", fk="order"),
                 _overdue=Exists(overdue_lines()),
+                _escalated=Exists(escalated_lines()),
             )
         )
 
@@ -450,6 +543,10 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Overdue", boolean=True, ordering="_overdue")
     def overdue(self, obj: Order) -> bool:
         return obj._overdue
+
+    @admin.display(description="Escalated", boolean=True, ordering="_escalated")
+    def escalated(self, obj: Order) -> bool:
+        return obj._escalated
 
     @admin.display(description="Customer")
     def customer(self, obj: Order) -> str:
@@ -791,3 +888,130 @@ class CartAdmin(ReadOnlyAdmin):
     @admin.display(description="Last changed", ordering="updated_at")
     def updated(self, obj: Cart) -> str:
         return datetime_in_words(obj.updated_at)
+
+
+# --- delays and feedback ------------------------------------------------------------------------
+
+
+@admin.register(LineDelay)
+class LineDelayAdmin(ReadOnlyAdmin):
+    """Every slip found, read-only: what the customer was told, the new date, why, and their answer."""
+
+    list_display = [
+        "order_number",
+        "email",
+        "item",
+        "told",
+        "new",
+        "days",
+        "cause",
+        "status",
+        "answer",
+        "detected",
+    ]
+    list_filter = ["cause", "status", "notice__choice", "estimated", "detected_at"]
+    search_fields = ["notice__order__number", "notice__order__email", "line__sku"]
+    list_select_related = ["notice__order", "line"]
+    fields = [
+        "order_number",
+        "item",
+        "cause",
+        "purchase_order",
+        "old_date",
+        "new_date",
+        "estimated",
+        "lead_time_days",
+        "units_waiting",
+        "status",
+        "answer",
+        "detected",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Order", ordering="notice__order__number")
+    def order_number(self, obj: LineDelay) -> str:
+        return order_link(obj.notice.order)
+
+    @admin.display(description="Customer email", ordering="notice__order__email")
+    def email(self, obj: LineDelay) -> str:
+        return obj.notice.order.email
+
+    @admin.display(description="Item", ordering="line__sku")
+    def item(self, obj: LineDelay) -> str:
+        return f"{obj.line.sku} — {obj.line.product_name}"
+
+    @admin.display(description="Told", ordering="old_date")
+    def told(self, obj: LineDelay) -> str:
+        return date_in_words(obj.old_date)
+
+    @admin.display(description="New date", ordering="new_date")
+    def new(self, obj: LineDelay) -> str:
+        return date_in_words(obj.new_date) + (" (estimate)" if obj.estimated else "")
+
+    @admin.display(description="Days later")
+    def days(self, obj: LineDelay) -> int:
+        return obj.days_later
+
+    @admin.display(description="Customer's answer", ordering="notice__choice")
+    def answer(self, obj: LineDelay) -> str:
+        return obj.notice.get_choice_display() if obj.status == DelayNoticeStatus.SENT else "—"
+
+    @admin.display(description="Detected", ordering="detected_at")
+    def detected(self, obj: LineDelay) -> str:
+        return datetime_in_words(obj.detected_at)
+
+
+class RatingFilter(admin.SimpleListFilter):
+    """The five ratings, without asking the database which exist."""
+
+    title = "rating"
+    parameter_name = "rating"
+
+    def lookups(self, request, model_admin):
+        return [(str(n), f"{n} of 5") for n in range(5, 0, -1)]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"1", "2", "3", "4", "5"}:
+            return queryset.filter(rating=int(self.value()))
+        return None
+
+
+class AnsweredFilter(admin.SimpleListFilter):
+    title = "answered"
+    parameter_name = "answered"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Answered"), ("no", "No answer yet")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(answered_at__isnull=self.value() == "no")
+        return None
+
+
+@admin.register(OrderFeedback)
+class OrderFeedbackAdmin(ReadOnlyAdmin):
+    """Answers to the feedback request sent after a backordered order was delivered."""
+
+    list_display = ["order_number", "email", "rating", "comment", "requested", "answered"]
+    list_filter = [RatingFilter, AnsweredFilter, "requested_at"]
+    search_fields = ["order__number", "order__email", "comment"]
+    list_select_related = ["order"]
+    fields = ["order_number", "email", "rating", "comment", "requested", "answered"]
+    readonly_fields = fields
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_number(self, obj: OrderFeedback) -> str:
+        return order_link(obj.order)
+
+    @admin.display(description="Customer email", ordering="order__email")
+    def email(self, obj: OrderFeedback) -> str:
+        return obj.order.email
+
+    @admin.display(description="Asked", ordering="requested_at")
+    def requested(self, obj: OrderFeedback) -> str:
+        return datetime_in_words(obj.requested_at)
+
+    @admin.display(description="Answered", ordering="answered_at")
+    def answered(self, obj: OrderFeedback) -> str:
+        return datetime_in_words(obj.answered_at) if obj.answered_at else "—"
