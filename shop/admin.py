@@ -42,6 +42,7 @@ class VariantInline(admin.TabularInline):
 @admin.register(Product)
 class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
     resource_classes = [ProductResource]
+    change_list_template = "admin/shop/catalog_change_list.html"
     list_display = ["name", "category", "is_active", "is_featured", "variant_count", "from_price", "created"]
     list_filter = ["is_active", "is_featured", "category"]
     list_select_related = ["category"]
@@ -90,6 +91,7 @@ class StockLevelFilter(admin.SimpleListFilter):
 @admin.register(Variant)
 class VariantAdmin(ImportExportMixin, admin.ModelAdmin):
     resource_classes = [VariantResource]
+    change_list_template = "admin/shop/catalog_change_list.html"
     list_display = ["sku", "product", "options", "price", "is_active"]
     list_filter = ["is_active", StockLevelFilter, "product__category"]
     list_select_related = ["product"]
