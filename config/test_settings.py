@@ -26,3 +26,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
 
     # One test database per test process, so parallel runs on one server never collide.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
+
+# Every test client comes from 127.0.0.1 and many tests log in as "alice": the suite would trip the
+# account throttles. config/tests/test_security.py tests them at the production rates.
+LOGIN_RATE_PER_IP = LOGIN_RATE_PER_USERNAME = "10000/m"
+SIGNUP_RATE_PER_IP = SIGNUP_ATTEMPT_RATE_PER_IP = "10000/h"
+PASSWORD_RESET_RATE_PER_IP = PASSWORD_RESET_RATE_PER_EMAIL = "10000/h"

@@ -15,8 +15,8 @@ urlpatterns = [
     path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path(
         "password_reset/",
-        # Links in the email use the configured site address, not the request's Host header.
-        auth_views.PasswordResetView.as_view(
+        # Throttled (shop.views). Links in the email use the configured site address, not the Host header.
+        views.PasswordResetView.as_view(
             extra_email_context={
                 "base_url": settings.SHOP_BASE_URL.rstrip("/"),
                 "shop_name": settings.SHOP_NAME,

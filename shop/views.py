@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import get_usage
 
 from orders.views import cart_merge_at_login, session_cart_id
 
@@ -115,10 +116,48 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+# --- throttling of the account pages (docs/security.md) ----------------------------------------------
+
+
+def _over_limit(request: HttpRequest, *, group: str, rate_setting: str, value: str | None = None) -> int:
+    """Count this POST against `group` (per client IP, or per `value`, e.g. a username); the seconds
+    until the window resets when the rate in settings.`rate_setting` is exceeded, else 0."""
+    usage = get_usage(
+        request,
+        group=group,
+        key="ip" if value is None else (lambda group, request: value),
+        rate=lambda group, request: getattr(settings, rate_setting),
+        method="POST",
+        increment=True,
+    )
+    return max(usage["time_left"], 1) if usage and usage["should_limit"] else 0
+
+
+def _too_many_attempts(request: HttpRequest, *, what: str, wait: int) -> HttpResponse:
+    """The friendly 429 page; nothing was checked, created or sent."""
+    response = render(
+        request, "registration/rate_limited.html", {"what": what, "minutes": -(-wait // 60)}, status=429
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _normalized(value: str) -> str:
+    return value.strip().lower()[:254]
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
+    if request.method == "POST":
+        # Every attempt counts (the form says whether a username or address is taken), and so does
+        # every valid one, under the lower limit of accounts an address may create.
+        wait = _over_limit(
+            request, group="accounts.signup.attempt", rate_setting="SIGNUP_ATTEMPT_RATE_PER_IP"
+        )
+        if wait:
+            return _too_many_attempts(request, what="create an account", wait=wait)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -126,6 +165,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         next_url = ""
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        wait = _over_limit(request, group="accounts.signup", rate_setting="SIGNUP_RATE_PER_IP")
+        if wait:
+            return _too_many_attempts(request, what="create an account", wait=wait)
         user = form.save()
         guest_cart_id = session_cart_id(request)
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
@@ -140,11 +182,54 @@ class LoginView(auth_views.LoginView):
 
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        # Both counters move on every attempt, whether or not the username exists.
+        username = _normalized(request.POST.get("username", ""))
+        wait = max(
+            _over_limit(request, group="accounts.login.ip", rate_setting="LOGIN_RATE_PER_IP"),
+            _over_limit(
+                request,
+                group="accounts.login.username",
+                rate_setting="LOGIN_RATE_PER_USERNAME",
+                value=username,
+            )
+            if username
+            else 0,
+        )
+        if wait:
+            return _too_many_attempts(request, what="log in", wait=wait)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
         guest_cart_id = session_cart_id(self.request)  # read first: logging in may flush the session
         response = super().form_valid(form)
         cart_merge_at_login(self.request, guest_cart_id=guest_cart_id)
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, throttled per IP and per address. Its answer is the same whether or
+    not an account has the address (an email goes only to an existing account's address); so is the
+    429 page, since the counters move for every address alike."""
+
+    def post(self, request, *args, **kwargs):
+        email = _normalized(request.POST.get("email", ""))
+        wait = max(
+            _over_limit(
+                request, group="accounts.password_reset.ip", rate_setting="PASSWORD_RESET_RATE_PER_IP"
+            ),
+            _over_limit(
+                request,
+                group="accounts.password_reset.email",
+                rate_setting="PASSWORD_RESET_RATE_PER_EMAIL",
+                value=email,
+            )
+            if email
+            else 0,
+        )
+        if wait:
+            return _too_many_attempts(request, what="reset a password", wait=wait)
+        return super().post(request, *args, **kwargs)
 
 
 @login_required
