@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.models import PurchaseOrder, PurchaseOrderStatus
+from inventory.models import PurchaseOrder, PurchaseOrderStatus, StockMovement
 from inventory.reports import ReplenishmentSettings, replenishment_figures, replenishment_rows
 from inventory.services import purchase_order_cancel, purchase_order_receive
 from inventory.tests.factories import PurchaseOrderLineFactory, SupplierFactory, WarehouseFactory
@@ -256,3 +257,42 @@ def test_customer_service_may_read_but_not_draft_and_catalog_may_not_read(client
 
     member_of(client, "Catalog")
     assert client.get(REPORT).status_code == 403
+
+
+def test_warehouse_journey_dashboard_reorder_draft_and_count(client, django_capture_on_commit_callbacks):
+    """The issue's "done when": a Warehouse user reads the dashboard and its charts, sees what to reorder,
+    drafts a purchase order from the suggestion, imports a stock count and sees the backorders allocated."""
+    warehouse, supplier = WarehouseFactory(code="MAIN"), SupplierFactory(name="Acme", lead_time_days=7)
+    lamp = VariantFactory(sku="LAMP")
+    allow_backorders(lamp)
+    first = PurchaseOrderLineFactory(
+        variant=lamp,
+        quantity_ordered=1,
+        purchase_order__supplier=supplier,
+        purchase_order__warehouse=warehouse,
+    )
+    purchase_order_receive(purchase_order_id=first.purchase_order_id)  # Acme supplied it before
+    orders = [place([(lamp, 2)], email=f"c{n}@example.com").order for n in range(3)]
+    user = member_of(client, "Warehouse")
+
+    dashboard = client.get(reverse("staff_dashboard")).content.decode()
+    assert "5 units waiting for stock" in dashboard  # 1 of the 6 ordered was in stock
+    assert dashboard.count('<svg class="chart"') == 3
+
+    report = client.get(REPORT, {"need": "1"})
+    (row,) = report.context["rows"]
+    assert (row.sku, row.supplier_name, row.backordered, row.suggested) == ("LAMP", "Acme", 5, 12)
+
+    client.post(REPORT, {"variant": [lamp.pk], "warehouse": warehouse.pk})
+    draft = PurchaseOrder.objects.get(status=PurchaseOrderStatus.DRAFT)
+    assert {line.variant.sku: line.quantity_ordered for line in draft.lines.all()} == {"LAMP": 12}
+
+    counted = SimpleUploadedFile(
+        "count.csv", b"sku,warehouse,counted\nLAMP,MAIN,5\n", content_type="text/csv"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("staff_stock_count_import"), {"file": counted})
+
+    # Queue order: the first two orders are served in full, the third gets the last unit.
+    assert [o.lines.get().quantity_allocated for o in orders] == [2, 2, 1]
+    assert StockMovement.objects.get(reason="counted").user == user
