@@ -26,6 +26,9 @@ SECRET_KEY = env.str(
     # A development-only key; production must set SECRET_KEY (check --deploy warns otherwise).
     default="django-insecure-dev-only-key-do-not-use-in-production-0123456789",
 )
+# Old keys still accepted for signatures while a new SECRET_KEY rolls out, so the links in emails
+# already sent (order pages, delay and unsubscribe links) keep working (docs/security.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -108,7 +111,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
 else:
     # A file cache is shared by every process on the machine (web, worker), so
     # rate limits hold across gunicorn workers even without Redis.
@@ -138,7 +147,18 @@ else:
         # A message not acknowledged within this time is delivered again; tasks are
         # idempotent, so a redelivery after a worker died is safe.
         "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
     }
+# Publishing gives up quickly when the broker is down: the web request must not
+# hang, and what the message was about is a database row a sweep will find.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -233,6 +253,8 @@ CELERY_BEAT_SCHEDULE |= {
 # cache (its increments are not atomic, so under a burst a few extra requests may get through).
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# If the cache itself is down (Redis outage), let requests through rather than refuse everyone.
+RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 # Behind a proxy, the META key (e.g. HTTP_X_REAL_IP) that holds the client address; REMOTE_ADDR otherwise.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 # Account pages (docs/security.md): POSTs counted per client IP and per username or address; over

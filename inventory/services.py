@@ -196,7 +196,11 @@ def stock_count(
         raise StockError("A stock count must be zero or more.")
     _check_variant_and_warehouse(variant_id=variant_id, warehouse_id=warehouse_id)
     item_id = _stock_items_ensure([(variant_id, warehouse_id)])[(variant_id, warehouse_id)]
-    item = StockItem.objects.select_for_update().select_related("variant", "warehouse").get(pk=item_id)
+    item = (
+        StockItem.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("variant", "warehouse")
+        .get(pk=item_id)
+    )
     if counted < item.allocated:
         raise InsufficientStock(
             f"{item.variant.sku} at {item.warehouse.code}: {item.allocated} units are promised to orders, "
@@ -272,7 +276,7 @@ def purchase_order_create(
 
 @transaction.atomic
 def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None = None) -> PurchaseOrder:
-    po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order_id)
+    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
     if po.status != PurchaseOrderStatus.DRAFT:
         raise PurchaseOrderError(f"{po.reference} is {po.get_status_display().lower()}, not a draft.")
     if not po.lines.exists():
@@ -285,7 +289,7 @@ def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None =
 @transaction.atomic
 def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None) -> PurchaseOrder:
     """Cancel what has not arrived yet. Units already received stay in stock."""
-    po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order_id)
+    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
     if po.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
         raise PurchaseOrderError(f"{po.reference} is already {po.get_status_display().lower()}.")
     # Closing a partly received order means the supplier delivered short.
@@ -301,7 +305,7 @@ def purchase_order_set_expected_date(
     *, purchase_order_id: int, expected_date: date | None, user_id: int | None = None, reason: str = ""
 ) -> PurchaseOrderDateChange | None:
     """Change the expected date and keep the old one in the history. None when unchanged."""
-    po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order_id)
+    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
     if po.expected_date == expected_date:
         return None
     if po.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
@@ -334,7 +338,7 @@ def purchase_order_receive(
     record extra units as a stock adjustment). On success on_hand grows, one
     movement per line is written, and "stock arrived" runs after commit.
     """
-    po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order_id)
+    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
     if po.status == PurchaseOrderStatus.DRAFT:
         raise PurchaseOrderError(f"{po.reference} is still a draft: mark it as ordered before receiving it.")
     if po.status == PurchaseOrderStatus.CANCELLED:
@@ -342,7 +346,7 @@ def purchase_order_receive(
     if po.status == PurchaseOrderStatus.RECEIVED:
         raise PurchaseOrderError(f"{po.reference} has already been received in full.")
 
-    lines = {line.pk: line for line in po.lines.select_for_update().order_by("pk")}
+    lines = {line.pk: line for line in po.lines.select_for_update(no_key=True).order_by("pk")}
     if quantities is None:
         wanted = {
             pk: line.quantity_outstanding for pk, line in lines.items() if line.quantity_outstanding > 0
@@ -369,7 +373,9 @@ def purchase_order_receive(
     item_ids = _stock_items_ensure((lines[pk].variant_id, po.warehouse_id) for pk in wanted)
     items = {
         item.pk: item
-        for item in StockItem.objects.select_for_update().filter(pk__in=item_ids.values()).order_by("pk")
+        for item in StockItem.objects.select_for_update(no_key=True)
+        .filter(pk__in=item_ids.values())
+        .order_by("pk")
     }
     movements = []
     for line_id, qty in sorted(wanted.items()):
@@ -435,7 +441,7 @@ class Reservation:
 def _lock_variants(variant_ids: Iterable[int]) -> None:
     """Per-variant mutex: every writer that reads a variant's backorder queue locks it first."""
     list(
-        Variant.objects.select_for_update()
+        Variant.objects.select_for_update(no_key=True)
         .filter(pk__in=sorted(set(variant_ids)))
         .order_by("pk")
         .values("pk")
@@ -459,7 +465,7 @@ def allocation_reserve(*, demands: list[Demand], allow_backorder: bool = True) -
     variant_ids = sorted({d.variant_id for d in demands})
     _lock_variants(variant_ids)
     items = list(
-        StockItem.objects.select_for_update(of=("self",))
+        StockItem.objects.select_for_update(of=("self",), no_key=True)
         .filter(variant_id__in=variant_ids, warehouse__is_active=True)
         .order_by("pk")
         .values_list("pk", "variant_id", "on_hand", "allocated", "warehouse__priority")
@@ -526,7 +532,9 @@ def allocation_record(
         return
     items = {
         item.pk: item
-        for item in StockItem.objects.select_for_update().filter(pk__in=[p[0] for p in picks]).order_by("pk")
+        for item in StockItem.objects.select_for_update(no_key=True)
+        .filter(pk__in=[p[0] for p in picks])
+        .order_by("pk")
     }
     allocations, movements = [], []
     for item_id, qty, variant_id in picks:
@@ -573,11 +581,12 @@ def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None
     )
     item_ids = sorted({a.stock_item_id for a in allocations})
     items = {
-        item.pk: item for item in StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk")
+        item.pk: item
+        for item in StockItem.objects.select_for_update(no_key=True).filter(pk__in=item_ids).order_by("pk")
     }
     locked = {
         a.pk: a
-        for a in Allocation.objects.select_for_update()
+        for a in Allocation.objects.select_for_update(no_key=True)
         .filter(pk__in=[a.pk for a in allocations])
         .order_by("pk")
     }
@@ -647,7 +656,7 @@ def _serve_batch(*, variant_id: int, run_id: str, batch_size: int) -> tuple[dict
 
     _lock_variants([variant_id])
     items = list(
-        StockItem.objects.select_for_update(of=("self",))
+        StockItem.objects.select_for_update(of=("self",), no_key=True)
         .filter(variant_id=variant_id, warehouse__is_active=True)
         .order_by("pk")
         .values_list("pk", "on_hand", "allocated", "warehouse_id", "warehouse__priority")
@@ -669,7 +678,9 @@ def _serve_batch(*, variant_id: int, run_id: str, batch_size: int) -> tuple[dict
     if not planned:
         return {}, set()
     # Lock the chosen lines in primary-key order; a cancellation may have shrunk them meanwhile.
-    lines = list(OrderLine.objects.select_for_update(of=("self",)).filter(pk__in=planned).order_by("pk"))
+    lines = list(
+        OrderLine.objects.select_for_update(of=("self",), no_key=True).filter(pk__in=planned).order_by("pk")
+    )
     takes = {}
     for line in lines:
         take = min(planned[line.pk], line.quantity_backordered)
@@ -824,7 +835,7 @@ def _serve_batch_postgres(
 
     _lock_variants(variant_ids)
     items = list(
-        StockItem.objects.select_for_update(of=("self",))
+        StockItem.objects.select_for_update(of=("self",), no_key=True)
         .filter(variant_id__in=variant_ids, warehouse__is_active=True)
         .order_by("pk")
         .values_list("pk", "variant_id", "on_hand", "allocated", "warehouse_id", "warehouse__priority")
@@ -1104,7 +1115,10 @@ def stock_receive_bulk(
         chunk = rows[start : start + 1000]
         ids = _stock_items_ensure((v, w) for v, w, _ in chunk)
         items = {
-            i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=ids.values()).order_by("pk")
+            i.pk: i
+            for i in StockItem.objects.select_for_update(no_key=True)
+            .filter(pk__in=ids.values())
+            .order_by("pk")
         }
         movements = []
         for variant_id, warehouse_id, units in chunk:
@@ -1126,6 +1140,7 @@ def stock_receive_bulk(
         StockMovement.objects.bulk_create(movements, batch_size=1000)
     _enqueue_stock_arrived(v for v, _, _ in rows)
     return total
+
 
 @dataclass(frozen=True)
 class CountChange:

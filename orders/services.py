@@ -441,7 +441,7 @@ def _order_create(
 @transaction.atomic
 def _payment_void(*, payment_id: int, amount: Decimal, note: str = "", user_id: int | None = None) -> Decimal:
     """Release `amount` of the authorization; refund whatever part of it was already captured."""
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    payment = Payment.objects.select_for_update(no_key=True).get(pk=payment_id)
     gateway = gateway_get(payment.gateway)
     to_void = min(amount, payment.amount_open)
     to_refund = min(amount - to_void, payment.amount_captured - payment.amount_refunded)
@@ -485,7 +485,8 @@ def order_ship(*, order_id: int, user_id: int | None = None) -> Shipment:
         raise OrderActionError(f"{order.number} has nothing allocated to ship.")
     allocation_ship(quantities=to_ship, user_id=user_id)  # locks stock items first
     locked = {
-        line.pk: line for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
+        line.pk: line
+        for line in OrderLine.objects.select_for_update(no_key=True).filter(order=order).order_by("pk")
     }
     amount = Decimal("0")
     shipped = []
@@ -506,7 +507,7 @@ def order_ship(*, order_id: int, user_id: int | None = None) -> Shipment:
         amount += order.shipping_cost
         shipment.amount = amount
         shipment.save(update_fields=["amount"])
-    payment = Payment.objects.select_for_update().get(pk=order.payment.pk)
+    payment = Payment.objects.select_for_update(no_key=True).get(pk=order.payment.pk)
     capture = min(amount, payment.amount_open)
     result = gateway_get(payment.gateway).capture(reference=payment.reference, amount=capture)
     _record_transaction(payment, TransactionKind.CAPTURE, capture, result, shipment=shipment, user_id=user_id)
@@ -562,7 +563,8 @@ def _order_cancel_backordered(
     records the use of its link in the same transaction). Locks the order's lines, then the payment."""
     order = Order.objects.select_related("payment").get(pk=order_id)
     locked = {
-        line.pk: line for line in OrderLine.objects.select_for_update().filter(order=order).order_by("pk")
+        line.pk: line
+        for line in OrderLine.objects.select_for_update(no_key=True).filter(order=order).order_by("pk")
     }
     if quantities is None:
         quantities = {
@@ -822,7 +824,7 @@ def _cart_sellable_variant(variant_id: int) -> Variant:
 
 def _cart_lock(cart_id: int) -> Cart:
     """Lock the cart row: changes to one cart (a double click, two tabs) happen one after the other."""
-    cart = Cart.objects.select_for_update().filter(pk=cart_id).first()
+    cart = Cart.objects.select_for_update(no_key=True).filter(pk=cart_id).first()
     if cart is None:
         raise CartError("Your cart has expired. Please add the items again.")
     return cart
@@ -921,7 +923,9 @@ def cart_merge(*, source_cart_id: int, user_id: int) -> list[str]:
         return []
     locked = {
         cart.pk: cart
-        for cart in Cart.objects.select_for_update().filter(pk__in=[source_cart_id, target.pk]).order_by("pk")
+        for cart in Cart.objects.select_for_update(no_key=True)
+        .filter(pk__in=[source_cart_id, target.pk])
+        .order_by("pk")
     }
     source = locked.get(source_cart_id)
     if source is None or source.user_id is not None:
