@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 
 from inventory.imports import StockCountFileError, stock_count_import
@@ -289,9 +290,15 @@ def test_fifty_thousand_rows_in_bounded_memory(tmp_path):
                 f.write(f"BULK-{n:05d},{w.code},{n % 7 + 1}\n")
     progress = []
 
+    statements = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(None)  # count only: keeping the SQL would itself take memory
+        return execute(sql, params, many, context)
+
     tracemalloc.start()
     started = time.monotonic()
-    with path.open("rb") as source:
+    with connection.execute_wrapper(count), path.open("rb") as source:
         result = stock_count_import(
             source=source,
             user_id=None,
@@ -307,7 +314,10 @@ def test_fifty_thousand_rows_in_bounded_memory(tmp_path):
     assert StockMovement.objects.filter(reason="counted").count() == 50_000
     assert progress[-1] == ("apply", 50_000) and len(progress) == 100  # 50 batches checked, 50 applied
     assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"  # measured: about 4 MB
-    assert elapsed < 30, f"{elapsed:.1f} s"  # measured: about 9 s on SQLite, under tracemalloc
+    # A constant number of statements per 1,000-row batch (about 9), never one per row.
+    assert len(statements) <= 500, len(statements)
+    # Measured: about 9 s on SQLite under tracemalloc on an idle machine; generous for a busy CI box.
+    assert elapsed < 120, f"{elapsed:.1f} s"
 
 
 # --- catalog: django-import-export ------------------------------------------------------------
