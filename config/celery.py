@@ -1,5 +1,6 @@
 """The Celery application. Workers and beat start with `celery -A config ...`."""
 
+import functools
 import logging
 import os
 
@@ -24,10 +25,8 @@ class ShopTask(DjangoTask):
     def delay_on_commit(self, *args, **kwargs) -> None:
         from django.db import transaction
 
-        def send_after_commit() -> None:
-            self.delay(*args, **kwargs)
-
-        send_after_commit.__qualname__ = f"{self.name}.delay_on_commit"
+        send_after_commit = functools.partial(self.delay, *args, **kwargs)
+        send_after_commit.__qualname__ = f"{self.name}.delay_on_commit"  # named in Django's robust log line
         transaction.on_commit(send_after_commit, robust=not self.app.conf.task_always_eager)
 
 
