@@ -23,6 +23,8 @@ from django.test import Client
 from django.urls import reverse
 
 import config.settings as production
+from orders.tests.factories import OrderFactory
+from orders.tokens import make_order_token
 
 pytestmark = pytest.mark.django_db
 
@@ -326,3 +328,15 @@ def test_nul_bytes_in_the_url_are_a_bad_request(client, url):
 def test_urls_without_nul_bytes_pass(client):
     assert client.get("/search/", {"q": "tent 100%"}).status_code == 200
     assert client.get("/search/?q=a+b").status_code == 200
+
+
+def test_links_signed_with_a_retired_key_still_open_the_order(client, settings):
+    """Rotating SECRET_KEY with the old one in SECRET_KEY_FALLBACKS keeps emailed links working."""
+    order = OrderFactory()
+    token = make_order_token(order.number)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-brand-new-key-" + "x" * 50
+
+    assert client.get(reverse("orders:detail", args=[order.number]), {"token": token}).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
+    assert client.get(reverse("orders:detail", args=[order.number]), {"token": token}).status_code == 404
