@@ -875,6 +875,20 @@ def _serve_batch_postgres(
     return takes, order_ids
 
 
+def _free_stock_and_waiting_lines(variant_ids: list[int]) -> bool:
+    """Whether any of these variants still has free stock and a line waiting for it (two queries)."""
+    from orders.models import OrderLine
+
+    free = set(
+        StockItem.objects.filter(
+            variant_id__in=variant_ids, warehouse__is_active=True, on_hand__gt=F("allocated")
+        )
+        .values_list("variant_id", flat=True)
+        .distinct()
+    )
+    return bool(free) and OrderLine.objects.filter(variant_id__in=free, quantity_backordered__gt=0).exists()
+
+
 def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_size: int = 5000) -> ServeResult:
     """Serve waiting backorders of these variants from their free stock, batch by batch.
 
@@ -891,6 +905,7 @@ def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_siz
     result = ServeResult(variant_id=ids[0] if len(ids) == 1 else 0)
     groups = [ids] if connection.vendor == "postgresql" else [[v] for v in ids]
     for group in groups:
+        retries = 0
         while True:
             with transaction.atomic():
                 if connection.vendor == "postgresql":
@@ -900,6 +915,11 @@ def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_siz
                 else:
                     takes, order_ids = _serve_batch(variant_id=group[0], run_id=run_id, batch_size=batch_size)
             if not takes:
+                # A batch can come back empty while work remains: the lines it chose were all
+                # shrunk by a customer's cancellation between choosing and updating. Look again.
+                if retries < 3 and _free_stock_and_waiting_lines(group):
+                    retries += 1
+                    continue
                 break
             result.batches += 1
             result.lines_served += len(takes)
