@@ -29,7 +29,7 @@ class StockCountResource(resources.ModelResource):
     def dehydrate_item(self, obj: StockItem) -> str:
         return str(obj.variant)
 
-    def get_export_queryset(self, request=None):
+    def get_queryset(self):
         return StockItem.objects.select_related("variant__product", "warehouse").order_by(
             "warehouse__code", "variant__sku"
         )

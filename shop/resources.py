@@ -68,5 +68,5 @@ class VariantResource(resources.ModelResource):
         report_skipped = True
         clean_model_instances = True
 
-    def get_export_queryset(self, request=None):
+    def get_queryset(self):
         return Variant.objects.select_related("product").order_by("sku")

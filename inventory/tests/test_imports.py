@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from inventory.imports import StockCountFileError, stock_count_import
 from inventory.models import MovementReason, StockItem, StockMovement, Warehouse
+from inventory.resources import StockCountResource
 from inventory.services import stock_adjust
 from inventory.tests.factories import WarehouseFactory
 from orders.models import OrderLine
@@ -398,3 +399,22 @@ def test_catalog_import_and_export_need_permissions(client):
 
     member_of(client, "Catalog")
     assert client.get(reverse("admin:shop_variant_import")).status_code == 200
+
+
+def test_stock_export_reads_back_as_a_count(client, stock, django_capture_on_commit_callbacks):
+    exported = StockCountResource().export().csv
+    assert exported.splitlines()[0] == "sku,warehouse,counted,allocated,item"
+    assert [line.split(",")[:4] for line in exported.splitlines()[1:]] == [
+        ["CUP", "MAIN", "4", "0"],
+        ["MUG", "MAIN", "10", "0"],
+    ]  # LAMP was never stocked: no stock item, no row
+    counted = exported.replace("MUG,MAIN,10,", "MUG,MAIN,12,")
+
+    result = stock_count_import(source=io.BytesIO(counted.encode()), user_id=None, dry_run=False)
+
+    assert (result.rows, result.changed, result.units_added) == (2, 1, 2)
+    assert levels()[("MUG", "MAIN")] == (12, 0)
+    member_of(client, "Warehouse")
+    assert client.get(reverse("admin:inventory_stockitem_export")).status_code == 200
+    member_of(client, "Catalog")
+    assert client.get(reverse("admin:inventory_stockitem_export")).status_code == 403
