@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from inventory import staff_views
+from shop.views import admin_login
 
 admin.site.site_header = f"{settings.SHOP_NAME} administration"
 admin.site.site_title = settings.SHOP_NAME
@@ -23,6 +24,8 @@ urlpatterns = [
         admin.site.admin_view(staff_views.stock_count_import_view),
         name="staff_stock_count_import",
     ),
+    # The admin's login, throttled like the customers' login (shop.views.admin_login).
+    path("admin/login/", admin_login, name="admin_login_throttled"),
     path("admin/", admin.site.urls),
     path("accounts/", include("shop.account_urls")),
     path("orders/", include("orders.urls")),

@@ -177,6 +177,30 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
 
+def _login_wait(request: HttpRequest) -> int:
+    """Seconds to wait before another login attempt; both counters move on every attempt."""
+    username = _normalized(request.POST.get("username", ""))
+    return max(
+        _over_limit(request, group="accounts.login.ip", rate_setting="LOGIN_RATE_PER_IP"),
+        _over_limit(
+            request, group="accounts.login.username", rate_setting="LOGIN_RATE_PER_USERNAME", value=username
+        )
+        if username
+        else 0,
+    )
+
+
+def admin_login(request: HttpRequest, extra_context=None) -> HttpResponse:
+    """The admin's login page under the same throttle as the customers' (the counters are shared)."""
+    from django.contrib import admin
+
+    if request.method == "POST":
+        wait = _login_wait(request)
+        if wait:
+            return _too_many_attempts(request, what="log in", wait=wait)
+    return admin.site.login(request, extra_context)
+
+
 class LoginView(auth_views.LoginView):
     """Django's login view; the guest's cart moves into the account's cart on success."""
 
@@ -184,18 +208,7 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         # Both counters move on every attempt, whether or not the username exists.
-        username = _normalized(request.POST.get("username", ""))
-        wait = max(
-            _over_limit(request, group="accounts.login.ip", rate_setting="LOGIN_RATE_PER_IP"),
-            _over_limit(
-                request,
-                group="accounts.login.username",
-                rate_setting="LOGIN_RATE_PER_USERNAME",
-                value=username,
-            )
-            if username
-            else 0,
-        )
+        wait = _login_wait(request)
         if wait:
             return _too_many_attempts(request, what="log in", wait=wait)
         return super().post(request, *args, **kwargs)

@@ -188,6 +188,18 @@ def test_login_is_throttled_per_ip(alice):
     assert logged_in(other)
 
 
+def test_admin_login_shares_the_throttle(alice):
+    client = from_ip("203.0.113.9")
+    for n in range(10):
+        response = client.post(reverse("admin:login"), {"username": f"guess{n}", "password": "wrong"})
+        assert response.status_code == 200
+
+    response = client.post(reverse("admin:login"), {"username": "alice", "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert not logged_in(client)
+
+
 def test_login_is_throttled_per_username_across_ips(alice):
     for n in range(10):
         response = from_ip(f"198.51.100.{n}").post(reverse("login"), {"username": "Alice", "password": "no"})
