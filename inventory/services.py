@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from shop.models import Variant
@@ -1079,8 +1080,9 @@ def stock_arrived_process(*, variant_ids: Iterable[int]) -> ServeResult | None:
     variant_ids = sorted(set(variant_ids))
     run_id = uuid.uuid4().hex[:12]
     total = None
+    batch_size = getattr(settings, "INVENTORY_ALLOCATION_BATCH_SIZE", 5000)
     while claimed := allocation_requests_claim(variant_ids=variant_ids):
-        result = allocation_serve_queue(variant_ids=claimed, run_id=run_id)
+        result = allocation_serve_queue(variant_ids=claimed, run_id=run_id, batch_size=batch_size)
         if total is None:
             total = result
         else:
@@ -1103,6 +1105,36 @@ def allocation_requests_pending() -> list[int]:
         .order_by("variant_id")
         .values_list("variant_id", flat=True)
     )
+
+
+def allocation_requests_restore() -> list[int]:
+    """Re-create the request of every variant with free stock and lines still waiting for it.
+
+    A pass claims (deletes) its request before serving, so that receipts during
+    the pass coalesce into one more pass. If its worker dies or its task fails
+    between two batches, the rest of the queue is left with no request: the
+    redelivered message and `allocation_requests_pending` would find nothing.
+    This finds it (the sweep calls it). Normally nothing matches, because a
+    finished pass leaves no free stock while a line waits. Returns the variants.
+    """
+    from orders.models import OrderLine
+
+    waiting = OrderLine.objects.filter(variant_id=OuterRef("variant_id"), quantity_backordered__gt=0)
+    ids = sorted(
+        set(
+            StockItem.objects.filter(warehouse__is_active=True, on_hand__gt=F("allocated"))
+            .filter(Exists(waiting))
+            .values_list("variant_id", flat=True)
+        )
+    )
+    if ids:
+        AllocationRequest.objects.bulk_create(
+            [AllocationRequest(variant_id=v) for v in ids], ignore_conflicts=True
+        )
+        logger.warning(
+            "free stock while lines wait: requests restored for variants %s (a pass died or is running)", ids
+        )
+    return ids
 
 
 def allocation_request_add(*, variant_ids: Iterable[int]) -> None:

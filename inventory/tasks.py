@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import allocation_requests_pending, stock_arrived_process
+from .services import allocation_requests_pending, allocation_requests_restore, stock_arrived_process
 
 
 @shared_task(
@@ -22,8 +22,8 @@ def stock_arrived(self, variant_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def sweep_allocation_requests() -> int:
-    """Beat task: serve allocation requests whose message was lost or whose worker died."""
-    variant_ids = allocation_requests_pending()
+    """Beat task: serve requests whose message was lost, and queues that a dead pass left half served."""
+    variant_ids = sorted(set(allocation_requests_pending()) | set(allocation_requests_restore()))
     if variant_ids:
         stock_arrived.delay(variant_ids=variant_ids)
     return len(variant_ids)
