@@ -57,6 +57,11 @@ def staff_role(name: str) -> Group:
         group.permissions.add(
             *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
         )
+    if name == "Customer service":  # inventory/migrations/0006: delays and feedback
+        later = importlib.import_module("inventory.migrations.0006_customer_service_sees_delays").CODENAMES
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="orders", codename__in=later)
+        )
     return group
 
 
