@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test lint install bench clean-var
+.PHONY: run test lint install bench clean-var browser-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,33 @@ run: install
 	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 ## make test: the whole suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
-test: install
+test: install browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make browser-deps: what the browser tests (e2e/, docs/testing.md) need besides Python packages:
+## Debian's Chromium (apt-get, as root) and axe-core (npm ci from package-lock.json). Without them
+## the browser tests skip, or fail under REQUIRE_SERVICES=1.
+CHROMIUM_PATH ?= /usr/bin/chromium
+AXE_JS := node_modules/axe-core/axe.min.js
+
+browser-deps: $(AXE_JS)
+	@if [ -x "$(CHROMIUM_PATH)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for the browser tests..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "browser-deps: apt-get install chromium FAILED: the browser tests will skip (fail with REQUIRE_SERVICES=1)"; \
+	else \
+	  echo "browser-deps: no Chromium at $(CHROMIUM_PATH), and installing it needs root and apt-get:"; \
+	  echo "  run 'sudo apt-get install chromium' (or set CHROMIUM_PATH); until then the browser tests skip."; \
+	fi
+
+$(AXE_JS): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $(AXE_JS); \
+	else \
+	  echo "browser-deps: npm not found, so no axe-core: install Node.js and npm; until then the browser tests skip."; \
+	fi
 
 lint: install
 	$(VENV)/bin/ruff check .
