@@ -15,6 +15,7 @@ with the command that installs them, `make browser-deps`; with REQUIRE_SERVICES=
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -226,7 +227,7 @@ def live_shop(transactional_db, celery_via_broker, smtp_server, static_root, tmp
     yield start
 
     for proc in procs:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: nothing is left to finish
     for proc in procs:
         try:
             proc.wait(timeout=15)
