@@ -635,3 +635,19 @@ def test_percent(value, expected):
 
 def test_availability_short_of_nothing_is_empty():
     assert availability_short(None) == ""
+
+
+def test_out_of_stock_page_offers_notify_me_and_in_stock_page_does_not(client):
+    from inventory.services import stock_adjust
+    from inventory.tests.factories import WarehouseFactory
+
+    gone = VariantFactory(product__slug="gone-lamp")
+    here = VariantFactory(product__slug="here-lamp")
+    stock_adjust(variant_id=here.pk, warehouse_id=WarehouseFactory().pk, quantity_change=9)
+
+    gone_page = client.get("/p/gone-lamp/").content.decode()
+    here_page = client.get("/p/here-lamp/").content.decode()
+
+    assert f'action="/notifications/notify-me/{gone.pk}/"' in gone_page
+    assert "Notify me" in gone_page
+    assert "Notify me" not in here_page
