@@ -65,8 +65,20 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+## make bench: every benchmark (bench/bench_*.py, the load test included), then ONE table of figures and
+## their targets; JSON in bench/results/. Meaningful on PostgreSQL + Redis (DATABASE_URL, REDIS_URL; see
+## bench/README.md). BENCH_ARGS="--quick" for a smoke run, "allocation fanout" for some, "--skip load".
+.PHONY: load
 bench: install
+	$(PY) manage.py migrate --noinput
 	$(PY) -m bench $(BENCH_ARGS)
+
+## make load: the locust scenario (load/) against gunicorn + PostgreSQL + Redis with a Celery worker for
+## LOAD_DURATION seconds (default 60), then oversold units and ledger drift; JSON in bench/results/load.json.
+## LOAD_ARGS="--duration 120 --users 40" to change it.
+load: install
+	$(PY) manage.py migrate --noinput
+	$(PY) -m load $(LOAD_ARGS)
 
 clean-var:
 	rm -rf var
