@@ -284,7 +284,9 @@ class BrowserSession:
 
 @pytest.fixture
 def browser_session(monkeypatch, request):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=15_000)  # CI machines are busy: give pages time, fail within seconds anyway
 
     # Playwright's sync API keeps an asyncio loop on this thread, and Django's ORM refuses to run
     # where it sees one. The test only talks to its own database from here, so this is safe.

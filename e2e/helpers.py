@@ -168,6 +168,7 @@ def link_after(text: str, label: str, base_url: str) -> str:
 
 def axe_violations(page: Page) -> list[str]:
     """axe-core's serious and critical violations on the current page, one readable line per element."""
+    page.wait_for_load_state()  # a page still arriving has no <head> to add the script to
     page.add_script_tag(url=AXE_URL)
     results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     found = []

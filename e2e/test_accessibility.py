@@ -2,6 +2,7 @@
 product, cart, checkout, order page): no violation of serious or critical impact."""
 
 import pytest
+from playwright.sync_api import expect
 
 from e2e.helpers import (
     a_catalog,
@@ -41,8 +42,10 @@ def test_customer_pages_have_no_serious_or_critical_accessibility_violations(liv
     add_to_cart(page)
     check("cart")
     page.get_by_role("link", name="Go to checkout").click()
+    expect(page.get_by_role("heading", name="Checkout", exact=True)).to_be_visible()
     check("checkout")
     page.get_by_role("button", name="Place order").click()  # nothing filled in: the form's errors
+    expect(page.get_by_role("alert")).to_contain_text("Your order has not been placed.")
     check("checkout with errors")
     fill_checkout(page, email="ada@example.com")
     place_order(page)
