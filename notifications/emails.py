@@ -179,6 +179,13 @@ def render_notification(notification: Notification) -> tuple[str, str, str, dict
     return subject, text, html, headers
 
 
+def stable_message_id(notification: Notification) -> str:
+    from urllib.parse import urlsplit
+
+    domain = urlsplit(settings.SHOP_BASE_URL).hostname or "localhost"
+    return f"<notification-{notification.pk}@{domain}>"
+
+
 def build_message(notification: Notification) -> EmailMultiAlternatives:
     subject, text, html, headers = render_notification(notification)
     message = EmailMultiAlternatives(
@@ -186,7 +193,14 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient],
-        headers={"X-Notification-Id": str(notification.pk), **headers},
+        headers={
+            "X-Notification-Id": str(notification.pk),
+            # One Message-ID per outbox row, the same on every attempt: if a worker dies after the
+            # SMTP server accepted a message but before the row was marked sent, the re-send
+            # carries the same id, and mail systems treat it as the same message.
+            "Message-ID": stable_message_id(notification),
+            **headers,
+        },
     )
     message.attach_alternative(html, "text/html")
     return message

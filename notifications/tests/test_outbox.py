@@ -192,3 +192,15 @@ def test_sweep_leaves_fresh_and_recently_claimed_rows_alone():
     NotificationFactory(status=NotificationStatus.SENDING, claimed_at=timezone.now())
 
     assert notification_sweep() == []
+
+
+def test_every_attempt_of_one_notification_carries_the_same_message_id(settings):
+    settings.SHOP_BASE_URL = "https://shop.example.com"
+    notification = NotificationFactory(context={"variant_id": VariantFactory().pk})
+
+    from notifications.emails import build_message
+
+    first, second = build_message(notification), build_message(notification)
+
+    assert first.extra_headers["Message-ID"] == second.extra_headers["Message-ID"]
+    assert first.message()["Message-ID"] == f"<notification-{notification.pk}@shop.example.com>"
