@@ -16,6 +16,7 @@ from .models import (
     DelayNoticeStatus,
     LineDelay,
     Order,
+    OrderEventKind,
     OrderFeedback,
     OrderLine,
     Shipment,
@@ -106,11 +107,20 @@ def order_cancelled_context(context: dict) -> dict:
 
 
 def backorder_allocated_context(context: dict) -> dict:
+    """The units this allocation pass reserved (from its timeline events), and what still waits.
+
+    Units that were in stock at checkout are not news and are not listed.
+    """
     order = _order(context)
     common = _common(order)
+    served: dict[int, int] = {}
+    for event in order.events.filter(kind=OrderEventKind.ALLOCATED, data__run=context.get("run_id")):
+        for line_id, units in (event.data.get("lines") or {}).items():
+            served[int(line_id)] = served.get(int(line_id), 0) + int(units)
+    allocated = [(line, served[line.pk]) for line in common["lines"] if line.pk in served]
     return {
         **common,
-        "allocated_lines": [line for line in common["lines"] if line.quantity_allocated],
+        "allocated_lines": allocated,
         "ships_together": order.ship_policy == "together",
         "ready": order.status == "ready",
     }

@@ -234,3 +234,19 @@ def test_dates_of_waiting_lines_are_recomputed_from_the_queue(django_capture_on_
     # The second order now comes first in the queue: the purchase order covers it.
     assert lines[1].expected_date == timezone.localdate() + timedelta(days=7)
     assert OrderLine.objects.filter(quantity_backordered__gt=0).count() == 1
+
+
+def test_in_stock_email_names_only_what_this_pass_reserved(django_capture_on_commit_callbacks):
+    lantern, tent = VariantFactory(product__name="Lantern"), VariantFactory(product__name="Tent")
+    stock_adjust(variant_id=lantern.pk, warehouse_id=WarehouseFactory().pk, quantity_change=5)
+    allow_backorders(tent)
+    order = place([(lantern, 1), (tent, 2)], email="mixed@example.com").order
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_adjust(variant_id=tent.pk, warehouse_id=WarehouseFactory().pk, quantity_change=2)
+
+    message = next(m for m in mail.outbox if m.to == ["mixed@example.com"])
+    assert message.subject == f"Order {order.number}: your backordered item is in stock"
+    assert "- 2 × Tent" in message.body
+    assert "Lantern" not in message.body.split("Reserved and getting ready to ship:")[1].split("Payment")[0]
