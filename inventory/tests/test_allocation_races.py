@@ -1,14 +1,12 @@
 """Auto-allocation under real concurrency (PostgreSQL): passes and checkouts at the same time."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from config.testing import run_together
 from inventory.models import StockItem
 from inventory.selectors import ledger_discrepancies
 from inventory.services import allocation_serve_queue
@@ -17,22 +15,6 @@ from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.tests.factories import VariantFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(functions):
-    barrier = threading.Barrier(len(functions))
-
-    def call(fn):
-        try:
-            barrier.wait()
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(functions)) as pool:
-        return list(pool.map(call, functions))
 
 
 def test_two_passes_and_16_checkouts_at_once(monkeypatch):

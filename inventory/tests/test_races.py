@@ -1,35 +1,15 @@
 """Concurrency on real PostgreSQL row locks: threads started together by a barrier."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
+from config.testing import run_together
 from inventory.models import PurchaseOrderStatus, StockItem, StockMovement
 from inventory.services import InsufficientStock, purchase_order_receive, stock_adjust
 from inventory.tests.factories import PurchaseOrderFactory, PurchaseOrderLineFactory, WarehouseFactory
 from shop.tests.factories import VariantFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(functions):
-    """Run each function in its own thread (own DB connection), all released at once."""
-    barrier = threading.Barrier(len(functions))
-
-    def call(fn):
-        try:
-            barrier.wait()
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(functions)) as pool:
-        return list(pool.map(call, functions))
 
 
 def assert_ledger_matches(item):

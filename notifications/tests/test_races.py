@@ -2,15 +2,15 @@
 
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from config.testing import run_together
 from inventory.services import stock_adjust
 from inventory.tests.factories import WarehouseFactory
 from notifications.models import (
@@ -34,20 +34,6 @@ from notifications.tests.factories import NotificationFactory, SubscriptionFacto
 from shop.tests.factories import VariantFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(functions):
-    barrier = threading.Barrier(len(functions))
-
-    def call(fn):
-        try:
-            barrier.wait()
-            return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(functions)) as pool:
-        return list(pool.map(call, functions))
 
 
 def test_same_dedupe_key_in_concurrent_transactions_gives_one_row(monkeypatch):

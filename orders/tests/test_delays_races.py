@@ -4,14 +4,13 @@ Whichever commits first, the numbers add up: each line's quantities, the stock
 and its ledger, and the money released equals the price of the units cancelled.
 """
 
-import threading
 from decimal import Decimal
 from unittest import mock
 
 import pytest
 import time_machine
-from django.db import connection
 
+from config.testing import run_together
 from inventory.models import Allocation, StockItem
 from inventory.selectors import ledger_discrepancies
 from inventory.services import allocation_serve_queue, purchase_order_set_expected_date, stock_adjust
@@ -21,28 +20,6 @@ from orders.tests.delays_helpers import T0, backorderable, day, purchase_order, 
 from orders.tests.helpers import give_stock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(*jobs):
-    """Start every job at once (a barrier); return each one's result or exception."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def runner(index, job):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(n, job)) for n, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def numbers(line: OrderLine) -> tuple[int, int, int, int]:
@@ -80,8 +57,10 @@ def test_cancel_from_a_delay_email_racing_an_allocation_pass_leaves_consistent_n
 
     # When Xavier cancels from the email while an allocation pass serves the queue
     cancelled, served = run_together(
-        lambda: delay_cancel_waiting(notice_id=notice.pk),
-        lambda: allocation_serve_queue(variant_ids=[tent.pk], run_id=f"race{attempt}"),
+        [
+            lambda: delay_cancel_waiting(notice_id=notice.pk),
+            lambda: allocation_serve_queue(variant_ids=[tent.pk], run_id=f"race{attempt}"),
+        ]
     )
     assert not isinstance(cancelled, Exception), cancelled
     assert not isinstance(served, Exception), served

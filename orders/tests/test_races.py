@@ -1,12 +1,9 @@
 """Concurrent checkouts on real PostgreSQL row locks (threads released together by a barrier)."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
+from config.testing import run_together
 from inventory.models import StockItem
 from inventory.selectors import ledger_discrepancies
 from orders.models import Order, OrderLine
@@ -15,22 +12,6 @@ from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.tests.factories import VariantFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(functions):
-    barrier = threading.Barrier(len(functions))
-
-    def call(fn):
-        try:
-            barrier.wait()
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - each thread's outcome is inspected
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(functions)) as pool:
-        return list(pool.map(call, functions))
 
 
 def test_32_buyers_of_10_units_with_backorder_limit_5(settings):
