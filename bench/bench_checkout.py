@@ -20,7 +20,11 @@ last order's response), p50 / p95 latency of the checkout POST, 5xx and other
 failed requests, refusals, and afterwards from the database: units allocated
 beyond on hand, units backordered beyond the limit, units left unsold although
 customers were refused, orders the clients saw vs orders in the database,
-ledger discrepancies, confirmation emails sent.
+ledger discrepancies, confirmation emails sent. And where the time went: CPU
+seconds per order of gunicorn, the worker, PostgreSQL and the clients (from
+/proc, so other programs on the machine show up as such), and what the shop's
+database sessions were doing (pg_stat_activity every 0.1 s: running, waiting
+for the hot variant's row lock, idle in a transaction while Python works).
 
 Needs PostgreSQL (DATABASE_URL); on SQLite it refuses to run. Creates its own
 rows (a product, variant and policy tagged with a random id, stock in the
@@ -28,8 +32,10 @@ shared BENCH warehouse, guest orders to @<tag>.bench.invalid) and leaves them
 in place: the ledger does not allow deleting movements, and other data is
 never touched.
 
-The gunicorn configuration can be changed for experiments with environment
-variables: BENCH_CHECKOUT_WORKERS, BENCH_CHECKOUT_THREADS,
+gunicorn runs 3 gthread workers x 2 threads: the best of the configurations
+tried on the 2-core machine (more threads in flight mostly queue on the hot
+variant's row lock while its holder waits for a CPU). Change it for
+experiments with BENCH_CHECKOUT_WORKERS, BENCH_CHECKOUT_THREADS,
 BENCH_CHECKOUT_WORKER_CLASS (sync or gthread), BENCH_CHECKOUT_CLIENTS.
 """
 
@@ -61,8 +67,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 CLIENTS = int(os.environ.get("BENCH_CHECKOUT_CLIENTS", "32"))
-GUNICORN_WORKERS = int(os.environ.get("BENCH_CHECKOUT_WORKERS", "4"))
-GUNICORN_THREADS = int(os.environ.get("BENCH_CHECKOUT_THREADS", "4"))
+GUNICORN_WORKERS = int(os.environ.get("BENCH_CHECKOUT_WORKERS", "3"))
+GUNICORN_THREADS = int(os.environ.get("BENCH_CHECKOUT_THREADS", "2"))
 GUNICORN_CLASS = os.environ.get("BENCH_CHECKOUT_WORKER_CLASS", "gthread")
 
 # (units on hand, backorder limit, purchase attempts, time bound in seconds)
@@ -479,12 +485,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used, 0 when it is gone."""
+    """CPU seconds (user + system) a process and its ended children have used, 0 when it is gone.
+
+    The ended children count so that short-lived PostgreSQL backends (CONN_MAX_AGE=0) are not
+    lost: the postmaster collects their time when they exit.
+    """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    return sum(int(v) for v in fields[11:15]) / CLK_TCK  # utime, stime, cutime, cstime
 
 
 def _tree(pid: int) -> list[int]:
@@ -804,6 +814,9 @@ def run(args) -> list[Figure]:
         return _ms(_percentile(values, p))
 
     return [
+        Figure(NAME, f"setup: gunicorn {GUNICORN_CLASS} workers", GUNICORN_WORKERS, "processes"),
+        Figure(NAME, "setup: threads per gunicorn worker", GUNICORN_THREADS, "threads"),
+        Figure(NAME, "setup: concurrent clients", CLIENTS, "clients"),
         Figure(NAME, "customers (purchase attempts)", journeys, "customers"),
         Figure(NAME, "orders placed", orders, "orders"),
         Figure.check(
