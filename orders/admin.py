@@ -131,51 +131,47 @@ class ReadOnlyInline(admin.TabularInline):
 # --- orders ---------------------------------------------------------------------------------
 
 
-class HasBackordersFilter(admin.SimpleListFilter):
+class OrderLinesFilter(admin.SimpleListFilter):
+    """Orders that have (yes) or have not (no) a line matching `lines()`, an OrderLine subquery."""
+
+    yes_label = no_label = ""
+
+    @staticmethod
+    def lines():
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return [("yes", self.yes_label), ("no", self.no_label)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(Exists(self.lines()))
+        if self.value() == "no":
+            return queryset.exclude(Exists(self.lines()))
+        return None
+
+
+class HasBackordersFilter(OrderLinesFilter):
     title = "backorders"
     parameter_name = "backorders"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Has units waiting for stock"), ("no", "Nothing waiting")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(Exists(waiting_lines()))
-        if self.value() == "no":
-            return queryset.exclude(Exists(waiting_lines()))
-        return None
+    yes_label, no_label = "Has units waiting for stock", "Nothing waiting"
+    lines = staticmethod(waiting_lines)
 
 
-class OverdueFilter(admin.SimpleListFilter):
+class OverdueFilter(OrderLinesFilter):
     title = "overdue"
     parameter_name = "overdue"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Waiting past the expected date"), ("no", "Not overdue")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(Exists(overdue_lines()))
-        if self.value() == "no":
-            return queryset.exclude(Exists(overdue_lines()))
-        return None
+    yes_label, no_label = "Waiting past the expected date", "Not overdue"
+    lines = staticmethod(overdue_lines)
 
 
-class EscalatedFilter(admin.SimpleListFilter):
+class EscalatedFilter(OrderLinesFilter):
     """Orders whose customers have waited too long past the date first promised (docs/delays.md)."""
 
     title = "escalated"
     parameter_name = "escalated"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Waiting too long past the first promised date"), ("no", "Not escalated")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(Exists(escalated_lines()))
-        if self.value() == "no":
-            return queryset.exclude(Exists(escalated_lines()))
-        return None
+    yes_label, no_label = "Waiting too long past the first promised date", "Not escalated"
+    lines = staticmethod(escalated_lines)
 
 
 class OrderLineInline(ReadOnlyInline):
