@@ -66,7 +66,10 @@ class StockItem(models.Model):
 class Allocation(models.Model):
     """Units of one stock item held for one order line until they ship."""
 
-    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="allocations")
+    # No index of its own: the unique (order_line, stock_item) constraint's index serves lookups by line.
+    order_line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     stock_item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="allocations")
     quantity = models.PositiveIntegerField(default=0)
 
@@ -122,7 +125,12 @@ class StockMovement(models.Model):
     """One change to one stock item. The sums of the deltas equal the stock levels."""
 
     stock_item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="movements")
-    variant = models.ForeignKey("shop.Variant", on_delete=models.PROTECT, related_name="stock_movements")
+    # Indexes are few on purpose: every stock change writes a row here, and each index is one
+    # more entry per row. `variant` is served by the (variant, created_at) index; the optional
+    # references have partial indexes that leave out the rows without them.
+    variant = models.ForeignKey(
+        "shop.Variant", on_delete=models.PROTECT, related_name="stock_movements", db_index=False
+    )
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_movements")
     on_hand_delta = models.IntegerField(default=0)
     allocated_delta = models.IntegerField(default=0)
@@ -133,12 +141,23 @@ class StockMovement(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="movements",
+        db_index=False,
     )
     order_line = models.ForeignKey(
-        "orders.OrderLine", null=True, blank=True, on_delete=models.PROTECT, related_name="stock_movements"
+        "orders.OrderLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stock_movements",
+        db_index=False,
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -150,6 +169,11 @@ class StockMovement(models.Model):
         indexes = [
             models.Index(fields=["variant", "created_at"]),
             models.Index(fields=["reason", "created_at"]),
+            models.Index(fields=["po_line"], condition=Q(po_line__isnull=False), name="movement_po_line"),
+            models.Index(
+                fields=["order_line"], condition=Q(order_line__isnull=False), name="movement_order_line"
+            ),
+            models.Index(fields=["user"], condition=Q(user__isnull=False), name="movement_user"),
         ]
         constraints = [
             models.CheckConstraint(

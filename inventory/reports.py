@@ -266,8 +266,9 @@ def units_waiting_by_week(*, now: datetime, units_now: int, weeks: int = 12) -> 
     ordered = OrderLine.objects.filter(order__placed_at__gt=earliest, order__placed_at__lte=now).aggregate(
         **{f"t{k}": _int(Sum("quantity", filter=Q(order__placed_at__gt=t))) for k, t in enumerate(past)}
     )
+    # Units allocated to (or released from) order lines. Auto-allocation writes one movement per
+    # stock item and batch, without a line, so the reason alone says what these are.
     allocated = StockMovement.objects.filter(
-        order_line__isnull=False,
         reason__in=[MovementReason.ALLOCATED, MovementReason.DEALLOCATED],
         created_at__gt=earliest,
         created_at__lte=now,

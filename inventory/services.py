@@ -714,23 +714,28 @@ def _serve_batch(*, variant_id: int, run_id: str, batch_size: int) -> tuple[dict
         for a in Allocation.objects.filter(order_line_id__in=takes, stock_item_id__in=[i[0] for i in items])
     }
     allocations: dict[tuple[int, int], int] = {}
-    movements = []
     per_item: dict[int, int] = {}
+    lines_per_item: dict[int, int] = {}
+    warehouse_of: dict[int, int] = {}
     for line_id, item_id, warehouse_id, units in picks:
         key = (line_id, item_id)
         allocations[key] = allocations.get(key, existing.get(key, 0)) + units
         per_item[item_id] = per_item.get(item_id, 0) + units
-        movements.append(
-            StockMovement(
-                stock_item_id=item_id,
-                variant_id=variant_id,
-                warehouse_id=warehouse_id,
-                allocated_delta=units,
-                reason=MovementReason.ALLOCATED,
-                order_line_id=line_id,
-                note=f"auto-allocation {run_id}"[:255],
-            )
+        lines_per_item[item_id] = lines_per_item.get(item_id, 0) + 1
+        warehouse_of[item_id] = warehouse_id
+    # One ledger movement per stock item and batch (see _SERVE_SQL): which line got which
+    # units is in the Allocation rows and in each order's "allocated" event of this run.
+    movements = [
+        StockMovement(
+            stock_item_id=item_id,
+            variant_id=variant_id,
+            warehouse_id=warehouse_of[item_id],
+            allocated_delta=units,
+            reason=MovementReason.ALLOCATED,
+            note=_serve_note(run_id, lines_per_item[item_id]),
         )
+        for item_id, units in sorted(per_item.items())
+    ]
     locked_items = {
         item.pk: item for item in StockItem.objects.filter(pk__in=per_item).order_by("pk")
     }  # already locked above
@@ -756,9 +761,15 @@ def _serve_batch(*, variant_id: int, run_id: str, batch_size: int) -> tuple[dict
     return takes, order_ids
 
 
+def _serve_note(run_id: str, lines: int) -> str:
+    """The note of a batch's ledger movement; the same words as the PostgreSQL statement writes."""
+    return f"auto-allocation {run_id}: {lines} line{'' if lines == 1 else 's'}"[:255]
+
+
 # The PostgreSQL pass: one statement per batch chooses the lines with a running sum (window
-# function), updates them, writes their allocations and ledger rows, raises the stock items'
-# allocated and adds the timeline events. Stock ranges come in as arrays: each stock item with
+# function), updates them, writes their allocations, one ledger movement per stock item (the
+# units of the batch; Allocation rows and the order events say which line got them), raises
+# the stock items' allocated and adds one timeline event per order. Stock ranges come in as arrays: each stock item with
 # free units covers [s_start, s_end) of its variant's free units, warehouses by priority; each
 # chosen line covers [q_start, q_start + take) of its variant's queue; a pick is the overlap.
 # Statuses follow orders.lifecycle.line_status (tested for parity).
@@ -809,7 +820,9 @@ movements AS (
     INSERT INTO inventory_stockmovement
         (stock_item_id, variant_id, warehouse_id, on_hand_delta, allocated_delta, reason, order_line_id, note,
          created_at)
-    SELECT item_id, variant_id, warehouse_id, 0, qty, 'allocated', line_id, %(note)s, now() FROM picks
+    SELECT item_id, variant_id, warehouse_id, 0, SUM(qty), 'allocated', NULL,
+           %(note)s || ': ' || COUNT(*) || CASE WHEN COUNT(*) = 1 THEN ' line' ELSE ' lines' END, now()
+    FROM picks GROUP BY item_id, variant_id, warehouse_id
 ),
 stock_rows AS (
     UPDATE inventory_stockitem si SET allocated = si.allocated + p.qty, updated_at = now()
@@ -818,9 +831,11 @@ stock_rows AS (
 ),
 events AS (
     INSERT INTO orders_orderevent (order_id, kind, message, data, visible_to_customer, created_at)
-    SELECT order_id, 'allocated', 'Stock arrived and is reserved for you: ' || take || ' × ' || product_name,
-           jsonb_build_object('run', %(run)s::text, 'lines', jsonb_build_object(id::text, take)), true, now()
-    FROM served
+    SELECT order_id, 'allocated',
+           LEFT('Stock arrived and is reserved for you: '
+                || string_agg(take || ' × ' || product_name, ', ' ORDER BY id), 500),
+           jsonb_build_object('run', %(run)s::text, 'lines', jsonb_object_agg(id::text, take)), true, now()
+    FROM served GROUP BY order_id
 )
 SELECT id, order_id, take FROM served
 """
@@ -864,7 +879,7 @@ def _serve_batch_postgres(
                 "ends": [r[4] for r in ranges],
                 "variants": sorted(covered),
                 "batch": batch_size,
-                "note": f"auto-allocation {run_id}",
+                "note": f"auto-allocation {run_id}"[:200],
                 "run": run_id,
             },
         )

@@ -38,7 +38,7 @@ class LineStatus(models.TextChoices):
 
 
 class Order(models.Model):
-    number = models.CharField(max_length=20, unique=True)
+    number = models.CharField(max_length=20)  # unique: see Meta.constraints
     email = models.EmailField()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
@@ -49,7 +49,7 @@ class Order(models.Model):
         default=False, help_text="Priority orders are served first from arriving stock."
     )
     placed_at = models.DateTimeField(db_index=True)
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # unique: see Meta
 
     # Shipping address
     full_name = models.CharField(max_length=200, blank=True)
@@ -74,6 +74,11 @@ class Order(models.Model):
         indexes = [models.Index(fields=["status", "placed_at"]), models.Index(fields=["email"])]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            # Unique constraints rather than unique=True: on PostgreSQL, unique=True on a CharField
+            # adds a second "LIKE" index that nothing here uses, and every status change of an
+            # order (the allocation pass updates thousands at once) pays for each index.
+            models.UniqueConstraint(fields=["number"], name="order_number_unique"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="order_idempotency_key_unique"),
         ]
 
     def __str__(self) -> str:
@@ -192,13 +197,19 @@ class OrderEvent(models.Model):
     message = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # partial index below: most events have no staff user
     )
     visible_to_customer = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["user"], condition=Q(user__isnull=False), name="orderevent_user")]
 
     def __str__(self) -> str:
         return f"{self.order.number}: {self.message}"

@@ -5,9 +5,10 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.utils import timezone
 
-from inventory.models import AllocationRequest, StockItem
+from inventory.models import Allocation, AllocationRequest, MovementReason, StockItem, StockMovement
 from inventory.selectors import ledger_discrepancies
 from inventory.services import (
     allocation_serve_queue,
@@ -95,6 +96,44 @@ def test_statuses_events_and_one_email_per_order(django_capture_on_commit_callba
     assert sorted(m.to[0] for m in mail.outbox) == ["c0@example.com", "c1@example.com"]
     body = next(m.body for m in mail.outbox if m.to == ["c1@example.com"])
     assert "Still waiting for stock:" in body
+
+
+def test_ledger_gets_one_movement_per_stock_item_and_batch_lines_are_in_allocations_and_events(
+    django_capture_on_commit_callbacks,
+):
+    variant = VariantFactory()
+    allow_backorders(variant)
+    orders = waiting_orders(variant, [2, 3, 1])
+    first, second = WarehouseFactory(priority=1), WarehouseFactory(priority=2)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        stock_adjust(variant_id=variant.pk, warehouse_id=first.pk, quantity_change=3)
+        stock_adjust(variant_id=variant.pk, warehouse_id=second.pk, quantity_change=4)
+
+    # The first warehouse's 3 units go to the oldest order (2) and the next (1); the second
+    # warehouse gives that one its other 2 and the third order its 1.
+    assert allocated(orders) == [2, 3, 1]
+    movements = StockMovement.objects.filter(variant=variant, reason=MovementReason.ALLOCATED)
+    assert sorted((m.warehouse_id, m.allocated_delta, m.order_line_id) for m in movements) == [
+        (first.pk, 3, None),
+        (second.pk, 3, None),
+    ]
+    assert all(m.note.startswith("auto-allocation ") and m.note.endswith(": 2 lines") for m in movements)
+    lines = [order.lines.get() for order in orders]
+    held = sorted(
+        Allocation.objects.filter(order_line__in=lines).values_list(
+            "order_line_id", "stock_item__warehouse_id", "quantity"
+        )
+    )
+    assert held == [
+        (lines[0].pk, first.pk, 2),
+        (lines[1].pk, first.pk, 1),
+        (lines[1].pk, second.pk, 2),
+        (lines[2].pk, second.pk, 1),
+    ]
+    events = {e.order_id: e.data["lines"] for e in OrderEvent.objects.filter(kind="allocated")}
+    assert events == {o.pk: {str(line.pk): q} for o, line, q in zip(orders, lines, [2, 3, 1], strict=True)}
+    assert ledger_discrepancies() == []
 
 
 def test_ship_together_order_keeps_its_place_and_waits_for_all_lines(django_capture_on_commit_callbacks):
