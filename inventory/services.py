@@ -783,7 +783,11 @@ queue AS (
     SELECT l.id, l.order_id, l.variant_id, l.quantity_backordered AS waiting,
            SUM(l.quantity_backordered) OVER w - l.quantity_backordered AS q_start,
            ROW_NUMBER() OVER w AS rn
-    FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
+    FROM orders_orderline l
+    -- The order's queue keys, looked up by primary key for each waiting line. OFFSET 0 keeps
+    -- the planner from turning this into a hash join that reads every order ever placed: the
+    -- work grows with the waiting lines, not with the shop's history.
+    CROSS JOIN LATERAL (SELECT is_priority, placed_at FROM orders_order WHERE id = l.order_id OFFSET 0) o
     WHERE l.variant_id = ANY(%(variants)s) AND l.quantity_backordered > 0
     WINDOW w AS (PARTITION BY l.variant_id ORDER BY o.is_priority DESC, o.placed_at, l.id
                  ROWS UNBOUNDED PRECEDING)

@@ -36,7 +36,10 @@ def email_preview(kind: str) -> dict:
         return {"missing": "No preview yet for this kind of email."}
     context = SAMPLE_CONTEXTS[kind]()
     if context is None:
-        return {"missing": "No sample data yet: add a product with a variant first."}
+        return {
+            "missing": "No sample data yet: the shop has nothing this email could be built from "
+            "(for example no product, or no order of that kind yet)."
+        }
     notification = Notification(kind=kind, recipient=PREVIEW_RECIPIENT, context=context)
     try:
         subject, text, html, headers = render_notification(notification)

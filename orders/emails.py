@@ -16,6 +16,7 @@ from .models import (
     DelayNoticeStatus,
     LineDelay,
     Order,
+    OrderEvent,
     OrderEventKind,
     OrderFeedback,
     OrderLine,
@@ -202,11 +203,85 @@ def feedback_request_context(context: dict) -> dict:
     }
 
 
+# --- samples for the admin preview ----------------------------------------------------------
+#
+# Each returns the context of an email of its kind built from real rows, or None when the shop
+# has nothing to show yet. The latest email of the kind that was actually queued is the best
+# sample (it is what a customer got); otherwise the newest rows that fit are used.
+
+
+def _latest_queued(kind: str) -> dict | None:
+    from notifications.models import Notification
+
+    return Notification.objects.filter(kind=kind).order_by("-pk").values_list("context", flat=True).first()
+
+
+def _sample_confirmed() -> dict | None:
+    order_id = Order.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return None if order_id is None else {"order_id": order_id}
+
+
+def _sample_shipped() -> dict | None:
+    shipment = Shipment.objects.order_by("-pk").values("pk", "order_id").first()
+    return None if shipment is None else {"order_id": shipment["order_id"], "shipment_id": shipment["pk"]}
+
+
+def _sample_cancelled() -> dict | None:
+    line = OrderLine.objects.filter(quantity_cancelled__gt=0).order_by("-pk").first()
+    if line is None:
+        return None
+    amount = line.unit_price * line.quantity_cancelled
+    return {
+        "order_id": line.order_id,
+        "lines": {str(line.pk): line.quantity_cancelled},
+        "amount": str(amount),
+    }
+
+
+def _sample_allocated() -> dict | None:
+    event = (
+        OrderEvent.objects.filter(kind=OrderEventKind.ALLOCATED, data__has_key="run")
+        .order_by("-pk")
+        .values("order_id", "data")
+        .first()
+    )
+    return None if event is None else {"order_id": event["order_id"], "run_id": event["data"]["run"]}
+
+
+def _sample_delayed() -> dict | None:
+    notice = DelayNotice.objects.order_by("-pk").values("pk", "order_id").first()
+    return None if notice is None else {"order_id": notice["order_id"], "notice_id": notice["pk"]}
+
+
+def _sample_digest() -> dict | None:
+    ids = list(
+        OrderLine.objects.filter(quantity_backordered__gt=0, first_promised_date__isnull=False)
+        .order_by("first_promised_date", "pk")
+        .values_list("pk", flat=True)[:5]
+    )
+    return {"line_ids": ids, "date": date.today().isoformat(), "total": len(ids)} if ids else None
+
+
+def _sample_feedback() -> dict | None:
+    feedback_id = OrderFeedback.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return None if feedback_id is None else {"feedback_id": feedback_id}
+
+
+def _sample(kind: str, fallback):
+    def sample() -> dict | None:
+        return _latest_queued(kind) or fallback()
+
+    return sample
+
+
 def register() -> None:
-    register_builder(NotificationKind.ORDER_CONFIRMED, order_confirmed_context)
-    register_builder(NotificationKind.ORDER_SHIPPED, order_shipped_context)
-    register_builder(NotificationKind.ORDER_CANCELLED, order_cancelled_context)
-    register_builder(NotificationKind.BACKORDER_ALLOCATED, backorder_allocated_context)
-    register_builder(NotificationKind.ORDER_DELAYED, order_delayed_context)
-    register_builder(NotificationKind.STAFF_DELAY_DIGEST, staff_delay_digest_context)
-    register_builder(NotificationKind.FEEDBACK_REQUEST, feedback_request_context)
+    for kind, builder, fallback in [
+        (NotificationKind.ORDER_CONFIRMED, order_confirmed_context, _sample_confirmed),
+        (NotificationKind.ORDER_SHIPPED, order_shipped_context, _sample_shipped),
+        (NotificationKind.ORDER_CANCELLED, order_cancelled_context, _sample_cancelled),
+        (NotificationKind.BACKORDER_ALLOCATED, backorder_allocated_context, _sample_allocated),
+        (NotificationKind.ORDER_DELAYED, order_delayed_context, _sample_delayed),
+        (NotificationKind.STAFF_DELAY_DIGEST, staff_delay_digest_context, _sample_digest),
+        (NotificationKind.FEEDBACK_REQUEST, feedback_request_context, _sample_feedback),
+    ]:
+        register_builder(kind, builder, sample=_sample(kind, fallback))
