@@ -42,7 +42,9 @@ class Notification(models.Model):
     context = models.JSONField(
         default=dict, blank=True, help_text="Ids and values to render with; never HTML."
     )
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL the field option also builds a
+    # varchar_pattern_ops "_like" index that no query uses (keys are only compared whole).
+    dedupe_key = models.CharField(max_length=200)
     status = models.CharField(
         max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )
@@ -59,6 +61,10 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Plain and non-partial, so `INSERT ... ON CONFLICT (dedupe_key)` can name it.
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key_unique"),
+        ]
         indexes = [
             models.Index(
                 fields=["next_attempt_at", "id"],

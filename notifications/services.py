@@ -13,20 +13,23 @@ one after the other; the next wave's due time lives in that row, not in a
 Celery countdown.
 """
 
+import json
 import logging
 import random
-from collections.abc import Iterable
+import smtplib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from .emails import PermanentEmailError, build_message, shared_lookups
+from .emails import EmailBatch, PermanentEmailError, build_message, plain_address, shared_lookups
 from .models import (
     OPEN_SUBSCRIPTION_STATUSES,
     BackInStockSubscription,
@@ -105,34 +108,122 @@ def notification_send(*, notification_id: int, connection: BaseEmailBackend | No
     return _deliver(Notification.objects.get(pk=notification_id), connection=connection)
 
 
-def _deliver(notification: Notification, *, connection: BaseEmailBackend | None = None) -> SendOutcome:
-    """Send a notification this worker has claimed (status sending) and record the outcome."""
+def _deliver(
+    notification: Notification,
+    *,
+    connection: BaseEmailBackend | None = None,
+    batch: EmailBatch | None = None,
+    cursor=None,
+) -> SendOutcome:
+    """Send a notification this worker has claimed (status sending) and record the outcome.
+
+    A recipient the SMTP server refuses for good (5xx) fails the row at once; a
+    temporary refusal (4xx) and any other error (network, server) schedule a
+    retry with backoff, until the attempts run out.
+    """
     try:
-        message = build_message(notification)
-        if connection is not None:
-            message.connection = connection
-        message.send(fail_silently=False)
+        _send_email(notification, connection=connection, batch=batch)
     except PermanentEmailError as exc:
         _mark_failed(notification, f"{exc}")
         return SendOutcome("failed")
+    except smtplib.SMTPRecipientsRefused as exc:
+        # smtplib reset the session after the refusal, so the batch goes on over the same
+        # connection; unless the server closed it (421), then the next email opens a new one.
+        if connection is not None and any(code == 421 for code, _ in exc.recipients.values()):
+            _close_quietly(connection)
+        if all(code >= 500 for code, _ in exc.recipients.values()):
+            _mark_failed(notification, f"recipient refused by the SMTP server: {_refusals(exc)}")
+            return SendOutcome("failed")
+        return _retry_later(notification, f"recipient refused for now: {_refusals(exc)}")
     except Exception as exc:  # noqa: BLE001 - SMTP and network errors are retried
         if connection is not None:
             _close_quietly(connection)  # the session may be broken; the next send opens a new one
-        if notification.attempts >= _max_attempts():
-            _mark_failed(notification, f"gave up after {notification.attempts} attempts: {exc!r}")
-            return SendOutcome("failed")
-        delay = retry_delay(notification.attempts)
-        Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
-            status=NotificationStatus.PENDING,
-            next_attempt_at=timezone.now() + delay,
-            last_error=f"attempt {notification.attempts}: {exc!r}"[:2000],
-        )
-        logger.warning("notification %s: attempt %s failed: %r", notification.pk, notification.attempts, exc)
-        return SendOutcome("retry", retry_in=delay)
-    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
-        status=NotificationStatus.SENT, sent_at=timezone.now(), last_error=""
-    )
+        return _retry_later(notification, repr(exc))
+    _mark_sent(notification.pk, cursor=cursor)
     return SendOutcome("sent")
+
+
+def _refusals(exc: smtplib.SMTPRecipientsRefused) -> str:
+    return "; ".join(
+        f"{address}: {code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+        for address, (code, reply) in exc.recipients.items()
+    )
+
+
+def _plain_smtp(connection: BaseEmailBackend | None) -> bool:
+    """Django's own SMTP backend, whose sending we may do ourselves (a subclass may sign or log: not)."""
+    return isinstance(connection, SMTPBackend) and type(connection)._send is SMTPBackend._send
+
+
+def _send_email(
+    notification: Notification, *, connection: BaseEmailBackend | None, batch: EmailBatch | None
+) -> None:
+    """Render and send one email; raises what rendering or the backend raises.
+
+    In a batch over Django's SMTP backend the bytes composed by the batch go to
+    the open SMTP session directly (`EmailBatch.smtp_payload`); otherwise a
+    Django message is built and sent through the backend.
+    """
+    if batch is not None and _plain_smtp(connection):
+        payload = batch.smtp_payload(notification)
+        if payload is not None:
+            recipient, data = payload
+            if connection.connection is None:
+                raise smtplib.SMTPServerDisconnected("no SMTP connection (opening it failed)")
+            _smtp_send(connection.connection, batch.envelope_sender, recipient, data)
+            return
+    message = batch.message(notification) if batch is not None else build_message(notification)
+    if connection is not None:
+        message.connection = connection
+    message.send(fail_silently=False)
+
+
+def _smtp_send(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+    """`smtp.sendmail(sender, [recipient], data)` for addresses known to be plain (`EmailBatch`).
+
+    smtplib parses both addresses again for every email (a fifth of a batch's
+    CPU); these were checked once, so the envelope commands are written as they
+    are. Errors are smtplib's own, raised after the same RSET, so callers treat
+    both alike. Unusual senders go through sendmail.
+    """
+    if not plain_address(sender):
+        smtp.sendmail(sender, [recipient], data)
+        return
+    smtp.ehlo_or_helo_if_needed()
+    size = f" SIZE={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+    code, reply = smtp.docmd("mail", f"FROM:<{sender}>{size}")
+    if code != 250:
+        _smtp_reset(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.docmd("rcpt", f"TO:<{recipient}>")
+    if code not in (250, 251):
+        _smtp_reset(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = smtp.data(data)
+    if code != 250:
+        _smtp_reset(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _smtp_reset(smtp: smtplib.SMTP, code: int) -> None:
+    if code == 421:  # the server is closing the session
+        smtp.close()
+    else:
+        smtp._rset()  # as smtplib does: ignores a server that already went away
+
+
+def _retry_later(notification: Notification, error: str) -> SendOutcome:
+    if notification.attempts >= _max_attempts():
+        _mark_failed(notification, f"gave up after {notification.attempts} attempts: {error}")
+        return SendOutcome("failed")
+    delay = retry_delay(notification.attempts)
+    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+        status=NotificationStatus.PENDING,
+        next_attempt_at=timezone.now() + delay,
+        last_error=f"attempt {notification.attempts}: {error}"[:2000],
+    )
+    logger.warning("notification %s: attempt %s failed: %s", notification.pk, notification.attempts, error)
+    return SendOutcome("retry", retry_in=delay)
 
 
 def _mark_failed(notification: Notification, error: str) -> None:
@@ -140,6 +231,33 @@ def _mark_failed(notification: Notification, error: str) -> None:
         status=NotificationStatus.FAILED, last_error=error[:2000]
     )
     logger.error("notification %s failed: %s", notification.pk, error)
+
+
+_MARK_SENT_SQL = (
+    f"UPDATE {Notification._meta.db_table} SET status = %s, sent_at = %s, last_error = '' "
+    "WHERE id = %s AND status = %s"
+)
+
+
+def _mark_sent(notification_id: int, *, cursor=None) -> None:
+    """One row marked sent right after its email: a worker killed mid-batch re-sends at most one.
+
+    A plain statement on the batch's cursor, not the ORM: in a wave it runs
+    once per email.
+    """
+    from django.db import connection as db
+
+    params = [
+        NotificationStatus.SENT.value,
+        timezone.now(),
+        notification_id,
+        NotificationStatus.SENDING.value,
+    ]
+    if cursor is not None:
+        cursor.execute(_MARK_SENT_SQL, params)
+        return
+    with db.cursor() as own:
+        own.execute(_MARK_SENT_SQL, params)
 
 
 def notification_sweep(*, limit: int = 1000) -> list[int]:
@@ -189,14 +307,58 @@ def _close_quietly(connection: BaseEmailBackend) -> None:
         logger.debug("closing the email connection failed", exc_info=True)
 
 
-def _claim_many(notification_ids: list[int]) -> list[Notification]:
-    """Claim the due, pending rows among these ids, in one transaction.
+# Claims the due, pending rows among some ids in one statement. The subquery locks them (SKIP
+# LOCKED: a row another worker is claiming is left to it); a row changed and committed meanwhile is
+# re-checked against the WHERE clause when locked, so a row is claimed by one worker only.
+_CLAIM_SQL = """
+    UPDATE {table} n
+       SET status = %(sending)s, claimed_at = %(now)s, attempts = n.attempts + 1
+     WHERE n.id IN (
+               SELECT id FROM {table}
+                WHERE id = ANY(%(ids)s) AND status = %(pending)s
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
+                ORDER BY id
+                  FOR NO KEY UPDATE SKIP LOCKED
+           )
+       AND n.status = %(pending)s
+    RETURNING n.id, n.kind, n.recipient, n.context, n.attempts
+"""
 
-    Each row is still claimed on its own condition: rows are locked (SKIP
-    LOCKED: another worker holding one keeps it) and flipped from pending to
-    sending only where they are still pending, so no row is sent twice.
+
+def _claim_many(notification_ids: list[int]) -> list[Notification]:
+    """Claim the due, pending rows among these ids (pending to sending); returns them in id order.
+
+    Each row is claimed on its own condition, so no row is sent twice. On
+    PostgreSQL one UPDATE ... RETURNING claims the batch and returns what
+    sending needs; elsewhere the rows are locked, read and updated.
     """
+    from django.db import connection as db
+
     now = timezone.now()
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_SQL.format(table=Notification._meta.db_table),
+                {
+                    "ids": notification_ids,
+                    "now": now,
+                    "pending": NotificationStatus.PENDING.value,
+                    "sending": NotificationStatus.SENDING.value,
+                },
+            )
+            rows = cursor.fetchall()
+        return [
+            Notification(
+                pk=pk,
+                kind=kind,
+                recipient=recipient,
+                context=json.loads(context) if isinstance(context, str) else context,
+                attempts=attempts,
+                status=NotificationStatus.SENDING,
+                claimed_at=now,
+            )
+            for pk, kind, recipient, context, attempts in sorted(rows)
+        ]
     with transaction.atomic():
         rows = list(
             Notification.objects.select_for_update(skip_locked=True, no_key=True)
@@ -215,23 +377,30 @@ def _claim_many(notification_ids: list[int]) -> list[Notification]:
 def notification_send_many(*, notification_ids: Iterable[int]) -> dict[int, SendOutcome]:
     """Send several notifications over one SMTP connection (a batch of a back-in-stock wave).
 
-    The batch is claimed in one go, rows shared by its emails (the variant) are
-    read once, and each row is marked sent right after its email went out.
+    The batch is claimed in one statement, the emails of one kind and variant
+    are rendered once (`EmailBatch`), and each row is marked sent right after
+    its email went out. One email's failure does not stop the others: it is
+    retried or failed on its own.
     """
     ids = list(notification_ids)
     outcomes = dict.fromkeys(ids, SendOutcome("skipped"))
     claimed = _claim_many(ids)
     if not claimed:
         return outcomes
+    from django.db import connection as db
+
     connection = get_connection(fail_silently=False)
+    batch = EmailBatch()
     try:
-        with shared_lookups():
+        with shared_lookups(), db.cursor() as cursor:
             for notification in claimed:
                 try:
                     connection.open()  # no-op while open; reconnects after a failed send closed it
                 except Exception:  # noqa: BLE001 - the send below fails too and schedules a retry
                     logger.warning("cannot open an email connection", exc_info=True)
-                outcomes[notification.pk] = _deliver(notification, connection=connection)
+                outcomes[notification.pk] = _deliver(
+                    notification, connection=connection, batch=batch, cursor=cursor
+                )
     finally:
         _close_quietly(connection)
     return outcomes
@@ -241,13 +410,51 @@ def _send_batch_size() -> int:
     return getattr(settings, "NOTIFICATIONS_SEND_BATCH_SIZE", 100)
 
 
-def notifications_enqueue_on_commit(notification_ids: list[int]) -> None:
-    """After commit, send these rows in batches: one task (and one SMTP session) per batch."""
-    from .tasks import send_notifications
+def notification_id_runs(notification_ids: Iterable[int]) -> list[list[int]]:
+    """Ids as runs of consecutive numbers, [[first, last], ...]: rows inserted together have few."""
+    runs: list[list[int]] = []
+    for pk in sorted(set(notification_ids)):
+        if runs and runs[-1][1] == pk - 1:
+            runs[-1][1] = pk
+        else:
+            runs.append([pk, pk])
+    return runs
 
-    size = _send_batch_size()
-    for start in range(0, len(notification_ids), size):
-        send_notifications.delay_on_commit(notification_ids=notification_ids[start : start + size])
+
+def notification_batches(runs: list[list[int]], *, size: int | None = None) -> Iterator[list[int]]:
+    """The ids of these runs in send batches of `size` (NOTIFICATIONS_SEND_BATCH_SIZE)."""
+    size = size or _send_batch_size()
+    batch: list[int] = []
+    for first, last in runs:
+        pk = first
+        while pk <= last:
+            take = min(size - len(batch), last - pk + 1)
+            batch.extend(range(pk, pk + take))
+            pk += take
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def notifications_enqueue_on_commit(notification_ids: list[int]) -> None:
+    """After commit, send these rows in batches of NOTIFICATIONS_SEND_BATCH_SIZE (one SMTP session each).
+
+    One broker message whatever the number of rows: up to one batch goes
+    straight to `send_notifications`; more go to `dispatch_notifications` as
+    runs of ids, and the worker that takes it publishes the batches. If that
+    message is lost (broker down at commit), the rows stay pending and the
+    sweep sends them.
+    """
+    from .tasks import dispatch_notifications, send_notifications
+
+    if not notification_ids:
+        return
+    if len(notification_ids) <= _send_batch_size():
+        send_notifications.delay_on_commit(notification_ids=list(notification_ids))
+    else:
+        dispatch_notifications.delay_on_commit(runs=notification_id_runs(notification_ids))
 
 
 # --- back-in-stock subscriptions -----------------------------------------------------------

@@ -6,6 +6,7 @@ from .services import (
     back_in_stock_process,
     back_in_stock_send_due_waves,
     low_stock_check,
+    notification_batches,
     notification_send,
     notification_send_many,
     notification_sweep,
@@ -39,6 +40,21 @@ def send_notifications(notification_ids: list[int]) -> int:
                 kwargs={"notification_id": pk}, countdown=outcome.retry_in.total_seconds()
             )
     return sum(1 for outcome in outcomes.values() if outcome.status == "sent")
+
+
+@shared_task(ignore_result=True)
+def dispatch_notifications(runs: list[list[int]]) -> int:
+    """Fan a large set of outbox rows out into send batches; returns how many were published.
+
+    `runs` are [first, last] id ranges (`notification_id_runs`), so the one
+    message a 100,000-email wave publishes at commit stays small. Publishing it
+    again (a redelivery) is harmless: every row is claimed once.
+    """
+    count = 0
+    for batch in notification_batches(runs):
+        send_notifications.delay(notification_ids=batch)
+        count += 1
+    return count
 
 
 @shared_task(ignore_result=True)

@@ -102,15 +102,26 @@ def test_in_a_batch_a_failed_send_is_retried_alone_and_a_sent_row_is_skipped(set
     assert len(mail.outbox) == 1
 
 
-def test_wave_sends_are_enqueued_in_batches(settings, kettle, django_capture_on_commit_callbacks):
+def test_a_wave_publishes_one_message_and_the_worker_fans_it_out_in_batches(
+    settings, kettle, django_capture_on_commit_callbacks, monkeypatch
+):
     settings.NOTIFICATIONS_SEND_BATCH_SIZE = 4
     SubscriptionFactory.create_batch(10, variant=kettle)
     stock_adjust(variant_id=kettle.pk, warehouse_id=WarehouseFactory().pk, quantity_change=5)
+    batches = []
+    original = send_notifications.delay
+    monkeypatch.setattr(
+        send_notifications, "delay", lambda **kw: batches.append(kw["notification_ids"]) or original(**kw)
+    )
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         back_in_stock_process(variant_ids=[kettle.pk])
 
-    assert len(callbacks) == 3  # 4 + 4 + 2
+    assert len(callbacks) == 1  # one dispatch message, whatever the size of the wave
+    assert [len(batch) for batch in batches] == [4, 4, 2]  # published by the dispatch task
+    assert sorted(pk for batch in batches for pk in batch) == sorted(
+        Notification.objects.values_list("pk", flat=True)
+    )
     assert len(mail.outbox) == 10
     assert len({m.to[0] for m in mail.outbox}) == 10
 
