@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from .emails import EmailBatch, PermanentEmailError, build_message, plain_address, shared_lookups
+from .emails import EmailBatch, PermanentEmailError, build_message, shared_lookups
 from .models import (
     OPEN_SUBSCRIPTION_STATUSES,
     BackInStockSubscription,
@@ -179,37 +179,13 @@ def _send_email(
 
 
 def _smtp_send(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
-    """`smtp.sendmail(sender, [recipient], data)` for addresses known to be plain (`EmailBatch`).
+    """Hand the batch's composed bytes to the open SMTP session (smtplib's own `sendmail`).
 
-    smtplib parses both addresses again for every email (a fifth of a batch's
-    CPU); these were checked once, so the envelope commands are written as they
-    are. Errors are smtplib's own, raised after the same RSET, so callers treat
-    both alike. Unusual senders go through sendmail.
+    What Django's SMTP backend does for a message, without building it again:
+    smtplib writes the envelope, dot-stuffs the data, resets the session after
+    a refusal (closing it on 421) and raises its usual errors.
     """
-    if not plain_address(sender):
-        smtp.sendmail(sender, [recipient], data)
-        return
-    smtp.ehlo_or_helo_if_needed()
-    size = f" SIZE={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
-    code, reply = smtp.docmd("mail", f"FROM:<{sender}>{size}")
-    if code != 250:
-        _smtp_reset(smtp, code)
-        raise smtplib.SMTPSenderRefused(code, reply, sender)
-    code, reply = smtp.docmd("rcpt", f"TO:<{recipient}>")
-    if code not in (250, 251):
-        _smtp_reset(smtp, code)
-        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-    code, reply = smtp.data(data)
-    if code != 250:
-        _smtp_reset(smtp, code)
-        raise smtplib.SMTPDataError(code, reply)
-
-
-def _smtp_reset(smtp: smtplib.SMTP, code: int) -> None:
-    if code == 421:  # the server is closing the session
-        smtp.close()
-    else:
-        smtp._rset()  # as smtplib does: ignores a server that already went away
+    smtp.sendmail(sender, [recipient], data)
 
 
 def _retry_later(notification: Notification, error: str) -> SendOutcome:
@@ -447,14 +423,24 @@ def notifications_enqueue_on_commit(notification_ids: list[int]) -> None:
     message is lost (broker down at commit), the rows stay pending and the
     sweep sends them.
     """
+    _enqueue(notification_ids, on_commit=True)
+
+
+def notifications_enqueue_now(notification_ids: list[int]) -> None:
+    """The same, published at once: for callers with nothing to commit first (the sweep)."""
+    _enqueue(notification_ids, on_commit=False)
+
+
+def _enqueue(notification_ids: list[int], *, on_commit: bool) -> None:
     from .tasks import dispatch_notifications, send_notifications
 
     if not notification_ids:
         return
     if len(notification_ids) <= _send_batch_size():
-        send_notifications.delay_on_commit(notification_ids=list(notification_ids))
+        task, kwargs = send_notifications, {"notification_ids": list(notification_ids)}
     else:
-        dispatch_notifications.delay_on_commit(runs=notification_id_runs(notification_ids))
+        task, kwargs = dispatch_notifications, {"runs": notification_id_runs(notification_ids)}
+    (task.delay_on_commit if on_commit else task.delay)(**kwargs)
 
 
 # --- back-in-stock subscriptions -----------------------------------------------------------

@@ -328,6 +328,20 @@ def test_a_lost_dispatch_message_is_recovered_by_the_sweep(kettle):
     assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.SENT}
 
 
+def test_the_sweep_publishes_one_message_for_many_overdue_rows(settings, kettle, monkeypatch):
+    settings.NOTIFICATIONS_SEND_BATCH_SIZE = 2
+    rows = wave_rows(kettle, [f"fan{n}@example.com" for n in range(7)])
+    with time_machine.travel(timezone.now() - timezone.timedelta(minutes=5)):
+        Notification.objects.update(created_at=timezone.now())
+    published = []
+    monkeypatch.setattr(send_notifications, "delay", lambda **kw: published.append(("send", kw)))
+    monkeypatch.setattr(dispatch_notifications, "delay", lambda **kw: published.append(("dispatch", kw)))
+
+    assert sweep_notifications.apply().get() == 7
+
+    assert published == [("dispatch", {"runs": notification_id_runs(row.pk for row in rows)})]
+
+
 def test_the_dispatch_task_sends_every_row_of_its_runs(settings, kettle):
     settings.NOTIFICATIONS_SEND_BATCH_SIZE = 2
     rows = wave_rows(kettle, [f"fan{n}@example.com" for n in range(5)])
