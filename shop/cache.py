@@ -180,7 +180,7 @@ class Listing:
     page_obj: Page  # its object_list: ListedProduct summaries when served from the cache, else products
     html: SafeString  # templates/shop/category_listing.html
     nav_categories: list[Category]
-    source: str  # "cache", "cache+badges" (badges computed again) or "database"
+    source: str  # "hit", "badges" (the badges computed again) or "miss" (the X-Page-Cache header)
 
 
 def _page_number(raw: int | None) -> int | None:
@@ -283,11 +283,11 @@ def listing_page(*, slug: str, sort: str, page: int | None) -> Listing:
                 _remember_variants(key, variant_ids)
                 values |= cache.get_many([_availability_key(v) for v in variant_ids]) if variant_ids else {}
             tokens = _tokens(values, variant_ids)
-            source = "cache"
+            source = "hit"
             if tokens != entry.tokens or entry.day != today:
                 _badges_refresh(entry, tokens, today)
                 cache.set(key, entry, timeout=settings.SHOP_PAGE_CACHE_TTL)
-                source = "cache+badges"
+                source = "badges"
             nav = _nav_from(values, catalog)
             return Listing(
                 category=entry.category,
@@ -313,7 +313,7 @@ def listing_page(*, slug: str, sort: str, page: int | None) -> Listing:
     context = listing_context(category=category, subcategories=subcategories, sort=sort, page_obj=page_obj)
     if not cacheable:
         html = render_to_string("shop/category_listing.html", context)
-        return Listing(category=category, page_obj=page_obj, html=html, nav_categories=nav, source="database")
+        return Listing(category=category, page_obj=page_obj, html=html, nav_categories=nav, source="miss")
     segments = render_to_string("shop/category_listing.html", {**context, "badge_slot": BADGE_SLOT}).split(
         BADGE_SLOT
     )
@@ -339,5 +339,5 @@ def listing_page(*, slug: str, sort: str, page: int | None) -> Listing:
         page_obj=page_obj,
         html=_join(segments, badges),
         nav_categories=nav,
-        source="database",
+        source="miss",
     )

@@ -88,6 +88,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         context = _listing_context(request, form=form, category=category)
         context.update({"category": category, "subcategories": subcategories})
         context["listing_html"] = render_to_string("shop/category_listing.html", context, request)
+        cache_state = "miss"
     else:
         # The part every visitor sees alike may come from the page cache (shop/cache.py); the
         # page around it (cart, messages, sign-in state) is rendered for this visitor every time.
@@ -99,7 +100,10 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "listing_html": listing.html,
             "nav_categories": listing.nav_categories,
         }
-    return render(request, "shop/category.html", context)
+        cache_state = listing.source
+    response = render(request, "shop/category.html", context)
+    response["X-Page-Cache"] = cache_state  # hit, badges (computed again) or miss: for operators
+    return response
 
 
 def search(request: HttpRequest) -> HttpResponse:

@@ -84,6 +84,7 @@ def test_a_warm_listing_makes_no_query_and_shows_the_same_page(
 
     # then
     assert warm.content.decode() == cold.content.decode()
+    assert (cold["X-Page-Cache"], warm["X-Page-Cache"]) == ("miss", "hit")
     assert badges(warm) == {"Kettle": "In stock", "Mixer": "Out of stock", "Toaster": "Only 3 left"}
     assert [p.name for p in warm.context["products"]] == ["Kettle", "Mixer", "Toaster"]
 
@@ -106,6 +107,7 @@ def test_a_stock_change_shows_on_the_next_listing(
     with django_assert_num_queries(BADGE_QUERIES):
         response = listing(client)
     assert badges(response) == {"Kettle": "Only 2 left", "Toaster": "In stock"}
+    assert response["X-Page-Cache"] == "badges"
     with django_assert_num_queries(0):  # and stored again
         assert badges(listing(client)) == {"Kettle": "Only 2 left", "Toaster": "In stock"}
 
