@@ -24,7 +24,9 @@ or evicted) is a token too; the next change writes a new one.
   `shop.apps`; a cache being told, no business rule), and by `seed_demo`.
 * A variant's availability token is replaced after every commit in which
   `inventory.services` changes its stock, allocations, waiting backorders or
-  purchase orders (`availability_changed`).
+  purchase orders (`availability_changed`), and in the same write the
+  *availability epoch*: a page looks at its variants' tokens only when the epoch
+  moved since it was stored, so a quiet shop answers from one cache round trip.
 * Changes with no hook, shown within the TTL: backordered units a customer or staff
   cancels (orders.services changes no stock), bulk `update()`s, edits in a shell, a
   token write lost while Redis was unreachable.
@@ -81,6 +83,10 @@ def _availability_key(variant_id: int) -> str:
     return _key("avail", variant_id)
 
 
+def _epoch_key() -> str:
+    return _key("avail")
+
+
 def _new_token() -> int:
     return secrets.randbits(62)  # an int: the cache stores it as is, no pickling either way
 
@@ -105,8 +111,8 @@ def availability_changed(*, variant_ids: Iterable[int]) -> None:
     """After the current transaction commits (now, outside one), replace these variants' availability
     tokens: listing badges that show them are computed again on their next request."""
     keys = [_availability_key(v) for v in sorted(set(variant_ids))]
-    if keys:
-        transaction.on_commit(lambda: _write_tokens(keys), robust=True)
+    if keys:  # with the epoch, in one write: readers look at variant tokens only when the epoch moved
+        transaction.on_commit(lambda: _write_tokens([_epoch_key(), *keys]), robust=True)
 
 
 # --- the navbar's categories -------------------------------------------------------------------
@@ -168,8 +174,10 @@ class _Entry:
     segments: list[str]  # the rendered listing around its badge slots: len(products) + 1 pieces
     products: list[ListedProduct]
     badges: list[str]
+    epoch: int | None  # the availability epoch read before the tokens below
     tokens: dict[int, int | None]  # variant id -> availability token the badges were computed under
     day: date
+    category_nav: str  # the navbar's row of categories, this one marked
 
 
 @dataclass(frozen=True)
@@ -179,11 +187,11 @@ class Listing:
     category: Category
     page_obj: Page  # its object_list: ListedProduct summaries when served from the cache, else products
     html: SafeString  # templates/shop/category_listing.html
-    nav_categories: list[Category]
+    category_nav_html: SafeString  # templates/includes/category_nav.html
     source: str  # "hit", "badges" (the badges computed again) or "miss" (the X-Page-Cache header)
 
 
-def _page_number(raw: int | None) -> int | None:
+def _page_number(raw: str | None) -> int | None:
     """The page asked for, when it may be served from the cache; None: compute this request."""
     if raw is None:
         return 1
@@ -197,21 +205,9 @@ def _listing_key(*, slug: str, sort: str, number: int) -> str:
     return _key("listing", translation.get_language(), settings.SHOP_CURRENCY, slug, sort, number)
 
 
-# The variant ids of each listing page this process saw last, so that one cache round trip
-# usually fetches the page and its variants' tokens together. Only a hint: checked against
-# the entry, a second round trip when it is out of date.
-_variants_seen: dict[str, list[int]] = {}
-_VARIANTS_SEEN_MAX = 2048
-
-
-def _remember_variants(key: str, variant_ids: list[int]) -> None:
-    if len(_variants_seen) >= _VARIANTS_SEEN_MAX:
-        _variants_seen.clear()
-    _variants_seen[key] = variant_ids
-
-
-def _tokens(values: dict, variant_ids: list[int]) -> dict[int, int | None]:
-    return {v: values.get(_availability_key(v)) for v in variant_ids}
+def _tokens(variant_ids: list[int]) -> dict[int, int | None]:
+    found = cache.get_many([_availability_key(v) for v in variant_ids]) if variant_ids else {}
+    return {v: found.get(_availability_key(v)) for v in variant_ids}
 
 
 def _join(segments: list[str], badges: list[str]) -> SafeString:
@@ -260,7 +256,7 @@ def listing_context(*, category: Category, subcategories: list[Category], sort: 
     }
 
 
-def listing_page(*, slug: str, sort: str, page: int | None) -> Listing:
+def listing_page(*, slug: str, sort: str, page: str | None) -> Listing:
     """A category's listing page (no search, no availability filter), from the cache when it can be.
 
     On a full hit: no query, usually one cache round trip. When badges are out of date: the two
@@ -270,30 +266,27 @@ def listing_page(*, slug: str, sort: str, page: int | None) -> Listing:
     """
     number = _page_number(page) if settings.SHOP_PAGE_CACHE_TTL else None
     today = timezone.localdate()
-    catalog = None
+    catalog = epoch = None
     if number is not None:
         key = _listing_key(slug=slug, sort=sort, number=number)
-        guess = _variants_seen.get(key, [])
-        values = cache.get_many([_catalog_key(), _nav_key(), key, *map(_availability_key, guess)])
-        catalog = values.get(_catalog_key())
+        values = cache.get_many([_catalog_key(), _epoch_key(), key])
+        catalog, epoch = values.get(_catalog_key()), values.get(_epoch_key())
         entry: _Entry | None = values.get(key)
         if entry is not None and entry.catalog == catalog:
-            variant_ids = list(entry.tokens)
-            if variant_ids != guess:
-                _remember_variants(key, variant_ids)
-                values |= cache.get_many([_availability_key(v) for v in variant_ids]) if variant_ids else {}
-            tokens = _tokens(values, variant_ids)
             source = "hit"
-            if tokens != entry.tokens or entry.day != today:
-                _badges_refresh(entry, tokens, today)
+            if entry.epoch != epoch or entry.day != today:
+                # Some availability changed somewhere (or the day did): were these variants among it?
+                tokens = _tokens(list(entry.tokens))
+                if tokens != entry.tokens or entry.day != today:
+                    _badges_refresh(entry, tokens, today)
+                    source = "badges"
+                entry.epoch = epoch
                 cache.set(key, entry, timeout=settings.SHOP_PAGE_CACHE_TTL)
-                source = "badges"
-            nav = _nav_from(values, catalog)
             return Listing(
                 category=entry.category,
                 page_obj=_paginator_page(count=entry.count, number=entry.number, object_list=entry.products),
                 html=_join(entry.segments, entry.badges),
-                nav_categories=nav if nav is not None else _nav_store(catalog),
+                category_nav_html=mark_safe(entry.category_nav),
                 source=source,
             )
 
@@ -306,14 +299,17 @@ def listing_page(*, slug: str, sort: str, page: int | None) -> Listing:
     variant_ids = [v.pk for p in listed for v in p.active_variants]
     cacheable = number is not None and page_obj.number == number
     if cacheable:
-        found = cache.get_many([_availability_key(v) for v in variant_ids]) if variant_ids else {}
-        tokens = _tokens(found, variant_ids)
+        tokens = _tokens(variant_ids)
     page_obj.object_list = product_list_attach_availability(products=listed, today=today)
-    nav = nav_categories_cached()
+    category_nav = render_to_string(
+        "includes/category_nav.html", {"nav_categories": nav_categories_cached(), "category": category}
+    )
     context = listing_context(category=category, subcategories=subcategories, sort=sort, page_obj=page_obj)
     if not cacheable:
         html = render_to_string("shop/category_listing.html", context)
-        return Listing(category=category, page_obj=page_obj, html=html, nav_categories=nav, source="miss")
+        return Listing(
+            category=category, page_obj=page_obj, html=html, category_nav_html=category_nav, source="miss"
+        )
     segments = render_to_string("shop/category_listing.html", {**context, "badge_slot": BADGE_SLOT}).split(
         BADGE_SLOT
     )
@@ -329,15 +325,16 @@ def listing_page(*, slug: str, sort: str, page: int | None) -> Listing:
             for p in page_obj.object_list
         ],
         badges=badges,
+        epoch=epoch,
         tokens=tokens,
         day=today,
+        category_nav=category_nav,
     )
     cache.set(key, entry, timeout=settings.SHOP_PAGE_CACHE_TTL)
-    _remember_variants(key, variant_ids)
     return Listing(
         category=category,
         page_obj=page_obj,
         html=_join(segments, badges),
-        nav_categories=nav,
+        category_nav_html=category_nav,
         source="miss",
     )

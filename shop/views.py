@@ -98,7 +98,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "page_obj": listing.page_obj,
             "products": listing.page_obj.object_list,
             "listing_html": listing.html,
-            "nav_categories": listing.nav_categories,
+            "category_nav_html": listing.category_nav_html,
         }
         cache_state = listing.source
     response = render(request, "shop/category.html", context)
