@@ -3,8 +3,9 @@
 What may be cached, and for how long (docs/operations.md, "The page cache"):
 
 * The navbar's categories, and per listing page (category, sort, page number) the
-  category and its subcategories, the number of products and the rendered product
-  grid. They change only when the catalog does; they are stored with the *catalog
+  category, the rendered shared part of the page (templates/shop/category_listing.html:
+  breadcrumb, subcategories, controls, count, product grid) and the navbar's row of
+  categories. They change only when the catalog does; they are stored with the *catalog
   token* of the moment and ignored once the token has been replaced.
 * The availability badges of that grid. They are stored with the *availability
   token* of every variant they were computed from, and with the day (a backorder
