@@ -6,10 +6,20 @@ REQUIRE_SERVICES=1 (CI's second run) a missing service fails the test instead.
 """
 
 import os
+import uuid
 
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def isolated_page_cache(settings, monkeypatch):
+    """Each test has its own page-cache keys (shop/cache.py): the cache outlives a test's rolled-back
+    data and may be a Redis shared with other runs. Worker processes the test starts inherit them."""
+    namespace = f"test-{uuid.uuid4().hex}"
+    settings.SHOP_CACHE_NAMESPACE = namespace
+    monkeypatch.setenv("SHOP_CACHE_NAMESPACE", namespace)
 
 
 def _missing_service(marker: str) -> str | None:

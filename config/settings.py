@@ -291,6 +291,11 @@ SHOP_NAME = env.str("SHOP_NAME", default="Backorder Shop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
 SHOP_BASE_URL = env.str("SHOP_BASE_URL", default="http://127.0.0.1:8000")
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
+# The page cache (shop/cache.py, docs/operations.md): the longest a cached listing grid or navbar may
+# miss a change that no hook reports (stock changes report theirs). 0 turns the page cache off.
+SHOP_PAGE_CACHE_TTL = env.int("SHOP_PAGE_CACHE_TTL", default=60)
+# Part of every page-cache key: two sites sharing one Redis database keep apart (each test has its own).
+SHOP_CACHE_NAMESPACE = env.str("SHOP_CACHE_NAMESPACE", default="")
 # "split": ship what is in stock now, the rest as it arrives; "together": one shipment when all is in.
 SHOP_DEFAULT_SHIP_POLICY = env.str("SHOP_DEFAULT_SHIP_POLICY", default="split")
 

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from shop.cache import availability_changed  # listing badges: told after commit
 from shop.models import Variant
 
 from .models import (
@@ -181,6 +182,7 @@ def stock_adjust(
         user_id=user_id,
         note=note[:255],
     )
+    availability_changed(variant_ids=[variant_id])
     if quantity_change > 0:
         _enqueue_stock_arrived([variant_id])
     else:
@@ -220,6 +222,7 @@ def stock_count(
         user_id=user_id,
         note=note[:255],
     )
+    availability_changed(variant_ids=[variant_id])
     if delta > 0:
         _enqueue_stock_arrived([variant_id])
     else:
@@ -272,6 +275,7 @@ def purchase_order_create(
             for v, q in sorted(lines.items())
         ]
     )
+    availability_changed(variant_ids=lines)
     return po
 
 
@@ -284,6 +288,7 @@ def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None =
         raise PurchaseOrderError(f"{po.reference} has no lines.")
     po.status = PurchaseOrderStatus.ORDERED
     po.save(update_fields=["status", "updated_at"])
+    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
     return po
 
 
@@ -297,6 +302,7 @@ def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None)
     short = po.status == PurchaseOrderStatus.PARTIALLY_RECEIVED
     po.status = PurchaseOrderStatus.CANCELLED
     po.save(update_fields=["status", "updated_at"])
+    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
     _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short" if short else "po_cancelled")
     return po
 
@@ -322,6 +328,7 @@ def purchase_order_set_expected_date(
     )
     po.expected_date = expected_date
     po.save(update_fields=["expected_date", "updated_at"])
+    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
     if po.status != PurchaseOrderStatus.DRAFT:  # a draft promises nothing, so it delays nothing
         _enqueue_delay_check(purchase_order_id=po.pk, cause="po_date_changed")
     return change
@@ -404,6 +411,7 @@ def purchase_order_receive(
     fully = all(line.quantity_received == line.quantity_ordered for line in lines.values())
     po.status = PurchaseOrderStatus.RECEIVED if fully else PurchaseOrderStatus.PARTIALLY_RECEIVED
     po.save(update_fields=["status", "updated_at"])
+    availability_changed(variant_ids=[line.variant_id for line in lines.values()])
     _enqueue_stock_arrived(lines[pk].variant_id for pk in wanted)
     if not fully:  # received short: whoever counted on the missing units may now wait longer
         _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short")
@@ -465,6 +473,7 @@ def allocation_reserve(*, demands: list[Demand], allow_backorder: bool = True) -
         raise RuntimeError("allocation_reserve must run inside transaction.atomic()")
     variant_ids = sorted({d.variant_id for d in demands})
     _lock_variants(variant_ids)
+    availability_changed(variant_ids=variant_ids)  # the order's lines change stock and the queue
     items = list(
         StockItem.objects.select_for_update(of=("self",), no_key=True)
         .filter(variant_id__in=variant_ids, warehouse__is_active=True)
@@ -946,6 +955,8 @@ def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_siz
             result.units_allocated += sum(takes.values())
             result.order_ids |= order_ids
     backorder_dates_refresh(variant_ids=ids)
+    if result.units_allocated:
+        availability_changed(variant_ids=ids)
     return result
 
 
@@ -1209,6 +1220,7 @@ def stock_receive_bulk(
             )
         StockItem.objects.bulk_update(items.values(), ["on_hand"], batch_size=1000)
         StockMovement.objects.bulk_create(movements, batch_size=1000)
+    availability_changed(variant_ids=[v for v, _, _ in rows])
     _enqueue_stock_arrived(v for v, _, _ in rows)
     return total
 
@@ -1289,6 +1301,7 @@ def stock_count_bulk(
     if updates:
         _stock_items_set_on_hand(updates)
         _stock_movements_insert_counted(movements, user_id=user_id, note=note[:255])
+    availability_changed(variant_ids=grew | fell)
     _enqueue_stock_arrived(grew)
     _enqueue_stock_fell(fell)
     return changes

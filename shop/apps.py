@@ -4,3 +4,27 @@ from django.apps import AppConfig
 class ShopConfig(AppConfig):
     name = "shop"
     verbose_name = "Catalog"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from inventory.models import BackorderPolicy, Warehouse
+
+        from .models import Category, Product, Variant
+
+        # The page cache is told when the catalog changes (a cache being told, no business rule):
+        # saved or deleted categories, products, variants, and what every badge depends on,
+        # backorder policies and warehouses. Stock changes report themselves (inventory.services).
+        for model in (Category, Product, Variant, BackorderPolicy, Warehouse):
+            post_save.connect(
+                _catalog_changed, sender=model, dispatch_uid=f"page-cache-{model.__name__}-save"
+            )
+            post_delete.connect(
+                _catalog_changed, sender=model, dispatch_uid=f"page-cache-{model.__name__}-delete"
+            )
+
+
+def _catalog_changed(sender, **kwargs) -> None:
+    from .cache import catalog_changed
+
+    catalog_changed()

@@ -13,17 +13,18 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage
 
 from orders.views import cart_merge_at_login, session_cart_id
 
+from .cache import listing_page, nav_categories_cached
 from .forms import CatalogQueryForm, SignupForm
 from .models import Category, WorkerHeartbeat
 from .selectors import (
     category_get_for_customer,
-    category_list_for_nav,
     product_list_attach_availability,
     product_list_featured,
     product_list_newest,
@@ -42,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
         products = product_list_newest(limit=HOME_PRODUCT_LIMIT)
         products_heading = "New arrivals"
     products = product_list_attach_availability(products=products)
-    categories = category_list_for_nav()
+    categories = nav_categories_cached()
     return render(
         request,
         "shop/home.html",
@@ -55,10 +56,11 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _listing_context(request: HttpRequest, *, category: Category | None, require_query: bool = False) -> dict:
+def _listing_context(
+    request: HttpRequest, *, form: CatalogQueryForm, category: Category | None, require_query: bool = False
+) -> dict:
     """Search, filter, sort and paginate visible products, each with its availability badge;
     with `require_query`, list nothing until asked."""
-    form = CatalogQueryForm(request.GET)
     query, sort, availability = form.values()
     context = {
         "form": form,
@@ -78,15 +80,35 @@ def _listing_context(request: HttpRequest, *, category: Category | None, require
 
 
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    category, subcategories = category_get_for_customer(slug=slug)
-    context = _listing_context(request, category=category)
-    context.update({"category": category, "subcategories": subcategories})
-    return render(request, "shop/category.html", context)
+    form = CatalogQueryForm(request.GET)
+    query, sort, availability = form.values()
+    if query or availability:
+        # Which products match depends on the words typed or on live stock: computed every time.
+        category, subcategories = category_get_for_customer(slug=slug)
+        context = _listing_context(request, form=form, category=category)
+        context.update({"category": category, "subcategories": subcategories})
+        context["listing_html"] = render_to_string("shop/category_listing.html", context, request)
+        cache_state = "miss"
+    else:
+        # The part every visitor sees alike may come from the page cache (shop/cache.py); the
+        # page around it (cart, messages, sign-in state) is rendered for this visitor every time.
+        listing = listing_page(slug=slug, sort=sort, page=request.GET.get("page"))
+        context = {
+            "category": listing.category,
+            "page_obj": listing.page_obj,
+            "products": listing.page_obj.object_list,
+            "listing_html": listing.html,
+            "category_nav_html": listing.category_nav_html,
+        }
+        cache_state = listing.source
+    response = render(request, "shop/category.html", context)
+    response["X-Page-Cache"] = cache_state  # hit, badges (computed again) or miss: for operators
+    return response
 
 
 def search(request: HttpRequest) -> HttpResponse:
     # Without a query, say how to search rather than list the whole catalog.
-    context = _listing_context(request, category=None, require_query=True)
+    context = _listing_context(request, form=CatalogQueryForm(request.GET), category=None, require_query=True)
     context["navbar_query"] = context["query"]
     return render(request, "shop/search.html", context)
 

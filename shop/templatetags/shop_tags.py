@@ -6,12 +6,13 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils import dateformat
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix
+from django.utils import dateformat, timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from inventory.selectors import Availability, AvailabilityStatus
-from shop.selectors import category_list_for_nav
 
 register = template.Library()
 
@@ -37,10 +38,27 @@ def money(value, currency: str | None = None) -> str:
 
 @register.simple_tag(takes_context=True)
 def nav_categories(context) -> list:
-    """Top-level categories for the navbar; reuses `nav_categories` when the view already fetched them."""
+    """Top-level categories for the navbar; reuses `nav_categories` when the view already fetched them
+    (the shop's pages take them from the page cache), else one query."""
     if "nav_categories" in context:
         return context["nav_categories"]
-    return category_list_for_nav()
+    from shop.cache import nav_categories_fresh  # the cache module renders with these tags
+
+    return nav_categories_fresh()
+
+
+_footers: dict[tuple, SafeString] = {}
+
+
+@register.simple_tag
+def site_footer() -> SafeString:
+    """includes/footer.html. It shows nothing of the visitor (links, the shop's name, the year), so
+    each process renders it once per year and language (every time with DEBUG, for template edits)."""
+    key = (timezone.localtime().year, translation.get_language(), get_script_prefix(), settings.SHOP_NAME)
+    footer = None if settings.DEBUG else _footers.get(key)
+    if footer is None:
+        footer = _footers[key] = render_to_string("includes/footer.html", {"SHOP_NAME": settings.SHOP_NAME})
+    return footer
 
 
 @register.filter
@@ -53,6 +71,34 @@ def availability_short(availability: Availability | None) -> str:
     if availability.status == AvailabilityStatus.BACKORDER and availability.expected_date:
         return f"Backorder: ships by {dateformat.format(availability.expected_date, 'j M')}"
     return availability.label
+
+
+def availability_badge_html(availability: Availability | None) -> SafeString:
+    """A short availability label; the text says it all, the colour only repeats it. '' for None."""
+    if availability is None:
+        return SafeString("")
+    return format_html(
+        '<span class="badge availability-badge availability-{}">{}</span>',
+        availability.status,
+        availability_short(availability),
+    )
+
+
+def card_badge_html(availability: Availability | None) -> SafeString:
+    """The badge line of a product card (shop/cache.py caches cards without it); '' for None."""
+    if availability is None:
+        return SafeString("")
+    return format_html('<p class="card-text mb-2">{}</p>', availability_badge_html(availability))
+
+
+@register.simple_tag
+def availability_badge(availability: Availability | None) -> SafeString:
+    return availability_badge_html(availability)
+
+
+@register.simple_tag
+def card_badge(availability: Availability | None) -> SafeString:
+    return card_badge_html(availability)
 
 
 @register.filter

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError
 
+from shop.cache import catalog_changed
 from shop.demo import DEFAULT_PRODUCTS, seed_catalog
 from shop.models import Product
 
@@ -81,3 +82,4 @@ class Command(BaseCommand):
         for name, step in STEPS:
             if name in chosen:
                 self.stdout.write(step(seed_options))
+        catalog_changed()  # the steps write in bulk, which sends no signal to the page cache
