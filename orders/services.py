@@ -26,6 +26,7 @@ from inventory.services import (
 )
 from notifications.models import NotificationKind
 from notifications.services import back_in_stock_close_for_buyer, notification_create
+from shop.cache import availability_changed
 from shop.models import Variant
 
 from .lifecycle import Move, line_apply, order_status, shippable_quantities
@@ -600,6 +601,8 @@ def _order_cancel_backordered(
         ["quantity_backordered", "quantity_cancelled", "status"],
         batch_size=500,
     )
+    # Fewer units wait: the backorder limit has room again, so listing badges are recomputed.
+    availability_changed(variant_ids=[line.variant_id for line, _ in cancelled])
     lines = list(locked.values())
     order.status = order_status(lines, ship_policy=order.ship_policy)
     if all(line.quantity_shipped == 0 for line in lines) and order.status == "cancelled":
