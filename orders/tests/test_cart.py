@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery-staple"
-# Session, cart, its lines (with variants), order_quote: variants + availability (2), nav categories.
+# Session, the cart's lines (with variants and products), availability (2), nav categories.
 # Exactly this many for 1 line and for 10.
-CART_PAGE_QUERIES = 7
+CART_PAGE_QUERIES = 5
 
 
 def in_words(value) -> str:
