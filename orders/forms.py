@@ -83,7 +83,8 @@ class CartAddForm(forms.Form):
     """Add a variant to the cart: the variant must exist and be sold; 1..MAX_LINE_QUANTITY units."""
 
     variant = forms.ModelChoiceField(
-        queryset=Variant.objects.filter(is_active=True, product__is_active=True),
+        # With its product: the view's "Added ..." message names it without another query.
+        queryset=Variant.objects.filter(is_active=True, product__is_active=True).select_related("product"),
         widget=forms.HiddenInput,
         error_messages={
             "required": "Choose an item to add.",

@@ -919,13 +919,19 @@ def cart_get_or_create(*, user_id: int | None, cart_id: int | None = None) -> Ca
 
 
 @transaction.atomic
-def cart_add(*, cart_id: int, variant_id: int, quantity: int) -> CartLine:
+def cart_add(*, cart_id: int | None, variant_id: int, quantity: int) -> CartLine:
     """Add `quantity` units of a variant (to its line if the cart has one).
 
+    `cart_id` None: a guest's first item; the cart is created with its line (the
+    line's `cart_id` says which), and only when the item may be added.
     Refused with a CartError, leaving the cart as it was, when the variant is not
     sold or the line would hold more than policy and the backorder limit allow.
     """
     _cart_check_quantity(quantity)
+    if cart_id is None:
+        variant = _cart_sellable_variant(variant_id)
+        _cart_check_orderable(variant=variant, quantity=quantity)
+        return CartLine.objects.create(cart=Cart.objects.create(), variant=variant, quantity=quantity)
     cart = _cart_lock(cart_id)
     variant = _cart_sellable_variant(variant_id)
     line = CartLine.objects.filter(cart=cart, variant=variant).first()

@@ -154,12 +154,16 @@ def cart_line_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, form_error_text(form))
         return HttpResponseRedirect(back)  # a URL, never a view name for redirect() to resolve
     variant, quantity = form.cleaned_data["variant"], form.cleaned_data["quantity"]
-    cart = _cart_for_request_or_new(request)
+    guest = not request.user.is_authenticated
+    # A guest's first item: `cart_add` creates the cart together with the line.
+    cart_id = None if guest and session_cart_id(request) is None else _cart_for_request_or_new(request).pk
     try:
-        cart_add(cart_id=cart.pk, variant_id=variant.pk, quantity=quantity)
+        line = cart_add(cart_id=cart_id, variant_id=variant.pk, quantity=quantity)
     except CartError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(back)
+    if guest and cart_id is None:
+        request.session[CART_SESSION_KEY] = line.cart_id
     messages.success(request, f"Added {quantity} × {variant} to your cart.")
     return redirect("orders:cart")
 
