@@ -77,11 +77,6 @@ class CartSummary:
     quote: Quote
 
     @property
-    def items(self) -> list[tuple[int, int]]:
-        """(variant id, quantity) of every line: all that is passed on to `order_place`."""
-        return [(entry.line.variant_id, entry.line.quantity) for entry in self.lines]
-
-    @property
     def count(self) -> int:
         """Units in the cart (the navbar's number)."""
         return sum(entry.line.quantity for entry in self.lines)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -230,7 +230,12 @@ def _render_checkout(request: HttpRequest, form: CheckoutForm, summary: CartSumm
 
 
 def _render_checkout_again(
-    request: HttpRequest, data, shipping_method: str, *, errors: tuple[str, ...] = (), requires_terms=False
+    request: HttpRequest,
+    data: QueryDict,
+    shipping_method: str,
+    *,
+    errors: tuple[str, ...] = (),
+    requires_terms: bool = False,
 ) -> HttpResponse:
     """The checkout page again, for a POST that placed nothing: the posted fields with their errors
     (the backorder terms required when the cart as it is now, or `order_place`, says some units
