@@ -26,9 +26,30 @@ seconds per order of gunicorn, the worker, PostgreSQL and the clients (from
 database sessions were doing (pg_stat_activity every 0.1 s: running, waiting
 for the hot variant's row lock, idle in a transaction while Python works).
 
+Two phases, each with its own hot SKU (same stock, limit and number of attempts), reported
+separately:
+
+1. The journey storm (the figures without a prefix, unchanged from earlier runs): the clients
+   loop over whole journeys, so every order's window holds five requests and the clients'
+   product pages and carts compete with the checkouts for the same CPUs. "orders per second"
+   is orders / time until the last order's response; "checkout POST latency" is the POST alone;
+   the CPU per order is everything the machine did during the storm divided by the orders.
+2. The place-order storm (figures prefixed "place-order storm:"): many customers with carts
+   ready press "Place order" at the same moment. In rounds: every client first prepares a new
+   customer (product page, add to cart, checkout page) and nothing of that is measured; then all
+   clients that got a checkout form POST it at once (a barrier), and each follows the redirect to
+   its order page. Measured: from the barrier until the last answer of the round, summed over
+   the rounds ("orders per second in the measured windows" = orders / that sum), the POST's
+   latency, and the CPU used in those windows only (per order: the POST and the order page).
+   Customers refused while preparing (sold out) take no part in a round.
+
+The issue's throughput and latency targets stay on the journey storm's figures, as before; the
+place-order storm's figures carry none (which figure the targets are judged on is for the
+issue's owner to decide), only the correctness checks (5xx, oversold, ledger, emails).
+
 Needs PostgreSQL (DATABASE_URL); on SQLite it refuses to run. Creates its own
-rows (a product, variant and policy tagged with a random id, stock in the
-shared BENCH warehouse, guest orders to @<tag>.bench.invalid) and leaves them
+rows (a product, variant and policy per phase tagged with a random id, stock in the
+shared BENCH warehouse, guest orders to @<tag>.bench.invalid and @<tag>p.bench.invalid) and leaves them
 in place: the ledger does not allow deleting movements, and other data is
 never touched.
 
@@ -200,28 +221,32 @@ def _is_refusal(text: str) -> bool:
     )
 
 
-def _customer(browser: Browser, tally: Tally, *, product_path: str, variant_id: int, email: str) -> None:
-    """One new guest customer buying one unit of the hot SKU."""
-
-    def step(name: str, method: str, path: str, fields: dict | None = None, expect=(200,)) -> Response | None:
-        try:
-            response = browser.request(method, path, fields)
-        except (http.client.HTTPException, OSError) as exc:
+def _step(browser: Browser, tally: Tally, name: str, method: str, path: str, fields=None, expect=(200,)):
+    """One request, recorded in the tally; None when it failed or answered something unexpected."""
+    try:
+        response = browser.request(method, path, fields)
+    except (http.client.HTTPException, OSError) as exc:
+        with tally.lock:
+            tally.connection_errors[f"{name}: {type(exc).__name__}"] += 1
+        return None
+    tally.record(name, response)
+    if response.status not in expect:
+        if response.status < 500:
             with tally.lock:
-                tally.connection_errors[f"{name}: {type(exc).__name__}"] += 1
-            return None
-        tally.record(name, response)
-        if response.status not in expect:
-            if response.status < 500:
-                with tally.lock:
-                    tally.unexpected[f"{name}: {response.status}"] += 1
-            return None
-        return response
+                tally.unexpected[f"{name}: {response.status}"] += 1
+        return None
+    return response
 
+
+def _prepare(browser: Browser, tally: Tally, *, product_path: str, variant_id: int) -> tuple[str, str] | None:
+    """A new guest customer puts one unit of the hot SKU in the cart and opens the checkout page.
+
+    Returns the checkout form's CSRF token and idempotency key; None when the customer was refused
+    (sold out) or something failed (both recorded in the tally)."""
     browser.cookies.clear()  # a new customer
-    page = step("product page", "GET", product_path)
+    page = _step(browser, tally, "product page", "GET", product_path)
     if page is None:
-        return
+        return None
     csrf = CSRF_RE.search(page.text)
     if csrf is None:  # no add-to-cart form: sold out, or something is wrong
         with tally.lock:
@@ -229,8 +254,10 @@ def _customer(browser: Browser, tally: Tally, *, product_path: str, variant_id: 
                 tally.refused_before_checkout += 1
             else:
                 tally.unexpected["product page: no add-to-cart form"] += 1
-        return
-    added = step(
+        return None
+    added = _step(
+        browser,
+        tally,
         "add to cart",
         "POST",
         "/orders/cart/add/",
@@ -238,27 +265,34 @@ def _customer(browser: Browser, tally: Tally, *, product_path: str, variant_id: 
         expect=(302,),
     )
     if added is None:
-        return
+        return None
     if urlsplit(added.location).path != "/orders/cart/":  # refused: back to the product page
         with tally.lock:
             tally.refused_before_checkout += 1
-        return
-    form = step("checkout page", "GET", "/orders/checkout/")
+        return None
+    form = _step(browser, tally, "checkout page", "GET", "/orders/checkout/")
     if form is None:
-        return
+        return None
     csrf, key_input = CSRF_RE.search(form.text), KEY_RE.search(form.text)
     key = VALUE_RE.search(key_input.group(0)) if key_input else None
     if csrf is None or key is None:
         with tally.lock:
             tally.unexpected["checkout page: no CSRF token or idempotency key"] += 1
-        return
-    placed = step(
+        return None
+    return csrf.group(1), key.group(1)
+
+
+def _place(browser: Browser, tally: Tally, *, csrf: str, key: str, email: str) -> None:
+    """Press "Place order" (test card, backorder terms accepted), then open the order page."""
+    placed = _step(
+        browser,
+        tally,
         "place order",
         "POST",
         "/orders/checkout/",
         {
-            "csrfmiddlewaretoken": csrf.group(1),
-            "idempotency_key": key.group(1),
+            "csrfmiddlewaretoken": csrf,
+            "idempotency_key": key,
             "email": email,
             "full_name": "Storm Customer",
             "address_line1": "1 Queue Street",
@@ -286,10 +320,17 @@ def _customer(browser: Browser, tally: Tally, *, product_path: str, variant_id: 
     with tally.lock:
         tally.orders.append((done, number))
         tally.order_post_latencies.append(placed.seconds)
-    order_page = step("order page", "GET", placed.location)
+    order_page = _step(browser, tally, "order page", "GET", placed.location)
     if order_page is not None and number not in order_page.text:
         with tally.lock:
             tally.unexpected["order page: number not shown"] += 1
+
+
+def _customer(browser: Browser, tally: Tally, *, product_path: str, variant_id: int, email: str) -> None:
+    """One new guest customer buying one unit of the hot SKU: the whole journey."""
+    prepared = _prepare(browser, tally, product_path=product_path, variant_id=variant_id)
+    if prepared is not None:
+        _place(browser, tally, csrf=prepared[0], key=prepared[1], email=email)
 
 
 def _client(port: int, tally: Tally, start: threading.Barrier, n: int, *, domain: str, **kwargs) -> None:
@@ -338,6 +379,73 @@ def _storm(*, port: int, tally: Tally, product_path: str, variant_id: int, domai
     for thread in threads:
         thread.join(timeout=70)
     return time.perf_counter() - tally.t0
+
+
+def _place_storm(
+    *, port: int, tally: Tally, meter_factory, product_path: str, variant_id: int, domain: str
+) -> tuple[float, int, dict[str, float]]:
+    """The second phase: rounds in which every client first prepares a new customer (product page,
+    add to cart, checkout page; not measured), then all of them press "Place order" at the same
+    moment. Measured: from that moment until the last client of the round has its answer (the
+    POST, and for a placed order the order page it is redirected to), summed over the rounds, and
+    the CPU used in those windows. Returns (measured seconds, rounds, CPU seconds by process group).
+    """
+    browsers = [Browser(port) for _ in range(CLIENTS)]
+    window, rounds, cpu = 0.0, 0, Counter()
+    customers = 0
+    tally.t0 = time.perf_counter()
+    tally.deadline = tally.t0 + tally.bound
+    try:
+        while tally.started < tally.attempts and time.perf_counter() < tally.deadline:
+            prepared: list[tuple[str, str] | None] = [None] * CLIENTS
+
+            def prepare(n: int, prepared: list = prepared) -> None:
+                if tally.next_attempt():
+                    prepared[n] = _prepare(
+                        browsers[n], tally, product_path=product_path, variant_id=variant_id
+                    )
+
+            threads = [threading.Thread(target=prepare, args=(n,), daemon=True) for n in range(CLIENTS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+            ready = [(n, p) for n, p in enumerate(prepared) if p is not None]
+            if not ready:
+                continue
+            start = threading.Barrier(len(ready) + 1)
+
+            def place(n: int, csrf: str, key: str, email: str, start: threading.Barrier = start) -> None:
+                start.wait()
+                _place(browsers[n], tally, csrf=csrf, key=key, email=email)
+
+            threads = []
+            for n, (csrf, key) in ready:
+                customers += 1
+                email = f"p{n}-{customers}@{domain}"
+                threads.append(threading.Thread(target=place, args=(n, csrf, key, email), daemon=True))
+            for thread in threads:
+                thread.start()
+            meter = meter_factory()
+            meter.start()
+            began = time.perf_counter()
+            start.wait()
+            for thread in threads:
+                thread.join(timeout=120)
+            window += time.perf_counter() - began
+            cpu.update(meter.stop())
+            rounds += 1
+            with tally.lock:
+                orders = len(tally.orders)
+            print(
+                f"   round {rounds}: {len(ready)} customers pressed Place order at once; {orders:,} orders so far, "
+                f"{window:.2f} s measured",
+                flush=True,
+            )
+    finally:
+        for browser in browsers:
+            browser.close()
+    return window, rounds, dict(cpu)
 
 
 # --- processes: collectstatic, gunicorn, the worker ------------------------------------------------
@@ -662,16 +770,45 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
+def _database_checks(*, item, variant, on_hand: int, limit: int, tally: Tally, domain: str) -> dict[str, int]:
+    """What the database says about one storm's hot SKU and orders, printed and returned."""
+    from django.db.models import Sum
+
+    from orders.models import Order, OrderLine
+
+    item.refresh_from_db()
+    lines = OrderLine.objects.filter(variant=variant).aggregate(
+        allocated=Sum("quantity_allocated"), backordered=Sum("quantity_backordered")
+    )
+    allocated = lines["allocated"] or 0
+    backordered = lines["backordered"] or 0
+    refused = tally.refused_before_checkout + sum(tally.refused_at_checkout.values())
+    numbers_seen = {number for _, number in tally.orders}
+    numbers_db = set(Order.objects.filter(email__endswith=f"@{domain}").values_list("number", flat=True))
+    print(
+        f"   database ({variant.sku}): {item.on_hand} on hand, {item.allocated} allocated on the stock item, "
+        f"lines {allocated} allocated + {backordered} backordered (limit {limit}); {len(numbers_db):,} orders",
+        flush=True,
+    )
+    return {
+        "allocated": allocated,
+        "backordered": backordered,
+        "over_allocated": max(allocated - item.on_hand, item.allocated - item.on_hand, 0),
+        "over_backordered": max(backordered - limit, 0),
+        "item_vs_lines": abs(item.allocated - allocated),
+        "unsold_while_refused": (on_hand + limit - allocated - backordered) if refused else 0,
+        "seen_vs_db": len(numbers_seen ^ numbers_db),
+    }
+
+
 # --- run -------------------------------------------------------------------------------------------
 
 
 def run(args) -> list[Figure]:
     from django.conf import settings
     from django.db import connection
-    from django.db.models import Sum
 
     from inventory.selectors import ledger_discrepancies
-    from orders.models import Order, OrderLine
 
     if connection.vendor != "postgresql":
         print(
@@ -697,6 +834,10 @@ def run(args) -> list[Figure]:
     )
     ledger_before = {d.stock_item_id for d in ledger_discrepancies()}
     product, variant, item = _setup(tag=tag, on_hand=on_hand, limit=limit)
+    # The place-order storm (second phase) buys its own hot SKU, with the same stock and limit.
+    product2, variant2, item2 = _setup(tag=f"{tag}p", on_hand=on_hand, limit=limit)
+    domain2 = f"{tag}p.bench.invalid"
+    tally2 = Tally(attempts=attempts, bound=bound)
     env = _server_env(queue)
     _collectstatic(env)
 
@@ -723,6 +864,18 @@ def run(args) -> list[Figure]:
             )
             cpu = meter.stop()
             sessions = sampler.stop()
+            print(
+                "   place-order storm: customers prepare their carts, then press Place order together",
+                flush=True,
+            )
+            window2, rounds2, cpu2 = _place_storm(
+                port=port,
+                tally=tally2,
+                meter_factory=lambda: CpuMeter(web=web, worker=worker),
+                product_path=f"/p/{product2.slug}/",
+                variant_id=variant2.pk,
+                domain=domain2,
+            )
             _stop(web)
             web = None
             if tally.server_errors:
@@ -731,7 +884,9 @@ def run(args) -> list[Figure]:
             orders_seen = len(tally.orders)
             sent, waited = _wait_for_emails(domain, orders_seen, timeout=60 if args.quick else 120)
             print(f"   {sent:,} of {orders_seen:,} confirmation emails sent {waited:.1f} s after the storm")
-            if sent < orders_seen:
+            sent2, waited2 = _wait_for_emails(domain2, len(tally2.orders), timeout=60 if args.quick else 120)
+            print(f"   place-order storm: {sent2:,} of {len(tally2.orders):,} confirmation emails sent")
+            if sent < orders_seen or sent2 < len(tally2.orders):
                 print(worker_log.read_text()[-3000:])
         finally:
             sampler.stop_event.set()
@@ -746,7 +901,6 @@ def run(args) -> list[Figure]:
     orders = len(tally.orders)
     last_order_at = max((t for t, _ in tally.orders), default=elapsed)
     refused_checkout = sum(tally.refused_at_checkout.values())
-    refused = tally.refused_before_checkout + refused_checkout
     checkout_posts = tally.latencies.get("place order", [])
     server_errors = sum(tally.server_errors.values())
     failed = (
@@ -788,27 +942,18 @@ def run(args) -> list[Figure]:
         )
 
     # --- what the database says
-    item.refresh_from_db()
-    lines = OrderLine.objects.filter(variant=variant).aggregate(
-        allocated=Sum("quantity_allocated"), backordered=Sum("quantity_backordered")
+    db = _database_checks(
+        item=item, variant=variant, on_hand=on_hand, limit=limit, tally=tally, domain=domain
     )
-    allocated = lines["allocated"] or 0
-    backordered = lines["backordered"] or 0
-    over_allocated = max(allocated - item.on_hand, item.allocated - item.on_hand, 0)
-    over_backordered = max(backordered - limit, 0)
-    unsold_while_refused = (on_hand + limit - allocated - backordered) if refused else 0
-    numbers_seen = {number for _, number in tally.orders}
-    numbers_db = set(Order.objects.filter(email__endswith=f"@{domain}").values_list("number", flat=True))
+    db2 = _database_checks(
+        item=item2, variant=variant2, on_hand=on_hand, limit=limit, tally=tally2, domain=domain2
+    )
+    allocated, backordered = db["allocated"], db["backordered"]
     ledger_after = ledger_discrepancies()
     new_discrepancies = [d for d in ledger_after if d.stock_item_id not in ledger_before]
     for d in new_discrepancies:
         print(f"     ledger: {d}")
-    print(
-        f"   database: {item.on_hand} on hand, {item.allocated} allocated on the stock item, lines "
-        f"{allocated} allocated + {backordered} backordered (limit {limit}); {len(numbers_db):,} orders; "
-        f"ledger discrepancies: {len(ledger_after)} ({len(ledger_before)} before the run)",
-        flush=True,
-    )
+    print(f"   ledger discrepancies: {len(ledger_after)} ({len(ledger_before)} before the run)", flush=True)
 
     def lat(values, p):
         return _ms(_percentile(values, p))
@@ -880,22 +1025,28 @@ def run(args) -> list[Figure]:
         Figure(NAME, "refused at checkout (limit reached meanwhile)", refused_checkout, "customers"),
         Figure.check(NAME, "units allocated from stock", allocated, "units", at_most=on_hand),
         Figure.check(NAME, "units backordered", backordered, "units", at_most=limit),
-        Figure.check(NAME, "oversold: allocated beyond on hand", over_allocated, "units", at_most=0),
-        Figure.check(NAME, "oversold: backordered beyond the limit", over_backordered, "units", at_most=0),
+        Figure.check(NAME, "oversold: allocated beyond on hand", db["over_allocated"], "units", at_most=0),
+        Figure.check(
+            NAME, "oversold: backordered beyond the limit", db["over_backordered"], "units", at_most=0
+        ),
         Figure.check(
             NAME,
             "stock item's allocated differs from the order lines'",
-            abs(item.allocated - allocated),
+            db["item_vs_lines"],
             "units",
             at_most=0,
         ),
         Figure.check(
-            NAME, "units left unsold while customers were refused", unsold_while_refused, "units", at_most=0
+            NAME,
+            "units left unsold while customers were refused",
+            db["unsold_while_refused"],
+            "units",
+            at_most=0,
         ),
         Figure.check(
             NAME,
             "orders seen by clients but not in the database, or the reverse",
-            len(numbers_seen ^ numbers_db),
+            db["seen_vs_db"],
             "orders",
             at_most=0,
         ),
@@ -903,4 +1054,131 @@ def run(args) -> list[Figure]:
             NAME, "ledger discrepancies (all stock items)", len(ledger_after), "stock items", at_most=0
         ),
         Figure.check(NAME, "confirmation emails sent by the worker", sent, "emails", at_least=orders),
+        *_place_storm_figures(
+            tally=tally2,
+            window=window2,
+            rounds=rounds2,
+            cpu=cpu2,
+            db=db2,
+            sent=sent2,
+            on_hand=on_hand,
+            limit=limit,
+        ),
+    ]
+
+
+def _place_storm_figures(
+    *,
+    tally: Tally,
+    window: float,
+    rounds: int,
+    cpu: dict[str, float],
+    db: dict[str, int],
+    sent: int,
+    on_hand,
+    limit,
+) -> list[Figure]:
+    """The second phase's figures, every name starting with "place-order storm:" (no targets: which
+    figure the issue's targets are judged on is decided by whoever owns the issue)."""
+    orders = len(tally.orders)
+    posts = tally.latencies.get("place order", [])
+    refused_checkout = sum(tally.refused_at_checkout.values())
+    failed = (
+        sum(tally.unexpected.values())
+        + sum(tally.connection_errors.values())
+        + sum(tally.other_rerenders.values())
+    )
+    print(
+        f"   place-order storm: {tally.started:,} customers, {rounds} rounds, {orders:,} orders in {window:.2f} s "
+        f"measured, {tally.refused_before_checkout:,} refused before checkout, {refused_checkout:,} at checkout, "
+        f"{sum(tally.server_errors.values())} 5xx, {failed} other failures",
+        flush=True,
+    )
+    for label, counter in (
+        ("refused at checkout", tally.refused_at_checkout),
+        ("unexpected re-render", tally.other_rerenders),
+        ("unexpected response", tally.unexpected),
+        ("connection error", tally.connection_errors),
+        ("5xx", tally.server_errors),
+    ):
+        for what, count in counter.most_common():
+            print(f"     {label} x{count}: {what}")
+    for name in ("place order", "order page"):
+        values = tally.latencies.get(name, [])
+        if values:
+            print(
+                f"     {name:14} n={len(values):5,}  p50 {_ms(_percentile(values, 50)):7.1f} ms  "
+                f"p95 {_ms(_percentile(values, 95)):7.1f} ms  max {_ms(max(values)):7.1f} ms"
+            )
+    for name, seconds in cpu.items():
+        per_order = f", {seconds / orders * 1000:6.1f} ms per order" if orders else ""
+        print(f"     CPU in the measured windows: {name:28} {seconds:6.1f} s{per_order}")
+    prefix = "place-order storm:"
+
+    def per_order(group: str) -> float:
+        return round(cpu.get(group, 0.0) / max(orders, 1) * 1000, 1)
+
+    return [
+        Figure(NAME, f"{prefix} rounds (all clients press Place order at once)", rounds, "rounds"),
+        Figure(NAME, f"{prefix} customers (purchase attempts)", tally.started, "customers"),
+        Figure(NAME, f"{prefix} orders placed", orders, "orders"),
+        Figure(
+            NAME,
+            f"{prefix} orders per second in the measured windows",
+            round(orders / max(window, 1e-9), 1),
+            "orders/s",
+        ),
+        Figure(NAME, f"{prefix} checkout POST latency p50", _ms(_percentile(posts, 50)), "ms"),
+        Figure(NAME, f"{prefix} checkout POST latency p95", _ms(_percentile(posts, 95)), "ms"),
+        Figure(
+            NAME,
+            f"{prefix} order page latency p95",
+            _ms(_percentile(tally.latencies.get("order page", []), 95)),
+            "ms",
+        ),
+        Figure(NAME, f"{prefix} gunicorn CPU per order (POST + order page)", per_order("gunicorn"), "ms"),
+        Figure(NAME, f"{prefix} PostgreSQL CPU per order", per_order("PostgreSQL (all backends)"), "ms"),
+        Figure.check(
+            NAME, f"{prefix} 5xx responses", sum(tally.server_errors.values()), "responses", at_most=0
+        ),
+        Figure.check(NAME, f"{prefix} other failed requests", failed, "requests", at_most=0),
+        Figure(
+            NAME, f"{prefix} refused at checkout (limit reached meanwhile)", refused_checkout, "customers"
+        ),
+        Figure.check(NAME, f"{prefix} units allocated from stock", db["allocated"], "units", at_most=on_hand),
+        Figure.check(NAME, f"{prefix} units backordered", db["backordered"], "units", at_most=limit),
+        Figure.check(
+            NAME, f"{prefix} oversold: allocated beyond on hand", db["over_allocated"], "units", at_most=0
+        ),
+        Figure.check(
+            NAME,
+            f"{prefix} oversold: backordered beyond the limit",
+            db["over_backordered"],
+            "units",
+            at_most=0,
+        ),
+        Figure.check(
+            NAME,
+            f"{prefix} stock item's allocated differs from the order lines'",
+            db["item_vs_lines"],
+            "units",
+            at_most=0,
+        ),
+        Figure.check(
+            NAME,
+            f"{prefix} units left unsold while customers were refused",
+            db["unsold_while_refused"],
+            "units",
+            at_most=0,
+        ),
+        Figure.check(
+            NAME,
+            f"{prefix} orders seen by clients but not in the database, or the reverse",
+            db["seen_vs_db"],
+            "orders",
+            at_most=0,
+        ),
+        Figure.check(
+            NAME, f"{prefix} confirmation emails sent by the worker", sent, "emails", at_least=orders
+        ),
     ]

@@ -20,6 +20,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 if not REDIS_URL:  # noqa: F405
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions in the database in both runs (with and without Redis), so that the pages' exact query
+# counts are the same in both.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
     import os

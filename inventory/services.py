@@ -457,21 +457,58 @@ def _lock_variants(variant_ids: Iterable[int]) -> None:
     )
 
 
-def allocation_reserve(*, demands: list[Demand], allow_backorder: bool = True) -> Reservation:
+def _availability_under_lock(seen, *, free_stock: int, waiting: int):
+    """`seen` (an Availability read before the variant was locked) with the two numbers that
+    checkouts and the auto-allocation pass change, read again under the lock.
+
+    The policy (mode, limit) and the incoming supply come from `seen`: they are not
+    serialized by the variant lock, so reading them a moment earlier changes nothing.
+    The backorder places left follow from the limit that `seen` implies: none when
+    it had none (the policy refuses backorders, or the limit was used up; a place a
+    cancellation freed in between is not offered, which never overfills the limit).
+    """
+    from dataclasses import replace
+
+    if seen.backorderable is None or seen.backorderable == 0:
+        backorderable = seen.backorderable
+    else:
+        backorderable = max(seen.backorderable + seen.waiting_backorders - waiting, 0)
+    return replace(
+        seen,
+        sellable_now=max(free_stock - waiting, 0),
+        backorderable=backorderable,
+        free_stock=free_stock,
+        waiting_backorders=waiting,
+    )
+
+
+def allocation_reserve(
+    *, demands: list[Demand], allow_backorder: bool = True, seen: Mapping | None = None
+) -> Reservation:
     """Decide, under lock, how many units of each demand come from stock and how many wait.
 
     Must run inside the transaction that then creates the order lines and calls
-    `allocation_record`. Locks the variants, then their stock items, in pk
-    order; reads availability under those locks, so concurrent checkouts of the
-    same variant are serialized and can neither oversell nor overfill the
-    backorder limit. Raises BackorderRefused when the policy or the limit does
-    not allow a demand (or any backorder when `allow_backorder` is False).
+    `allocation_record`. `seen` is the availability the caller already read,
+    {variant id: Availability} (checkout's quote); when not given it is read here,
+    still before locking. Then the variants, then their stock items are locked in
+    pk order, and only the numbers that can change under a checkout are read
+    again under those locks: the stock items' free units and the units waiting
+    on backorder. Concurrent checkouts of the same variant are serialized and
+    can neither oversell nor overfill the backorder limit. Raises
+    BackorderRefused when the policy or the limit does not allow a demand (or
+    any backorder when `allow_backorder` is False).
     """
+    from django.db.models import Sum
+
+    from orders.models import OrderLine
+
     from .selectors import availability_for_variants
 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("allocation_reserve must run inside transaction.atomic()")
     variant_ids = sorted({d.variant_id for d in demands})
+    if seen is None:
+        seen = availability_for_variants(variant_ids=variant_ids)
     _lock_variants(variant_ids)
     availability_changed(variant_ids=variant_ids)  # the order's lines change stock and the queue
     items = list(
@@ -480,12 +517,23 @@ def allocation_reserve(*, demands: list[Demand], allow_backorder: bool = True) -
         .order_by("pk")
         .values_list("pk", "variant_id", "on_hand", "allocated", "warehouse__priority")
     )
-    availability = availability_for_variants(variant_ids=variant_ids)
+    waiting = dict(
+        OrderLine.objects.filter(variant_id__in=variant_ids, quantity_backordered__gt=0)
+        .values("variant_id")
+        .annotate(total=Sum("quantity_backordered"))
+        .values_list("variant_id", "total")
+        .order_by()
+    )
     planned = {}
     for demand in demands:
-        a = availability.get(demand.variant_id)
-        if a is None:
+        if demand.variant_id not in seen:
             raise StockError("That item no longer exists.")
+        candidates = sorted((i for i in items if i[1] == demand.variant_id), key=lambda i: (i[4], i[0]))
+        a = _availability_under_lock(
+            seen[demand.variant_id],
+            free_stock=sum(on_hand - allocated for _pk, _v, on_hand, allocated, _p in candidates),
+            waiting=waiting.get(demand.variant_id, 0),
+        )
         try:
             now, later = a.split(demand.quantity)
         except ValueError:
@@ -500,7 +548,6 @@ def allocation_reserve(*, demands: list[Demand], allow_backorder: bool = True) -
             )
         picks = []
         remaining = now
-        candidates = sorted((i for i in items if i[1] == demand.variant_id), key=lambda i: (i[4], i[0]))
         for pk, _variant, on_hand, allocated, _priority in candidates:
             if remaining == 0:
                 break
@@ -508,7 +555,7 @@ def allocation_reserve(*, demands: list[Demand], allow_backorder: bool = True) -
             if take > 0:
                 picks.append((pk, take))
                 remaining -= take
-        if remaining:  # availability said the units were free; the locked rows disagree
+        if remaining:  # cannot happen: `now` is at most the free units of these very rows
             raise StockError("Stock changed while the order was being placed; please try again.")
         planned[demand.variant_id] = PlannedLine(
             variant_id=demand.variant_id,

@@ -1,4 +1,6 @@
-"""Forms of the cart, checkout and order pages (rendered field by field with crispy's Bootstrap 5 pack).
+"""Forms of the cart, checkout and order pages, rendered field by field: checkout and the order page's
+cancel form with `bootstrap_field` (orders/templatetags/form_fields.py, for speed), the others with
+crispy's Bootstrap 5 pack.
 
 Forms only check the shape of what was posted (a whole number in range, a known
 choice); whether it can be sold, at what price and when is decided by
@@ -83,7 +85,8 @@ class CartAddForm(forms.Form):
     """Add a variant to the cart: the variant must exist and be sold; 1..MAX_LINE_QUANTITY units."""
 
     variant = forms.ModelChoiceField(
-        queryset=Variant.objects.filter(is_active=True, product__is_active=True),
+        # With its product: the view's "Added ..." message names it without another query.
+        queryset=Variant.objects.filter(is_active=True, product__is_active=True).select_related("product"),
         widget=forms.HiddenInput,
         error_messages={
             "required": "Choose an item to add.",

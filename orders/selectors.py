@@ -73,14 +73,8 @@ class CartSummaryLine:
 
 @dataclass
 class CartSummary:
-    cart: Cart | None
     lines: list[CartSummaryLine]
     quote: Quote
-
-    @property
-    def items(self) -> list[tuple[int, int]]:
-        """(variant id, quantity) of every line: all that is passed on to `order_place`."""
-        return [(entry.line.variant_id, entry.line.quantity) for entry in self.lines]
 
     @property
     def count(self) -> int:
@@ -111,25 +105,45 @@ def cart_get(*, user, cart_id: int | None) -> Cart | None:
     return Cart.objects.filter(pk=cart_id, user__isnull=True).first()
 
 
-def cart_summary(*, cart: Cart | None, shipping_method: str = "standard") -> CartSummary:
-    """The cart's lines, each priced and split into ships-now / backordered with its date.
+def _cart_lines(*, user, cart_id: int | None) -> QuerySet[CartLine] | None:
+    """The lines of the signed-in customer's cart, or of the guest cart kept in the session."""
+    if user is not None and user.is_authenticated:
+        return CartLine.objects.filter(cart__user=user)
+    if cart_id is None:
+        return None
+    return CartLine.objects.filter(cart_id=cart_id, cart__user__isnull=True)
+
+
+def cart_items(*, user, cart_id: int | None) -> tuple[int | None, list[tuple[int, int]]]:
+    """The visitor's cart id and its (variant id, quantity) lines, in one query: what `order_place`
+    needs. (None, []) when the cart is empty or there is none."""
+    lines = _cart_lines(user=user, cart_id=cart_id)
+    if lines is None:
+        return None, []
+    rows = list(lines.order_by("added_at", "pk").values_list("cart_id", "variant_id", "quantity"))
+    return (rows[0][0] if rows else None), [(variant_id, quantity) for _, variant_id, quantity in rows]
+
+
+def cart_summary(*, user, cart_id: int | None, shipping_method: str = "standard") -> CartSummary:
+    """The visitor's cart lines, each priced and split into ships-now / backordered with its date.
 
     Everything comes from `order_quote` (the same answer checkout and `order_place`
     use), so the cart, the checkout page and the order never disagree. Queries: the
-    lines, then the quote (variants, one availability call for all lines): 4,
-    whatever the number of lines; none when there is no cart.
+    lines with their variants and products, then one availability call for all
+    lines (2): 3, whatever the number of lines; only the quote's availability (none)
+    when there is no cart.
     """
-    if cart is None:
-        return CartSummary(cart=None, lines=[], quote=order_quote(items=[], shipping_method=shipping_method))
-    lines = list(
-        CartLine.objects.filter(cart=cart).select_related("variant__product").order_by("added_at", "pk")
-    )
+    lines_query = _cart_lines(user=user, cart_id=cart_id)
+    if lines_query is None:
+        return CartSummary(lines=[], quote=order_quote(items=[], shipping_method=shipping_method))
+    lines = list(lines_query.select_related("variant__product").order_by("added_at", "pk"))
     quote = order_quote(
-        items=[(line.variant_id, line.quantity) for line in lines], shipping_method=shipping_method
+        items=[(line.variant_id, line.quantity) for line in lines],
+        shipping_method=shipping_method,
+        variants={line.variant_id: line.variant for line in lines},
     )
     quoted = {q.variant.pk: q for q in quote.lines}
     return CartSummary(
-        cart=cart,
         lines=[CartSummaryLine(line=line, quote=quoted.get(line.variant_id)) for line in lines],
         quote=quote,
     )

@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.selectors import availability_for_variants, date_in_words
+from inventory.selectors import Availability, availability_for_variants, date_in_words
 from inventory.services import (
     BackorderRefused,
     Demand,
+    PlannedLine,
     StockError,
     allocation_record,
     allocation_reserve,
@@ -59,6 +60,10 @@ class CheckoutError(Exception):
     def __init__(self, message: str, *, variant_id: int | None = None):
         super().__init__(message)
         self.variant_id = variant_id
+
+
+class BackorderTermsRequired(CheckoutError):
+    """Some units would wait for stock, and the customer has not accepted the backorder terms."""
 
 
 class OrderActionError(Exception):
@@ -108,6 +113,7 @@ class QuoteLine:
     discount_percent: Decimal
     total: Decimal
     message: str = ""
+    availability: Availability | None = field(default=None, repr=False)  # what the split was made from
 
 
 @dataclass
@@ -124,13 +130,21 @@ class Quote:
         return any(line.backorder for line in self.lines)
 
 
-def order_quote(*, items: list[tuple[int, int]], shipping_method: str = "standard") -> Quote:
+def order_quote(
+    *,
+    items: list[tuple[int, int]],
+    shipping_method: str = "standard",
+    variants: dict[int, Variant] | None = None,
+) -> Quote:
     """Price a list of (variant id, quantity) from the database, never from the client.
 
-    Constant number of queries. Lines that cannot be ordered as asked are kept
-    with a message in `problems`; `order_place` refuses a quote with problems.
+    Constant number of queries: the variants with their products (unless the
+    caller just read them: `variants`, by id) and one availability call. Lines
+    that cannot be ordered as asked are kept with a message in `problems`;
+    `order_place` refuses a quote with problems.
     """
-    variants = Variant.objects.select_related("product").in_bulk([vid for vid, _ in items])
+    if variants is None:
+        variants = Variant.objects.select_related("product").in_bulk([vid for vid, _ in items])
     availability = availability_for_variants(variant_ids=[vid for vid, _ in items])
     lines, problems = [], []
     for variant_id, quantity in items:
@@ -169,6 +183,7 @@ def order_quote(*, items: list[tuple[int, int]], shipping_method: str = "standar
                 discount_percent=discount,
                 total=variant.price * now + bo_price * later,
                 message=message,
+                availability=a,
             )
         )
     subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
@@ -235,6 +250,7 @@ def order_place(
     accept_backorder_terms: bool = False,
     idempotency_key: str,
     user_id: int | None = None,
+    cart_id: int | None = None,
 ) -> PlaceResult:
     """Place an order: re-read prices and stock, authorize payment, allocate, backorder the rest.
 
@@ -242,7 +258,13 @@ def order_place(
     declined payment leaves no order and no stock change. A repeated submit with
     the same idempotency key returns the first order. Stock is allocated under
     locks (inventory.services.allocation_reserve), so concurrent checkouts never
-    oversell or overfill the backorder limit.
+    oversell or overfill the backorder limit. `cart_id`: the cart the items come
+    from; its lines are removed in the transaction that creates the order.
+
+    Availability is read once, for the quote (before the payment is authorized);
+    under the variant locks only the numbers a concurrent checkout can change are
+    read again, and only the writes that depend on them happen there
+    (`_order_create`), so a hot variant's lock is held as briefly as possible.
     """
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
     if existing:
@@ -262,7 +284,9 @@ def order_place(
     if quote.problems:
         raise CheckoutError(" ".join(quote.problems))
     if quote.has_backorders and not accept_backorder_terms:
-        raise CheckoutError("Some items will be backordered: please read and accept the backorder terms.")
+        raise BackorderTermsRequired(
+            "Some items will be backordered: please read and accept the backorder terms."
+        )
 
     try:
         gateway = gateway_get(payment_method)
@@ -273,19 +297,34 @@ def order_place(
         raise CheckoutError(auth.message or "The payment was declined.")
 
     try:
-        order = _order_create(
-            items=items,
-            quote=quote,
-            email=email,
-            address=address,
-            shipping_method=shipping_method,
-            ship_policy=ship_policy,
-            accept_backorder_terms=accept_backorder_terms,
-            idempotency_key=idempotency_key,
-            user_id=user_id,
-            gateway_code=gateway.code,
-            auth=auth,
-        )
+        order = None
+        for _ in range(5):
+            number = _new_order_number()
+            try:
+                order = _order_create(
+                    number=number,
+                    items=items,
+                    quote=quote,
+                    email=email,
+                    address=address,
+                    shipping_method=shipping_method,
+                    ship_policy=ship_policy,
+                    accept_backorder_terms=accept_backorder_terms,
+                    idempotency_key=idempotency_key,
+                    user_id=user_id,
+                    gateway_code=gateway.code,
+                    auth=auth,
+                    cart_id=cart_id,
+                )
+                break
+            except IntegrityError:
+                # Another order has this number (one chance in a trillion): try the next. Anything
+                # else, such as this checkout's key taken by a submit that won, is handled below.
+                if Order.objects.filter(number=number).exclude(idempotency_key=idempotency_key).exists():
+                    continue
+                raise
+        if order is None:
+            raise RuntimeError("could not find a free order number")
     except IntegrityError:
         # The same checkout was submitted twice at once: the other submit won.
         gateway.void(reference=auth.reference, amount=quote.total)
@@ -312,63 +351,18 @@ def order_place(
     return PlaceResult(order, created=True)
 
 
-@transaction.atomic(durable=True)
-def _order_create(
-    *,
-    items,
-    quote,
-    email,
-    address,
-    shipping_method,
-    ship_policy,
-    accept_backorder_terms,
-    idempotency_key,
-    user_id,
-    gateway_code,
-    auth,
-) -> Order:
-    reservation = allocation_reserve(
-        demands=[Demand(variant_id=v, quantity=q) for v, q in items], allow_backorder=accept_backorder_terms
-    )
+def _order_lines(order: Order, quote: Quote, plans: list[PlannedLine]) -> list[OrderLine]:
+    """The order's lines (not saved) for these plans, priced from the quote."""
     quoted = {line.variant.pk: line for line in quote.lines}
-    option = shipping_options()[shipping_method]
-    order = None
-    for _ in range(5):
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    number=_new_order_number(),
-                    email=email,
-                    user_id=user_id,
-                    ship_policy=ship_policy,
-                    placed_at=timezone.now(),
-                    idempotency_key=idempotency_key,
-                    full_name=address.get("full_name", ""),
-                    address_line1=address.get("address_line1", ""),
-                    address_line2=address.get("address_line2", ""),
-                    city=address.get("city", ""),
-                    postcode=address.get("postcode", ""),
-                    country=address.get("country", ""),
-                    shipping_method=option.label,
-                    currency=settings.SHOP_CURRENCY,
-                    shipping_cost=option.cost,
-                )
-            break
-        except IntegrityError:
-            if Order.objects.filter(idempotency_key=idempotency_key).exists():
-                raise
-    if order is None:
-        raise RuntimeError("could not find a free order number")
-
     lines = []
-    for variant_id, plan in sorted(reservation.lines.items()):
-        q = quoted[variant_id]
+    for plan in plans:
+        q = quoted[plan.variant_id]
         # Units that wait carry the backorder price; if fewer wait than quoted, the customer keeps the
         # quoted discount (never charged more than authorized).
         discounted = max(plan.backorder, q.backorder) if q.discount_percent else 0
         line = OrderLine(
             order=order,
-            variant_id=variant_id,
+            variant_id=plan.variant_id,
             sku=q.variant.sku,
             product_name=q.variant.product.name,
             options_label=q.variant.options_label,
@@ -387,17 +381,79 @@ def _order_create(
         )
         line_apply(line, Move())  # derive the status from the quantities
         lines.append(line)
-    OrderLine.objects.bulk_create(lines)
-    allocation_record(reservation=reservation, line_ids={line.variant_id: line.pk for line in lines})
+    return lines
 
+
+def _order_set_totals(order: Order, lines: list[OrderLine]) -> tuple:
+    """Set the order's money and status from its lines; returns them, to compare."""
     subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     goods = sum((line.total for line in lines), Decimal("0"))
     order.subtotal = subtotal
     order.discount_total = subtotal - goods
     order.total = goods + order.shipping_cost
-    order.status = order_status(lines, ship_policy=ship_policy)
-    order.save(update_fields=["subtotal", "discount_total", "total", "status"])
+    order.status = order_status(lines, ship_policy=order.ship_policy)
+    return order.subtotal, order.discount_total, order.total, order.status
 
+
+@transaction.atomic(durable=True)
+def _order_create(
+    *,
+    number,
+    items,
+    quote,
+    email,
+    address,
+    shipping_method,
+    ship_policy,
+    accept_backorder_terms,
+    idempotency_key,
+    user_id,
+    gateway_code,
+    auth,
+    cart_id,
+) -> Order:
+    """One transaction, in two parts. First everything that does not depend on the stock numbers,
+    with no lock taken: the order (its totals as quoted), the payment, the emptied cart, the
+    subscriptions closed, the confirmation email. Then the variants are locked
+    (`allocation_reserve`) and only what depends on the locked numbers is written: the lines, the
+    allocations and ledger rows, the timeline, and the order's totals again if the split differs
+    from the quote. The lock is released by the commit right after.
+
+    The order is the first row written, so a double submit fails here (unique idempotency key)
+    before it waits for any lock.
+    """
+    option = shipping_options()[shipping_method]
+    order = Order(
+        number=number,
+        email=email,
+        user_id=user_id,
+        ship_policy=ship_policy,
+        placed_at=timezone.now(),
+        idempotency_key=idempotency_key,
+        full_name=address.get("full_name", ""),
+        address_line1=address.get("address_line1", ""),
+        address_line2=address.get("address_line2", ""),
+        city=address.get("city", ""),
+        postcode=address.get("postcode", ""),
+        country=address.get("country", ""),
+        shipping_method=option.label,
+        currency=settings.SHOP_CURRENCY,
+        shipping_cost=option.cost,
+    )
+    quoted = {line.variant.pk: line for line in quote.lines}
+    as_quoted = [
+        PlannedLine(
+            variant_id=v,
+            quantity=q,
+            allocate=quoted[v].ship_now,
+            backorder=quoted[v].backorder,
+            expected_date=quoted[v].expected_date,
+            picks=(),
+        )
+        for v, q in items
+    ]
+    totals = _order_set_totals(order, _order_lines(order, quote, as_quoted))
+    order.save(force_insert=True)
     payment = Payment.objects.create(
         order=order,
         gateway=gateway_code,
@@ -406,6 +462,28 @@ def _order_create(
         amount_authorized=quote.total,
     )
     _record_transaction(payment, TransactionKind.AUTHORIZE, quote.total, auth, user_id=user_id)
+    if cart_id is not None:
+        CartLine.objects.filter(cart_id=cart_id).delete()
+    # Whoever bought a variant is not told again that it is back in stock.
+    back_in_stock_close_for_buyer(variant_ids=[v for v, _ in items], email=email)
+    notification_create(
+        kind=NotificationKind.ORDER_CONFIRMED,
+        recipient=email,
+        dedupe_key=f"order-confirmed:{order.pk}",
+        context={"order_id": order.pk},
+    )
+
+    # --- the variants are locked from here to the commit
+    reservation = allocation_reserve(
+        demands=[Demand(variant_id=v, quantity=q) for v, q in items],
+        allow_backorder=accept_backorder_terms,
+        seen={v: quoted[v].availability for v, _ in items},
+    )
+    lines = _order_lines(order, quote, [plan for _, plan in sorted(reservation.lines.items())])
+    if _order_set_totals(order, lines) != totals:
+        order.save(update_fields=["subtotal", "discount_total", "total", "status"])
+    OrderLine.objects.bulk_create(lines)
+    allocation_record(reservation=reservation, line_ids={line.variant_id: line.pk for line in lines})
 
     waiting = [line for line in lines if line.quantity_backordered]
     message = "Order placed."
@@ -414,25 +492,20 @@ def _order_create(
             f"{line.quantity_backordered} × {line.product_name} (expected {date_in_words(line.expected_date)})"
             for line in waiting
         )
-    OrderEvent.objects.create(order=order, kind=OrderEventKind.PLACED, message=message[:500], user_id=user_id)
+    events = [OrderEvent(order=order, kind=OrderEventKind.PLACED, message=message[:500], user_id=user_id)]
     allocated_now = [line for line in lines if line.quantity_allocated]
     if allocated_now:
-        OrderEvent.objects.create(
-            order=order,
-            kind=OrderEventKind.ALLOCATED,
-            message=(
-                "In stock and reserved: "
-                + ", ".join(f"{line.quantity_allocated} × {line.product_name}" for line in allocated_now)
-            )[:500],
+        events.append(
+            OrderEvent(
+                order=order,
+                kind=OrderEventKind.ALLOCATED,
+                message=(
+                    "In stock and reserved: "
+                    + ", ".join(f"{line.quantity_allocated} × {line.product_name}" for line in allocated_now)
+                )[:500],
+            )
         )
-    # Whoever bought a variant is not told again that it is back in stock.
-    back_in_stock_close_for_buyer(variant_ids=[line.variant_id for line in lines], email=email)
-    notification_create(
-        kind=NotificationKind.ORDER_CONFIRMED,
-        recipient=email,
-        dedupe_key=f"order-confirmed:{order.pk}",
-        context={"order_id": order.pk},
-    )
+    OrderEvent.objects.bulk_create(events)
     return order
 
 
@@ -849,13 +922,19 @@ def cart_get_or_create(*, user_id: int | None, cart_id: int | None = None) -> Ca
 
 
 @transaction.atomic
-def cart_add(*, cart_id: int, variant_id: int, quantity: int) -> CartLine:
+def cart_add(*, cart_id: int | None, variant_id: int, quantity: int) -> CartLine:
     """Add `quantity` units of a variant (to its line if the cart has one).
 
+    `cart_id` None: a guest's first item; the cart is created with its line (the
+    line's `cart_id` says which), and only when the item may be added.
     Refused with a CartError, leaving the cart as it was, when the variant is not
     sold or the line would hold more than policy and the backorder limit allow.
     """
     _cart_check_quantity(quantity)
+    if cart_id is None:
+        variant = _cart_sellable_variant(variant_id)
+        _cart_check_orderable(variant=variant, quantity=quantity)
+        return CartLine.objects.create(cart=Cart.objects.create(), variant=variant, quantity=quantity)
     cart = _cart_lock(cart_id)
     variant = _cart_sellable_variant(variant_id)
     line = CartLine.objects.filter(cart=cart, variant=variant).first()
@@ -903,13 +982,6 @@ def cart_remove(*, cart_id: int, line_id: int) -> CartLine | None:
     line.delete()
     cart.save(update_fields=["updated_at"])
     return line
-
-
-@transaction.atomic
-def cart_clear(*, cart_id: int) -> int:
-    """Empty the cart (after its order was placed). Returns the number of lines removed."""
-    deleted, _ = CartLine.objects.filter(cart_id=cart_id).delete()
-    return deleted
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -42,6 +42,7 @@ from .models import Cart, DelayChoice, DelayNotice
 from .selectors import (
     CartSummary,
     cart_get,
+    cart_items,
     cart_summary,
     delay_cancel_preview,
     delay_notice_for_link,
@@ -50,11 +51,11 @@ from .selectors import (
     order_list_for_user,
 )
 from .services import (
+    BackorderTermsRequired,
     CartError,
     CheckoutError,
     OrderActionError,
     cart_add,
-    cart_clear,
     cart_get_or_create,
     cart_merge,
     cart_remove,
@@ -133,7 +134,7 @@ def _next_url(request: HttpRequest) -> str:
 
 @require_GET
 def cart_detail(request: HttpRequest) -> HttpResponse:
-    summary = cart_summary(cart=_cart_for_request(request))
+    summary = cart_summary(user=request.user, cart_id=session_cart_id(request))
     return render(
         request,
         "orders/cart.html",
@@ -153,12 +154,16 @@ def cart_line_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, form_error_text(form))
         return HttpResponseRedirect(back)  # a URL, never a view name for redirect() to resolve
     variant, quantity = form.cleaned_data["variant"], form.cleaned_data["quantity"]
-    cart = _cart_for_request_or_new(request)
+    guest = not request.user.is_authenticated
+    # A guest's first item: `cart_add` creates the cart together with the line.
+    cart_id = None if guest and session_cart_id(request) is None else _cart_for_request_or_new(request).pk
     try:
-        cart_add(cart_id=cart.pk, variant_id=variant.pk, quantity=quantity)
+        line = cart_add(cart_id=cart_id, variant_id=variant.pk, quantity=quantity)
     except CartError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(back)
+    if guest and cart_id is None:
+        request.session[CART_SESSION_KEY] = line.cart_id
     messages.success(request, f"Added {quantity} × {variant} to your cart.")
     return redirect("orders:cart")
 
@@ -224,17 +229,39 @@ def _render_checkout(request: HttpRequest, form: CheckoutForm, summary: CartSumm
     )
 
 
+def _render_checkout_again(
+    request: HttpRequest,
+    data: QueryDict,
+    shipping_method: str,
+    *,
+    errors: tuple[str, ...] = (),
+    requires_terms: bool = False,
+) -> HttpResponse:
+    """The checkout page again, for a POST that placed nothing: the posted fields with their errors
+    (the backorder terms required when the cart as it is now, or `order_place`, says some units
+    will wait), then `errors` above the form."""
+    summary = cart_summary(
+        user=request.user, cart_id=session_cart_id(request), shipping_method=shipping_method
+    )
+    form = CheckoutForm(data, requires_terms=requires_terms or summary.quote.has_backorders)
+    form.is_valid()
+    for error in errors:
+        form.add_error(None, error)
+    return _render_checkout(request, form, summary)
+
+
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     """Review and place the order. The idempotency key makes a repeated submit land on the same order."""
-    cart = _cart_for_request(request)
     options = shipping_options()
     shipping_method = request.POST.get("shipping_method")
     if shipping_method not in options:
         shipping_method = next(iter(options))
-    summary = cart_summary(cart=cart, shipping_method=shipping_method)
 
     if request.method == "GET":
+        summary = cart_summary(
+            user=request.user, cart_id=session_cart_id(request), shipping_method=shipping_method
+        )
         if not summary.lines:
             messages.info(request, "Your cart is empty: add something before checking out.")
             return redirect("orders:cart")
@@ -248,27 +275,31 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form = CheckoutForm(initial=initial, requires_terms=summary.quote.has_backorders)
         return _render_checkout(request, form, summary)
 
+    # Placing the order needs only the cart's variant ids and quantities (`order_place` prices and
+    # splits them itself); the summary is read only when the page has to be shown again.
     data = request.POST.copy()
     key = data.get("idempotency_key", "")
-    key_issued = bool(key) and key in request.session.get(CHECKOUT_KEYS_SESSION_KEY, [])
-    if not key_issued:
+    if not (key and key in request.session.get(CHECKOUT_KEYS_SESSION_KEY, [])):
         data["idempotency_key"] = _issue_checkout_key(request)
-    form = CheckoutForm(data, requires_terms=summary.quote.has_backorders)
-    valid = form.is_valid()
-    if not key_issued:
-        form.add_error(
-            None,
-            "This checkout page has expired, so nothing was ordered. Please check your order below and "
-            "place it again.",
+        return _render_checkout_again(
+            request,
+            data,
+            shipping_method,
+            errors=(
+                "This checkout page has expired, so nothing was ordered. Please check your order below and "
+                "place it again.",
+            ),
         )
-        return _render_checkout(request, form, summary)
-    if not valid:
-        return _render_checkout(request, form, summary)
+    # The backorder terms are checked by `order_place`, which knows whether anything will wait.
+    form = CheckoutForm(data, requires_terms=False)
+    if not form.is_valid():
+        return _render_checkout_again(request, data, shipping_method)
 
+    cart_id, items = cart_items(user=request.user, cart_id=session_cart_id(request))
     try:
         result = order_place(
             # Only the server-side cart's variant ids and quantities: never prices or SKUs from the form.
-            items=summary.items,
+            items=items,
             email=form.cleaned_data["email"],
             address=form.address(),
             shipping_method=form.cleaned_data["shipping_method"],
@@ -278,19 +309,18 @@ def checkout(request: HttpRequest) -> HttpResponse:
             accept_backorder_terms=form.cleaned_data["accept_backorder_terms"],
             idempotency_key=key,
             user_id=_user_id(request),
+            cart_id=cart_id,
         )
+    except BackorderTermsRequired:
+        return _render_checkout_again(request, data, shipping_method, requires_terms=True)
     except CheckoutError as exc:
-        if not summary.lines:
+        if not items:
             messages.info(request, str(exc))
             return redirect("orders:cart")
-        form.add_error(None, str(exc))
-        return _render_checkout(request, form, summary)
+        return _render_checkout_again(request, data, shipping_method, errors=(str(exc),))
 
-    order = result.order
-    if result.created and cart is not None:
-        cart_clear(cart_id=cart.pk)
-    request.session[THANK_YOU_SESSION_KEY] = order.number
-    return redirect(order_access_path(order.number))
+    request.session[THANK_YOU_SESSION_KEY] = result.order.number
+    return redirect(order_access_path(result.order.number))
 
 
 # --- order pages -------------------------------------------------------------------------------

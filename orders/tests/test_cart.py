@@ -20,9 +20,11 @@ pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery-staple"
-# Session, cart, its lines (with variants), order_quote: variants + availability (2), nav categories.
+# Session, the cart's lines (with variants and products), availability (2), nav categories.
 # Exactly this many for 1 line and for 10.
-CART_PAGE_QUERIES = 7
+CART_PAGE_QUERIES = 5
+# See test_a_guests_first_item_query_budget.
+ADD_FIRST_ITEM_QUERIES = 12
 
 
 def in_words(value) -> str:
@@ -404,3 +406,19 @@ def test_merge_never_takes_units_from_the_account_cart_and_drops_what_is_not_sol
     ]
     assert cart_lines(user=alice) == [("TENT", 5)]
     assert not Cart.objects.filter(pk=guest.pk).exists()
+
+
+def test_a_guests_first_item_query_budget(client, django_assert_max_num_queries):
+    variant = VariantFactory()
+    give_stock(variant, 3)
+
+    # The form's variant (with its product); the transaction (2 with its savepoint): the variant
+    # again, its availability (2), the new cart and its line; the new session: exists?, insert (3).
+    with django_assert_max_num_queries(ADD_FIRST_ITEM_QUERIES) as queries:
+        response = client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 2})
+
+    assert response.status_code == 302
+    assert list(
+        CartLine.objects.filter(cart_id=client.session[CART_SESSION_KEY]).values_list("quantity", flat=True)
+    ) == [2]
+    assert len(queries) == ADD_FIRST_ITEM_QUERIES

@@ -100,6 +100,92 @@ def test_declined_card_leaves_nothing_behind():
     assert StockMovement.objects.filter(reason="allocated").count() == 0
 
 
+# --- availability is read for the quote; under the variant lock only stock and the queue again ---
+
+
+@pytest.fixture
+def between_quote_and_lock(monkeypatch):
+    """Run `change` after the quote and the payment authorization, before the variant lock."""
+    from orders import payments
+
+    def install(change):
+        gateway = payments.GATEWAYS["test_card"]
+        authorize = gateway.authorize
+
+        def authorize_then_change(**kwargs):
+            monkeypatch.setattr(gateway, "authorize", authorize)  # once
+            result = authorize(**kwargs)
+            change()
+            return result
+
+        monkeypatch.setattr(gateway, "authorize", authorize_then_change)
+
+    return install
+
+
+def test_units_sold_meanwhile_are_backordered_and_the_order_updated(between_quote_and_lock):
+    variant = VariantFactory(price=Decimal("100.00"))
+    allow_backorders(variant, backorder_limit=5, backorder_discount_percent=Decimal("10"))
+    warehouse = give_stock(variant, 2)
+    between_quote_and_lock(lambda: give_stock(variant, -2, warehouse))
+
+    order = place([(variant, 2)]).order  # quoted: 2 from stock, so no backorder discount
+
+    line = order.lines.get()
+    assert (line.quantity_allocated, line.quantity_backordered) == (0, 2)
+    assert line.expected_date is not None
+    order.refresh_from_db()
+    assert order.status == "waiting"  # not "ready", as the quote had it
+    assert (order.subtotal, order.discount_total, order.total) == (
+        Decimal("200.00"),
+        Decimal("0.00"),
+        Decimal("204.90"),
+    )
+    assert order.payment.amount_authorized == Decimal("204.90")
+    assert order.events.get(kind="placed").message.startswith("Order placed. Waiting for stock: 2 ×")
+    assert not order.events.filter(kind="allocated").exists()
+    assert stock_of(variant) == (0, 0)
+
+
+def test_backorder_places_taken_meanwhile_refuse_the_order(between_quote_and_lock):
+    variant = VariantFactory()
+    allow_backorders(variant, backorder_limit=3)
+    between_quote_and_lock(lambda: place([(variant, 2)], email="quicker@example.com"))
+
+    with pytest.raises(
+        CheckoutError, match="availability changed while you were checking out. Only 1 can be"
+    ):
+        place([(variant, 2)])  # quoted: 3 places left
+
+    assert list(Order.objects.values_list("email", flat=True)) == ["quicker@example.com"]
+    assert PaymentTransaction.objects.filter(kind="authorize").count() == 1
+
+
+def test_a_place_freed_meanwhile_is_not_offered_when_the_quote_saw_none(between_quote_and_lock):
+    """The backorder places left under the lock follow from the limit the quote implied; a quote that
+    saw none (the limit used up) gives none, even if a cancellation freed one in between."""
+    variant = VariantFactory()
+    allow_backorders(variant, backorder_limit=1)
+    waiting = place([(variant, 1)], email="first@example.com").order  # the one place
+    warehouse = give_stock(variant, 2)  # 1 for the waiting order, 1 free to sell (not served yet)
+
+    def cancel_and_remove():
+        order_cancel_backordered(
+            order_id=waiting.pk, quantities={waiting.lines.get().pk: 1}, user_id=None, by_staff=False
+        )
+        give_stock(variant, -2, warehouse)
+
+    between_quote_and_lock(cancel_and_remove)
+
+    with pytest.raises(
+        CheckoutError, match="availability changed while you were checking out. Only 0 can be"
+    ):
+        place([(variant, 1)])  # quoted: 1 from stock, no backorder place
+
+    assert Order.objects.count() == 1
+    assert stock_of(variant) == (0, 0)
+
+
 def test_repeated_submit_creates_one_order():
     variant = VariantFactory()
     give_stock(variant, 5)

@@ -25,8 +25,9 @@ User = get_user_model()
 PASSWORD = "correct-horse-battery-staple"
 
 # Exact query counts, the same for 1 and for 10 lines or orders (each test runs both).
-# Session (+ its save, 3 with the savepoint, as a key is issued), cart, lines, order_quote (3), nav.
-CHECKOUT_PAGE_QUERIES = 10
+# Session (+ its save, 3 with the savepoint, as a key is issued), the cart's lines (with variants
+# and products), availability (2), nav.
+CHECKOUT_PAGE_QUERIES = 8
 # A guest with the emailed link (no session yet, so no cart to count): order + payment, lines,
 # events, nav categories.
 ORDER_PAGE_QUERIES = 4
