@@ -16,7 +16,7 @@ aria-describedby, and an invalid control has aria-invalid.
 from django import forms, template
 from django.forms.boundfield import BoundField
 from django.forms.widgets import Input
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -24,13 +24,15 @@ register = template.Library()
 
 def _attrs(attrs: dict) -> SafeString:
     """HTML attributes as Django's widget templates write them: True alone, False left out."""
-    return mark_safe(
-        "".join(
-            f" {name}" if value is True else f' {name}="{escape(value)}"'
-            for name, value in attrs.items()
-            if value is not False and value is not None
-        )
-    )
+    parts = []
+    for name, value in attrs.items():
+        if value is False or value is None:
+            continue
+        if value is True:
+            parts.append(format_html(" {}", name))
+        else:
+            parts.append(format_html(' {}="{}"', name, value))
+    return mark_safe("".join(parts))
 
 
 def _add_class(attrs: dict, css: str) -> None:
@@ -121,13 +123,16 @@ def bootstrap_field(bound: BoundField) -> SafeString:
     if isinstance(widget, forms.Select):
         select_attrs = {"name": context["name"], **widget_attrs}
         _add_class(select_attrs, "form-select" + (" is-invalid" if bound.errors else ""))
-        options = "".join(
-            f'<option value="{escape(option["value"])}"{" selected" if option["selected"] else ""}>'
-            f"{escape(option['label'])}</option>"
-            for _group, group_options, _index in context["optgroups"]
-            for option in group_options
+        options = format_html_join(
+            "",
+            "<option{}>{}</option>",
+            (
+                (_attrs({"value": option["value"], "selected": option["selected"]}), option["label"])
+                for _group, group_options, _index in context["optgroups"]
+                for option in group_options
+            ),
         )
-        control = format_html("<select{}>{}</select>", _attrs(select_attrs), mark_safe(options))
+        control = format_html("<select{}>{}</select>", _attrs(select_attrs), options)
     elif isinstance(widget, Input):
         input_attrs = {"type": context["type"], "name": context["name"]}
         if context["value"] is not None:
