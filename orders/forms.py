@@ -1,6 +1,4 @@
-"""Forms of the cart, checkout and order pages, rendered field by field: checkout and the order page's
-cancel form with `bootstrap_field` (orders/templatetags/form_fields.py, for speed), the others with
-crispy's Bootstrap 5 pack.
+"""Forms of the cart, checkout and order pages, rendered field by field with crispy's Bootstrap 5 pack.
 
 Forms only check the shape of what was posted (a whole number in range, a known
 choice); whether it can be sold, at what price and when is decided by
