@@ -1,6 +1,5 @@
 """Account pages: Django's auth views (same URL names as django.contrib.auth.urls) plus sign-up."""
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
@@ -15,13 +14,8 @@ urlpatterns = [
     path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path(
         "password_reset/",
-        # Throttled (shop.views). Links in the email use the configured site address, not the Host header.
-        views.PasswordResetView.as_view(
-            extra_email_context={
-                "base_url": settings.SHOP_BASE_URL.rstrip("/"),
-                "shop_name": settings.SHOP_NAME,
-            }
-        ),
+        # Throttled (shop.views); the email is sent by the worker (shop.tasks.send_password_reset).
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path("password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),

@@ -11,3 +11,19 @@ def heartbeat_record(*, worker: str) -> WorkerHeartbeat:
     """Record that `worker` is alive now (one row per worker, updated in place)."""
     beat, _ = WorkerHeartbeat.objects.update_or_create(worker=worker, defaults={"seen_at": timezone.now()})
     return beat
+
+
+def password_reset_request(*, email: str) -> None:
+    """Ask for a password reset link for `email`; the worker looks the address up and sends it.
+
+    The request does the same, constant work whether or not an account has the
+    address (one message to the broker after commit), so neither the answer
+    nor its timing tells who has an account. The link's token is never stored:
+    the worker makes it from the account when it sends. A message lost on the
+    way costs the customer one more click on "reset password"; nothing else
+    depends on it, so there is no outbox row (which would keep a usable token
+    in the database).
+    """
+    from .tasks import send_password_reset
+
+    send_password_reset.delay_on_commit(email=email)

@@ -1,6 +1,10 @@
 """Celery tasks of the catalog app."""
 
+import smtplib
+
 from celery import shared_task
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
 
 from .services import heartbeat_record
 
@@ -9,3 +13,28 @@ from .services import heartbeat_record
 def worker_heartbeat(self) -> None:
     """Periodic proof of life: beat schedules it, any worker runs it."""
     heartbeat_record(worker=self.request.hostname or "eager")
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_password_reset(email: str) -> None:
+    """Send Django's password reset email to the active accounts with this address (none: nothing).
+
+    Links use the configured site address (SHOP_BASE_URL), never a request's
+    Host header. Short SMTP outages are retried with backoff.
+    """
+    form = PasswordResetForm(data={"email": email})
+    if not form.is_valid():
+        return
+    form.save(
+        domain_override=settings.SHOP_BASE_URL,
+        extra_email_context={"base_url": settings.SHOP_BASE_URL.rstrip("/"), "shop_name": settings.SHOP_NAME},
+        subject_template_name="registration/password_reset_subject.txt",
+        email_template_name="registration/password_reset_email.html",
+    )

@@ -32,6 +32,7 @@ from .selectors import (
     product_search,
     product_structured_data,
 )
+from .services import password_reset_request
 
 HOME_PRODUCT_LIMIT = 8
 
@@ -265,6 +266,12 @@ class PasswordResetView(auth_views.PasswordResetView):
         if wait:
             return _too_many_attempts(request, what="reset a password", wait=wait)
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        # Not form.save(): looking the address up and sending the email in the request would
+        # make answers for real accounts measurably slower. The worker does both.
+        password_reset_request(email=form.cleaned_data["email"])
+        return redirect(self.get_success_url())
 
 
 @login_required
