@@ -56,3 +56,32 @@ def test_product_pages_show_each_demo_variants_message(demo, client):
         assert response.status_code == 200
         assert a.message in html.unescape(response.content.decode())
     assert len(seen) == 5
+
+
+def test_availability_reads_the_same_numbers_as_the_listing_filters(demo):
+    """`availability_for_variants` (plain SQL) and `variants_with_stock` (the ORM annotations the
+    listing filters on) agree for every variant of the demo, which has every availability situation."""
+    from inventory.conf import inventory_defaults
+    from inventory.models import BackorderPolicy
+    from inventory.selectors import variants_with_stock
+
+    defaults = inventory_defaults()
+    policies = {p.variant_id: p for p in BackorderPolicy.objects.all()}
+    annotated = {v.pk: v for v in variants_with_stock(Variant.objects.all())}
+    answers = availability_for_variants(variant_ids=list(annotated))
+
+    assert set(answers) == set(annotated)
+    assert {a.status for a in answers.values()} == {
+        "in_stock",
+        "low_stock",
+        "backorder",
+        "out_of_stock",
+        "discontinued",
+    }
+    for pk, variant in annotated.items():
+        a, policy = answers[pk], policies.get(pk)
+        assert (a.free_stock, a.waiting_backorders) == (variant.stock_free, variant.backorders_waiting), pk
+        assert a.discount_percent == (policy.backorder_discount_percent if policy else None), pk
+        expected_lead = policy.lead_time_days if policy and policy.lead_time_days is not None else None
+        assert a.lead_time_days == (expected_lead or defaults.lead_time_days), pk
+    assert any(a.discount_percent for a in answers.values())  # the demo has backorder discounts
