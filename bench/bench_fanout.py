@@ -4,7 +4,9 @@ Creates a variant with enough free units that ratio x units covers every
 subscription, bulk-creates the subscriptions, then times one
 `back_in_stock_process` pass (lock, pick, create the notification rows, close
 the subscriptions, commit, publish). Two real `celery -A config worker`
-processes (on Redis when REDIS_URL is set, else on the filesystem broker)
+processes (each with Celery's thread pool, two batches at a time: an email
+spends most of its time waiting for the SMTP server and PostgreSQL;
+BENCH_FANOUT_THREADS=1 for one batch at a time, the solo pool) (on Redis when REDIS_URL is set, else on the filesystem broker)
 send the emails to a local aiosmtpd server running in a thread of this
 process. Reports:
 
@@ -47,6 +49,10 @@ NAME = "fanout"
 SUBSCRIPTIONS = 100_000
 QUICK_SUBSCRIPTIONS = 5_000
 WORKERS = 2
+# Each worker process sends this many batches at once (Celery's thread pool): an email's time is
+# mostly waiting for the SMTP server's reply and PostgreSQL, and threads overlap those waits.
+# BENCH_FANOUT_THREADS=1 runs the workers with the solo pool instead (one batch at a time).
+THREADS = int(os.environ.get("BENCH_FANOUT_THREADS", "2"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -187,8 +193,12 @@ def _start_workers(queue: str, smtp_port: int, logs: Path) -> list[subprocess.Po
                     queue,
                     "-n",
                     f"bench-{n}-{queue}@%h",
-                    "--pool",
-                    "solo",  # one process per worker: its RSS is the worker's memory
+                    # One process per worker either way, so its RSS is the worker's memory.
+                    *(
+                        ["--pool", "solo"]
+                        if THREADS <= 1
+                        else ["--pool", "threads", "--concurrency", str(THREADS)]
+                    ),
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",
