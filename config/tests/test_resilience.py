@@ -58,3 +58,14 @@ def test_robust_hook_does_not_undo_the_commit(not_eager, monkeypatch, django_cap
         worker_heartbeat.delay_on_commit()
 
     assert WorkerHeartbeat.objects.filter(worker="web").count() == 1
+
+
+def test_the_redis_cache_reuses_one_client_per_connection_pool():
+    # Building a redis.Redis per call costs more CPU than a cache hit; one per pool is shared by
+    # threads safely (commands take connections from the pool). Nothing connects here.
+    cache = ResilientRedisCache("redis://127.0.0.1:1/0", {})
+
+    reader, writer = cache._cache.get_client("k"), cache._cache.get_client("k", write=True)
+
+    assert reader is writer  # one server: one pool, one client
+    assert reader.connection_pool is cache._cache._get_connection_pool(False)
