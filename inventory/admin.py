@@ -863,6 +863,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .select_related("supplier", "warehouse", "ordered_by", "cancelled_by")
             .annotate(
                 _units_ordered=Coalesce(Sum("lines__quantity_ordered"), 0),
                 _units_received=Coalesce(Sum("lines__quantity_received"), 0),
@@ -886,11 +887,11 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         return [
             (None, {"fields": ["supplier", "warehouse", "reference", "status"]}),
             ("Delivery", {"fields": date_fields}),
-            (None, {"fields": ["notes", "created", "last_changed"]}),
+            (None, {"fields": ["notes", "created", "ordered", "cancelled", "last_changed"]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["status", "created", "last_changed"]
+        readonly = ["status", "created", "ordered", "cancelled", "last_changed"]
         if not _is_draft(obj):
             readonly += self.DRAFT_ONLY_FIELDS
         if obj is not None and obj.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
@@ -930,6 +931,20 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     @admin.display(description="Last changed")
     def last_changed(self, obj: PurchaseOrder) -> str:
         return datetime_in_words(obj.updated_at)
+
+    @staticmethod
+    def _when_and_who(at, user) -> str:
+        if at is None:
+            return "Not yet"
+        return datetime_in_words(at) + (f" by {user.get_username()}" if user is not None else "")
+
+    @admin.display(description="Sent to the supplier")
+    def ordered(self, obj: PurchaseOrder) -> str:
+        return self._when_and_who(obj.ordered_at, obj.ordered_by)
+
+    @admin.display(description="Cancelled")
+    def cancelled(self, obj: PurchaseOrder) -> str:
+        return self._when_and_who(obj.cancelled_at, obj.cancelled_by)
 
     # --- saving: plain fields directly, everything else through the services ---
 

@@ -287,7 +287,8 @@ def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None =
     if not po.lines.exists():
         raise PurchaseOrderError(f"{po.reference} has no lines.")
     po.status = PurchaseOrderStatus.ORDERED
-    po.save(update_fields=["status", "updated_at"])
+    po.ordered_at, po.ordered_by_id = timezone.now(), user_id
+    po.save(update_fields=["status", "ordered_at", "ordered_by", "updated_at"])
     availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
     return po
 
@@ -301,7 +302,8 @@ def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None)
     # Closing a partly received order means the supplier delivered short.
     short = po.status == PurchaseOrderStatus.PARTIALLY_RECEIVED
     po.status = PurchaseOrderStatus.CANCELLED
-    po.save(update_fields=["status", "updated_at"])
+    po.cancelled_at, po.cancelled_by_id = timezone.now(), user_id
+    po.save(update_fields=["status", "cancelled_at", "cancelled_by", "updated_at"])
     availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
     _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short" if short else "po_cancelled")
     return po

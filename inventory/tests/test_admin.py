@@ -459,6 +459,10 @@ def test_cancel_button_asks_first_then_cancels(admin_client, po_two_lines):
     po.refresh_from_db()
     assert po.status == PurchaseOrderStatus.CANCELLED
     assert messages_of(response) == ["PO-00042 is cancelled."]
+    # The change page says who cancelled it and when, in words.
+    page = admin_client.get(reverse("admin:inventory_purchaseorder_change", args=[po.pk])).content.decode()
+    assert po.cancelled_by.username == "admin"
+    assert "Cancelled" in page and f"by {po.cancelled_by.username}" in page
 
 
 def change_form_data(response) -> dict:

@@ -214,17 +214,24 @@ def test_receive_refused_on_closed_or_draft_po(po, status, message):
     assert StockMovement.objects.count() == 0
 
 
-def test_create_mark_ordered_and_cancel():
+def test_create_mark_ordered_and_cancel(django_user_model):
     variant, supplier, warehouse = VariantFactory(), SupplierFactory(), WarehouseFactory()
+    buyer, manager = (
+        django_user_model.objects.create(username="buyer"),
+        django_user_model.objects.create(username="manager"),
+    )
 
     po = purchase_order_create(
         supplier_id=supplier.pk, warehouse_id=warehouse.pk, reference="PO-NEW", lines={variant.pk: 12}
     )
-    purchase_order_mark_ordered(purchase_order_id=po.pk)
-    purchase_order_cancel(purchase_order_id=po.pk)
+    assert (po.ordered_at, po.ordered_by, po.cancelled_at, po.cancelled_by) == (None, None, None, None)
+    purchase_order_mark_ordered(purchase_order_id=po.pk, user_id=buyer.pk)
+    purchase_order_cancel(purchase_order_id=po.pk, user_id=manager.pk)
 
     po.refresh_from_db()
     assert (po.status, po.lines.get().quantity_ordered) == ("cancelled", 12)
+    assert (po.ordered_by, po.cancelled_by) == (buyer, manager)
+    assert po.created_at <= po.ordered_at <= po.cancelled_at
     with pytest.raises(PurchaseOrderError, match="already cancelled"):
         purchase_order_cancel(purchase_order_id=po.pk)
 
