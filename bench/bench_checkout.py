@@ -451,6 +451,19 @@ def _place_storm(
 # --- processes: collectstatic, gunicorn, the worker ------------------------------------------------
 
 
+def _print_outcomes(tally: "Tally") -> None:
+    """Every refusal and failure of a storm, counted by what the client saw."""
+    for label, counter in (
+        ("refused at checkout", tally.refused_at_checkout),
+        ("unexpected re-render", tally.other_rerenders),
+        ("unexpected response", tally.unexpected),
+        ("connection error", tally.connection_errors),
+        ("5xx", tally.server_errors),
+    ):
+        for what, count in counter.most_common():
+            print(f"     {label} x{count}: {what}")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -915,16 +928,7 @@ def run(args) -> list[Figure]:
         f"{server_errors} 5xx, {failed} other failures",
         flush=True,
     )
-    for reason, count in tally.refused_at_checkout.most_common():
-        print(f"     refused at checkout x{count}: {reason}")
-    for label, counter in (
-        ("unexpected re-render", tally.other_rerenders),
-        ("unexpected response", tally.unexpected),
-        ("connection error", tally.connection_errors),
-        ("5xx", tally.server_errors),
-    ):
-        for what, count in counter.most_common():
-            print(f"     {label} x{count}: {what}")
+    _print_outcomes(tally)
     cores = os.cpu_count() or 1
     print(f"   CPU during the storm ({elapsed:.1f} s x {cores} cores = {elapsed * cores:.1f} core-seconds):")
     for name, seconds in cpu.items():
@@ -1094,15 +1098,7 @@ def _place_storm_figures(
         f"{sum(tally.server_errors.values())} 5xx, {failed} other failures",
         flush=True,
     )
-    for label, counter in (
-        ("refused at checkout", tally.refused_at_checkout),
-        ("unexpected re-render", tally.other_rerenders),
-        ("unexpected response", tally.unexpected),
-        ("connection error", tally.connection_errors),
-        ("5xx", tally.server_errors),
-    ):
-        for what, count in counter.most_common():
-            print(f"     {label} x{count}: {what}")
+    _print_outcomes(tally)
     for name in ("place order", "order page"):
         values = tally.latencies.get(name, [])
         if values:

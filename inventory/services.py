@@ -540,13 +540,15 @@ def allocation_reserve(
             now, later = a.split(demand.quantity)
         except ValueError:
             raise BackorderRefused(
-                f"Only {a.max_orderable} can be ordered.",
+                f"Only {a.max_orderable} can be ordered." if a.max_orderable else "It has just sold out.",
                 variant_id=demand.variant_id,
                 max_orderable=a.max_orderable or 0,
             ) from None
         if later and not allow_backorder:
             raise BackorderRefused(
-                f"Only {now} can ship now.", variant_id=demand.variant_id, max_orderable=now
+                f"Only {now} can ship now." if now else "None can ship now.",
+                variant_id=demand.variant_id,
+                max_orderable=now,
             )
         picks = []
         remaining = now

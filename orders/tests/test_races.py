@@ -27,7 +27,7 @@ def test_32_buyers_of_10_units_with_backorder_limit_5(settings):
     refused = [r for r in results if isinstance(r, CheckoutError)]
     unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, CheckoutError)]
     assert (len(placed), len(refused), unexpected) == (15, 17, [])
-    assert all("Only 0 can be ordered" in str(r) or "is out of stock" in str(r) for r in refused)
+    assert all("It has just sold out" in str(r) or "is out of stock" in str(r) for r in refused)
     totals = OrderLine.objects.aggregate(
         allocated=Sum("quantity_allocated"), backordered=Sum("quantity_backordered")
     )

@@ -178,7 +178,7 @@ def test_a_place_freed_meanwhile_is_not_offered_when_the_quote_saw_none(between_
     between_quote_and_lock(cancel_and_remove)
 
     with pytest.raises(
-        CheckoutError, match="availability changed while you were checking out. Only 0 can be"
+        CheckoutError, match="availability changed while you were checking out. It has just sold out."
     ):
         place([(variant, 1)])  # quoted: 1 from stock, no backorder place
 
