@@ -266,10 +266,7 @@ def notification_retry_failed(*, notification_ids: Iterable[int]) -> int:
     Notification.objects.filter(pk__in=ids, status=NotificationStatus.FAILED).update(
         status=NotificationStatus.PENDING, attempts=0, next_attempt_at=None
     )
-    from .tasks import send_notification
-
-    for pk in ids:
-        send_notification.delay_on_commit(notification_id=pk)
+    notifications_enqueue_on_commit(ids)  # in send batches, one message whatever the number
     return len(ids)
 
 
