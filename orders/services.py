@@ -763,7 +763,9 @@ FROM (
            COALESCE(SUM(quantity_shipped) FILTER (WHERE status <> 'cancelled'), 0) AS shipped
     FROM orders_orderline WHERE order_id = ANY(%(orders)s) GROUP BY order_id
 ) a
-WHERE o.id = a.order_id
+-- The id list again, for the orders table: without it the planner may hash-join the whole
+-- table (every order ever placed) instead of looking the batch's orders up by primary key.
+WHERE o.id = a.order_id AND o.id = ANY(%(orders)s)
 RETURNING o.id, o.email
 """
 
