@@ -8,7 +8,7 @@ at least once; PostgreSQL prunes the old versions when it next reads the page.
 The cost is disk space: the orders table takes about twice the pages.
 """
 
-from django.db import migrations, models
+from django.db import migrations
 
 FILLFACTOR = 50
 
