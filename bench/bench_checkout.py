@@ -91,6 +91,7 @@ CLIENTS = int(os.environ.get("BENCH_CHECKOUT_CLIENTS", "32"))
 GUNICORN_WORKERS = int(os.environ.get("BENCH_CHECKOUT_WORKERS", "3"))
 GUNICORN_THREADS = int(os.environ.get("BENCH_CHECKOUT_THREADS", "2"))
 GUNICORN_CLASS = os.environ.get("BENCH_CHECKOUT_WORKER_CLASS", "gthread")
+GUNICORN_KEEPALIVE = os.environ.get("BENCH_CHECKOUT_KEEPALIVE", "30")
 
 # (units on hand, backorder limit, purchase attempts, time bound in seconds)
 FULL = (200, 100, 400, 180.0)
@@ -535,7 +536,7 @@ def _start_gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
         "--threads",
         str(GUNICORN_THREADS),
         "--keep-alive",
-        "30",  # the clients keep their connection between customers
+        GUNICORN_KEEPALIVE,  # seconds; 0: a new connection for every request
         "--backlog",
         "2048",
         "--log-level",
