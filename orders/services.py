@@ -769,6 +769,8 @@ WHERE o.id = a.order_id AND o.id = ANY(%(orders)s)
 RETURNING o.id, o.email
 """
 
+_ORDERS_LOCK_SQL = "SELECT 1 FROM orders_order WHERE id = ANY(%(orders)s) ORDER BY id FOR NO KEY UPDATE"
+
 # The same, plus the pass's emails written by the database itself, one per order (PostgreSQL).
 _ORDER_STATUS_AND_EMAILS_SQL = (
     "WITH updated AS ("
@@ -805,6 +807,12 @@ def order_lines_allocated(
 
     if connection.vendor == "postgresql" and events_written:
         with connection.cursor() as cursor:
+            # Lock the orders first, in a statement of their own. The status statement that follows
+            # then starts (READ COMMITTED) after every other transaction that held one of these
+            # orders has committed, so it sees their lines: another worker's pass serving another
+            # variant of the same order, a shipment, a cancellation. Were the lock taken by the
+            # UPDATE itself, its snapshot would predate the wait and the status could be stale.
+            cursor.execute(_ORDERS_LOCK_SQL, {"orders": sorted(order_ids)})
             cursor.execute(_ORDER_STATUS_AND_EMAILS_SQL, {"orders": sorted(order_ids), "run": run_id})
             notifications_enqueue_on_commit([row[0] for row in cursor.fetchall()])
         return

@@ -53,3 +53,29 @@ def test_two_passes_and_16_checkouts_at_once(monkeypatch):
     assert (item.on_hand, item.allocated) == (30, 30)
     assert sum(r.units_allocated for r in results[:2]) == 20  # no unit allocated twice
     assert ledger_discrepancies() == []
+
+
+def test_two_passes_for_different_variants_of_the_same_orders(monkeypatch):
+    """Each order waits for two variants; one pass per variant runs at once. Every order must end
+    up "ready": the pass that commits second must compute the order's status from the lines the
+    first one committed, not from what its own statement saw before it waited for the order row."""
+    monkeypatch.setattr("inventory.tasks.stock_arrived.delay_on_commit", lambda **kw: None)
+    first, second = VariantFactory(), VariantFactory()
+    allow_backorders(first)
+    allow_backorders(second)
+    orders = [place([(first, 1), (second, 1)], email=f"both{n}@example.com").order.pk for n in range(40)]
+    give_stock(first, 40)
+    give_stock(second, 40)
+
+    results = run_together(
+        [
+            lambda: allocation_serve_queue(variant_ids=[first.pk], run_id="first", batch_size=3),
+            lambda: allocation_serve_queue(variant_ids=[second.pk], run_id="second", batch_size=3),
+        ]
+    )
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert [r.units_allocated for r in results] == [40, 40]
+    statuses = dict(Order.objects.filter(pk__in=orders).values_list("pk", "status"))
+    assert sorted(set(statuses.values())) == ["ready"], statuses
+    assert ledger_discrepancies() == []
