@@ -14,6 +14,8 @@ purchase order → purchase-order lines → stock items (by pk) → order lines 
 """
 
 import logging
+import queue
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -829,10 +831,12 @@ def _serve_note(run_id: str, lines: int) -> str:
 # The PostgreSQL pass: one statement per batch chooses the lines with a running sum (window
 # function), updates them, writes their allocations, one ledger movement per stock item (the
 # units of the batch; Allocation rows and the order events say which line got them), raises
-# the stock items' allocated and adds one timeline event per order. Stock ranges come in as arrays: each stock item with
+# the stock items' allocated and records the batch (line ids and units) in an
+# AllocationFollowUp row for the orders' side: statuses, timeline events and emails, written
+# by orders.services.order_lines_allocated. Stock ranges come in as arrays: each stock item with
 # free units covers [s_start, s_end) of its variant's free units, warehouses by priority; each
 # chosen line covers [q_start, q_start + take) of its variant's queue; a pick is the overlap.
-# Statuses follow orders.lifecycle.line_status (tested for parity).
+# Line statuses follow orders.lifecycle.line_status (tested for parity).
 _SERVE_SQL = """
 WITH stock(item_id, variant_id, warehouse_id, s_start, s_end) AS (
     SELECT * FROM unnest(%(items)s::bigint[], %(item_variants)s::bigint[], %(warehouses)s::bigint[],
@@ -852,10 +856,15 @@ queue AS (
     WINDOW w AS (PARTITION BY l.variant_id ORDER BY o.is_priority DESC, o.placed_at, l.id
                  ROWS UNBOUNDED PRECEDING)
 ),
+-- The lines that get stock, at most %(batch)s in all: a prefix of each variant's queue.
 takes AS (
-    SELECT q.id, q.q_start, LEAST(q.waiting, f.units - q.q_start) AS take
-    FROM queue q JOIN free f ON f.variant_id = q.variant_id
-    WHERE q.q_start < f.units AND q.rn <= %(batch)s
+    SELECT id, q_start, take FROM (
+        SELECT q.id, q.q_start, LEAST(q.waiting, f.units - q.q_start) AS take,
+               ROW_NUMBER() OVER (ORDER BY q.variant_id, q.rn) AS n
+        FROM queue q JOIN free f ON f.variant_id = q.variant_id
+        WHERE q.q_start < f.units AND q.rn <= %(batch)s
+    ) eligible
+    WHERE n <= %(batch)s
 ),
 served AS (
     UPDATE orders_orderline l
@@ -893,25 +902,25 @@ stock_rows AS (
     FROM (SELECT item_id, SUM(qty) AS qty FROM picks GROUP BY item_id) p
     WHERE si.id = p.item_id
 ),
-events AS (
-    INSERT INTO orders_orderevent (order_id, kind, message, data, visible_to_customer, created_at)
-    SELECT order_id, 'allocated',
-           LEFT('Stock arrived and is reserved for you: '
-                || string_agg(take || ' × ' || product_name, ', ' ORDER BY id), 500),
-           jsonb_build_object('run', %(run)s::text, 'lines', jsonb_object_agg(id::text, take)), true, now()
-    FROM served GROUP BY order_id
+follow_up AS (
+    INSERT INTO orders_allocationfollowup (run_id, lines, created_at)
+    SELECT %(run)s, jsonb_build_object('lines', jsonb_agg(id ORDER BY id), 'takes', jsonb_agg(take ORDER BY id)), now()
+    FROM served HAVING COUNT(*) > 0
+    RETURNING id
 )
-SELECT id, order_id, take FROM served
+SELECT id, order_id, take, (SELECT id FROM follow_up) FROM served
 """
 
 
 def _serve_batch_postgres(
     *, variant_ids: list[int], run_id: str, batch_size: int
-) -> tuple[dict[int, int], set[int]]:
-    """One short transaction on PostgreSQL: serve the next batch of every variant's queue at once."""
-    from django.db import connection
+) -> tuple[dict[int, int], set[int], int | None]:
+    """One short transaction on PostgreSQL: serve the next batch of every variant's queue at once.
 
-    from orders.services import order_lines_allocated
+    Returns ({line id: units allocated}, order ids, the batch's AllocationFollowUp id). The
+    orders' side is left to `order_lines_allocated`, in this transaction or the next.
+    """
+    from django.db import connection
 
     _lock_variants(variant_ids)
     items = list(
@@ -931,7 +940,7 @@ def _serve_batch_postgres(
             ranges.append((pk, variant_id, warehouse_id, start, start + free))
             covered[variant_id] = start + free
     if not ranges:
-        return {}, set()
+        return {}, set(), None
     with connection.cursor() as cursor:
         cursor.execute(
             _SERVE_SQL,
@@ -948,11 +957,51 @@ def _serve_batch_postgres(
             },
         )
         rows = cursor.fetchall()
-    takes = {line_id: take for line_id, _, take in rows}
-    order_ids = {order_id for _, order_id, _ in rows}
-    if takes:
-        order_lines_allocated(order_ids=order_ids, takes=takes, run_id=run_id, events_written=True)
-    return takes, order_ids
+    takes = {line_id: take for line_id, _, take, _ in rows}
+    order_ids = {order_id for _, order_id, _, _ in rows}
+    return takes, order_ids, (rows[0][3] if rows else None)
+
+
+class _FollowUpThread:
+    """The orders' side of served batches, on a second database connection (PostgreSQL).
+
+    While the pass serves its next batch, this thread gives the orders of the batch
+    just committed their status, timeline event and email, each batch in its own
+    transaction (`order_lines_allocated`). Both connections work at once, on two
+    cores. A batch whose follow-up fails or never runs (the worker died) keeps its
+    AllocationFollowUp row, which the sweep finishes later.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="allocation-follow-up", daemon=True)
+        self._thread.start()
+
+    def submit(self, **job) -> None:
+        self._jobs.put(job)
+
+    def close(self) -> None:
+        """Wait until every submitted batch is done."""
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        from orders import services as order_services
+
+        try:
+            while (job := self._jobs.get()) is not None:
+                try:
+                    with transaction.atomic():
+                        order_services.order_lines_allocated(**job)
+                except Exception:
+                    logger.exception(
+                        "Auto-allocation batch %s: updating its orders failed; the sweep will retry.",
+                        job["follow_up_id"],
+                    )
+        finally:
+            connection.close()
 
 
 def _free_stock_and_waiting_lines(variant_ids: list[int]) -> bool:
@@ -969,42 +1018,62 @@ def _free_stock_and_waiting_lines(variant_ids: list[int]) -> bool:
     return bool(free) and OrderLine.objects.filter(variant_id__in=free, quantity_backordered__gt=0).exists()
 
 
-def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_size: int = 5000) -> ServeResult:
+def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_size: int = 2500) -> ServeResult:
     """Serve waiting backorders of these variants from their free stock, batch by batch.
 
     Each batch is its own short transaction holding the variants' locks: a
     worker killed in the middle leaves whole batches or nothing, and the next
     run finishes the work. Idempotent: with no free stock or no waiting line it
     changes nothing. On PostgreSQL a batch is one set-based statement for all
-    the variants (window functions); elsewhere the same rules run per variant
-    in Python, with a bounded number of queries per batch.
+    the variants (window functions), at most `batch_size` lines in all, and
+    when called outside a transaction the batches' orders are brought up to
+    date on a second connection while the next batch is served (see
+    `_FollowUpThread`); elsewhere the same rules run per variant in Python,
+    with a bounded number of queries per batch, and the orders are updated in
+    the batch's transaction.
     """
     from django.db import connection
 
+    from orders import services as order_services
+
     ids = sorted(set(variant_ids))
     result = ServeResult(variant_id=ids[0] if len(ids) == 1 else 0)
-    groups = [ids] if connection.vendor == "postgresql" else [[v] for v in ids]
-    for group in groups:
-        retries = 0
-        while True:
-            with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    takes, order_ids = _serve_batch_postgres(
-                        variant_ids=group, run_id=run_id, batch_size=batch_size
-                    )
-                else:
-                    takes, order_ids = _serve_batch(variant_id=group[0], run_id=run_id, batch_size=batch_size)
-            if not takes:
-                # A batch can come back empty while work remains: the lines it chose were all
-                # shrunk by a customer's cancellation between choosing and updating. Look again.
-                if retries < 3 and _free_stock_and_waiting_lines(group):
-                    retries += 1
-                    continue
-                break
-            result.batches += 1
-            result.lines_served += len(takes)
-            result.units_allocated += sum(takes.values())
-            result.order_ids |= order_ids
+    postgres = connection.vendor == "postgresql"
+    groups = [ids] if postgres else [[v] for v in ids]
+    # Inside a caller's transaction a second connection would not see the batches: stay in it.
+    follow_ups = _FollowUpThread() if postgres and not connection.in_atomic_block else None
+    try:
+        for group in groups:
+            retries = 0
+            while True:
+                with transaction.atomic():
+                    if postgres:
+                        takes, order_ids, follow_up_id = _serve_batch_postgres(
+                            variant_ids=group, run_id=run_id, batch_size=batch_size
+                        )
+                        job = {"order_ids": order_ids, "takes": takes, "run_id": run_id}
+                        if takes and follow_ups is None:
+                            order_services.order_lines_allocated(**job, follow_up_id=follow_up_id)
+                    else:
+                        takes, order_ids = _serve_batch(
+                            variant_id=group[0], run_id=run_id, batch_size=batch_size
+                        )
+                if not takes:
+                    # A batch can come back empty while work remains: the lines it chose were all
+                    # shrunk by a customer's cancellation between choosing and updating. Look again.
+                    if retries < 3 and _free_stock_and_waiting_lines(group):
+                        retries += 1
+                        continue
+                    break
+                if follow_ups is not None:
+                    follow_ups.submit(**job, follow_up_id=follow_up_id)
+                result.batches += 1
+                result.lines_served += len(takes)
+                result.units_allocated += sum(takes.values())
+                result.order_ids |= order_ids
+    finally:
+        if follow_ups is not None:
+            follow_ups.close()
     backorder_dates_refresh(variant_ids=ids)
     if result.units_allocated:
         availability_changed(variant_ids=ids)
@@ -1161,7 +1230,7 @@ def stock_arrived_process(*, variant_ids: Iterable[int]) -> ServeResult | None:
     variant_ids = sorted(set(variant_ids))
     run_id = uuid.uuid4().hex[:12]
     total = None
-    batch_size = getattr(settings, "INVENTORY_ALLOCATION_BATCH_SIZE", 5000)
+    batch_size = settings.INVENTORY_ALLOCATION_BATCH_SIZE
     while claimed := allocation_requests_claim(variant_ids=variant_ids):
         result = allocation_serve_queue(variant_ids=claimed, run_id=run_id, batch_size=batch_size)
         if total is None:

@@ -22,7 +22,13 @@ def stock_arrived(self, variant_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def sweep_allocation_requests() -> int:
-    """Beat task: serve requests whose message was lost, and queues that a dead pass left half served."""
+    """Beat task: serve requests whose message was lost, and queues that a dead pass left half served.
+
+    Also finishes the order updates (status, timeline event, email) of served batches whose
+    follow-up a dead worker left behind."""
+    from orders.services import order_allocation_follow_ups_finish
+
+    order_allocation_follow_ups_finish()
     variant_ids = sorted(set(allocation_requests_pending()) | set(allocation_requests_restore()))
     if variant_ids:
         stock_arrived.delay(variant_ids=variant_ids)

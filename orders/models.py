@@ -220,6 +220,28 @@ class OrderEvent(models.Model):
         return f"{self.order.number}: {self.message}"
 
 
+class AllocationFollowUp(models.Model):
+    """A batch of the auto-allocation pass whose orders are not brought up to date yet.
+
+    The pass's batch transaction allocates stock to order lines and writes this row; a
+    second transaction then gives the batch's orders their new status, one timeline event
+    and one "your backordered items are allocated" email each, and deletes the row. On
+    PostgreSQL that second transaction runs beside the pass's next batch, on another
+    connection. A row left behind (the worker died between the two) is found by the
+    sweep and by the next pass, which do the same work: nothing is lost or done twice.
+    """
+
+    run_id = models.CharField(max_length=32)
+    lines = models.JSONField()  # {"lines": [order line ids], "takes": [units allocated to each]}
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"allocation {self.run_id}: {len(self.lines.get('lines', []))} lines"
+
+
 class Shipment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
     created_at = models.DateTimeField(auto_now_add=True)

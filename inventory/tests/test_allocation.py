@@ -289,3 +289,25 @@ def test_in_stock_email_names_only_what_this_pass_reserved(django_capture_on_com
     assert message.subject == f"Order {order.number}: your backordered item is in stock"
     assert "- 2 × Tent" in message.body
     assert "Lantern" not in message.body.split("Reserved and getting ready to ship:")[1].split("Payment")[0]
+
+
+def test_a_batch_holds_at_most_batch_size_lines_over_all_variants(django_capture_on_commit_callbacks):
+    variants = [VariantFactory() for _ in range(3)]
+    warehouse = WarehouseFactory()
+    orders = {}
+    for variant in variants:
+        allow_backorders(variant)
+        orders[variant.pk] = waiting_orders(variant, [1] * 4)
+        stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = allocation_serve_queue(variant_ids=[v.pk for v in variants], run_id="limit", batch_size=5)
+
+    # 9 lines served: 5 + 4 on PostgreSQL (one statement for all variants), 3 + 3 + 3 elsewhere
+    # (one variant per batch). Either way no batch is larger than 5 and every queue is served in order.
+    assert (result.batches, result.lines_served) in [(2, 9), (3, 9)]
+    for variant in variants:
+        assert allocated(orders[variant.pk]) == [1, 1, 1, 0]
+    assert Notification.objects.filter(kind="backorder_allocated").count() == 9
+    assert OrderEvent.objects.filter(kind="allocated").count() == 9
+    assert ledger_discrepancies() == []
