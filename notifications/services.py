@@ -805,16 +805,19 @@ def low_stock_check(*, variant_ids: Iterable[int]) -> list[int]:
         LowStockState.objects.filter(pk__in=[s.pk for s in crossed], is_low=False).update(
             is_low=True, crossings=F("crossings") + 1
         )
-        for state in crossed:
-            crossing = state.crossings + 1
-            for recipient in getattr(settings, "STAFF_ALERT_EMAILS", []):
-                notification_create(
-                    kind=NotificationKind.LOW_STOCK_ALERT,
-                    recipient=recipient,
+        notification_create_many(
+            rows=[
+                {
+                    "kind": NotificationKind.LOW_STOCK_ALERT,
+                    "recipient": recipient,
                     # One key per staff address: a Notification has one recipient.
-                    dedupe_key=f"low-stock:{state.variant_id}:{crossing}:{recipient.lower()}",
-                    context={"variant_id": state.variant_id, "threshold": thresholds[state.variant_id]},
-                )
+                    "dedupe_key": f"low-stock:{state.variant_id}:{state.crossings + 1}:{recipient.lower()}",
+                    "context": {"variant_id": state.variant_id, "threshold": thresholds[state.variant_id]},
+                }
+                for state in crossed
+                for recipient in getattr(settings, "STAFF_ALERT_EMAILS", [])
+            ]
+        )
     return [state.variant_id for state in crossed]
 
 

@@ -106,3 +106,21 @@ def test_the_state_flips_without_staff_addresses(variant, warehouse, settings):
     assert low_stock_check(variant_ids=[variant.pk]) == [variant.pk]
     assert Notification.objects.count() == 0
     assert LowStockState.objects.get().is_low is True
+
+
+def test_queries_do_not_grow_with_the_variants_that_cross(warehouse, settings):
+    settings.STAFF_ALERT_EMAILS = ["stock@shop.example", "buyer@shop.example"]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def crossing(n):
+        variants = [VariantFactory() for _ in range(n)]
+        for v in variants:
+            stock_adjust(variant_id=v.pk, warehouse_id=warehouse.pk, quantity_change=2)  # below 5: low
+        with CaptureQueriesContext(connection) as ctx:
+            crossed = low_stock_check(variant_ids=[v.pk for v in variants])
+        assert len(crossed) == n
+        return len(ctx.captured_queries)
+
+    assert crossing(2) == crossing(12)
+    assert Notification.objects.filter(kind="low_stock_alert").count() == 2 * (2 + 12)
