@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -1004,6 +1005,26 @@ class _FollowUpThread:
             connection.close()
 
 
+@contextmanager
+def _follow_ups_for_pass(given: _FollowUpThread | None = None):
+    """The follow-up thread of a pass: `given` if any (the caller closes it), else a new one when
+    the pass runs on PostgreSQL outside a transaction, closed (waited for) on leaving. None
+    otherwise: inside a caller's transaction a second connection would not see the batches."""
+    from django.db import connection
+
+    if given is not None:
+        yield given
+        return
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield None
+        return
+    follow_ups = _FollowUpThread()
+    try:
+        yield follow_ups
+    finally:
+        follow_ups.close()
+
+
 def _free_stock_and_waiting_lines(variant_ids: list[int]) -> bool:
     """Whether any of these variants still has free stock and a line waiting for it (two queries)."""
     from orders.models import OrderLine
@@ -1018,7 +1039,13 @@ def _free_stock_and_waiting_lines(variant_ids: list[int]) -> bool:
     return bool(free) and OrderLine.objects.filter(variant_id__in=free, quantity_backordered__gt=0).exists()
 
 
-def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_size: int = 2500) -> ServeResult:
+def allocation_serve_queue(
+    *,
+    variant_ids: Iterable[int],
+    run_id: str,
+    batch_size: int = 2500,
+    follow_ups: _FollowUpThread | None = None,
+) -> ServeResult:
     """Serve waiting backorders of these variants from their free stock, batch by batch.
 
     Each batch is its own short transaction holding the variants' locks: a
@@ -1030,7 +1057,8 @@ def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_siz
     date on a second connection while the next batch is served (see
     `_FollowUpThread`); elsewhere the same rules run per variant in Python,
     with a bounded number of queries per batch, and the orders are updated in
-    the batch's transaction.
+    the batch's transaction. `follow_ups`: a follow-up thread the caller made
+    and will close (`stock_arrived_process`, which has more to do meanwhile).
     """
     from django.db import connection
 
@@ -1040,9 +1068,7 @@ def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_siz
     result = ServeResult(variant_id=ids[0] if len(ids) == 1 else 0)
     postgres = connection.vendor == "postgresql"
     groups = [ids] if postgres else [[v] for v in ids]
-    # Inside a caller's transaction a second connection would not see the batches: stay in it.
-    follow_ups = _FollowUpThread() if postgres and not connection.in_atomic_block else None
-    try:
+    with _follow_ups_for_pass(follow_ups) as follow_ups:
         for group in groups:
             retries = 0
             while True:
@@ -1071,12 +1097,11 @@ def allocation_serve_queue(*, variant_ids: Iterable[int], run_id: str, batch_siz
                 result.lines_served += len(takes)
                 result.units_allocated += sum(takes.values())
                 result.order_ids |= order_ids
-    finally:
-        if follow_ups is not None:
-            follow_ups.close()
-    backorder_dates_refresh(variant_ids=ids)
-    if result.units_allocated:
-        availability_changed(variant_ids=ids)
+        # The promised dates of the lines still waiting do not depend on the orders' side:
+        # refresh them while the follow-up finishes the last batch.
+        backorder_dates_refresh(variant_ids=ids)
+        if result.units_allocated:
+            availability_changed(variant_ids=ids)
     return result
 
 
@@ -1231,19 +1256,24 @@ def stock_arrived_process(*, variant_ids: Iterable[int]) -> ServeResult | None:
     run_id = uuid.uuid4().hex[:12]
     total = None
     batch_size = settings.INVENTORY_ALLOCATION_BATCH_SIZE
-    while claimed := allocation_requests_claim(variant_ids=variant_ids):
-        result = allocation_serve_queue(variant_ids=claimed, run_id=run_id, batch_size=batch_size)
-        if total is None:
-            total = result
-        else:
-            total.batches += result.batches
-            total.lines_served += result.lines_served
-            total.units_allocated += result.units_allocated
-            total.order_ids |= result.order_ids
-    # Units still free after the queue was served go to back-in-stock subscribers;
-    # a variant that rose above its low-stock threshold is reset for the next alert.
-    back_in_stock_process(variant_ids=variant_ids)
-    low_stock_check(variant_ids=variant_ids)
+    # One follow-up thread for the whole pass, waited for at the very end: the steps after the
+    # queue (back-in-stock, low stock) read stock, not the orders the follow-up updates.
+    with _follow_ups_for_pass() as follow_ups:
+        while claimed := allocation_requests_claim(variant_ids=variant_ids):
+            result = allocation_serve_queue(
+                variant_ids=claimed, run_id=run_id, batch_size=batch_size, follow_ups=follow_ups
+            )
+            if total is None:
+                total = result
+            else:
+                total.batches += result.batches
+                total.lines_served += result.lines_served
+                total.units_allocated += result.units_allocated
+                total.order_ids |= result.order_ids
+        # Units still free after the queue was served go to back-in-stock subscribers;
+        # a variant that rose above its low-stock threshold is reset for the next alert.
+        back_in_stock_process(variant_ids=variant_ids)
+        low_stock_check(variant_ids=variant_ids)
     return total
 
 
