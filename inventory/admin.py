@@ -995,6 +995,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             lines=lines,
             expected_date=data.get("expected_date"),
             notes=data.get("notes", ""),
+            user_id=request.user.pk,
         )
         # The admin goes on with the unsaved instance (history entry, redirect): give it the new row.
         obj = form.instance

@@ -10,7 +10,8 @@ checks it). Two ways of writing are used, both safe under concurrency:
   order so that two transactions locking several rows cannot deadlock.
 
 Lock order across the whole project (docs/concurrency.md): variants (by pk) →
-purchase order → purchase-order lines → stock items (by pk) → order lines (by pk).
+purchase order → purchase-order lines → stock items (by pk) → order lines (by pk) →
+orders (by pk, for their status).
 """
 
 import logging
@@ -87,10 +88,13 @@ def _enqueue_stock_arrived(variant_ids: Iterable[int]) -> None:
 
 
 def _enqueue_delay_check(*, purchase_order_id: int, cause: str) -> None:
-    """After commit, look for waiting order lines whose date this purchase-order change pushed later.
+    """After commit, re-project the dates of the waiting lines this purchase order supplies.
 
+    Every waiting line gets its new expected date, earlier or later, and a line
+    whose date moved later is recorded as delayed (`cause`; "" when the change
+    can only bring dates forward, such as a new order placed with a supplier).
     Only ids travel; the check re-reads everything (orders.tasks.check_delays).
-    The daily delay scan finds the same slips should this message be lost.
+    The daily delay scan does the same should this message be lost.
     """
     from orders.tasks import check_delays
 
@@ -245,6 +249,7 @@ class Receipt:
 
 
 @transaction.atomic
+@transaction.atomic
 def purchase_order_create(
     *,
     supplier_id: int,
@@ -254,12 +259,18 @@ def purchase_order_create(
     expected_date: date | None = None,
     status: str = PurchaseOrderStatus.DRAFT,
     notes: str = "",
+    user_id: int | None = None,
 ) -> PurchaseOrder:
-    """Create a purchase order with lines {variant_id: quantity}."""
+    """Create a purchase order with lines {variant_id: quantity}, all or nothing.
+
+    Created as ordered (`status`), it is supply from now on: `user_id` is recorded as who
+    ordered it, and the waiting lines of its variants get their new expected dates.
+    """
     if status not in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.ORDERED):
         raise PurchaseOrderError("A new purchase order is either a draft or ordered.")
     if not lines or any(q <= 0 for q in lines.values()):
         raise PurchaseOrderError("A purchase order needs at least one line, each with a positive quantity.")
+    ordered = status == PurchaseOrderStatus.ORDERED
     try:
         with transaction.atomic():
             po = PurchaseOrder.objects.create(
@@ -269,6 +280,8 @@ def purchase_order_create(
                 expected_date=expected_date,
                 status=status,
                 notes=notes,
+                ordered_at=timezone.now() if ordered else None,
+                ordered_by_id=user_id if ordered else None,
             )
     except IntegrityError as exc:
         raise PurchaseOrderError(f"A purchase order with reference {reference} already exists.") from exc
@@ -279,6 +292,8 @@ def purchase_order_create(
         ]
     )
     availability_changed(variant_ids=lines)
+    if ordered:
+        _enqueue_delay_check(purchase_order_id=po.pk, cause="")
     return po
 
 
@@ -293,6 +308,7 @@ def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None =
     po.ordered_at, po.ordered_by_id = timezone.now(), user_id
     po.save(update_fields=["status", "ordered_at", "ordered_by", "updated_at"])
     availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
+    _enqueue_delay_check(purchase_order_id=po.pk, cause="")  # more supply: waiting lines' dates come forward
     return po
 
 

@@ -266,3 +266,45 @@ def test_expected_date_changes_are_kept_as_history(po, django_user_model):
     assert list(PurchaseOrderDateChange.objects.values_list("old_date", "new_date", "changed_by")) == [
         (date(2026, 12, 1), date(2026, 12, 9), staff.pk)
     ]
+
+
+@pytest.mark.parametrize("how", ["created ordered", "draft marked ordered"])
+def test_new_supply_brings_the_dates_of_waiting_lines_forward(
+    how, django_user_model, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.tests.helpers import allow_backorders, place
+
+    variant = VariantFactory()
+    allow_backorders(variant, lead_time_days=60)
+    line = place([(variant, 2)]).order.lines.get()
+    today = timezone.localdate()
+    assert line.expected_date > today + timedelta(days=50)  # no supply yet: the lead time
+    buyer = django_user_model.objects.create(username="buyer")
+    soon = today + timedelta(days=5)
+    kwargs = {
+        "supplier_id": SupplierFactory().pk,
+        "warehouse_id": WarehouseFactory().pk,
+        "reference": "PO-SOON",
+        "lines": {variant.pk: 10},
+        "expected_date": soon,
+        "user_id": buyer.pk,
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "created ordered":
+            po = purchase_order_create(**kwargs, status="ordered")
+        else:
+            draft = purchase_order_create(**kwargs)
+            line.refresh_from_db()
+            assert line.expected_date > today + timedelta(days=50)  # a draft promises nothing
+            po = purchase_order_mark_ordered(purchase_order_id=draft.pk, user_id=buyer.pk)
+
+    line.refresh_from_db()
+    assert today < line.expected_date <= soon + timedelta(days=1)
+    po.refresh_from_db()
+    assert (po.status, po.ordered_by) == ("ordered", buyer)
+    assert not line.delays.exists()  # an earlier date is not a delay
