@@ -77,11 +77,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from html import unescape
-from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from bench.core import Figure
+from config.testing import CookieJar
 
 NAME = "checkout"
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +122,7 @@ class Browser:
     def __init__(self, port: int):
         self.port = port
         self.conn: http.client.HTTPConnection | None = None
-        self.cookies: dict[str, str] = {}
+        self.cookies = CookieJar()
 
     def close(self) -> None:
         if self.conn is not None:
@@ -131,8 +131,8 @@ class Browser:
 
     def request(self, method: str, path: str, fields: dict | None = None) -> Response:
         headers = {"Host": f"127.0.0.1:{self.port}", "User-Agent": "bench-checkout", "Accept": "text/html"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if cookie := self.cookies.header():
+            headers["Cookie"] = cookie
         body = None
         if fields is not None:
             body = urlencode(fields)
@@ -148,17 +148,7 @@ class Browser:
             self.close()
             raise
         seconds = time.perf_counter() - started
-        for header in response.headers.get_all("Set-Cookie") or []:
-            jar = SimpleCookie()
-            try:
-                jar.load(header)
-            except CookieError:
-                continue
-            for name, morsel in jar.items():
-                if morsel.value == "" or morsel["max-age"] == "0":
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.coded_value
+        self.cookies.update(response.headers)
         if response.will_close:
             self.close()
         return Response(response.status, response.headers.get("Location", ""), data.decode(), seconds)

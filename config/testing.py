@@ -29,3 +29,36 @@ def run_together(functions: Sequence[Callable[[], object]], *, timeout: float = 
 
     with ThreadPoolExecutor(max_workers=len(functions)) as pool:
         return list(pool.map(call, functions))
+
+
+class CookieJar:
+    """The cookies a site set, as a browser keeps them, for test and benchmark HTTP clients.
+
+    `update()` reads a response's Set-Cookie headers (a cookie set empty or with
+    `Max-Age=0` is deleted, as the shop does on sign-out); `header()` is the
+    Cookie header for the next request, or None when there are none.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def clear(self) -> None:
+        self.values.clear()
+
+    def header(self) -> str | None:
+        return "; ".join(f"{name}={value}" for name, value in self.values.items()) or None
+
+    def update(self, headers) -> None:
+        from http.cookies import CookieError, SimpleCookie
+
+        for line in headers.get_all("Set-Cookie") or []:
+            parsed = SimpleCookie()
+            try:
+                parsed.load(line)
+            except CookieError:
+                continue
+            for name, morsel in parsed.items():
+                if morsel.value == "" or morsel["max-age"] == "0":
+                    self.values.pop(name, None)
+                else:
+                    self.values[name] = morsel.coded_value

@@ -18,9 +18,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
+
+from config.testing import CookieJar
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_SERVER = shutil.which("redis-server")
@@ -241,7 +242,7 @@ class Browser:
 
     def __init__(self, base: str):
         self.base = base
-        self.cookies: dict[str, str] = {}
+        self.cookies = CookieJar()
 
     def request(self, method: str, path: str, fields: dict | None = None, *, follow: bool = True) -> Page:
         started = time.perf_counter()
@@ -249,8 +250,8 @@ class Browser:
         for _ in range(5):
             parts = urlsplit(url)
             headers = {"Accept": "text/html"}
-            if self.cookies:
-                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            if cookie := self.cookies.header():
+                headers["Cookie"] = cookie
             body = None
             if fields is not None:
                 body = urlencode(fields)
@@ -263,14 +264,7 @@ class Browser:
                 text = response.read().decode()
             finally:
                 conn.close()
-            for header in response.headers.get_all("Set-Cookie") or []:
-                jar = SimpleCookie()
-                try:
-                    jar.load(header)
-                except CookieError:
-                    continue
-                for name, morsel in jar.items():
-                    self.cookies[name] = morsel.coded_value
+            self.cookies.update(response.headers)
             location = response.headers.get("Location")
             if not (follow and location and response.status in (301, 302, 303)):
                 return Page(response.status, url, text, time.perf_counter() - started)
