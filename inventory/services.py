@@ -1041,6 +1041,35 @@ def _follow_ups_for_pass(given: _FollowUpThread | None = None):
         follow_ups.close()
 
 
+def _variant_groups(variant_ids: list[int], *, batch_size: int) -> list[list[int]]:
+    """The variants with lines waiting, in id order, grouped so that a group's queues hold about
+    one batch: each batch statement ranks the waiting lines of its group only, not those of every
+    variant of the pass again and again. A variant with more than a batch waiting is a group of
+    its own (served in several batches). One query."""
+    from django.db.models import Count
+
+    from orders.models import OrderLine
+
+    waiting = dict(
+        OrderLine.objects.filter(variant_id__in=variant_ids, quantity_backordered__gt=0)
+        .values("variant_id")
+        .annotate(n=Count("id"))
+        .values_list("variant_id", "n")
+    )
+    groups: list[list[int]] = []
+    size = 0
+    for variant_id in variant_ids:
+        n = waiting.get(variant_id, 0)
+        if n == 0:
+            continue  # nothing to serve
+        if not groups or size + n > batch_size:
+            groups.append([])
+            size = 0
+        groups[-1].append(variant_id)
+        size += n
+    return groups
+
+
 def _free_stock_and_waiting_lines(variant_ids: list[int]) -> bool:
     """Whether any of these variants still has free stock and a line waiting for it (two queries)."""
     from orders.models import OrderLine
@@ -1083,7 +1112,7 @@ def allocation_serve_queue(
     ids = sorted(set(variant_ids))
     result = ServeResult(variant_id=ids[0] if len(ids) == 1 else 0)
     postgres = connection.vendor == "postgresql"
-    groups = [ids] if postgres else [[v] for v in ids]
+    groups = _variant_groups(ids, batch_size=batch_size) if postgres else [[v] for v in ids]
     with _follow_ups_for_pass(follow_ups) as follow_ups:
         for group in groups:
             retries = 0
