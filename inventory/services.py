@@ -1017,6 +1017,7 @@ class _FollowUpThread:
                         "Auto-allocation batch %s: updating its orders failed; the sweep will retry.",
                         job["follow_up_id"],
                     )
+                    connection.close()  # the next batch starts on a fresh connection
         finally:
             connection.close()
 
