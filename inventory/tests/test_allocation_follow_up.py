@@ -97,3 +97,40 @@ def test_a_failed_follow_up_is_finished_by_the_sweep_exactly_once(no_task, caplo
     assert Notification.objects.filter(kind="backorder_allocated").count() == 6
     assert order_allocation_follow_ups_finish() == 0  # nothing left: running it again changes nothing
     assert OrderEvent.objects.filter(kind="allocated").count() == 6
+
+
+def test_customers_cancelling_while_the_pass_and_its_follow_ups_run(no_task):
+    """Cancellations lock an order's lines, then the order; the pass's follow-up locks orders and
+    only reads lines. Run together: no deadlock, no error but the customer's clear refusal, and
+    every order's status is the one its committed lines imply."""
+    from django.db.models import Sum
+
+    from config.testing import run_together
+    from orders.lifecycle import order_status
+    from orders.services import OrderActionError, order_cancel_backordered
+
+    variant, other = VariantFactory(), VariantFactory()
+    allow_backorders(variant)
+    allow_backorders(other)
+    orders = [place([(variant, 2), (other, 1)], email=f"c{i}@example.com").order.pk for i in range(40)]
+    give_stock(variant, 50)  # enough for the 25 oldest orders
+    give_stock(other, 40)
+
+    passes = [
+        lambda: allocation_serve_queue(variant_ids=[variant.pk], run_id="cancel-race", batch_size=4),
+        lambda: allocation_serve_queue(variant_ids=[other.pk], run_id="cancel-race-2", batch_size=6),
+    ]
+    cancels = [lambda pk=pk: order_cancel_backordered(order_id=pk) for pk in orders[5:35:2]]
+    results = run_together(passes + cancels)
+
+    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, OrderActionError)]
+    assert unexpected == []
+    assert not AllocationFollowUp.objects.exists()
+    for order in Order.objects.filter(pk__in=orders).prefetch_related("lines"):
+        lines = list(order.lines.all())
+        assert order.status == order_status(lines, ship_policy=order.ship_policy), order.number
+    for v in (variant, other):
+        item = StockItem.objects.get(variant=v)
+        lines = v.order_lines.aggregate(allocated=Sum("quantity_allocated"))
+        assert item.allocated == lines["allocated"]
+    assert ledger_discrepancies() == []
