@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from .querysets import WAITING, OrderLineQuerySet
+
 
 class ShipPolicy(models.TextChoices):
     SPLIT = "split", "Ship what is available now, the rest as it arrives"
@@ -135,13 +137,16 @@ class OrderLine(models.Model):
     )
     status = models.CharField(max_length=20, choices=LineStatus.choices, default=LineStatus.BACKORDERED)
 
+    # `.waiting()`, waiting units per variant, and the queue order: orders/querysets.py.
+    objects = OrderLineQuerySet.as_manager()
+
     class Meta:
         ordering = ["order_id", "pk"]
         indexes = [
             # The backorder queue of a variant: waiting lines only.
             models.Index(
                 fields=["variant", "id"],
-                condition=Q(quantity_backordered__gt=0),
+                condition=WAITING,
                 name="orderline_waiting_by_variant",
             ),
         ]

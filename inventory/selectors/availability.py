@@ -1,51 +1,51 @@
-"""Reads for inventory: above all, the one availability answer used everywhere.
+"""The one availability answer used everywhere, and the catalog filters that agree with it.
 
 `availability_for_variants` answers for any number of variants in two queries:
-one for the variants annotated with their free stock and waiting backorders,
-one for their open purchase-order lines. Product pages, listings, the cart and
-checkout all ask it, so a customer never sees two different answers.
+one for the variants' free stock, waiting backorders and policy (plain SQL,
+`_AVAILABILITY_NUMBERS_SQL`), one for their open purchase-order lines. Product
+pages, listings, the cart and checkout all ask it, so a customer never sees two
+different answers. `variants_with_stock` computes the same numbers as ORM
+annotations, for listings that filter on them in SQL (`available_now_q`,
+`can_be_backordered_q`, `product_availability_filter`).
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     CharField,
-    Count,
     Exists,
     F,
     IntegerField,
-    Min,
     OuterRef,
     Q,
     QuerySet,
-    RowRange,
     Subquery,
     Sum,
     Value,
-    Window,
 )
 from django.db.models.functions import Coalesce
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from orders.models import OrderLine
+from shop import formatting
 from shop.models import Variant
 
-from .conf import inventory_defaults
-from .models import (
+from ..conf import inventory_defaults
+from ..models import (
     OPEN_PO_STATUSES,
     BackorderMode,
-    PurchaseOrder,
+    BackorderPolicy,
     PurchaseOrderLine,
     StockItem,
-    StockMovement,
     Warehouse,
 )
-from .projection import Incoming, ordered_incoming, project_ready_date
+from ..projection import Incoming, project_ready_date
 
 
 class AvailabilityStatus:
@@ -76,7 +76,12 @@ class AvailabilityStatus:
 
 
 def date_in_words(value: date) -> str:
-    return dateformat.format(value, "l j F Y")
+    """A date as customers read it, with its weekday: "Tuesday 1 December 2026".
+
+    Kept so that `from inventory.selectors import date_in_words` still works; it is
+    `shop.formatting.date_in_words(value, weekday=True)`, which new code should call.
+    """
+    return formatting.date_in_words(value, weekday=True)
 
 
 @dataclass(frozen=True)
@@ -156,15 +161,9 @@ def variants_with_stock(queryset: QuerySet[Variant] | None = None) -> QuerySet[V
         .annotate(total=Sum(F("on_hand") - F("allocated")))
         .values("total")
     )
-    waiting = (
-        OrderLine.objects.filter(variant=OuterRef("pk"), quantity_backordered__gt=0)
-        .values("variant")
-        .annotate(total=Sum("quantity_backordered"))
-        .values("total")
-    )
     return queryset.annotate(
         stock_free=Coalesce(Subquery(free, output_field=IntegerField()), 0),
-        backorders_waiting=Coalesce(Subquery(waiting, output_field=IntegerField()), 0),
+        backorders_waiting=OrderLine.objects.waiting_units_subquery("pk"),
         policy_mode=Coalesce(
             F("backorder_policy__mode"), Value(defaults.backorder_mode), output_field=CharField()
         ),
@@ -297,10 +296,13 @@ def availability_from_numbers(
     )
 
 
-# The numbers behind availability, for variants by id: the same sums and policy as
-# `variants_with_stock` (tested for parity), written out once. This runs on every product
-# page, cart, checkout and listing badge; as plain SQL it skips building the ORM query
-# (about two thirds of the call's CPU) and model instances. Portable: SQLite and PostgreSQL.
+# The numbers behind availability, for variants by id: the plain-SQL twin of
+# `variants_with_stock` above (the same sums and policy; the waiting filter is
+# `orders.querysets.WAITING`), written out once. Parity test:
+# inventory/tests/test_demo.py::test_availability_reads_the_same_numbers_as_the_listing_filters.
+# This runs on every product page, cart, checkout and listing badge; as plain SQL it skips
+# building the ORM query (about two thirds of the call's CPU) and model instances.
+# Portable: SQLite and PostgreSQL.
 _AVAILABILITY_NUMBERS_SQL = """
 SELECT v.id,
        COALESCE((SELECT SUM(si.on_hand - si.allocated)
@@ -316,10 +318,8 @@ SELECT v.id,
 
 
 def _availability_numbers(ids: list[int]) -> list[tuple]:
-    from django.db import connection
-
-    from .models import BackorderPolicy
-
+    """Rows of `_AVAILABILITY_NUMBERS_SQL`, the plain-SQL twin of `variants_with_stock` (parity test:
+    inventory/tests/test_demo.py::test_availability_reads_the_same_numbers_as_the_listing_filters)."""
     sql = _AVAILABILITY_NUMBERS_SQL.format(
         stock_item=StockItem._meta.db_table,
         warehouse=Warehouse._meta.db_table,
@@ -374,294 +374,4 @@ def availability_best(availabilities: Iterable[Availability]) -> Availability | 
         availabilities,
         key=lambda a: (AvailabilityStatus.RANK[a.status], a.expected_date or date.max),
         default=None,
-    )
-
-
-@dataclass(frozen=True)
-class LedgerDiscrepancy:
-    stock_item_id: int
-    sku: str
-    warehouse: str
-    on_hand: int
-    allocated: int
-    ledger_on_hand: int
-    ledger_allocated: int
-
-    def __str__(self) -> str:
-        return (
-            f"{self.sku} @ {self.warehouse} (stock item {self.stock_item_id}): "
-            f"on hand {self.on_hand} but ledger says {self.ledger_on_hand}; "
-            f"allocated {self.allocated} but ledger says {self.ledger_allocated}"
-        )
-
-
-def ledger_discrepancies() -> list[LedgerDiscrepancy]:
-    """Stock items whose levels differ from the sums of their movements (one query)."""
-    on_hand_sum = (
-        StockMovement.objects.filter(stock_item=OuterRef("pk"))
-        .values("stock_item")
-        .annotate(total=Sum("on_hand_delta"))
-        .values("total")
-    )
-    allocated_sum = (
-        StockMovement.objects.filter(stock_item=OuterRef("pk"))
-        .values("stock_item")
-        .annotate(total=Sum("allocated_delta"))
-        .values("total")
-    )
-    items = (
-        StockItem.objects.annotate(
-            ledger_on_hand=Coalesce(Subquery(on_hand_sum, output_field=IntegerField()), 0),
-            ledger_allocated=Coalesce(Subquery(allocated_sum, output_field=IntegerField()), 0),
-        )
-        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(allocated=F("ledger_allocated")))
-        .values_list(
-            "pk",
-            "variant__sku",
-            "warehouse__code",
-            "on_hand",
-            "allocated",
-            "ledger_on_hand",
-            "ledger_allocated",
-        )
-        .order_by("pk")
-    )
-    return [LedgerDiscrepancy(*row) for row in items]
-
-
-# --- the backorder queue, as staff see it -------------------------------------------------------
-
-
-class QueueSource:
-    """What serves a waiting line: the stock already here, an open purchase order, or nothing yet."""
-
-    STOCK = "stock"
-    PURCHASE_ORDER = "purchase_order"
-    LEAD_TIME = "lead_time"
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """One waiting order line of a variant, in the order the auto-allocation pass will serve it."""
-
-    position: int  # 1 = served first
-    line_id: int
-    order_id: int
-    order_number: str
-    email: str
-    units_waiting: int
-    units_ahead: int  # waiting units of the lines before this one
-    placed_at: datetime
-    age_days: int  # whole days since the order was placed (shop time zone)
-    is_priority: bool
-    ship_policy: str
-    expected_date: date | None  # as stored on the line (last written by backorder_dates_refresh)
-    projected_date: date  # the same projection as backorder_dates_refresh, computed now
-    source: str  # a QueueSource
-    purchase_order_id: int | None = None  # the open purchase order expected to cover the line
-    purchase_order_reference: str = ""
-    purchase_order_expected_date: date | None = None  # as recorded on the purchase order
-
-    @property
-    def purchase_order_overdue(self) -> bool:
-        """The covering purchase order is late: the projection counts on today + grace instead."""
-        recorded = self.purchase_order_expected_date
-        return (
-            self.source == QueueSource.PURCHASE_ORDER
-            and recorded is not None
-            and recorded != self.projected_date
-        )
-
-
-@dataclass(frozen=True)
-class QueueIncoming:
-    """An open purchase order the queue counts on, in the order it serves the queue."""
-
-    purchase_order_id: int
-    reference: str
-    expected_date: date | None  # as recorded
-    promised_date: date  # what the projection counts on (overdue: today + grace)
-    quantity: int
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    variant_id: int
-    availability: Availability
-    entries: list[QueueEntry]
-    total_lines: int
-    incoming: list[QueueIncoming]  # open purchase orders with a date, in serving order
-
-
-def _queue_supply(availability: Availability, today: date) -> list[tuple[date, int, int]]:
-    """(date counted on, purchase order id, units) of the open purchase orders, in serving order.
-
-    `ordered_incoming` gives the date each purchase order is counted on and the
-    order it serves the queue in, (date, purchase order id); it returns no id,
-    so each purchase order goes through it alone and the ids are kept here.
-    """
-    return sorted(
-        (when, inc.purchase_order_id, qty)
-        for inc in availability.incoming
-        for when, qty in ordered_incoming(
-            [inc], today=today, overdue_grace_days=availability.overdue_grace_days
-        )
-    )
-
-
-def backorder_queue_page(
-    *, variant_id: int, today: date | None = None, offset: int = 0, limit: int | None = None
-) -> QueuePage | None:
-    """A variant's waiting lines in service order, each with the date it is projected to be served.
-
-    None when the variant does not exist. Constant queries whatever the number
-    of lines: availability (2), the waiting lines with their running sum of
-    units (1; a window function, so a page that starts mid-queue still knows
-    what is ahead of it), their count (1, only for a partial page) and the
-    references of the purchase orders counted on (1, only when there are any).
-    """
-    today = today or timezone.localdate()
-    availability = availability_for_variants(variant_ids=[variant_id], today=today).get(variant_id)
-    if availability is None:
-        return None
-    # The auto-allocation pass's own order of service. Imported here: services reads selectors.
-    from .services import _queue_order
-
-    waiting = OrderLine.objects.filter(variant_id=variant_id, quantity_backordered__gt=0)
-    order = _queue_order()
-    rows = (
-        waiting.annotate(
-            _through=Window(Sum("quantity_backordered"), order_by=order, frame=RowRange(end=0)),
-        )
-        .order_by(*order)
-        .values_list(
-            "pk",
-            "order_id",
-            "order__number",
-            "order__email",
-            "quantity_backordered",
-            "_through",
-            "order__placed_at",
-            "order__is_priority",
-            "order__ship_policy",
-            "expected_date",
-        )
-    )
-    rows = list(rows[offset : offset + limit] if limit is not None else rows[offset:])
-    if limit is None or (offset == 0 and len(rows) < limit):
-        total_lines = offset + len(rows)
-    else:
-        total_lines = waiting.aggregate(n=Count("pk"))["n"]
-
-    supply = _queue_supply(availability, today)
-    references = {}
-    if supply:
-        references = dict(
-            PurchaseOrder.objects.filter(pk__in={po for _, po, _ in supply}).values_list("pk", "reference")
-        )
-    recorded = {inc.purchase_order_id: inc.expected_date for inc in availability.incoming}
-
-    entries = []
-    step, covered = 0, availability.free_stock  # units covered by stock and supply[:step]
-    for n, (pk, order_id, number, email, units, through, placed_at, priority, policy, stored) in enumerate(
-        rows
-    ):
-        ahead = through - units
-        projected = project_ready_date(
-            units_ahead=ahead,
-            quantity=units,
-            free_now=availability.free_stock,
-            incoming=availability.incoming,
-            today=today,
-            lead_time_days=availability.lead_time_days,
-            overdue_grace_days=availability.overdue_grace_days,
-        )
-        while covered < through and step < len(supply):
-            covered += supply[step][2]
-            step += 1
-        po_id = None
-        if availability.free_stock >= through:
-            source = QueueSource.STOCK
-        elif covered >= through:
-            source, po_id = QueueSource.PURCHASE_ORDER, supply[step - 1][1]
-        else:
-            source = QueueSource.LEAD_TIME
-        entries.append(
-            QueueEntry(
-                position=offset + n + 1,
-                line_id=pk,
-                order_id=order_id,
-                order_number=number,
-                email=email,
-                units_waiting=units,
-                units_ahead=ahead,
-                placed_at=placed_at,
-                age_days=(today - timezone.localdate(placed_at)).days,
-                is_priority=priority,
-                ship_policy=policy,
-                expected_date=stored,
-                projected_date=projected,
-                source=source,
-                purchase_order_id=po_id,
-                purchase_order_reference=references.get(po_id, ""),
-                purchase_order_expected_date=recorded.get(po_id),
-            )
-        )
-    incoming = [
-        QueueIncoming(
-            purchase_order_id=po_id,
-            reference=references.get(po_id, ""),
-            expected_date=recorded.get(po_id),
-            promised_date=when,
-            quantity=qty,
-        )
-        for when, po_id, qty in supply
-    ]
-    return QueuePage(
-        variant_id=variant_id,
-        availability=availability,
-        entries=entries,
-        total_lines=total_lines,
-        incoming=incoming,
-    )
-
-
-def backorder_queue(*, variant_id: int, today: date | None = None) -> list[QueueEntry]:
-    """The variant's whole backorder queue in service order (see `backorder_queue_page`)."""
-    page = backorder_queue_page(variant_id=variant_id, today=today)
-    return page.entries if page else []
-
-
-def backorder_queue_variants(*, search: str = "") -> QuerySet[Variant]:
-    """Variants with units waiting on backorder, longest wait first: one query (plus a count to page).
-
-    Annotations, besides those of `variants_with_stock`: queue_lines (waiting
-    lines), queue_priority_lines (of priority orders), queue_oldest_placed_at.
-    """
-
-    def per_variant(aggregate):
-        return Subquery(
-            OrderLine.objects.filter(variant=OuterRef("pk"), quantity_backordered__gt=0)
-            .order_by()
-            .values("variant")
-            .annotate(value=aggregate)
-            .values("value")
-        )
-
-    variants = Variant.objects.filter(
-        Exists(OrderLine.objects.filter(variant=OuterRef("pk"), quantity_backordered__gt=0))
-    )
-    if search:
-        variants = variants.filter(Q(sku__icontains=search) | Q(product__name__icontains=search))
-    return (
-        variants_with_stock(variants)
-        .select_related("product")
-        .annotate(
-            queue_lines=per_variant(Count("pk")),
-            queue_priority_lines=Coalesce(
-                per_variant(Count("pk", filter=Q(order__is_priority=True))), 0, output_field=IntegerField()
-            ),
-            queue_oldest_placed_at=per_variant(Min("order__placed_at")),
-        )
-        .order_by("queue_oldest_placed_at", "pk")
     )

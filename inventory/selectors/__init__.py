@@ -1,0 +1,56 @@
+"""Reads for inventory, one concern per module; this package re-exports their public names.
+
+- `availability`: the one availability answer (`availability_for_variants`) and the catalog
+  filters that agree with it (`variants_with_stock`, `available_now_q`, ...).
+- `queue`: the backorder queue as staff see it (`backorder_queue_page`, `backorder_queue_variants`).
+- `ledger`: stock levels that differ from their movements (`ledger_discrepancies`).
+
+The demand side (waiting order lines, the queue order) is `orders.querysets`.
+"""
+
+from .availability import (
+    Availability,
+    AvailabilityStatus,
+    availability_best,
+    availability_for_variant,
+    availability_for_variants,
+    availability_from_numbers,
+    available_now_q,
+    can_be_backordered_q,
+    date_in_words,
+    product_availability_filter,
+    variants_with_stock,
+)
+from .ledger import LedgerDiscrepancy, ledger_discrepancies
+from .queue import (
+    QueueEntry,
+    QueueIncoming,
+    QueuePage,
+    QueueSource,
+    backorder_queue,
+    backorder_queue_page,
+    backorder_queue_variants,
+)
+
+__all__ = [
+    "Availability",
+    "AvailabilityStatus",
+    "LedgerDiscrepancy",
+    "QueueEntry",
+    "QueueIncoming",
+    "QueuePage",
+    "QueueSource",
+    "availability_best",
+    "availability_for_variant",
+    "availability_for_variants",
+    "availability_from_numbers",
+    "available_now_q",
+    "backorder_queue",
+    "backorder_queue_page",
+    "backorder_queue_variants",
+    "can_be_backordered_q",
+    "date_in_words",
+    "ledger_discrepancies",
+    "product_availability_filter",
+    "variants_with_stock",
+]

@@ -1,0 +1,262 @@
+"""The backorder queue, as staff see it: each waiting line in the order the auto-allocation pass
+serves it (`orders.querysets.queue_order()`), with the date it is projected to be served and what
+covers it (stock here, an open purchase order, or nothing yet); and the variants that have a queue.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    RowRange,
+    Subquery,
+    Sum,
+    Window,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from orders.models import OrderLine
+from orders.querysets import queue_order
+from shop.models import Variant
+
+from ..models import PurchaseOrder
+from ..projection import ordered_incoming, project_ready_date
+from .availability import Availability, availability_for_variants, variants_with_stock
+
+
+class QueueSource:
+    """What serves a waiting line: the stock already here, an open purchase order, or nothing yet."""
+
+    STOCK = "stock"
+    PURCHASE_ORDER = "purchase_order"
+    LEAD_TIME = "lead_time"
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One waiting order line of a variant, in the order the auto-allocation pass will serve it."""
+
+    position: int  # 1 = served first
+    line_id: int
+    order_id: int
+    order_number: str
+    email: str
+    units_waiting: int
+    units_ahead: int  # waiting units of the lines before this one
+    placed_at: datetime
+    age_days: int  # whole days since the order was placed (shop time zone)
+    is_priority: bool
+    ship_policy: str
+    expected_date: date | None  # as stored on the line (last written by backorder_dates_refresh)
+    projected_date: date  # the same projection as backorder_dates_refresh, computed now
+    source: str  # a QueueSource
+    purchase_order_id: int | None = None  # the open purchase order expected to cover the line
+    purchase_order_reference: str = ""
+    purchase_order_expected_date: date | None = None  # as recorded on the purchase order
+
+    @property
+    def purchase_order_overdue(self) -> bool:
+        """The covering purchase order is late: the projection counts on today + grace instead."""
+        recorded = self.purchase_order_expected_date
+        return (
+            self.source == QueueSource.PURCHASE_ORDER
+            and recorded is not None
+            and recorded != self.projected_date
+        )
+
+
+@dataclass(frozen=True)
+class QueueIncoming:
+    """An open purchase order the queue counts on, in the order it serves the queue."""
+
+    purchase_order_id: int
+    reference: str
+    expected_date: date | None  # as recorded
+    promised_date: date  # what the projection counts on (overdue: today + grace)
+    quantity: int
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    variant_id: int
+    availability: Availability
+    entries: list[QueueEntry]
+    total_lines: int
+    incoming: list[QueueIncoming]  # open purchase orders with a date, in serving order
+
+
+def _queue_supply(availability: Availability, today: date) -> list[tuple[date, int, int]]:
+    """(date counted on, purchase order id, units) of the open purchase orders, in serving order.
+
+    `ordered_incoming` gives the date each purchase order is counted on and the
+    order it serves the queue in, (date, purchase order id); it returns no id,
+    so each purchase order goes through it alone and the ids are kept here.
+    """
+    return sorted(
+        (when, inc.purchase_order_id, qty)
+        for inc in availability.incoming
+        for when, qty in ordered_incoming(
+            [inc], today=today, overdue_grace_days=availability.overdue_grace_days
+        )
+    )
+
+
+def backorder_queue_page(
+    *, variant_id: int, today: date | None = None, offset: int = 0, limit: int | None = None
+) -> QueuePage | None:
+    """A variant's waiting lines in service order, each with the date it is projected to be served.
+
+    None when the variant does not exist. Constant queries whatever the number
+    of lines: availability (2), the waiting lines with their running sum of
+    units (1; a window function, so a page that starts mid-queue still knows
+    what is ahead of it), their count (1, only for a partial page) and the
+    references of the purchase orders counted on (1, only when there are any).
+    """
+    today = today or timezone.localdate()
+    availability = availability_for_variants(variant_ids=[variant_id], today=today).get(variant_id)
+    if availability is None:
+        return None
+    waiting = OrderLine.objects.waiting().filter(variant_id=variant_id)
+    order = queue_order()  # the auto-allocation pass's own order of service
+    rows = (
+        waiting.annotate(
+            _through=Window(Sum("quantity_backordered"), order_by=order, frame=RowRange(end=0)),
+        )
+        .order_by(*order)
+        .values_list(
+            "pk",
+            "order_id",
+            "order__number",
+            "order__email",
+            "quantity_backordered",
+            "_through",
+            "order__placed_at",
+            "order__is_priority",
+            "order__ship_policy",
+            "expected_date",
+        )
+    )
+    rows = list(rows[offset : offset + limit] if limit is not None else rows[offset:])
+    if limit is None or (offset == 0 and len(rows) < limit):
+        total_lines = offset + len(rows)
+    else:
+        total_lines = waiting.aggregate(n=Count("pk"))["n"]
+
+    supply = _queue_supply(availability, today)
+    references = {}
+    if supply:
+        references = dict(
+            PurchaseOrder.objects.filter(pk__in={po for _, po, _ in supply}).values_list("pk", "reference")
+        )
+    recorded = {inc.purchase_order_id: inc.expected_date for inc in availability.incoming}
+
+    entries = []
+    step, covered = 0, availability.free_stock  # units covered by stock and supply[:step]
+    for n, (pk, order_id, number, email, units, through, placed_at, priority, policy, stored) in enumerate(
+        rows
+    ):
+        ahead = through - units
+        projected = project_ready_date(
+            units_ahead=ahead,
+            quantity=units,
+            free_now=availability.free_stock,
+            incoming=availability.incoming,
+            today=today,
+            lead_time_days=availability.lead_time_days,
+            overdue_grace_days=availability.overdue_grace_days,
+        )
+        while covered < through and step < len(supply):
+            covered += supply[step][2]
+            step += 1
+        po_id = None
+        if availability.free_stock >= through:
+            source = QueueSource.STOCK
+        elif covered >= through:
+            source, po_id = QueueSource.PURCHASE_ORDER, supply[step - 1][1]
+        else:
+            source = QueueSource.LEAD_TIME
+        entries.append(
+            QueueEntry(
+                position=offset + n + 1,
+                line_id=pk,
+                order_id=order_id,
+                order_number=number,
+                email=email,
+                units_waiting=units,
+                units_ahead=ahead,
+                placed_at=placed_at,
+                age_days=(today - timezone.localdate(placed_at)).days,
+                is_priority=priority,
+                ship_policy=policy,
+                expected_date=stored,
+                projected_date=projected,
+                source=source,
+                purchase_order_id=po_id,
+                purchase_order_reference=references.get(po_id, ""),
+                purchase_order_expected_date=recorded.get(po_id),
+            )
+        )
+    incoming = [
+        QueueIncoming(
+            purchase_order_id=po_id,
+            reference=references.get(po_id, ""),
+            expected_date=recorded.get(po_id),
+            promised_date=when,
+            quantity=qty,
+        )
+        for when, po_id, qty in supply
+    ]
+    return QueuePage(
+        variant_id=variant_id,
+        availability=availability,
+        entries=entries,
+        total_lines=total_lines,
+        incoming=incoming,
+    )
+
+
+def backorder_queue(*, variant_id: int, today: date | None = None) -> list[QueueEntry]:
+    """The variant's whole backorder queue in service order (see `backorder_queue_page`)."""
+    page = backorder_queue_page(variant_id=variant_id, today=today)
+    return page.entries if page else []
+
+
+def backorder_queue_variants(*, search: str = "") -> QuerySet[Variant]:
+    """Variants with units waiting on backorder, longest wait first: one query (plus a count to page).
+
+    Annotations, besides those of `variants_with_stock`: queue_lines (waiting
+    lines), queue_priority_lines (of priority orders), queue_oldest_placed_at.
+    """
+
+    def per_variant(aggregate):
+        return Subquery(
+            OrderLine.objects.waiting()
+            .filter(variant=OuterRef("pk"))
+            .order_by()
+            .values("variant")
+            .annotate(value=aggregate)
+            .values("value")
+        )
+
+    variants = Variant.objects.filter(Exists(OrderLine.objects.waiting().filter(variant=OuterRef("pk"))))
+    if search:
+        variants = variants.filter(Q(sku__icontains=search) | Q(product__name__icontains=search))
+    return (
+        variants_with_stock(variants)
+        .select_related("product")
+        .annotate(
+            queue_lines=per_variant(Count("pk")),
+            queue_priority_lines=Coalesce(
+                per_variant(Count("pk", filter=Q(order__is_priority=True))), 0, output_field=IntegerField()
+            ),
+            queue_oldest_placed_at=per_variant(Min("order__placed_at")),
+        )
+        .order_by("queue_oldest_placed_at", "pk")
+    )

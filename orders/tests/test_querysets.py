@@ -1,0 +1,112 @@
+"""orders/querysets.py: the waiting lines, their units per variant, and the queue order."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from inventory.services import _queue_order  # the allocation pass's own, until it uses queue_order()
+from orders.models import OrderLine
+from orders.querysets import WAITING, queue_order
+from orders.tests.factories import OrderFactory, OrderLineFactory
+from shop.models import Variant
+from shop.tests.factories import VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+NOON = timezone.make_aware(datetime(2026, 11, 21, 12, 0))
+
+
+def test_waiting_is_the_lines_with_units_backordered():
+    waiting_one = OrderLineFactory(quantity=1)
+    waiting_part = OrderLineFactory(quantity=3, quantity_allocated=1)
+    OrderLineFactory(quantity=2, quantity_allocated=2)  # all allocated
+    OrderLineFactory(quantity=1, quantity_backordered=0, quantity_cancelled=1)  # cancelled
+
+    assert sorted(OrderLine.objects.waiting().values_list("pk", flat=True)) == [
+        waiting_one.pk,
+        waiting_part.pk,
+    ]
+    assert waiting_one.order.lines.waiting().get() == waiting_one  # related managers have it too
+
+
+def test_the_waiting_index_has_the_same_condition():
+    (index,) = [i for i in OrderLine._meta.indexes if i.name == "orderline_waiting_by_variant"]
+
+    assert index.condition == WAITING
+
+
+def test_waiting_units_by_variant_sums_waiting_units_only():
+    mug, cup, plate = VariantFactory(), VariantFactory(), VariantFactory()
+    OrderLineFactory(variant=mug, quantity=3)
+    OrderLineFactory(variant=mug, quantity=4, quantity_allocated=2)
+    OrderLineFactory(variant=cup, quantity=5)
+    OrderLineFactory(variant=plate, quantity=2, quantity_allocated=2)  # nothing waits for plates
+
+    rows = OrderLine.objects.waiting_units_by_variant().values_list("variant", "units")
+    restricted = (
+        OrderLine.objects.filter(variant=mug).waiting_units_by_variant().values_list("variant", "units")
+    )
+
+    assert dict(rows) == {mug.pk: 5, cup.pk: 5}
+    assert list(restricted) == [(mug.pk, 5)]
+
+
+def test_waiting_units_subquery_annotates_each_variant_in_one_query(django_assert_num_queries):
+    mug, cup = VariantFactory(), VariantFactory()
+    OrderLineFactory(variant=mug, quantity=3)
+    OrderLineFactory(variant=mug, quantity=2, quantity_allocated=1)
+    OrderLineFactory(variant=cup, quantity=1, quantity_allocated=1)
+
+    with django_assert_num_queries(1):
+        units = dict(
+            Variant.objects.annotate(w=OrderLine.objects.waiting_units_subquery("pk")).values_list("pk", "w")
+        )
+
+    assert units == {mug.pk: 4, cup.pk: 0}
+
+
+def line(variant, *, priority=False, minutes=0, quantity=1):
+    order = OrderFactory(is_priority=priority, placed_at=NOON + timedelta(minutes=minutes))
+    return OrderLineFactory(order=order, variant=variant, quantity=quantity)
+
+
+def test_queue_order_is_the_allocation_pass_order():
+    assert queue_order() == _queue_order()
+
+
+# (name, (priority, minutes after noon) of each order in the order they are created, expected service order)
+QUEUE_CASES = [
+    ("oldest first", [(False, 30), (False, 0), (False, 10)], [1, 2, 0]),
+    ("priority before age", [(False, 0), (True, 60), (False, 5), (True, 30)], [3, 1, 0, 2]),
+    ("same minute: line id", [(False, 0), (False, 0), (False, 0)], [0, 1, 2]),
+    ("same minute, priority", [(True, 0), (False, 0), (True, 0)], [0, 2, 1]),
+]
+
+
+@pytest.mark.parametrize(
+    ("orders", "expected"), [c[1:] for c in QUEUE_CASES], ids=[c[0] for c in QUEUE_CASES]
+)
+def test_queue_order_serves_the_same_lines_first_as_the_allocation_pass(orders, expected):
+    variant = VariantFactory()
+    lines = [line(variant, priority=p, minutes=m) for p, m in orders]
+    OrderLineFactory(variant=variant, quantity=1, quantity_allocated=1)  # served already: not queued
+    waiting = OrderLine.objects.waiting().filter(variant=variant)
+
+    ours = list(waiting.order_by(*queue_order()).values_list("pk", flat=True))
+    theirs = list(waiting.order_by(*_queue_order()).values_list("pk", flat=True))
+
+    assert ours == theirs == [lines[n].pk for n in expected]
+
+
+def test_queue_order_keeps_an_orders_lines_together_in_line_order():
+    variant = VariantFactory()
+    late = line(variant, minutes=10)
+    order = OrderFactory(placed_at=NOON)
+    first = OrderLineFactory(order=order, variant=variant)
+    second = OrderLineFactory(order=order, variant=variant)
+
+    ours = list(OrderLine.objects.waiting().order_by(*queue_order()).values_list("pk", flat=True))
+
+    assert ours == list(OrderLine.objects.waiting().order_by(*_queue_order()).values_list("pk", flat=True))
+    assert ours == [first.pk, second.pk, late.pk]
