@@ -9,9 +9,10 @@ from django.contrib import admin
 from django.db.models import Count, Exists, Min, OuterRef
 from import_export.admin import ImportExportMixin
 
-from inventory.admin import BackorderPolicyInline, datetime_in_words
+from inventory.admin import BackorderPolicyInline
 from inventory.reports import low_stock_variants
 
+from .formatting import datetime_in_words
 from .models import Category, Product, Variant, WorkerHeartbeat
 from .resources import ProductResource, VariantResource
 

@@ -13,27 +13,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from inventory.selectors import Availability, AvailabilityStatus
+from shop.formatting import money
 
 register = template.Library()
 
-# Currencies written with a symbol before the amount; any other code is written after it.
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-
-
-@register.filter
-def money(value, currency: str | None = None) -> str:
-    """19.9 -> '€19.90' (settings.SHOP_CURRENCY unless given); '' for an empty or non-numeric value."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(value).quantize(Decimal("0.01"))
-    except (InvalidOperation, TypeError, ValueError):
-        return ""
-    code = (currency or settings.SHOP_CURRENCY).upper()
-    sign = "-" if amount < 0 else ""
-    number = f"{abs(amount):,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"
+# The one `money` (shop/formatting.py), as a filter: {{ price|money }}, {{ total|money:order.currency }}.
+register.filter("money", money)
 
 
 @register.simple_tag(takes_context=True)

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError
 
+from inventory.demo import seed_inventory
+from orders.demo import seed_orders
 from shop.cache import catalog_changed
 from shop.demo import DEFAULT_PRODUCTS, seed_catalog
 from shop.models import Product
@@ -23,19 +25,16 @@ def _catalog(options: SeedOptions) -> str:
 
 
 def _inventory(options: SeedOptions) -> str:
-    from inventory.demo import seed_inventory
-
     return seed_inventory(rng_seed=options.rng_seed)
 
 
 def _orders(options: SeedOptions) -> str:
-    from orders.demo import seed_orders
-
     return seed_orders(rng_seed=options.rng_seed)
 
 
-# The seeding steps, in the order they run. Each one is idempotent (it creates only
-# what is missing) and returns a one-line summary for the terminal.
+# The seeding steps, in the order they run. Each one is idempotent (the catalog creates only what
+# is missing; inventory and orders do nothing once their demo rows exist) and returns a one-line
+# summary for the terminal.
 STEPS: list[tuple[str, Callable[[SeedOptions], str]]] = [
     ("catalog", _catalog),
     ("inventory", _inventory),  # warehouses, suppliers, stock situations, open purchase orders
@@ -45,7 +44,10 @@ STEPS: list[tuple[str, Callable[[SeedOptions], str]]] = [
 
 class Command(BaseCommand):
     help = (
-        "Create a demo catalog (categories, products, variants, substitutes); creates only what is missing."
+        "Fill the shop with demo data, in steps: the catalog (categories, products, variants, "
+        "substitutes), then inventory (warehouses, suppliers, stock in every availability situation, "
+        "open purchase orders), then orders (demo customers waiting on backorders). Safe to run again: "
+        "the catalog step creates only what is missing, the other steps nothing once their demo data exists."
     )
 
     def add_arguments(self, parser) -> None:
@@ -56,7 +58,12 @@ class Command(BaseCommand):
             help=f"Products in the catalog: the {DEFAULT_PRODUCTS} hand-written ones, then generated ones "
             f"(default {DEFAULT_PRODUCTS}; 10000 is fine).",
         )
-        parser.add_argument("--seed", type=int, default=2026, help="Random seed for generated products.")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=2026,
+            help="Random seed of the generated products, the stock situations and the demo orders.",
+        )
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing if the shop already has any product."
         )
