@@ -4,7 +4,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from inventory import staff_views
+from inventory.console.dashboard import dashboard_view
+from inventory.console.replenishment import replenishment_view
+from inventory.console.stock_counts import stock_count_import_view
 from shop.views import admin_login
 
 admin.site.site_header = f"{settings.SHOP_NAME} administration"
@@ -13,15 +15,15 @@ admin.site.index_title = "Shop administration"
 
 urlpatterns = [
     # The staff console (docs/staff.md): admin pages that belong to no single model.
-    path("admin/dashboard/", admin.site.admin_view(staff_views.dashboard_view), name="staff_dashboard"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="staff_dashboard"),
     path(
         "admin/replenishment/",
-        admin.site.admin_view(staff_views.replenishment_view),
+        admin.site.admin_view(replenishment_view),
         name="staff_replenishment",
     ),
     path(
         "admin/stock-counts/import/",
-        admin.site.admin_view(staff_views.stock_count_import_view),
+        admin.site.admin_view(stock_count_import_view),
         name="staff_stock_count_import",
     ),
     # The admin's login, throttled like the customers' login (shop.views.admin_login).

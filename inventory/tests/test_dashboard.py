@@ -15,8 +15,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.urls import reverse
 
-from inventory.models import PurchaseOrderStatus
-from inventory.reports import (
+from inventory.console.reports import (
     backorder_figures,
     fill_rate,
     low_stock_variants,
@@ -24,6 +23,7 @@ from inventory.reports import (
     units_waiting_by_week,
     variant_projection,
 )
+from inventory.models import PurchaseOrderStatus
 from inventory.services import stock_adjust
 from inventory.tests.factories import BackorderPolicyFactory, PurchaseOrderLineFactory, WarehouseFactory
 from orders.models import OrderLine

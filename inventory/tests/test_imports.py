@@ -13,9 +13,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from inventory.imports import StockCountFileError, stock_count_import
+from inventory.console.imports import StockCountFileError, stock_count_import
+from inventory.console.resources import StockCountResource
 from inventory.models import MovementReason, StockItem, StockMovement, Warehouse
-from inventory.resources import StockCountResource
 from inventory.services import stock_adjust
 from inventory.tests.factories import WarehouseFactory
 from orders.models import OrderLine

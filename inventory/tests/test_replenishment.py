@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from inventory.console.reports import ReplenishmentSettings, replenishment_figures, replenishment_rows
 from inventory.models import PurchaseOrder, PurchaseOrderStatus, StockMovement
-from inventory.reports import ReplenishmentSettings, replenishment_figures, replenishment_rows
 from inventory.services import purchase_order_cancel, purchase_order_receive
 from inventory.tests.factories import PurchaseOrderLineFactory, SupplierFactory, WarehouseFactory
 from orders.tests.helpers import allow_backorders, give_stock, place
