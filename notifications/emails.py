@@ -1,9 +1,13 @@
-"""Turning an outbox row into an email message.
+"""Turning an outbox row into an email message: the builder registry, rendering, send batches.
 
 Each kind has a context builder: a function that reads what the email talks
-about (by the ids stored on the row) and returns template context. Templates
-live in templates/notifications/email/<kind>.{subject.txt,txt,html} and extend
-one base layout. The registry below is explicit: grep a kind to find its code.
+about (by the ids stored on the row) and returns template context. The app
+that owns the kind's data registers it (`register_builder`) from its
+`AppConfig.ready()`: `notifications.builders` for stock emails, `orders.emails`
+for order emails. So this module imports nothing from inventory, orders or
+shop: every app may use it. Templates live in
+templates/notifications/email/<kind>.{subject.txt,txt,html} and extend one base
+layout.
 
 A send batch (`EmailBatch`) renders the emails of a wave once per group, not
 once per recipient: the emails of one kind whose builder reads the same
@@ -21,7 +25,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import TYPE_CHECKING
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -29,12 +34,11 @@ from django.core.mail.message import sanitize_address
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
-from django.utils.http import urlencode
 
-from .models import MARKETING_KINDS, Notification, NotificationKind
+from .models import MARKETING_KINDS, Notification
+from .tokens import make_unsubscribe_token
 
-if TYPE_CHECKING:
-    from shop.models import Variant
+T = TypeVar("T")
 
 
 class PermanentEmailError(Exception):
@@ -61,94 +65,32 @@ def shared_lookups() -> Iterator[None]:
         _shared.reset(token)
 
 
-def _variant_or_fail(variant_id) -> "Variant":
-    from shop.models import Variant
+def shared_lookup(key: tuple, load: Callable[[], T]) -> T:
+    """`load()`, once per key within `shared_lookups()` (every time outside it).
 
+    For builders: the emails of a send batch read the object they talk about
+    once. A lookup that raises is not kept, so each email raises it again.
+    """
     shared = _shared.get()
-    key = ("variant", variant_id)
     if shared is not None and key in shared:
         return shared[key]
-    variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
-    if variant is None:
-        raise PermanentEmailError(f"variant {variant_id} no longer exists")
+    value = load()
     if shared is not None:
-        shared[key] = variant
-    return variant
+        shared[key] = value
+    return value
 
 
-def product_url(variant) -> str:
-    """The product page with this variant selected."""
-    return absolute_url(f"{variant.product.get_absolute_url()}?{urlencode({'variant': variant.sku})}")
-
-
-def _low_stock_alert(context: dict) -> dict:
-    from inventory.selectors import availability_for_variant
-
-    variant = _variant_or_fail(context.get("variant_id"))
-    availability = availability_for_variant(variant_id=variant.pk)
-    return {
-        "variant": variant,
-        "available": availability.sellable_now if availability else 0,
-        "threshold": context.get("threshold"),
-        "admin_url": absolute_url(f"/admin/inventory/stockitem/?q={variant.sku}"),
-    }
-
-
-def _subscription_confirm(context: dict) -> dict:
-    from .tokens import make_confirm_token
-
-    variant = _variant_or_fail(context.get("variant_id"))
-    token = make_confirm_token(context.get("subscription_id") or 0)
-    return {
-        "variant": variant,
-        "product_url": product_url(variant),
-        "confirm_url": absolute_url(reverse("notifications:confirm", kwargs={"token": token})),
-    }
-
-
-def _back_in_stock(context: dict) -> dict:
-    # One query; no availability here: a wave of 100,000 emails must stay cheap to render.
-    variant = _variant_or_fail(context.get("variant_id"))
-    return {"variant": variant, "product_url": product_url(variant)}
-
-
-# kind -> context builder. Order emails register their builders in orders.emails.
-CONTEXT_BUILDERS: dict[str, Callable[[dict], dict]] = {
-    NotificationKind.LOW_STOCK_ALERT: _low_stock_alert,
-    NotificationKind.SUBSCRIPTION_CONFIRM: _subscription_confirm,
-    NotificationKind.BACK_IN_STOCK: _back_in_stock,
-}
+# kind -> context builder: a function that reads what the email talks about (by the ids stored on
+# the row) and returns template context. Registered by the app that owns the kind's data, from its
+# AppConfig.ready(): notifications.builders (stock emails), orders.emails (order emails).
+CONTEXT_BUILDERS: dict[str, Callable[[dict], dict]] = {}
 
 # kind -> the only context keys its builder reads. Emails of such a kind that agree on these keys
 # are rendered once per send batch (`EmailBatch`); kinds not listed are rendered one by one.
-SHARED_CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
-    NotificationKind.BACK_IN_STOCK: ("variant_id",),
-}
-
-
-def _sample_variant_context() -> dict | None:
-    from shop.models import Variant
-
-    variant_id = Variant.objects.order_by("pk").values_list("pk", flat=True).first()
-    return None if variant_id is None else {"variant_id": variant_id}
-
-
-def _sample_low_stock() -> dict | None:
-    context = _sample_variant_context()
-    return None if context is None else {**context, "threshold": 5}
-
-
-def _sample_subscription() -> dict | None:
-    context = _sample_variant_context()
-    return None if context is None else {**context, "subscription_id": 0, "wave": 1}
-
+SHARED_CONTEXT_KEYS: dict[str, tuple[str, ...]] = {}
 
 # kind -> a function returning a sample context for the admin preview (None: no data to show yet).
-SAMPLE_CONTEXTS: dict[str, Callable[[], dict | None]] = {
-    NotificationKind.LOW_STOCK_ALERT: _sample_low_stock,
-    NotificationKind.SUBSCRIPTION_CONFIRM: _sample_subscription,
-    NotificationKind.BACK_IN_STOCK: _sample_subscription,
-}
+SAMPLE_CONTEXTS: dict[str, Callable[[], dict | None]] = {}
 
 
 def register_builder(
@@ -158,7 +100,7 @@ def register_builder(
     sample: Callable[[], dict | None] | None = None,
     shared_by: tuple[str, ...] | None = None,
 ) -> None:
-    """Used once per kind at import time by the app that owns the kind's data.
+    """Used once per kind by the app that owns the kind's data, from its AppConfig.ready().
 
     `sample` returns a context for the admin preview, built from real rows.
     `shared_by`: the only context keys the builder reads, if emails of this
@@ -172,8 +114,6 @@ def register_builder(
 
 
 def unsubscribe_url(notification: Notification) -> str:
-    from .tokens import make_unsubscribe_token
-
     token = make_unsubscribe_token(notification.recipient)
     return absolute_url(reverse("notifications:unsubscribe", kwargs={"token": token}))
 
@@ -234,8 +174,6 @@ def render_notification(notification: Notification) -> tuple[str, str, str, dict
 
 
 def stable_message_id(notification: Notification) -> str:
-    from urllib.parse import urlsplit
-
     domain = urlsplit(settings.SHOP_BASE_URL).hostname or "localhost"
     return f"<notification-{notification.pk}@{domain}>"
 
@@ -375,8 +313,6 @@ class EmailBatch:
 
     def unsubscribe_url(self, notification: Notification) -> str:
         """The same as `unsubscribe_url`, with the URL reversed once per batch."""
-        from .tokens import make_unsubscribe_token
-
         if self._url_parts is None:  # reverse() once: the token is the only part that changes
             prefix, _, suffix = absolute_url(
                 reverse("notifications:unsubscribe", kwargs={"token": "T"})

@@ -169,7 +169,7 @@ def test_a_group_whose_variant_is_gone_fails_each_of_its_emails(kettle):
 
 
 def test_emails_composed_for_smtp_carry_what_django_would_send(settings, kettle, smtp, monkeypatch):
-    from notifications import services
+    from notifications.services import delivery as services
 
     settings.SHOP_BASE_URL = "https://shop.example.com"
     recipients = ["ada@example.com", "o'brien&co@example.com", "Grace <grace@example.com>"]

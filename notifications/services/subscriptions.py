@@ -1,0 +1,143 @@
+"""Back-in-stock subscriptions: signing up (double opt-in for guests), confirming, unsubscribing.
+
+Marketing consent lives per address in `EmailPreference`: unsubscribing records
+an opt-out, an explicit new signup lifts it. A buyer's open subscriptions to
+what they bought are closed by checkout (`back_in_stock_close_for_buyer`).
+"""
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import (
+    OPEN_SUBSCRIPTION_STATUSES,
+    BackInStockSubscription,
+    EmailPreference,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    SubscriptionStatus,
+)
+from .outbox import notification_create
+
+
+def email_normalize(email: str) -> str:
+    return email.strip().lower()
+
+
+def _marketing_opt_in(email: str) -> None:
+    """An explicit new signup lifts an earlier marketing opt-out of this address."""
+    EmailPreference.objects.filter(email=email, marketing_opt_out=True).update(marketing_opt_out=False)
+
+
+def _subscription_open(*, variant_id: int, email: str, **fields) -> BackInStockSubscription:
+    """The open subscription of this address to this variant, created with `fields` if none.
+
+    One open subscription per address and variant is a partial unique
+    constraint, so a concurrent duplicate fails to insert and we return the
+    winner's row instead: a duplicate signup is a silent no-op.
+    """
+    open_rows = BackInStockSubscription.objects.filter(
+        variant_id=variant_id, email=email, status__in=OPEN_SUBSCRIPTION_STATUSES
+    )
+    existing = open_rows.first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return BackInStockSubscription.objects.create(variant_id=variant_id, email=email, **fields)
+    except IntegrityError:
+        existing = open_rows.first()
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def subscription_create(
+    *, variant_id: int, email: str, user_id: int | None = None
+) -> BackInStockSubscription:
+    """Ask for an email when a variant is back in stock.
+
+    A signed-in customer (`user_id`) is active at once. A guest's subscription
+    waits for confirmation (double opt-in): a confirmation email goes out, at
+    most one a day per subscription. Whatever existed before, the caller must
+    answer the same way, so nobody can learn whether an address is subscribed.
+    """
+    email = email_normalize(email)
+    now = timezone.now()
+    if user_id is not None:
+        BackInStockSubscription.objects.filter(
+            variant_id=variant_id, email=email, status=SubscriptionStatus.UNCONFIRMED
+        ).update(status=SubscriptionStatus.ACTIVE, confirmed_at=now, user_id=user_id)
+        subscription = _subscription_open(
+            variant_id=variant_id,
+            email=email,
+            user_id=user_id,
+            status=SubscriptionStatus.ACTIVE,
+            confirmed_at=now,
+        )
+        _marketing_opt_in(email)
+        return subscription
+    subscription = _subscription_open(
+        variant_id=variant_id, email=email, status=SubscriptionStatus.UNCONFIRMED
+    )
+    if subscription.status == SubscriptionStatus.UNCONFIRMED:
+        notification_create(
+            kind=NotificationKind.SUBSCRIPTION_CONFIRM,
+            recipient=email,
+            dedupe_key=f"subscription-confirm:{subscription.pk}:{timezone.localdate(now).isoformat()}",
+            context={"subscription_id": subscription.pk, "variant_id": variant_id},
+        )
+    return subscription
+
+
+@transaction.atomic
+def subscription_confirm(*, subscription_id: int) -> BackInStockSubscription | None:
+    """Double opt-in: the unconfirmed subscription becomes active.
+
+    Returns the subscription when it is confirmed (now or before), None when it
+    no longer exists or was closed (unsubscribed, bought).
+    """
+    confirmed = BackInStockSubscription.objects.filter(
+        pk=subscription_id, status=SubscriptionStatus.UNCONFIRMED
+    ).update(status=SubscriptionStatus.ACTIVE, confirmed_at=timezone.now())
+    subscription = (
+        BackInStockSubscription.objects.select_related("variant__product").filter(pk=subscription_id).first()
+    )
+    if subscription is None or subscription.status not in (
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.NOTIFIED,
+    ):
+        return None
+    if confirmed:
+        _marketing_opt_in(subscription.email)
+    return subscription
+
+
+@transaction.atomic
+def subscription_unsubscribe(*, email: str) -> int:
+    """Close every open back-in-stock subscription of an address and record its marketing opt-out.
+
+    Back-in-stock emails still waiting in the outbox for it are cancelled too.
+    Returns how many subscriptions were closed; running it twice is harmless.
+    """
+    email = email_normalize(email)
+    closed = BackInStockSubscription.objects.filter(
+        email__iexact=email, status__in=OPEN_SUBSCRIPTION_STATUSES
+    ).update(status=SubscriptionStatus.UNSUBSCRIBED)
+    EmailPreference.objects.update_or_create(email=email, defaults={"marketing_opt_out": True})
+    Notification.objects.filter(
+        recipient__iexact=email, kind=NotificationKind.BACK_IN_STOCK, status=NotificationStatus.PENDING
+    ).update(status=NotificationStatus.CANCELLED)
+    return closed
+
+
+def back_in_stock_close_for_buyer(*, variant_ids: Iterable[int], email: str) -> int:
+    """Checkout calls this inside its transaction: whoever bought a variant hears no more about it."""
+    return BackInStockSubscription.objects.filter(
+        variant_id__in=list(variant_ids),
+        email__iexact=email_normalize(email),
+        status__in=OPEN_SUBSCRIPTION_STATUSES,
+    ).update(status=SubscriptionStatus.PURCHASED)
