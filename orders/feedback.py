@@ -16,7 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from notifications.models import EmailPreference, Notification, NotificationKind, NotificationStatus
-from notifications.services import notification_create_many
+from notifications.services.outbox import notification_create_many
 
 from .models import Order, OrderEvent, OrderEventKind, OrderFeedback, OrderLine, OrderStatus, Shipment
 

@@ -1,60 +1,12 @@
-"""Reads for orders, scoped by who is asking."""
+"""The visitor's cart: its lines priced and split by `order_quote`, what checkout needs, the navbar's count."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.db.models import Prefetch, QuerySet, Sum
-from django.http import Http404
-from django.utils import timezone
+from django.db.models import QuerySet, Sum
 
-from .models import (
-    Cart,
-    CartLine,
-    DelayNotice,
-    DelayNoticeStatus,
-    LineDelay,
-    Order,
-    OrderEvent,
-    OrderFeedback,
-    OrderLine,
-)
-from .services import Quote, QuoteLine, order_quote
-from .tokens import read_order_token
-
-
-def order_get_for_customer(*, number: str, user, token: str | None) -> Order:
-    """The order if `user` owns it or `token` is its valid signed access token; else Http404.
-
-    Staff see orders in the admin, not here. Lines, events and the payment are
-    loaded with the order (a constant number of queries).
-    """
-    queryset = Order.objects.select_related("payment").prefetch_related(
-        "lines",
-        Prefetch(
-            "events",
-            queryset=OrderEvent.objects.filter(visible_to_customer=True).order_by("created_at", "pk"),
-        ),
-    )
-    order = queryset.filter(number=number).first()
-    if order is None:
-        raise Http404("No such order.")
-    owns = user is not None and user.is_authenticated and order.user_id == user.pk
-    signed = bool(token) and read_order_token(token) == order.number
-    if not (owns or signed):
-        raise Http404("No such order.")
-    return order
-
-
-def order_list_for_user(*, user) -> QuerySet[Order]:
-    """A signed-in customer's orders, newest first."""
-    if not user.is_authenticated:
-        return Order.objects.none()
-    return Order.objects.filter(user=user).prefetch_related("lines").order_by("-placed_at", "-pk")
-
-
-# --- carts and checkout ------------------------------------------------------------------------
+from ..models import Cart, CartLine
+from ..services import Quote, QuoteLine, order_quote
 
 
 @dataclass
@@ -158,66 +110,3 @@ def cart_count(*, user, cart_id: int | None) -> int:
     else:
         return 0
     return lines.aggregate(units=Sum("quantity"))["units"] or 0
-
-
-# --- delays ------------------------------------------------------------------------------------
-
-
-def escalated_cutoff(*, today: date) -> date:
-    """Lines first promised before this day and still waiting are escalated to staff."""
-    return today - timedelta(days=getattr(settings, "DELAY_ESCALATE_AFTER_DAYS", 14))
-
-
-def escalated_lines(*, today: date | None = None) -> QuerySet[OrderLine]:
-    """Waiting lines more than DELAY_ESCALATE_AFTER_DAYS past their first promised date, oldest promise first."""
-    cutoff = escalated_cutoff(today=today or timezone.localdate())
-    return (
-        OrderLine.objects.filter(quantity_backordered__gt=0, first_promised_date__lt=cutoff)
-        .select_related("order")
-        .order_by("first_promised_date", "order__placed_at", "pk")
-    )
-
-
-def delay_notice_for_link(*, notice_id: int) -> DelayNotice | None:
-    """A delay notice that was emailed, with its order and delayed lines (for the link pages); else None."""
-    return (
-        DelayNotice.objects.filter(pk=notice_id, status=DelayNoticeStatus.SENT)
-        .select_related("order")
-        .prefetch_related(
-            Prefetch(
-                "line_delays",
-                queryset=LineDelay.objects.filter(status=DelayNoticeStatus.SENT).select_related("line"),
-                to_attr="delays",
-            )
-        )
-        .first()
-    )
-
-
-@dataclass(frozen=True)
-class CancelPreviewLine:
-    line: OrderLine
-    units: int
-    amount: Decimal
-
-
-def delay_cancel_preview(*, notice: DelayNotice) -> list[CancelPreviewLine]:
-    """What "Cancel these items" would cancel now: the waiting units of the notice's lines and their price.
-
-    The same arithmetic as `order_cancel_backordered` (cancelled units are the
-    last units of the line), so the page shows the exact amount released.
-    """
-    preview = []
-    for delay in notice.delays:
-        line = delay.line
-        units = line.quantity_backordered
-        if units:
-            end = line.quantity - line.quantity_cancelled
-            preview.append(
-                CancelPreviewLine(line=line, units=units, amount=line.price_of_units(end - units, units))
-            )
-    return preview
-
-
-def feedback_get(*, feedback_id: int) -> OrderFeedback | None:
-    return OrderFeedback.objects.select_related("order").filter(pk=feedback_id).first()

@@ -1,0 +1,35 @@
+"""Reads for orders, scoped by who is asking; one module per concern.
+
+* `customer_orders`: an order for its owner or a signed link, a customer's history;
+* `carts`: the visitor's cart, priced and split as checkout will place it;
+* `delays`: escalated lines, a delay email's notice and its cancel preview;
+* `feedback`: the request behind a feedback link.
+"""
+
+from .carts import CartSummary, CartSummaryLine, cart_count, cart_get, cart_items, cart_summary
+from .customer_orders import order_get_for_customer, order_list_for_user
+from .delays import (
+    CancelPreviewLine,
+    delay_cancel_preview,
+    delay_notice_for_link,
+    escalated_cutoff,
+    escalated_lines,
+)
+from .feedback import feedback_get
+
+__all__ = [
+    "CancelPreviewLine",
+    "CartSummary",
+    "CartSummaryLine",
+    "cart_count",
+    "cart_get",
+    "cart_items",
+    "cart_summary",
+    "delay_cancel_preview",
+    "delay_notice_for_link",
+    "escalated_cutoff",
+    "escalated_lines",
+    "feedback_get",
+    "order_get_for_customer",
+    "order_list_for_user",
+]

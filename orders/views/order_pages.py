@@ -1,0 +1,88 @@
+"""Order pages: an order (for its owner or a signed link), cancelling its waiting units, the history."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from shop.formatting import money
+
+from ..forms import CancelBackorderedForm, form_error_text
+from ..selectors import order_get_for_customer, order_list_for_user
+from ..services import OrderActionError, order_cancel_backordered
+from .base import THANK_YOU_SESSION_KEY, request_user_id
+
+ORDERS_PER_PAGE = 20
+
+
+def _order_url(number: str, token: str) -> str:
+    url = reverse("orders:detail", kwargs={"number": number})
+    return f"{url}?{urlencode({'token': token})}" if token else url
+
+
+@require_GET
+def order_detail(request: HttpRequest, number: str) -> HttpResponse:
+    token = request.GET.get("token") or ""
+    order = order_get_for_customer(number=number, user=request.user, token=token)
+    thank_you = False
+    if request.session.get(THANK_YOU_SESSION_KEY) == order.number:
+        thank_you = True
+        del request.session[THANK_YOU_SESSION_KEY]
+    waiting = [line for line in order.lines.all() if line.quantity_backordered]
+    cancel_form = None
+    if waiting:
+        cancel_form = CancelBackorderedForm(lines=waiting, initial={"token": token})
+    return render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "token": token,
+            "thank_you": thank_you,
+            "waiting_lines": waiting,
+            "cancel_form": cancel_form,
+        },
+    )
+
+
+@require_POST
+def order_cancel(request: HttpRequest, number: str) -> HttpResponseRedirect:
+    """Cancel waiting units at the customer's request; ownership or the token is checked again."""
+    token = request.POST.get("token") or ""
+    order = order_get_for_customer(number=number, user=request.user, token=token)
+    back = _order_url(order.number, token)
+    form = CancelBackorderedForm(request.POST, lines=list(order.lines.all()))
+    if not form.is_valid():
+        messages.error(request, form_error_text(form))
+        return redirect(back)
+    quantities = form.quantities()
+    if not quantities:
+        messages.error(request, "Enter how many of the waiting units you want to cancel.")
+        return redirect(back)
+    try:
+        released = order_cancel_backordered(
+            order_id=order.pk, quantities=quantities, user_id=request_user_id(request), by_staff=False
+        )
+    except OrderActionError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    units = sum(quantities.values())
+    messages.success(
+        request,
+        f"Cancelled {units} waiting unit{'s' if units != 1 else ''}. {money(released, order.currency)} "
+        "has been released back to your payment method. We have emailed you a confirmation.",
+    )
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def order_history(request: HttpRequest) -> HttpResponse:
+    page = Paginator(order_list_for_user(user=request.user), ORDERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "orders/history.html", {"page_obj": page, "orders": page.object_list})
