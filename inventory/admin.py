@@ -26,6 +26,7 @@ from import_export.admin import ExportMixin
 from orders.models import Order, OrderLine, ShipPolicy
 from orders.services import order_set_priority
 from shop.models import Variant
+from shop.submissions import AlreadySubmitted
 
 from .conf import inventory_defaults
 from .forms import PurchaseOrderAdminForm, PurchaseOrderReceiveForm, StockAdjustForm, StockCountForm
@@ -274,6 +275,9 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
         if data is not None and form.is_valid():
             try:
                 changed_item, message = apply(form.cleaned_data, user_id=request.user.pk)
+            except AlreadySubmitted as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+                return HttpResponseRedirect(self._stock_item_url(form.cleaned_data))
             except StockError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -298,6 +302,14 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/inventory/stockitem/stock_form.html", context)
 
     @staticmethod
+    def _stock_item_url(data) -> str:
+        """Where a stock form's success goes: its stock item (the list if there is none)."""
+        item = StockItem.objects.filter(variant=data["variant"], warehouse=data["warehouse"]).first()
+        if item is None:
+            return reverse("admin:inventory_stockitem_changelist")
+        return reverse("admin:inventory_stockitem_change", args=[quote(item.pk)])
+
+    @staticmethod
     def _levels(item: StockItem) -> str:
         return f"now {item.on_hand} on hand, {item.allocated} promised to orders, {item.free} free."
 
@@ -310,6 +322,7 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
             reason=data["reason"],
             user_id=user_id,
             note=data["note"],
+            submission_key=data["submission_key"],
         )
         item = StockItem.objects.select_related("variant", "warehouse").get(pk=movement.stock_item_id)
         verb = "added" if change > 0 else "removed"
@@ -326,6 +339,7 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
             counted=data["counted"],
             user_id=user_id,
             note=data["note"],
+            submission_key=data["submission_key"],
         )
         item = StockItem.objects.select_related("variant", "warehouse").get(
             variant_id=variant.pk, warehouse_id=warehouse.pk
@@ -1140,16 +1154,20 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         lines = list(po.lines.select_related("variant__product").order_by("pk"))
         receive_all = request.method == "POST" and "_receive_all" in request.POST
-        data = request.POST if request.method == "POST" and not receive_all else None
-        form = PurchaseOrderReceiveForm(data, lines=lines)
+        data = request.POST if request.method == "POST" else None
+        form = PurchaseOrderReceiveForm(data, lines=lines, receive_all=receive_all)
         error = None
-        if receive_all or (data is not None and form.is_valid()):
+        if data is not None and form.is_valid():
             try:
                 receipt = purchase_order_receive(
                     purchase_order_id=po.pk,
-                    quantities=None if receive_all else form.quantities(),
+                    quantities=form.quantities(),
                     user_id=request.user.pk,
+                    submission_key=form.cleaned_data["submission_key"],
                 )
+            except AlreadySubmitted as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+                return HttpResponseRedirect(self._change_url(po))
             except StockError as exc:
                 error = str(exc)
             else:

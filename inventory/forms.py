@@ -2,13 +2,16 @@
 
 These forms only collect and check input. The numbers they carry are written by
 `inventory/services.py`; a refused change comes back from the service as a
-StockError whose message the admin puts on the form.
+StockError whose message the admin puts on the form. The forms that change
+stock carry a one-time `submission_key` (shop/submissions.py), so a form sent
+twice is applied once.
 """
 
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
 
 from shop.models import Variant
+from shop.submissions import SubmissionKeyField
 
 from .models import MovementReason, PurchaseOrder, PurchaseOrderLine, StockItem, Warehouse
 
@@ -22,6 +25,7 @@ class _StockTargetForm(forms.Form):
     """
 
     warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.all())
+    submission_key = SubmissionKeyField()
 
     def __init__(self, *args, admin_site, stock_item: StockItem | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,12 +99,18 @@ class PurchaseOrderReceiveForm(forms.Form):
 
     Only the shape of each number is checked here (a whole number). Whether it
     may be received (not negative, not more than outstanding) is the service's
-    decision, and its message is shown as it is.
+    decision, and its message is shown as it is. "Receive everything
+    outstanding" (`receive_all`) posts the same form but reads only its key.
     """
 
-    def __init__(self, *args, lines: list[PurchaseOrderLine], **kwargs):
-        super().__init__(*args, **kwargs)
+    submission_key = SubmissionKeyField()
+
+    def __init__(self, data=None, *args, lines: list[PurchaseOrderLine], receive_all: bool = False, **kwargs):
+        if receive_all and data is not None:
+            data = {"submission_key": data.get("submission_key", "")}
+        super().__init__(data, *args, **kwargs)
         self.lines = lines
+        self.receive_all = receive_all
         for line in lines:
             if line.quantity_outstanding <= 0:
                 continue
@@ -122,8 +132,10 @@ class PurchaseOrderReceiveForm(forms.Form):
             for line in self.lines
         ]
 
-    def quantities(self) -> dict[int, int]:
-        """{line_id: quantity} for every line with a quantity other than zero."""
+    def quantities(self) -> dict[int, int] | None:
+        """{line_id: quantity} for every line with a quantity other than zero; None: everything outstanding."""
+        if self.receive_all:
+            return None
         result = {}
         for line in self.lines:
             value = self.cleaned_data.get(self.field_name(line))
@@ -133,6 +145,6 @@ class PurchaseOrderReceiveForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not self.errors and not self.quantities():
+        if not self.errors and not self.receive_all and not self.quantities():
             raise forms.ValidationError("Enter at least one quantity to receive.")
         return cleaned

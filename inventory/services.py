@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from shop.cache import availability_changed  # listing badges: told after commit
 from shop.models import Variant
+from shop.submissions import submission_claim
 
 from .models import (
     Allocation,
@@ -157,12 +158,17 @@ def stock_adjust(
     reason: str = MovementReason.ADJUSTED,
     user_id: int | None = None,
     note: str = "",
+    submission_key: str | None = None,
 ) -> StockMovement:
     """Add or remove units on hand (damage, found stock, a return...).
 
     Removing is refused when it would take units that are promised to orders
     (on_hand may not drop below allocated). Growth triggers "stock arrived".
+    With `submission_key` (a staff form's one-time key) a second submission of
+    the same form raises AlreadySubmitted and changes nothing.
     """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="stock_adjust", user_id=user_id)
     if reason not in (MovementReason.ADJUSTED, MovementReason.RETURNED, MovementReason.RECEIVED):
         raise StockError(f"'{reason}' is not a reason for a manual adjustment.")
     if not isinstance(quantity_change, int) or quantity_change == 0:
@@ -199,9 +205,20 @@ def stock_adjust(
 
 @transaction.atomic
 def stock_count(
-    *, variant_id: int, warehouse_id: int, counted: int, user_id: int | None = None, note: str = ""
+    *,
+    variant_id: int,
+    warehouse_id: int,
+    counted: int,
+    user_id: int | None = None,
+    note: str = "",
+    submission_key: str | None = None,
 ) -> StockMovement | None:
-    """Set on-hand to a physical count. Returns the movement, or None when nothing changed."""
+    """Set on-hand to a physical count. Returns the movement, or None when nothing changed.
+
+    `submission_key`: as for `stock_adjust`, the form is applied once.
+    """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="stock_count", user_id=user_id)
     if not isinstance(counted, int) or counted < 0:
         raise StockError("A stock count must be zero or more.")
     _check_variant_and_warehouse(variant_id=variant_id, warehouse_id=warehouse_id)
@@ -357,7 +374,11 @@ def purchase_order_set_expected_date(
 
 @transaction.atomic
 def purchase_order_receive(
-    *, purchase_order_id: int, quantities: Mapping[int, int] | None = None, user_id: int | None = None
+    *,
+    purchase_order_id: int,
+    quantities: Mapping[int, int] | None = None,
+    user_id: int | None = None,
+    submission_key: str | None = None,
 ) -> Receipt:
     """Receive a purchase order: everything outstanding, or {line_id: quantity} in part.
 
@@ -366,7 +387,11 @@ def purchase_order_receive(
     or exceeds what is outstanding on the line (over-receipt is not allowed:
     record extra units as a stock adjustment). On success on_hand grows, one
     movement per line is written, and "stock arrived" runs after commit.
+    With `submission_key` a second submission of the same form raises
+    AlreadySubmitted and receives nothing.
     """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="purchase_order_receive", user_id=user_id)
     po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
     if po.status == PurchaseOrderStatus.DRAFT:
         raise PurchaseOrderError(f"{po.reference} is still a draft: mark it as ordered before receiving it.")

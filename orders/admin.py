@@ -3,7 +3,9 @@
 Everything here is read-only. Orders are placed by customers; their stock,
 quantities, statuses and money change only through `orders/services.py`,
 which the order list's actions call with the staff user's id, one order (one
-transaction) at a time, reporting a refusal as a message on the page.
+transaction) at a time, reporting a refusal as a message on the page. Shipping
+and cancelling claim the list page's one-time submission key (one claim per
+order), so a page sent twice ships or cancels once (shop/submissions.py).
 
 The order form itself saves nothing, not even the address: there is no
 service for address changes yet (one would record a timeline event and refuse
@@ -26,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 
 from inventory.admin import date_in_words, datetime_in_words, units
 from inventory.services import StockError
+from shop.submissions import OUT_OF_DATE, AlreadySubmitted, SubmissionKeyForm, submission_key_new
 
 from .lifecycle import TransitionError
 from .models import (
@@ -559,12 +562,32 @@ class OrderAdmin(admin.ModelAdmin):
 
     # --- actions: one service call (one transaction) per order, one message per order ---
 
+    def changelist_view(self, request, extra_context=None):
+        # Each rendering of the list gets a fresh one-time key for its action form (change_list.html).
+        return super().changelist_view(
+            request, {**(extra_context or {}), "submission_key": submission_key_new()}
+        )
+
+    def _submission_key(self, request) -> str | None:
+        """The posted one-time key of the action form; None, with an error message, if it is missing or bad."""
+        form = SubmissionKeyForm(request.POST)
+        if form.is_valid():
+            return form.cleaned_data["submission_key"]
+        self.message_user(request, OUT_OF_DATE, messages.ERROR)
+        return None
+
     @admin.action(description="Ship allocated items", permissions=["ship"])
     def ship_action(self, request, queryset):
+        key = self._submission_key(request)
+        if key is None:
+            return None
         rows = queryset.order_by("pk").values_list("pk", "number", "currency", "shipping_cost")
         for pk, number, currency, shipping_cost in rows:
             try:
-                shipment = order_ship(order_id=pk, user_id=request.user.pk)
+                shipment = order_ship(order_id=pk, user_id=request.user.pk, submission_key=f"{key}:{pk}")
+            except AlreadySubmitted as exc:
+                self.message_user(request, _about(number, exc), messages.WARNING)
+                continue
             except REFUSALS as exc:
                 self.message_user(request, _about(number, exc), messages.ERROR)
                 continue
@@ -581,7 +604,12 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel backordered quantities…", permissions=["process"])
     def cancel_backordered_action(self, request, queryset):
-        """Ask first (listing every waiting unit and the money released); cancel on the confirming POST."""
+        """Ask first (listing every waiting unit and the money released); cancel on the confirming POST.
+
+        The list page's one-time key is carried through the confirmation page and claimed there."""
+        key = self._submission_key(request)
+        if key is None:
+            return None
         if request.POST.get("post") != "yes":
             previews = [CancelPreview.of(o) for o in queryset.order_by("pk").prefetch_related("lines")]
             context = {
@@ -593,14 +621,22 @@ class OrderAdmin(admin.ModelAdmin):
                 "nothing_waiting": [p.order.number for p in previews if not p.lines],
                 "action_name": "cancel_backordered_action",
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "submission_key": key,
                 "media": self.media,
             }
             return TemplateResponse(request, "admin/orders/order/cancel_backordered.html", context)
         for pk, number, currency in queryset.order_by("pk").values_list("pk", "number", "currency"):
             try:
                 released = order_cancel_backordered(
-                    order_id=pk, quantities=None, user_id=request.user.pk, by_staff=True
+                    order_id=pk,
+                    quantities=None,
+                    user_id=request.user.pk,
+                    by_staff=True,
+                    submission_key=f"{key}:{pk}",
                 )
+            except AlreadySubmitted as exc:
+                self.message_user(request, _about(number, exc), messages.WARNING)
+                continue
             except REFUSALS as exc:
                 self.message_user(request, _about(number, exc), messages.ERROR)
                 continue

@@ -29,6 +29,7 @@ from notifications.models import NotificationKind
 from notifications.services import back_in_stock_close_for_buyer, notification_create
 from shop.cache import availability_changed
 from shop.models import Variant
+from shop.submissions import submission_claim
 
 from .lifecycle import Move, line_apply, order_status, shippable_quantities
 from .models import (
@@ -549,8 +550,14 @@ def _payment_status(payment: Payment) -> str:
 
 
 @transaction.atomic(durable=True)
-def order_ship(*, order_id: int, user_id: int | None = None) -> Shipment:
-    """Ship every allocated unit the ship policy allows; capture exactly their price."""
+def order_ship(*, order_id: int, user_id: int | None = None, submission_key: str | None = None) -> Shipment:
+    """Ship every allocated unit the ship policy allows; capture exactly their price.
+
+    With `submission_key` (a staff form's one-time key) a second submission of the
+    same form raises AlreadySubmitted and ships nothing.
+    """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="order_ship", user_id=user_id)
     order = Order.objects.select_related("payment").get(pk=order_id)
     lines = list(order.lines.all())
     to_ship = shippable_quantities(lines, ship_policy=order.ship_policy)
@@ -619,12 +626,17 @@ def order_cancel_backordered(
     quantities: dict[int, int] | None = None,
     user_id: int | None = None,
     by_staff: bool = False,
+    submission_key: str | None = None,
 ) -> Decimal:
     """Cancel units that still wait for stock: {line id: units}, or all of them when None.
 
     Allocated and shipped units are never touched. Voids (or refunds) exactly the
     price of the cancelled units and emails a confirmation. Returns the amount.
+    With `submission_key` a second submission of the same staff form raises
+    AlreadySubmitted and cancels nothing.
     """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="order_cancel_backordered", user_id=user_id)
     return _order_cancel_backordered(
         order_id=order_id, quantities=quantities, user_id=user_id, by_staff=by_staff
     )

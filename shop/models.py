@@ -2,9 +2,11 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Category(models.Model):
@@ -107,3 +109,22 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SubmissionKey(models.Model):
+    """One staff form submission that changed stock or money, claimed by its one-time key.
+
+    Written by `shop.submissions.submission_claim` in the same transaction as the
+    change: the unique key makes a second submission of the same form fail, and a
+    refused change rolls its claim back with it (docs/concurrency.md).
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    action = models.CharField(max_length=40)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key}"

@@ -25,6 +25,7 @@ from inventory.models import AllocationRequest, PurchaseOrder, StockMovement
 from notifications.models import Notification, NotificationKind
 from orders.models import DelayNotice, Order, Shipment
 from shop.models import Category
+from shop.tests.helpers import keyed
 
 # Column key -> the world's user (None: not logged in).
 COLUMNS = {
@@ -68,7 +69,7 @@ def waiting_cancelled(w):
 
 
 def admin_action(name):
-    return lambda w: {"action": name, ACTION_CHECKBOX_NAME: [w.order.pk], "post": "yes"}
+    return lambda w: keyed({"action": name, ACTION_CHECKBOX_NAME: [w.order.pk], "post": "yes"})
 
 
 def changelist(label):
@@ -202,7 +203,7 @@ ADMIN_ROWS = [
         changelist("orders.order"),
         "A A A 403 302 200 403 200",
         method="POST",
-        data=lambda w: {"action": "cancel_backordered_action", ACTION_CHECKBOX_NAME: [w.order.pk]},
+        data=lambda w: keyed({"action": "cancel_backordered_action", ACTION_CHECKBOX_NAME: [w.order.pk]}),
         effect=waiting_cancelled,
     ),
     Row(
@@ -227,7 +228,7 @@ ADMIN_ROWS = [
         lambda w: reverse("admin:inventory_stockitem_adjust_item", args=[w.in_stock.stock_items.get().pk]),
         "A A A 403 302 403 403 302",
         method="POST",
-        data=lambda w: {"quantity_change": "3", "reason": "adjusted", "note": "matrix"},
+        data=lambda w: keyed({"quantity_change": "3", "reason": "adjusted", "note": "matrix"}),
         effect=lambda w: StockMovement.objects.count(),
         acts="wh super",
     ),
@@ -236,7 +237,7 @@ ADMIN_ROWS = [
         lambda w: reverse("admin:inventory_stockitem_count_item", args=[w.in_stock.stock_items.get().pk]),
         "A A A 403 302 403 403 302",
         method="POST",
-        data=lambda w: {"counted": "7", "note": "matrix"},
+        data=lambda w: keyed({"counted": "7", "note": "matrix"}),
         effect=lambda w: StockMovement.objects.count(),
         acts="wh super",
     ),
@@ -277,7 +278,7 @@ ADMIN_ROWS = [
         lambda w: reverse("admin:inventory_purchaseorder_receive", args=[w.ordered_po.pk]),
         "A A A 403 302 403 403 302",
         method="POST",
-        data=lambda w: {"_receive_all": "1"},
+        data=lambda w: keyed({"_receive_all": "1"}),
         effect=lambda w: StockMovement.objects.count(),
         acts="wh super",
     ),

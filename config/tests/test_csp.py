@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from config.tests.authz import PASSWORD, build_world
 from notifications.models import NotificationKind
+from shop.tests.helpers import keyed
 
 pytestmark = pytest.mark.django_db
 
@@ -296,7 +297,7 @@ def test_every_admin_page_satisfies_the_policy(client):
     assert_strict_page(response, "order list, filtered")
     response = client.post(
         reverse("admin:orders_order_changelist"),
-        {"action": "cancel_backordered_action", "_selected_action": [world.order.pk]},
+        keyed({"action": "cancel_backordered_action", "_selected_action": [world.order.pk]}),
     )
     assert response.status_code == 200
     assert_strict_page(response, "cancel backordered: confirmation")

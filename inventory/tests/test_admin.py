@@ -23,6 +23,7 @@ from inventory.tests.factories import (
     WarehouseFactory,
 )
 from shop.tests.factories import VariantFactory
+from shop.tests.helpers import keyed
 
 pytestmark = pytest.mark.django_db
 
@@ -110,13 +111,15 @@ def test_adjust_page_adds_stock_for_a_variant_without_stock_and_records_the_user
 
     response = admin_client.post(
         reverse("admin:inventory_stockitem_adjust"),
-        {
-            "variant": variant.pk,
-            "warehouse": warehouse.pk,
-            "quantity_change": "5",
-            "reason": "returned",
-            "note": "back from a fair",
-        },
+        keyed(
+            {
+                "variant": variant.pk,
+                "warehouse": warehouse.pk,
+                "quantity_change": "5",
+                "reason": "returned",
+                "note": "back from a fair",
+            }
+        ),
     )
 
     item = StockItem.objects.get(variant=variant, warehouse=warehouse)
@@ -142,7 +145,7 @@ def test_adjust_page_of_a_stock_item_removes_units_from_that_item_only(admin_cli
     response = admin_client.post(
         reverse("admin:inventory_stockitem_adjust_item", args=[item.pk]),
         # The item fixes variant and warehouse: a posted warehouse is ignored.
-        {"warehouse": other.pk, "quantity_change": "-2", "reason": "adjusted", "note": "damaged"},
+        keyed({"warehouse": other.pk, "quantity_change": "-2", "reason": "adjusted", "note": "damaged"}),
     )
 
     assert response.status_code == 302
@@ -157,7 +160,7 @@ def test_adjust_page_shows_a_refused_removal_and_writes_nothing(admin_client):
 
     response = admin_client.post(
         reverse("admin:inventory_stockitem_adjust_item", args=[item.pk]),
-        {"quantity_change": "-8", "reason": "adjusted"},
+        keyed({"quantity_change": "-8", "reason": "adjusted"}),
     )
 
     assert response.status_code == 200
@@ -175,7 +178,7 @@ def test_adjust_page_refuses_a_zero_change(admin_client):
 
     response = admin_client.post(
         reverse("admin:inventory_stockitem_adjust_item", args=[item.pk]),
-        {"quantity_change": "0", "reason": "adjusted"},
+        keyed({"quantity_change": "0", "reason": "adjusted"}),
     )
 
     assert response.status_code == 200
@@ -210,7 +213,8 @@ def test_stock_count_sets_on_hand_and_records_the_difference(admin_client, admin
     item = add_stock(5)
 
     response = admin_client.post(
-        reverse("admin:inventory_stockitem_count_item", args=[item.pk]), {"counted": "3", "note": "shelf B"}
+        reverse("admin:inventory_stockitem_count_item", args=[item.pk]),
+        keyed({"counted": "3", "note": "shelf B"}),
     )
 
     assert response.status_code == 302
@@ -227,7 +231,7 @@ def test_stock_count_matching_the_records_writes_nothing(admin_client):
     item = add_stock(5)
 
     response = admin_client.post(
-        reverse("admin:inventory_stockitem_count_item", args=[item.pk]), {"counted": "5"}
+        reverse("admin:inventory_stockitem_count_item", args=[item.pk]), keyed({"counted": "5"})
     )
 
     assert response.status_code == 302
@@ -239,7 +243,7 @@ def test_stock_count_refuses_a_negative_count(admin_client):
     item = add_stock(5)
 
     response = admin_client.post(
-        reverse("admin:inventory_stockitem_count_item", args=[item.pk]), {"counted": "-1"}
+        reverse("admin:inventory_stockitem_count_item", args=[item.pk]), keyed({"counted": "-1"})
     )
 
     assert response.status_code == 200
@@ -273,7 +277,9 @@ def test_stock_pages_need_the_change_stockitem_permission(client, codenames):
     ):
         assert client.get(url).status_code == 403
         assert (
-            client.post(url, {"quantity_change": "-5", "reason": "adjusted", "counted": "0"}).status_code
+            client.post(
+                url, keyed({"quantity_change": "-5", "reason": "adjusted", "counted": "0"})
+            ).status_code
             == 403
         )
     assert levels(item) == (5, 0)
@@ -350,7 +356,7 @@ def test_receive_page_partial_receipt_updates_lines_and_writes_movements(
     po, first, second = po_two_lines
 
     response = admin_client.post(
-        receive_url(po), {f"line_{first.pk}": "6", f"line_{second.pk}": "0", "_receive": "1"}
+        receive_url(po), keyed({f"line_{first.pk}": "6", f"line_{second.pk}": "0", "_receive": "1"})
     )
 
     assert response.status_code == 302
@@ -368,7 +374,7 @@ def test_receive_everything_outstanding(admin_client, po_two_lines):
     po, first, second = po_two_lines
     purchase_order_receive(purchase_order_id=po.pk, quantities={first.pk: 3})
 
-    response = admin_client.post(receive_url(po), {f"line_{first.pk}": "0", "_receive_all": "1"})
+    response = admin_client.post(receive_url(po), keyed({f"line_{first.pk}": "0", "_receive_all": "1"}))
 
     assert messages_of(response) == ["Received 11 units on PO-00042. It is now received."]
     assert received(first, second) == [10, 4]
@@ -388,7 +394,7 @@ def test_receive_page_shows_refusals_and_writes_nothing(admin_client, po_two_lin
     po, first, second = po_two_lines
 
     response = admin_client.post(
-        receive_url(po), {f"line_{first.pk}": posted["first"], f"line_{second.pk}": posted["second"]}
+        receive_url(po), keyed({f"line_{first.pk}": posted["first"], f"line_{second.pk}": posted["second"]})
     )
 
     assert response.status_code == 200
@@ -405,7 +411,7 @@ def test_receiving_a_cancelled_purchase_order_shows_the_error(admin_client, po_t
     po, first, second = po_two_lines
     purchase_order_cancel(purchase_order_id=po.pk)
 
-    response = admin_client.post(receive_url(po), {f"line_{first.pk}": "1", f"line_{second.pk}": "0"})
+    response = admin_client.post(receive_url(po), keyed({f"line_{first.pk}": "1", f"line_{second.pk}": "0"}))
 
     assert response.status_code == 200
     assert response.context["error"] == "PO-00042 is cancelled: nothing can be received on it."

@@ -10,6 +10,7 @@ from inventory.tests.factories import PurchaseOrderFactory, PurchaseOrderLineFac
 from orders.models import OrderLine
 from orders.tests.helpers import allow_backorders, place
 from shop.tests.factories import VariantFactory
+from shop.tests.helpers import keyed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +26,7 @@ def test_receipt_in_admin_allocates_through_the_worker_and_emails_customers(
     celery_via_broker(extra_env={"EMAIL_URL": smtp_server.url})
 
     response = admin_client.post(
-        reverse("admin:inventory_purchaseorder_receive", args=[po.pk]), {"_receive_all": "1"}
+        reverse("admin:inventory_purchaseorder_receive", args=[po.pk]), keyed({"_receive_all": "1"})
     )
 
     assert response.status_code == 302

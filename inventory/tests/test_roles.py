@@ -11,6 +11,7 @@ from inventory.tests.factories import WarehouseFactory
 from orders.models import OrderEvent, OrderEventKind, PaymentTransaction, Shipment, TransactionKind
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.tests.factories import VariantFactory
+from shop.tests.helpers import keyed
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +124,8 @@ def test_warehouse_user_ships_but_cannot_cancel_or_refund(client, waiting_order)
 
     assert action_names(client.get(ORDERS)) == {"ship_action"}
     response = client.post(
-        ORDERS, {"action": "cancel_backordered_action", "_selected_action": [waiting_order.pk], "post": "yes"}
+        ORDERS,
+        keyed({"action": "cancel_backordered_action", "_selected_action": [waiting_order.pk], "post": "yes"}),
     )
 
     assert response.status_code == 302  # the admin ignores an action it did not offer ("No action selected")
@@ -135,7 +137,7 @@ def test_warehouse_user_ships_but_cannot_cancel_or_refund(client, waiting_order)
     payment.refresh_from_db()
     assert (payment.amount_voided, payment.amount_refunded) == (0, 0)
 
-    client.post(ORDERS, {"action": "ship_action", "_selected_action": [waiting_order.pk]})
+    client.post(ORDERS, keyed({"action": "ship_action", "_selected_action": [waiting_order.pk]}))
 
     shipment = Shipment.objects.get(order=waiting_order)
     assert shipment.created_by == user
@@ -149,7 +151,8 @@ def test_customer_service_user_cancels_waiting_units_with_their_name_on_it(clien
 
     assert {"cancel_backordered_action", "ship_action"} <= action_names(client.get(ORDERS))
     client.post(
-        ORDERS, {"action": "cancel_backordered_action", "_selected_action": [waiting_order.pk], "post": "yes"}
+        ORDERS,
+        keyed({"action": "cancel_backordered_action", "_selected_action": [waiting_order.pk], "post": "yes"}),
     )
 
     assert waiting_order.lines.get().quantity_cancelled == 3
@@ -173,7 +176,7 @@ def test_customer_service_user_cannot_adjust_or_count_stock(client):
     ]:
         url = reverse(name, args=args)
         assert client.get(url).status_code == 403
-        assert client.post(url, {**posted, "counted": "0"}).status_code == 403
+        assert client.post(url, keyed({**posted, "counted": "0"})).status_code == 403
 
     item.refresh_from_db()
     assert (item.on_hand, StockMovement.objects.count()) == (5, 1)
@@ -188,7 +191,9 @@ def test_warehouse_user_adjusts_stock_under_their_name(client):
 
     client.post(
         reverse("admin:inventory_stockitem_adjust"),
-        {"variant": variant.pk, "warehouse": warehouse.pk, "quantity_change": "4", "reason": "adjusted"},
+        keyed(
+            {"variant": variant.pk, "warehouse": warehouse.pk, "quantity_change": "4", "reason": "adjusted"}
+        ),
     )
 
     assert StockMovement.objects.get().user == user

@@ -25,6 +25,7 @@ from orders.services import order_set_priority, order_ship
 from orders.tests.factories import OrderFactory, OrderLineFactory
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.tests.factories import VariantFactory
+from shop.tests.helpers import keyed
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def messages_of(response) -> list[tuple[str, str]]:
 
 
 def run_action(client, action: str, orders, **extra):
-    return client.post(ORDERS, {"action": action, "_selected_action": [o.pk for o in orders], **extra})
+    return client.post(ORDERS, keyed({"action": action, "_selected_action": [o.pk for o in orders], **extra}))
 
 
 def in_stock(price="30.00", stock=10):
