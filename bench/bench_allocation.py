@@ -78,8 +78,9 @@ def _pass(*, lines: int, variants: int, quick: bool) -> tuple[float, int, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from inventory.services import stock_adjust, stock_arrived_process
+    from inventory.services import stock_adjust
     from inventory.tasks import stock_arrived
+    from orders.services import stock_arrived_process
 
     tag = uuid.uuid4().hex[:8]
     warehouse, vs = _setup(lines=lines, variants=variants, tag=tag)

@@ -3,7 +3,9 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import allocation_requests_pending, allocation_requests_restore, stock_arrived_process
+from orders.services import stock_arrived_process
+
+from .services import allocation_requests_pending, allocation_requests_restore
 
 
 @shared_task(

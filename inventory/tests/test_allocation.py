@@ -10,16 +10,11 @@ from django.utils import timezone
 
 from inventory.models import Allocation, AllocationRequest, MovementReason, StockItem, StockMovement
 from inventory.selectors import ledger_discrepancies
-from inventory.services import (
-    allocation_serve_queue,
-    purchase_order_receive,
-    stock_adjust,
-    stock_arrived_process,
-)
+from inventory.services import purchase_order_receive, stock_adjust
 from inventory.tests.factories import PurchaseOrderFactory, PurchaseOrderLineFactory, WarehouseFactory
 from notifications.models import Notification
 from orders.models import OrderEvent, OrderLine
-from orders.services import order_set_priority
+from orders.services import allocation_serve_queue, order_set_priority, stock_arrived_process
 from orders.tests.helpers import allow_backorders, place
 from shop.tests.factories import VariantFactory
 
@@ -189,7 +184,9 @@ def test_many_receipts_coalesce_into_one_pass():
     for _ in range(10):  # ten receipts; their task messages are not run yet
         stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=1)
 
-    with mock.patch("inventory.services.allocation_serve_queue", wraps=allocation_serve_queue) as serve:
+    with mock.patch(
+        "orders.services.allocation.allocation_serve_queue", wraps=allocation_serve_queue
+    ) as serve:
         for _ in range(10):  # then the ten messages arrive
             stock_arrived_process(variant_ids=[variant.pk])
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 from config.testing import run_together
 from inventory.models import StockItem
 from inventory.selectors import ledger_discrepancies
-from inventory.services import allocation_serve_queue
 from orders.models import Order, OrderLine
+from orders.services import allocation_serve_queue
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.tests.factories import VariantFactory
 

@@ -18,10 +18,10 @@ from inventory.selectors import (
     backorder_queue_page,
     date_in_words,
 )
-from inventory.services import backorder_dates_refresh, stock_adjust
+from inventory.services import stock_adjust
 from inventory.tests.factories import PurchaseOrderLineFactory, WarehouseFactory
 from orders.models import OrderEvent, OrderEventKind
-from orders.services import order_set_priority
+from orders.services import backorder_dates_refresh, order_set_priority
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.tests.factories import VariantFactory
 

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.locks import variants_lock
-from inventory.services import DatesRefresh, backorder_dates_reproject
+from orders.services.dates import DatesRefresh, backorder_dates_reproject
 
 from ..locks import delay_notices_pending_lock
 from ..models import DelayCause, DelayNotice, DelayNoticeStatus, LineDelay, OrderLine

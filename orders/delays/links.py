@@ -18,7 +18,8 @@ from shop.formatting import date_in_words
 
 from ..locks import order_lines_of_order_lock
 from ..models import DelayChoice, DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind
-from ..services import OrderActionError, _order_cancel_backordered
+from ..services.cancellation import _order_cancel_backordered
+from ..services.errors import OrderActionError
 
 
 class DelayLinkError(Exception):

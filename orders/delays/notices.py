@@ -15,9 +15,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from inventory.services import DatesRefresh, backorder_dates_reproject
 from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
+from orders.services.dates import DatesRefresh, backorder_dates_reproject
 from shop.formatting import date_in_words
 
 from ..locks import delay_notice_due_lock

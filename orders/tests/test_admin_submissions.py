@@ -17,8 +17,8 @@ from django.urls import reverse
 from config.testing import run_together
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import ledger_discrepancies
-from inventory.services import allocation_serve_queue
 from orders.models import Order, OrderEvent, Payment, PaymentTransaction, Shipment
+from orders.services import allocation_serve_queue
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.models import SubmissionKey
 from shop.submissions import OUT_OF_DATE, submission_key_new

@@ -19,11 +19,11 @@ import time_machine
 from config.testing import run_together
 from inventory.models import Allocation, MovementReason, StockItem, StockMovement
 from inventory.selectors import ledger_discrepancies
-from inventory.services import allocation_serve_queue, purchase_order_set_expected_date, stock_adjust
+from inventory.services import purchase_order_set_expected_date, stock_adjust
 from notifications.models import Notification, NotificationKind
 from orders.delays import delay_cancel_waiting, delay_notices_send_due
 from orders.models import DelayChoice, DelayNotice, DelayNoticeStatus, OrderLine, Payment
-from orders.services import OrderActionError, order_cancel_backordered
+from orders.services import OrderActionError, allocation_serve_queue, order_cancel_backordered
 from orders.tests.delays_helpers import T0, backorderable, day, purchase_order, waiting_order
 from orders.tests.helpers import give_stock
 
@@ -60,7 +60,7 @@ def test_cancel_from_a_delay_email_racing_an_allocation_pass_leaves_consistent_n
     notice = DelayNotice.objects.get(order=xavier)
     x_line, y_line = xavier.lines.get(), yvonne.lines.get()
     assert (numbers(x_line), numbers(y_line)) == ((1, 4, 0, 0), (0, 3, 0, 0))
-    with mock.patch("inventory.services._enqueue_stock_arrived"):
+    with mock.patch("inventory.services.ledger._enqueue_stock_arrived"):
         stock_adjust(variant_id=tent.pk, warehouse_id=warehouse.pk, quantity_change=3)
 
     # When Xavier cancels from the email while an allocation pass serves the queue

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from inventory.services import _queue_order  # the allocation pass's own, until it uses queue_order()
 from orders.models import OrderLine
 from orders.querysets import WAITING, queue_order
+from orders.services.allocation import _queue_order  # the allocation pass's own, until it uses queue_order()
 from orders.tests.factories import OrderFactory, OrderLineFactory
 from shop.models import Variant
 from shop.tests.factories import VariantFactory

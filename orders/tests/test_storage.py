@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
-from inventory.services import allocation_serve_queue
 from orders.models import Order, OrderStatus
+from orders.services import allocation_serve_queue
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.tests.factories import VariantFactory
 

@@ -1,0 +1,54 @@
+"""Every write to stock: the only code that changes stock levels, purchase orders and allocations.
+
+One module per concern; this package re-exports their public names, so callers write
+`from inventory.services import stock_adjust`.
+
+- `ledger`: stock adjustments and counts (a StockMovement for every change)
+- `purchasing`: purchase orders, from draft to received
+- `reservation`: checkout's reservation of stock for order lines, and shipping it
+- `requests`: allocation requests, the durable "this variant has stock to serve"
+- `bulk`: set-based receipts and counts (imports, the demo)
+- `errors`: the refusals
+
+Every function writes a StockMovement row in the same transaction as the stock change, so the
+ledger always explains the levels (`stock_reconcile` checks it). Locks: docs/concurrency.md.
+"""
+
+from .bulk import (  # noqa: F401
+    CountBelowAllocated,
+    CountChange,
+    stock_count_bulk,
+    stock_receive_bulk,
+)
+from .errors import (  # noqa: F401
+    BackorderRefused,
+    InsufficientStock,
+    PurchaseOrderError,
+    StockError,
+)
+from .ledger import (  # noqa: F401
+    stock_adjust,
+    stock_count,
+)
+from .purchasing import (  # noqa: F401
+    Receipt,
+    purchase_order_cancel,
+    purchase_order_create,
+    purchase_order_mark_ordered,
+    purchase_order_receive,
+    purchase_order_set_expected_date,
+)
+from .requests import (  # noqa: F401
+    allocation_request_add,
+    allocation_requests_claim,
+    allocation_requests_pending,
+    allocation_requests_restore,
+)
+from .reservation import (  # noqa: F401
+    Demand,
+    PlannedLine,
+    Reservation,
+    allocation_record,
+    allocation_reserve,
+    allocation_ship,
+)

@@ -1,0 +1,239 @@
+"""Purchase orders: create, mark ordered, cancel, move the expected date, receive."""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from shop.cache import availability_changed  # listing badges: told after commit
+from shop.submissions import submission_claim
+
+from ..models import (
+    MovementReason,
+    PurchaseOrder,
+    PurchaseOrderDateChange,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    StockItem,
+    StockMovement,
+)
+from .announce import _enqueue_delay_check, _enqueue_stock_arrived
+from .errors import PurchaseOrderError
+from .ledger import _stock_items_ensure
+
+logger = logging.getLogger(__name__)
+
+
+# --- purchase orders ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    purchase_order_id: int
+    status: str
+    units_received: int
+    movements: list[StockMovement]
+
+
+@transaction.atomic
+@transaction.atomic
+def purchase_order_create(
+    *,
+    supplier_id: int,
+    warehouse_id: int,
+    reference: str,
+    lines: Mapping[int, int],
+    expected_date: date | None = None,
+    status: str = PurchaseOrderStatus.DRAFT,
+    notes: str = "",
+    user_id: int | None = None,
+) -> PurchaseOrder:
+    """Create a purchase order with lines {variant_id: quantity}, all or nothing.
+
+    Created as ordered (`status`), it is supply from now on: `user_id` is recorded as who
+    ordered it, and the waiting lines of its variants get their new expected dates.
+    """
+    if status not in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.ORDERED):
+        raise PurchaseOrderError("A new purchase order is either a draft or ordered.")
+    if not lines or any(q <= 0 for q in lines.values()):
+        raise PurchaseOrderError("A purchase order needs at least one line, each with a positive quantity.")
+    ordered = status == PurchaseOrderStatus.ORDERED
+    try:
+        with transaction.atomic():
+            po = PurchaseOrder.objects.create(
+                supplier_id=supplier_id,
+                warehouse_id=warehouse_id,
+                reference=reference,
+                expected_date=expected_date,
+                status=status,
+                notes=notes,
+                ordered_at=timezone.now() if ordered else None,
+                ordered_by_id=user_id if ordered else None,
+            )
+    except IntegrityError as exc:
+        raise PurchaseOrderError(f"A purchase order with reference {reference} already exists.") from exc
+    PurchaseOrderLine.objects.bulk_create(
+        [
+            PurchaseOrderLine(purchase_order=po, variant_id=v, quantity_ordered=q)
+            for v, q in sorted(lines.items())
+        ]
+    )
+    availability_changed(variant_ids=lines)
+    if ordered:
+        _enqueue_delay_check(purchase_order_id=po.pk, cause="")
+    return po
+
+
+@transaction.atomic
+def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None = None) -> PurchaseOrder:
+    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
+    if po.status != PurchaseOrderStatus.DRAFT:
+        raise PurchaseOrderError(f"{po.reference} is {po.get_status_display().lower()}, not a draft.")
+    if not po.lines.exists():
+        raise PurchaseOrderError(f"{po.reference} has no lines.")
+    po.status = PurchaseOrderStatus.ORDERED
+    po.ordered_at, po.ordered_by_id = timezone.now(), user_id
+    po.save(update_fields=["status", "ordered_at", "ordered_by", "updated_at"])
+    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
+    _enqueue_delay_check(purchase_order_id=po.pk, cause="")  # more supply: waiting lines' dates come forward
+    return po
+
+
+@transaction.atomic
+def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None) -> PurchaseOrder:
+    """Cancel what has not arrived yet. Units already received stay in stock."""
+    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
+    if po.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
+        raise PurchaseOrderError(f"{po.reference} is already {po.get_status_display().lower()}.")
+    # Closing a partly received order means the supplier delivered short.
+    short = po.status == PurchaseOrderStatus.PARTIALLY_RECEIVED
+    po.status = PurchaseOrderStatus.CANCELLED
+    po.cancelled_at, po.cancelled_by_id = timezone.now(), user_id
+    po.save(update_fields=["status", "cancelled_at", "cancelled_by", "updated_at"])
+    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
+    _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short" if short else "po_cancelled")
+    return po
+
+
+@transaction.atomic
+def purchase_order_set_expected_date(
+    *, purchase_order_id: int, expected_date: date | None, user_id: int | None = None, reason: str = ""
+) -> PurchaseOrderDateChange | None:
+    """Change the expected date and keep the old one in the history. None when unchanged."""
+    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
+    if po.expected_date == expected_date:
+        return None
+    if po.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
+        raise PurchaseOrderError(
+            f"{po.reference} is {po.get_status_display().lower()}; its date no longer matters."
+        )
+    change = PurchaseOrderDateChange.objects.create(
+        purchase_order=po,
+        old_date=po.expected_date,
+        new_date=expected_date,
+        changed_by_id=user_id,
+        reason=reason[:255],
+    )
+    po.expected_date = expected_date
+    po.save(update_fields=["expected_date", "updated_at"])
+    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
+    if po.status != PurchaseOrderStatus.DRAFT:  # a draft promises nothing, so it delays nothing
+        _enqueue_delay_check(purchase_order_id=po.pk, cause="po_date_changed")
+    return change
+
+
+@transaction.atomic
+def purchase_order_receive(
+    *,
+    purchase_order_id: int,
+    quantities: Mapping[int, int] | None = None,
+    user_id: int | None = None,
+    submission_key: str | None = None,
+) -> Receipt:
+    """Receive a purchase order: everything outstanding, or {line_id: quantity} in part.
+
+    Refused, writing nothing, when the order is a draft, cancelled or already
+    received, when a quantity is zero or negative, names a line of another order,
+    or exceeds what is outstanding on the line (over-receipt is not allowed:
+    record extra units as a stock adjustment). On success on_hand grows, one
+    movement per line is written, and "stock arrived" runs after commit.
+    With `submission_key` a second submission of the same form raises
+    AlreadySubmitted and receives nothing.
+    """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="purchase_order_receive", user_id=user_id)
+    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
+    if po.status == PurchaseOrderStatus.DRAFT:
+        raise PurchaseOrderError(f"{po.reference} is still a draft: mark it as ordered before receiving it.")
+    if po.status == PurchaseOrderStatus.CANCELLED:
+        raise PurchaseOrderError(f"{po.reference} is cancelled: nothing can be received on it.")
+    if po.status == PurchaseOrderStatus.RECEIVED:
+        raise PurchaseOrderError(f"{po.reference} has already been received in full.")
+
+    lines = {line.pk: line for line in po.lines.select_for_update(no_key=True).order_by("pk")}
+    if quantities is None:
+        wanted = {
+            pk: line.quantity_outstanding for pk, line in lines.items() if line.quantity_outstanding > 0
+        }
+    else:
+        wanted = {}
+        for line_id, qty in quantities.items():
+            line = lines.get(line_id)
+            if line is None:
+                raise PurchaseOrderError(f"Line {line_id} is not part of {po.reference}.")
+            if not isinstance(qty, int) or qty <= 0:
+                raise PurchaseOrderError(
+                    f"{line.variant.sku}: a received quantity must be a positive whole number."
+                )
+            if qty > line.quantity_outstanding:
+                raise PurchaseOrderError(
+                    f"{line.variant.sku}: {qty} received but only {line.quantity_outstanding} outstanding. "
+                    "Over-receipt is not allowed; record extra units as a stock adjustment."
+                )
+            wanted[line_id] = qty
+    if not wanted:
+        raise PurchaseOrderError(f"Nothing to receive on {po.reference}.")
+
+    item_ids = _stock_items_ensure((lines[pk].variant_id, po.warehouse_id) for pk in wanted)
+    items = {
+        item.pk: item
+        for item in StockItem.objects.select_for_update(no_key=True)
+        .filter(pk__in=item_ids.values())
+        .order_by("pk")
+    }
+    movements = []
+    for line_id, qty in sorted(wanted.items()):
+        line = lines[line_id]
+        item = items[item_ids[(line.variant_id, po.warehouse_id)]]
+        item.on_hand += qty
+        line.quantity_received += qty
+        movements.append(
+            StockMovement(
+                stock_item_id=item.pk,
+                variant_id=line.variant_id,
+                warehouse_id=po.warehouse_id,
+                on_hand_delta=qty,
+                reason=MovementReason.RECEIVED,
+                po_line_id=line.pk,
+                user_id=user_id,
+                note=f"{po.reference}",
+            )
+        )
+    # The rows are locked, so writing the computed values loses no concurrent change.
+    StockItem.objects.bulk_update(items.values(), ["on_hand"], batch_size=500)
+    PurchaseOrderLine.objects.bulk_update([lines[pk] for pk in wanted], ["quantity_received"], batch_size=500)
+    StockMovement.objects.bulk_create(movements, batch_size=500)
+
+    fully = all(line.quantity_received == line.quantity_ordered for line in lines.values())
+    po.status = PurchaseOrderStatus.RECEIVED if fully else PurchaseOrderStatus.PARTIALLY_RECEIVED
+    po.save(update_fields=["status", "updated_at"])
+    availability_changed(variant_ids=[line.variant_id for line in lines.values()])
+    _enqueue_stock_arrived(lines[pk].variant_id for pk in wanted)
+    if not fully:  # received short: whoever counted on the missing units may now wait longer
+        _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short")
+    return Receipt(
+        purchase_order_id=po.pk, status=po.status, units_received=sum(wanted.values()), movements=movements
+    )

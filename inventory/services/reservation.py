@@ -1,0 +1,285 @@
+"""Checkout's reservation: stock set aside under the variant lock, recorded per order line, shipped."""
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+
+from shop.cache import availability_changed  # listing badges: told after commit
+from shop.models import Variant
+
+from ..models import (
+    Allocation,
+    MovementReason,
+    StockItem,
+    StockMovement,
+)
+from .announce import _enqueue_stock_fell
+from .errors import BackorderRefused, StockError
+
+logger = logging.getLogger(__name__)
+
+
+# --- allocation to order lines ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Demand:
+    variant_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    variant_id: int
+    quantity: int
+    allocate: int  # units from stock now
+    backorder: int  # units that wait
+    expected_date: date | None  # when the backordered units should be in stock
+    picks: tuple[tuple[int, int], ...]  # (stock item id, units) in warehouse priority order
+
+
+@dataclass
+class Reservation:
+    """Stock set aside, under lock, for the lines of an order that is being placed."""
+
+    lines: dict[int, PlannedLine]  # by variant id
+    recorded: bool = False
+
+
+def _lock_variants(variant_ids: Iterable[int]) -> None:
+    """Per-variant mutex: every writer that reads a variant's backorder queue locks it first."""
+    list(
+        Variant.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(set(variant_ids)))
+        .order_by("pk")
+        .values("pk")
+    )
+
+
+def _availability_under_lock(seen, *, free_stock: int, waiting: int):
+    """`seen` (an Availability read before the variant was locked) with the two numbers that
+    checkouts and the auto-allocation pass change, read again under the lock.
+
+    The policy (mode, limit) and the incoming supply come from `seen`: they are not
+    serialized by the variant lock, so reading them a moment earlier changes nothing.
+    The backorder places left follow from the limit that `seen` implies: none when
+    it had none (the policy refuses backorders, or the limit was used up; a place a
+    cancellation freed in between is not offered, which never overfills the limit).
+    """
+    from dataclasses import replace
+
+    if seen.backorderable is None or seen.backorderable == 0:
+        backorderable = seen.backorderable
+    else:
+        backorderable = max(seen.backorderable + seen.waiting_backorders - waiting, 0)
+    return replace(
+        seen,
+        sellable_now=max(free_stock - waiting, 0),
+        backorderable=backorderable,
+        free_stock=free_stock,
+        waiting_backorders=waiting,
+    )
+
+
+def allocation_reserve(
+    *, demands: list[Demand], allow_backorder: bool = True, seen: Mapping | None = None
+) -> Reservation:
+    """Decide, under lock, how many units of each demand come from stock and how many wait.
+
+    Must run inside the transaction that then creates the order lines and calls
+    `allocation_record`. `seen` is the availability the caller already read,
+    {variant id: Availability} (checkout's quote); when not given it is read here,
+    still before locking. Then the variants, then their stock items are locked in
+    pk order, and only the numbers that can change under a checkout are read
+    again under those locks: the stock items' free units and the units waiting
+    on backorder. Concurrent checkouts of the same variant are serialized and
+    can neither oversell nor overfill the backorder limit. Raises
+    BackorderRefused when the policy or the limit does not allow a demand (or
+    any backorder when `allow_backorder` is False).
+    """
+    from django.db.models import Sum
+
+    from orders.models import OrderLine
+
+    from ..selectors import availability_for_variants
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("allocation_reserve must run inside transaction.atomic()")
+    variant_ids = sorted({d.variant_id for d in demands})
+    if seen is None:
+        seen = availability_for_variants(variant_ids=variant_ids)
+    _lock_variants(variant_ids)
+    availability_changed(variant_ids=variant_ids)  # the order's lines change stock and the queue
+    items = list(
+        StockItem.objects.select_for_update(of=("self",), no_key=True)
+        .filter(variant_id__in=variant_ids, warehouse__is_active=True)
+        .order_by("pk")
+        .values_list("pk", "variant_id", "on_hand", "allocated", "warehouse__priority")
+    )
+    waiting = dict(
+        OrderLine.objects.filter(variant_id__in=variant_ids, quantity_backordered__gt=0)
+        .values("variant_id")
+        .annotate(total=Sum("quantity_backordered"))
+        .values_list("variant_id", "total")
+        .order_by()
+    )
+    planned = {}
+    for demand in demands:
+        if demand.variant_id not in seen:
+            raise StockError("That item no longer exists.")
+        candidates = sorted((i for i in items if i[1] == demand.variant_id), key=lambda i: (i[4], i[0]))
+        a = _availability_under_lock(
+            seen[demand.variant_id],
+            free_stock=sum(on_hand - allocated for _pk, _v, on_hand, allocated, _p in candidates),
+            waiting=waiting.get(demand.variant_id, 0),
+        )
+        try:
+            now, later = a.split(demand.quantity)
+        except ValueError:
+            raise BackorderRefused(
+                f"Only {a.max_orderable} can be ordered." if a.max_orderable else "It has just sold out.",
+                variant_id=demand.variant_id,
+                max_orderable=a.max_orderable or 0,
+            ) from None
+        if later and not allow_backorder:
+            raise BackorderRefused(
+                f"Only {now} can ship now." if now else "None can ship now.",
+                variant_id=demand.variant_id,
+                max_orderable=now,
+            )
+        picks = []
+        remaining = now
+        for pk, _variant, on_hand, allocated, _priority in candidates:
+            if remaining == 0:
+                break
+            take = min(remaining, on_hand - allocated)
+            if take > 0:
+                picks.append((pk, take))
+                remaining -= take
+        if remaining:  # cannot happen: `now` is at most the free units of these very rows
+            raise StockError("Stock changed while the order was being placed; please try again.")
+        planned[demand.variant_id] = PlannedLine(
+            variant_id=demand.variant_id,
+            quantity=demand.quantity,
+            allocate=now,
+            backorder=later,
+            expected_date=a.backorder_date(later),
+            picks=tuple(picks),
+        )
+    return Reservation(lines=planned)
+
+
+def allocation_record(
+    *, reservation: Reservation, line_ids: Mapping[int, int], user_id: int | None = None
+) -> None:
+    """Write a reservation's allocations for the order lines just created ({variant id: line id}).
+
+    Same transaction as `allocation_reserve` (its locks are still held): raises
+    allocated on the stock items, writes Allocation rows and one ledger movement
+    per stock item and line.
+    """
+    if reservation.recorded:
+        raise RuntimeError("reservation already recorded")
+    picks = [
+        (item_id, qty, variant_id)
+        for variant_id, plan in reservation.lines.items()
+        for item_id, qty in plan.picks
+    ]
+    if not picks:
+        reservation.recorded = True
+        return
+    items = {
+        item.pk: item
+        for item in StockItem.objects.select_for_update(no_key=True)
+        .filter(pk__in=[p[0] for p in picks])
+        .order_by("pk")
+    }
+    allocations, movements = [], []
+    for item_id, qty, variant_id in picks:
+        item = items[item_id]
+        item.allocated += qty
+        allocations.append(
+            Allocation(order_line_id=line_ids[variant_id], stock_item_id=item_id, quantity=qty)
+        )
+        movements.append(
+            StockMovement(
+                stock_item_id=item_id,
+                variant_id=variant_id,
+                warehouse_id=item.warehouse_id,
+                allocated_delta=qty,
+                reason=MovementReason.ALLOCATED,
+                order_line_id=line_ids[variant_id],
+                user_id=user_id,
+            )
+        )
+    StockItem.objects.bulk_update(items.values(), ["allocated"], batch_size=500)
+    Allocation.objects.bulk_create(allocations, batch_size=500)
+    StockMovement.objects.bulk_create(movements, batch_size=500)
+    reservation.recorded = True
+    _enqueue_stock_fell(variant_id for _, _, variant_id in picks)
+
+
+def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None) -> None:
+    """Units of order lines leave the warehouse: {line id: units}.
+
+    Consumes the lines' allocations (highest-priority warehouse first): on hand
+    and allocated both fall, a "shipped" movement per stock item and line. The
+    caller (orders.services.order_ship) updates the lines afterwards, in the
+    same transaction, keeping the lock order stock items → order lines.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("allocation_ship must run inside transaction.atomic()")
+    wanted = {line_id: qty for line_id, qty in quantities.items() if qty > 0}
+    if not wanted:
+        return
+    allocations = list(
+        Allocation.objects.filter(order_line_id__in=wanted, quantity__gt=0)
+        .select_related("stock_item__warehouse")
+        .order_by("order_line_id", "stock_item__warehouse__priority", "stock_item_id")
+    )
+    item_ids = sorted({a.stock_item_id for a in allocations})
+    items = {
+        item.pk: item
+        for item in StockItem.objects.select_for_update(no_key=True).filter(pk__in=item_ids).order_by("pk")
+    }
+    locked = {
+        a.pk: a
+        for a in Allocation.objects.select_for_update(no_key=True)
+        .filter(pk__in=[a.pk for a in allocations])
+        .order_by("pk")
+    }
+    movements = []
+    changed = []
+    for allocation in allocations:
+        current = locked[allocation.pk]
+        need = wanted.get(allocation.order_line_id, 0)
+        take = min(need, current.quantity)
+        if take <= 0:
+            continue
+        wanted[allocation.order_line_id] = need - take
+        current.quantity -= take
+        changed.append(current)
+        item = items[current.stock_item_id]
+        item.on_hand -= take
+        item.allocated -= take
+        movements.append(
+            StockMovement(
+                stock_item_id=item.pk,
+                variant_id=item.variant_id,
+                warehouse_id=item.warehouse_id,
+                on_hand_delta=-take,
+                allocated_delta=-take,
+                reason=MovementReason.SHIPPED,
+                order_line_id=allocation.order_line_id,
+                user_id=user_id,
+            )
+        )
+    short = {line_id: qty for line_id, qty in wanted.items() if qty}
+    if short:
+        raise StockError(f"Not enough allocated stock to ship lines {sorted(short)}.")
+    StockItem.objects.bulk_update(items.values(), ["on_hand", "allocated"], batch_size=500)
+    Allocation.objects.bulk_update(changed, ["quantity"], batch_size=500)
+    StockMovement.objects.bulk_create(movements, batch_size=500)

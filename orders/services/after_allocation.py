@@ -1,0 +1,198 @@
+"""After an allocation batch: the orders' statuses, timeline events and 'allocated' emails."""
+
+import logging
+
+from django.db import transaction
+
+from notifications.models import NotificationKind
+
+from ..lifecycle import order_status
+from ..models import (
+    AllocationFollowUp,
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# --- after an auto-allocation batch ------------------------------------------------------------
+
+
+# Mirrors orders.lifecycle.order_status for many orders at once (PostgreSQL); a test checks parity.
+# Id lists come in as one array literal (text), which costs the client far less than a list of
+# thousands of Python ints adapted one by one.
+_ORDER_STATUS_SQL = """
+UPDATE orders_order o SET status = CASE
+    WHEN a.open_lines = 0 THEN 'cancelled'
+    WHEN a.allocated = 0 AND a.backordered = 0 THEN 'shipped'
+    WHEN a.shipped > 0 THEN 'partially_shipped'
+    WHEN a.backordered = 0 THEN 'ready'
+    WHEN a.allocated > 0 AND o.ship_policy = 'split' THEN 'partially_ready'
+    ELSE 'waiting' END
+FROM (
+    SELECT order_id,
+           COUNT(*) FILTER (WHERE status <> 'cancelled') AS open_lines,
+           COALESCE(SUM(quantity_allocated) FILTER (WHERE status <> 'cancelled'), 0) AS allocated,
+           COALESCE(SUM(quantity_backordered) FILTER (WHERE status <> 'cancelled'), 0) AS backordered,
+           COALESCE(SUM(quantity_shipped) FILTER (WHERE status <> 'cancelled'), 0) AS shipped
+    FROM orders_orderline WHERE order_id = ANY(%(orders)s::bigint[]) GROUP BY order_id
+) a
+-- The id list again, for the orders table: without it the planner may hash-join the whole
+-- table (every order ever placed) instead of looking the batch's orders up by primary key.
+WHERE o.id = a.order_id AND o.id = ANY(%(orders)s::bigint[])
+RETURNING o.id, o.email
+"""
+
+_ORDERS_LOCK_SQL = (
+    "SELECT 1 FROM orders_order WHERE id = ANY(%(orders)s::bigint[]) ORDER BY id FOR NO KEY UPDATE"
+)
+
+# A served batch's orders brought up to date in one statement (PostgreSQL): one timeline event
+# per order naming what this batch reserved, the statuses (above), and one email per order per
+# pass (the dedupe key carries the pass id, so several batches of one pass send one email).
+_ORDERS_ALLOCATED_SQL = (
+    """
+WITH batch(line_id, take) AS (SELECT * FROM unnest(%(lines)s::bigint[], %(takes)s::int[])),
+events AS (
+    INSERT INTO orders_orderevent (order_id, kind, message, data, visible_to_customer, created_at)
+    SELECT l.order_id, 'allocated',
+           LEFT('Stock arrived and is reserved for you: '
+                || string_agg(b.take || ' × ' || l.product_name, ', ' ORDER BY l.id), 500),
+           jsonb_build_object('run', %(run)s::text, 'lines', jsonb_object_agg(l.id::text, b.take)), true, now()
+    FROM batch b JOIN orders_orderline l ON l.id = b.line_id
+    GROUP BY l.order_id
+),
+updated AS ("""
+    + _ORDER_STATUS_SQL
+    + """),
+emails AS (
+    INSERT INTO notifications_notification (kind, recipient, context, dedupe_key, status, attempts, last_error,
+                                            created_at)
+    SELECT 'backorder_allocated', email, jsonb_build_object('order_id', id, 'run_id', %(run)s::text),
+           'backorder-allocated:' || id || ':' || %(run)s::text, 'pending', 0, '', now()
+    FROM updated
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id
+)
+SELECT id FROM emails ORDER BY id
+"""
+)
+
+
+def _pg_array(ids) -> str:
+    """An array literal for `%s::bigint[]`: '{1,2,3}'."""
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+
+
+def order_lines_allocated(
+    *, order_ids: set[int], takes: dict[int, int], run_id: str, follow_up_id: int | None = None
+) -> bool:
+    """Bring orders up to date after the auto-allocation pass allocated stock to their lines.
+
+    Runs inside a transaction of the caller's: the batch's own, or (PostgreSQL) a
+    second one that follows the batch's commit. Recomputes the order statuses,
+    adds one timeline event per order naming what the batch reserved, and one
+    "your backordered items are allocated" email per order per pass (the dedupe
+    key carries the pass id, so several batches of one pass send one email). A
+    constant number of queries, whatever the number of orders.
+
+    `follow_up_id`: the batch's `AllocationFollowUp` row, deleted here. Returns
+    False, changing nothing, when that row is gone: another transaction (the
+    sweep, or the pass's own follow-up) has already done this work.
+    """
+    from django.db import connection
+
+    from notifications.services import notification_create_many, notifications_enqueue_on_commit
+
+    if follow_up_id is not None and not AllocationFollowUp.objects.filter(pk=follow_up_id).delete()[0]:
+        return False
+    if connection.vendor == "postgresql":
+        orders = _pg_array(sorted(order_ids))
+        lines = sorted(takes)
+        with connection.cursor() as cursor:
+            # Lock the orders first, in a statement of their own. The statement that follows then
+            # starts (READ COMMITTED) after every other transaction that held one of these orders
+            # has committed, so it sees their lines: another worker's pass serving another variant
+            # of the same order, a shipment, a cancellation. Were the lock taken by the UPDATE
+            # itself, its snapshot would predate the wait and the status could be stale.
+            cursor.execute(_ORDERS_LOCK_SQL, {"orders": orders})
+            cursor.execute(
+                _ORDERS_ALLOCATED_SQL,
+                {
+                    "orders": orders,
+                    "lines": _pg_array(lines),
+                    "takes": _pg_array(takes[line] for line in lines),
+                    "run": run_id,
+                },
+            )
+            notifications_enqueue_on_commit([row[0] for row in cursor.fetchall()])
+        return True
+    recipients = _order_statuses_refresh_python(order_ids=order_ids, takes=takes, run_id=run_id)
+    notification_create_many(
+        rows=[
+            {
+                "kind": NotificationKind.BACKORDER_ALLOCATED,
+                "recipient": email,
+                "dedupe_key": f"backorder-allocated:{order_id}:{run_id}",
+                "context": {"order_id": order_id, "run_id": run_id},
+            }
+            for order_id, email in sorted(recipients)
+        ]
+    )
+    return True
+
+
+def order_allocation_follow_ups_finish(*, limit: int = 100) -> int:
+    """Do the order work of served batches whose follow-up was left behind (the sweep).
+
+    A worker that died between a batch's commit and its follow-up's leaves the
+    `AllocationFollowUp` row: the lines are allocated, but their orders lack the
+    new status, the timeline event and the email. Each row is done in its own
+    transaction, exactly as the pass would have done it; a row that the pass's
+    own follow-up is doing at the same moment is waited for and then skipped.
+    Returns the number of batches done (at most `limit` per call).
+    """
+    done = 0
+    for pk in AllocationFollowUp.objects.order_by("pk").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            row = AllocationFollowUp.objects.select_for_update(no_key=True).filter(pk=pk).first()
+            if row is None:
+                continue
+            lines = [int(i) for i in row.lines.get("lines", [])]
+            takes = dict(zip(lines, (int(t) for t in row.lines.get("takes", [])), strict=True))
+            order_ids = set(OrderLine.objects.filter(pk__in=lines).values_list("order_id", flat=True))
+            done += order_lines_allocated(
+                order_ids=order_ids, takes=takes, run_id=row.run_id, follow_up_id=pk
+            )
+    if done:
+        logger.warning("Finished the order updates of %s auto-allocation batch(es) left behind.", done)
+    return done
+
+
+def _order_statuses_refresh_python(*, order_ids: set[int], takes: dict[int, int], run_id: str) -> list:
+    orders = list(Order.objects.filter(pk__in=order_ids).prefetch_related("lines").order_by("pk"))
+    changed, events = [], []
+    for order in orders:
+        lines = list(order.lines.all())
+        status = order_status(lines, ship_policy=order.ship_policy)
+        if status != order.status:
+            order.status = status
+            changed.append(order)
+        served = [line for line in lines if line.pk in takes]
+        events.append(
+            OrderEvent(
+                order=order,
+                kind=OrderEventKind.ALLOCATED,
+                message=(
+                    "Stock arrived and is reserved for you: "
+                    + ", ".join(f"{takes[line.pk]} × {line.product_name}" for line in served)
+                )[:500],
+                data={"run": run_id, "lines": {str(line.pk): takes[line.pk] for line in served}},
+            )
+        )
+    Order.objects.bulk_update(changed, ["status"], batch_size=1000)
+    OrderEvent.objects.bulk_create(events, batch_size=1000)
+    return [(order.pk, order.email) for order in orders]

@@ -1,0 +1,133 @@
+"""Cancelling waiting units: their reservation released, their money voided or refunded."""
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+
+from notifications.models import NotificationKind
+from notifications.services import notification_create
+from shop.cache import availability_changed
+from shop.submissions import submission_claim
+
+from ..lifecycle import Move, line_apply, order_status
+from ..models import (
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+)
+from .charges import _payment_void
+from .errors import OrderActionError
+
+logger = logging.getLogger(__name__)
+
+
+# --- cancelling waiting units -------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def order_cancel_backordered(
+    *,
+    order_id: int,
+    quantities: dict[int, int] | None = None,
+    user_id: int | None = None,
+    by_staff: bool = False,
+    submission_key: str | None = None,
+) -> Decimal:
+    """Cancel units that still wait for stock: {line id: units}, or all of them when None.
+
+    Allocated and shipped units are never touched. Voids (or refunds) exactly the
+    price of the cancelled units and emails a confirmation. Returns the amount.
+    With `submission_key` a second submission of the same staff form raises
+    AlreadySubmitted and cancels nothing.
+    """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="order_cancel_backordered", user_id=user_id)
+    return _order_cancel_backordered(
+        order_id=order_id, quantities=quantities, user_id=user_id, by_staff=by_staff
+    )
+
+
+@transaction.atomic
+def _order_cancel_backordered(
+    *, order_id: int, quantities: dict[int, int] | None, user_id: int | None, by_staff: bool
+) -> Decimal:
+    """`order_cancel_backordered` inside a caller's transaction (the delay email's cancel link
+    records the use of its link in the same transaction). Locks the order's lines, then the payment."""
+    order = Order.objects.select_related("payment").get(pk=order_id)
+    locked = {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update(no_key=True).filter(order=order).order_by("pk")
+    }
+    if quantities is None:
+        quantities = {
+            pk: line.quantity_backordered for pk, line in locked.items() if line.quantity_backordered
+        }
+    if not quantities or not any(quantities.values()):
+        raise OrderActionError("Nothing is waiting to be cancelled.")
+    amount = Decimal("0")
+    cancelled = []
+    for line_id, qty in sorted(quantities.items()):
+        line = locked.get(line_id)
+        if line is None:
+            raise OrderActionError("That item is not part of this order.")
+        if not isinstance(qty, int) or qty < 0:
+            raise OrderActionError("Enter a whole number of units to cancel.")
+        if qty == 0:
+            continue
+        if qty > line.quantity_backordered:
+            waiting = line.quantity_backordered
+            raise OrderActionError(
+                f"Only {waiting} of {line.product_name} {'is' if waiting == 1 else 'are'} still waiting "
+                "and can be cancelled."
+            )
+        # Cancelled units are the last units of the line (those sold at the backorder price).
+        end = line.quantity - line.quantity_cancelled
+        amount += line.price_of_units(end - qty, qty)
+        line_apply(line, Move(cancel=qty))
+        cancelled.append((line, qty))
+    if not cancelled:
+        raise OrderActionError("Nothing is waiting to be cancelled.")
+    OrderLine.objects.bulk_update(
+        [line for line, _ in cancelled],
+        ["quantity_backordered", "quantity_cancelled", "status"],
+        batch_size=500,
+    )
+    # Fewer units wait: the backorder limit has room again, so listing badges are recomputed.
+    availability_changed(variant_ids=[line.variant_id for line, _ in cancelled])
+    lines = list(locked.values())
+    order.status = order_status(lines, ship_policy=order.ship_policy)
+    if all(line.quantity_shipped == 0 for line in lines) and order.status == "cancelled":
+        amount += order.shipping_cost  # nothing will ever ship: the shipping charge goes back too
+    order.save(update_fields=["status"])
+    released = _payment_void(payment_id=order.payment.pk, amount=amount, user_id=user_id)
+    who = "by staff" if by_staff else "at the customer's request"
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEventKind.CANCELLED,
+        message=(f"Cancelled {who}: " + ", ".join(f"{qty} × {line.product_name}" for line, qty in cancelled))[
+            :500
+        ],
+        data={"lines": {str(line.pk): qty for line, qty in cancelled}},
+        user_id=user_id,
+    )
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEventKind.REFUNDED,
+        message=f"{released} {order.currency} released back to the customer's payment method.",
+        data={"amount": str(released)},
+        user_id=user_id,
+    )
+    event_count = order.events.filter(kind=OrderEventKind.CANCELLED).count()
+    notification_create(
+        kind=NotificationKind.ORDER_CANCELLED,
+        recipient=order.email,
+        dedupe_key=f"order-cancelled:{order.pk}:{event_count}",
+        context={
+            "order_id": order.pk,
+            "lines": {str(line.pk): qty for line, qty in cancelled},
+            "amount": str(released),
+        },
+    )
+    return released

@@ -1,0 +1,64 @@
+"""Payment records: every gateway call is a PaymentTransaction; voids and the payment's status."""
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+
+from ..models import (
+    Payment,
+    PaymentStatus,
+    PaymentTransaction,
+    TransactionKind,
+)
+from ..payments import gateway_get
+
+logger = logging.getLogger(__name__)
+
+
+def _record_transaction(payment: Payment, kind: str, amount: Decimal, result, *, shipment=None, user_id=None):
+    PaymentTransaction.objects.create(
+        payment=payment,
+        kind=kind,
+        amount=amount,
+        success=result.success,
+        gateway_reference=result.reference,
+        message=result.message[:255],
+        shipment=shipment,
+        user_id=user_id,
+    )
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _payment_void(*, payment_id: int, amount: Decimal, note: str = "", user_id: int | None = None) -> Decimal:
+    """Release `amount` of the authorization; refund whatever part of it was already captured."""
+    payment = Payment.objects.select_for_update(no_key=True).get(pk=payment_id)
+    gateway = gateway_get(payment.gateway)
+    to_void = min(amount, payment.amount_open)
+    to_refund = min(amount - to_void, payment.amount_captured - payment.amount_refunded)
+    if to_void > 0:
+        result = gateway.void(reference=payment.reference, amount=to_void)
+        _record_transaction(payment, TransactionKind.VOID, to_void, result, user_id=user_id)
+        if result.success:
+            payment.amount_voided += to_void
+    if to_refund > 0:
+        result = gateway.refund(reference=payment.reference, amount=to_refund)
+        _record_transaction(payment, TransactionKind.REFUND, to_refund, result, user_id=user_id)
+        if result.success:
+            payment.amount_refunded += to_refund
+    payment.status = _payment_status(payment)
+    payment.save()
+    return to_void + to_refund
+
+
+def _payment_status(payment: Payment) -> str:
+    if payment.amount_open == 0 and payment.amount_captured == 0:
+        return PaymentStatus.VOIDED
+    if payment.amount_open == 0:
+        return PaymentStatus.CAPTURED
+    if payment.amount_captured > 0:
+        return PaymentStatus.PARTIALLY_CAPTURED
+    return PaymentStatus.AUTHORIZED

@@ -1,0 +1,336 @@
+"""Placing an order: stock reserved under lock, lines, payment authorized, emails, in one transaction."""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.selectors import date_in_words
+from inventory.services import (
+    BackorderRefused,
+    Demand,
+    PlannedLine,
+    StockError,
+    allocation_record,
+    allocation_reserve,
+)
+from notifications.models import NotificationKind
+from notifications.services import back_in_stock_close_for_buyer, notification_create
+
+from ..lifecycle import Move, line_apply, order_status
+from ..models import (
+    CartLine,
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+    Payment,
+    ShipPolicy,
+    TransactionKind,
+)
+from ..payments import gateway_get
+from .charges import _payment_void, _record_transaction
+from .errors import BackorderTermsRequired, CheckoutError
+from .quote import Quote, order_quote, shipping_options
+
+logger = logging.getLogger(__name__)
+
+
+# --- placing an order --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceResult:
+    order: Order
+    created: bool  # False: the idempotency key matched an order placed before
+
+
+def _same_checkout(order: Order, *, email: str, user_id: int | None) -> PlaceResult:
+    """A repeated submit returns its first order, but only to the same customer.
+
+    The key identifies one checkout; someone else presenting it (a leaked or
+    guessed key) gets an error, never another customer's order.
+    """
+    if order.email.lower() != email.lower() or order.user_id != user_id:
+        raise CheckoutError("This checkout has already been used. Please start again from your cart.")
+    return PlaceResult(order, created=False)
+
+
+def _new_order_number() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "BO-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def order_place(
+    *,
+    items: list[tuple[int, int]],
+    email: str,
+    address: dict,
+    shipping_method: str,
+    ship_policy: str,
+    payment_method: str,
+    card_number: str = "",
+    accept_backorder_terms: bool = False,
+    idempotency_key: str,
+    user_id: int | None = None,
+    cart_id: int | None = None,
+) -> PlaceResult:
+    """Place an order: re-read prices and stock, authorize payment, allocate, backorder the rest.
+
+    Nothing from the client is trusted but the variant ids and quantities. A
+    declined payment leaves no order and no stock change. A repeated submit with
+    the same idempotency key returns the first order. Stock is allocated under
+    locks (inventory.services.allocation_reserve), so concurrent checkouts never
+    oversell or overfill the backorder limit. `cart_id`: the cart the items come
+    from; its lines are removed in the transaction that creates the order.
+
+    Availability is read once, for the quote (before the payment is authorized);
+    under the variant locks only the numbers a concurrent checkout can change are
+    read again, and only the writes that depend on them happen there
+    (`_order_create`), so a hot variant's lock is held as briefly as possible.
+    """
+    existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+    if existing:
+        return _same_checkout(existing, email=email, user_id=user_id)
+    if not items:
+        raise CheckoutError("Your cart is empty.")
+    if ship_policy not in ShipPolicy.values:
+        raise CheckoutError("Choose how the order should be shipped.")
+    if shipping_method not in shipping_options():
+        raise CheckoutError("Choose a delivery option.")
+    merged: dict[int, int] = {}
+    for variant_id, quantity in items:
+        merged[variant_id] = merged.get(variant_id, 0) + quantity
+    items = sorted(merged.items())
+
+    quote = order_quote(items=items, shipping_method=shipping_method)
+    if quote.problems:
+        raise CheckoutError(" ".join(quote.problems))
+    if quote.has_backorders and not accept_backorder_terms:
+        raise BackorderTermsRequired(
+            "Some items will be backordered: please read and accept the backorder terms."
+        )
+
+    try:
+        gateway = gateway_get(payment_method)
+    except ValueError:
+        raise CheckoutError("Choose a payment method.") from None
+    auth = gateway.authorize(amount=quote.total, currency=settings.SHOP_CURRENCY, card_number=card_number)
+    if not auth.success:
+        raise CheckoutError(auth.message or "The payment was declined.")
+
+    try:
+        order = None
+        for _ in range(5):
+            number = _new_order_number()
+            try:
+                order = _order_create(
+                    number=number,
+                    items=items,
+                    quote=quote,
+                    email=email,
+                    address=address,
+                    shipping_method=shipping_method,
+                    ship_policy=ship_policy,
+                    accept_backorder_terms=accept_backorder_terms,
+                    idempotency_key=idempotency_key,
+                    user_id=user_id,
+                    gateway_code=gateway.code,
+                    auth=auth,
+                    cart_id=cart_id,
+                )
+                break
+            except IntegrityError:
+                # Another order has this number (one chance in a trillion): try the next. Anything
+                # else, such as this checkout's key taken by a submit that won, is handled below.
+                if Order.objects.filter(number=number).exclude(idempotency_key=idempotency_key).exists():
+                    continue
+                raise
+        if order is None:
+            raise RuntimeError("could not find a free order number")
+    except IntegrityError:
+        # The same checkout was submitted twice at once: the other submit won.
+        gateway.void(reference=auth.reference, amount=quote.total)
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return _same_checkout(existing, email=email, user_id=user_id)
+        raise
+    except BackorderRefused as exc:
+        gateway.void(reference=auth.reference, amount=quote.total)
+        raise CheckoutError(
+            f"Sorry, availability changed while you were checking out. {exc}", variant_id=exc.variant_id
+        ) from exc
+    except StockError as exc:
+        gateway.void(reference=auth.reference, amount=quote.total)
+        raise CheckoutError(str(exc)) from exc
+    except Exception:
+        gateway.void(reference=auth.reference, amount=quote.total)
+        raise
+
+    payment = order.payment
+    excess = payment.amount_authorized - order.total
+    if excess > 0:
+        _payment_void(payment_id=payment.pk, amount=excess, note="backorder discount applied at placement")
+    return PlaceResult(order, created=True)
+
+
+def _order_lines(order: Order, quote: Quote, plans: list[PlannedLine]) -> list[OrderLine]:
+    """The order's lines (not saved) for these plans, priced from the quote."""
+    quoted = {line.variant.pk: line for line in quote.lines}
+    lines = []
+    for plan in plans:
+        q = quoted[plan.variant_id]
+        # Units that wait carry the backorder price; if fewer wait than quoted, the customer keeps the
+        # quoted discount (never charged more than authorized).
+        discounted = max(plan.backorder, q.backorder) if q.discount_percent else 0
+        line = OrderLine(
+            order=order,
+            variant_id=plan.variant_id,
+            sku=q.variant.sku,
+            product_name=q.variant.product.name,
+            options_label=q.variant.options_label,
+            unit_price=q.unit_price,
+            backorder_discount_percent=q.discount_percent,
+            backorder_unit_price=q.backorder_unit_price,
+            quantity_at_backorder_price=discounted,
+            quantity=plan.quantity,
+            quantity_allocated=plan.allocate,
+            quantity_backordered=plan.backorder,
+            expected_date=plan.expected_date,
+            first_promised_date=plan.expected_date,
+            promised_date=plan.expected_date,
+            promised_on=timezone.localdate() if plan.backorder else None,
+            quantity_backordered_at_placement=plan.backorder,
+        )
+        line_apply(line, Move())  # derive the status from the quantities
+        lines.append(line)
+    return lines
+
+
+def _order_set_totals(order: Order, lines: list[OrderLine]) -> tuple:
+    """Set the order's money and status from its lines; returns them, to compare."""
+    subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    goods = sum((line.total for line in lines), Decimal("0"))
+    order.subtotal = subtotal
+    order.discount_total = subtotal - goods
+    order.total = goods + order.shipping_cost
+    order.status = order_status(lines, ship_policy=order.ship_policy)
+    return order.subtotal, order.discount_total, order.total, order.status
+
+
+@transaction.atomic(durable=True)
+def _order_create(
+    *,
+    number,
+    items,
+    quote,
+    email,
+    address,
+    shipping_method,
+    ship_policy,
+    accept_backorder_terms,
+    idempotency_key,
+    user_id,
+    gateway_code,
+    auth,
+    cart_id,
+) -> Order:
+    """One transaction, in two parts. First everything that does not depend on the stock numbers,
+    with no lock taken: the order (its totals as quoted), the payment, the emptied cart, the
+    subscriptions closed, the confirmation email. Then the variants are locked
+    (`allocation_reserve`) and only what depends on the locked numbers is written: the lines, the
+    allocations and ledger rows, the timeline, and the order's totals again if the split differs
+    from the quote. The lock is released by the commit right after.
+
+    The order is the first row written, so a double submit fails here (unique idempotency key)
+    before it waits for any lock.
+    """
+    option = shipping_options()[shipping_method]
+    order = Order(
+        number=number,
+        email=email,
+        user_id=user_id,
+        ship_policy=ship_policy,
+        placed_at=timezone.now(),
+        idempotency_key=idempotency_key,
+        full_name=address.get("full_name", ""),
+        address_line1=address.get("address_line1", ""),
+        address_line2=address.get("address_line2", ""),
+        city=address.get("city", ""),
+        postcode=address.get("postcode", ""),
+        country=address.get("country", ""),
+        shipping_method=option.label,
+        currency=settings.SHOP_CURRENCY,
+        shipping_cost=option.cost,
+    )
+    quoted = {line.variant.pk: line for line in quote.lines}
+    as_quoted = [
+        PlannedLine(
+            variant_id=v,
+            quantity=q,
+            allocate=quoted[v].ship_now,
+            backorder=quoted[v].backorder,
+            expected_date=quoted[v].expected_date,
+            picks=(),
+        )
+        for v, q in items
+    ]
+    totals = _order_set_totals(order, _order_lines(order, quote, as_quoted))
+    order.save(force_insert=True)
+    payment = Payment.objects.create(
+        order=order,
+        gateway=gateway_code,
+        reference=auth.reference,
+        currency=order.currency,
+        amount_authorized=quote.total,
+    )
+    _record_transaction(payment, TransactionKind.AUTHORIZE, quote.total, auth, user_id=user_id)
+    if cart_id is not None:
+        CartLine.objects.filter(cart_id=cart_id).delete()
+    # Whoever bought a variant is not told again that it is back in stock.
+    back_in_stock_close_for_buyer(variant_ids=[v for v, _ in items], email=email)
+    notification_create(
+        kind=NotificationKind.ORDER_CONFIRMED,
+        recipient=email,
+        dedupe_key=f"order-confirmed:{order.pk}",
+        context={"order_id": order.pk},
+    )
+
+    # --- the variants are locked from here to the commit
+    reservation = allocation_reserve(
+        demands=[Demand(variant_id=v, quantity=q) for v, q in items],
+        allow_backorder=accept_backorder_terms,
+        seen={v: quoted[v].availability for v, _ in items},
+    )
+    lines = _order_lines(order, quote, [plan for _, plan in sorted(reservation.lines.items())])
+    if _order_set_totals(order, lines) != totals:
+        order.save(update_fields=["subtotal", "discount_total", "total", "status"])
+    OrderLine.objects.bulk_create(lines)
+    allocation_record(reservation=reservation, line_ids={line.variant_id: line.pk for line in lines})
+
+    waiting = [line for line in lines if line.quantity_backordered]
+    message = "Order placed."
+    if waiting:
+        message += " Waiting for stock: " + "; ".join(
+            f"{line.quantity_backordered} × {line.product_name} (expected {date_in_words(line.expected_date)})"
+            for line in waiting
+        )
+    events = [OrderEvent(order=order, kind=OrderEventKind.PLACED, message=message[:500], user_id=user_id)]
+    allocated_now = [line for line in lines if line.quantity_allocated]
+    if allocated_now:
+        events.append(
+            OrderEvent(
+                order=order,
+                kind=OrderEventKind.ALLOCATED,
+                message=(
+                    "In stock and reserved: "
+                    + ", ".join(f"{line.quantity_allocated} × {line.product_name}" for line in allocated_now)
+                )[:500],
+            )
+        )
+    OrderEvent.objects.bulk_create(events)
+    return order

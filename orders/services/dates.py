@@ -1,0 +1,130 @@
+"""Expected dates of waiting lines, projected from the queue and the incoming supply."""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils import timezone
+
+from inventory.projection import ordered_incoming, project_ready_date
+
+from ..querysets import queue_order
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LineProjection:
+    """One waiting line as the queue projection sees it."""
+
+    line_id: int
+    variant_id: int
+    units_ahead: int  # waiting units of the lines served before it
+    waiting: int
+    old_date: date | None  # as stored before this refresh
+    new_date: date  # projected now (and stored)
+
+
+@dataclass(frozen=True)
+class DatesRefresh:
+    """What `backorder_dates_refresh` saw: every waiting line's projection and the numbers behind it."""
+
+    today: date
+    availability: dict  # variant id -> inventory.selectors.Availability
+    lines: list[LineProjection]  # every waiting line of the variants, in queue order
+    changed: int  # lines whose stored date was rewritten
+
+    def project_as_of(self, line: LineProjection, *, today: date) -> date:
+        """The same projection for the same queue and supply, as if it were `today`.
+
+        Projections that rest on "today + N days" (lead time, an overdue purchase
+        order's grace period) move a day later every day; asking as of the day a
+        date was promised tells a real change (a purchase order, the queue) from
+        the calendar simply moving on.
+        """
+        a = self.availability[line.variant_id]
+        return project_ready_date(
+            units_ahead=line.units_ahead,
+            quantity=line.waiting,
+            free_now=a.free_stock,
+            incoming=a.incoming,
+            today=today,
+            lead_time_days=a.lead_time_days,
+            overdue_grace_days=a.overdue_grace_days,
+        )
+
+    def covered_by_supply(self, line: LineProjection) -> bool:
+        """True when free stock and dated open purchase orders cover the line; False: lead-time estimate."""
+        a = self.availability[line.variant_id]
+        supply = a.free_stock + sum(
+            qty
+            for _, qty in ordered_incoming(
+                a.incoming, today=self.today, overdue_grace_days=a.overdue_grace_days
+            )
+        )
+        return supply >= line.units_ahead + line.waiting
+
+
+def backorder_dates_refresh(*, variant_ids: Iterable[int], today: date | None = None) -> int:
+    """Recompute the projected date of every waiting line from the queue; returns how many changed.
+
+    Uses the same projection as the availability selector, so a customer's
+    order page and the product page agree. Three queries plus one write,
+    whatever the number of variants and lines.
+    """
+    return backorder_dates_reproject(variant_ids=variant_ids, today=today).changed
+
+
+def backorder_dates_reproject(*, variant_ids: Iterable[int], today: date | None = None) -> DatesRefresh:
+    """`backorder_dates_refresh`, returning every waiting line's projection and the numbers behind it.
+
+    The delay checks (orders.delays) compare each projection with the date the
+    customer was told, so they never run a projection of their own.
+    """
+    from django.db import connection
+
+    from inventory.selectors import availability_for_variants
+    from orders.models import OrderLine
+
+    today = today or timezone.localdate()
+    availability = availability_for_variants(variant_ids=variant_ids, today=today)
+    lines = (
+        OrderLine.objects.filter(variant_id__in=list(availability), quantity_backordered__gt=0)
+        .order_by("variant_id", *queue_order())
+        .values_list("pk", "variant_id", "quantity_backordered", "expected_date")
+    )
+    projections: list[LineProjection] = []
+    changed: list[tuple[int, date]] = []
+    ahead: dict[int, int] = {}
+    for pk, variant_id, waiting, old in lines.iterator(chunk_size=5000):
+        a = availability[variant_id]
+        units_ahead = ahead.get(variant_id, 0)
+        new = project_ready_date(
+            units_ahead=units_ahead,
+            quantity=waiting,
+            free_now=a.free_stock,
+            incoming=a.incoming,
+            today=today,
+            lead_time_days=a.lead_time_days,
+            overdue_grace_days=a.overdue_grace_days,
+        )
+        ahead[variant_id] = units_ahead + waiting
+        projections.append(LineProjection(pk, variant_id, units_ahead, waiting, old, new))
+        if new != old:
+            changed.append((pk, new))
+    result = DatesRefresh(today=today, availability=availability, lines=projections, changed=len(changed))
+    if not changed:
+        return result
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {OrderLine._meta.db_table} l SET expected_date = v.d "
+                "FROM unnest(%s::bigint[], %s::date[]) AS v(id, d) WHERE l.id = v.id",
+                [[pk for pk, _ in changed], [d for _, d in changed]],
+            )
+    else:
+        OrderLine.objects.bulk_update(
+            [OrderLine(pk=pk, expected_date=d) for pk, d in changed], ["expected_date"], batch_size=1000
+        )
+    return result

@@ -1,0 +1,101 @@
+"""Shipping what is allocated: a shipment, the stock leaves, the money is captured."""
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+
+from inventory.services import (
+    allocation_ship,
+)
+from notifications.models import NotificationKind
+from notifications.services import notification_create
+from shop.submissions import submission_claim
+
+from ..lifecycle import Move, line_apply, order_status, shippable_quantities
+from ..models import (
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+    Payment,
+    Shipment,
+    ShipmentLine,
+    ShipPolicy,
+    TransactionKind,
+)
+from ..payments import gateway_get
+from .charges import _payment_status, _record_transaction
+from .errors import OrderActionError
+
+logger = logging.getLogger(__name__)
+
+
+# --- shipping ------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def order_ship(*, order_id: int, user_id: int | None = None, submission_key: str | None = None) -> Shipment:
+    """Ship every allocated unit the ship policy allows; capture exactly their price.
+
+    With `submission_key` (a staff form's one-time key) a second submission of the
+    same form raises AlreadySubmitted and ships nothing.
+    """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="order_ship", user_id=user_id)
+    order = Order.objects.select_related("payment").get(pk=order_id)
+    lines = list(order.lines.all())
+    to_ship = shippable_quantities(lines, ship_policy=order.ship_policy)
+    if not to_ship:
+        if order.ship_policy == ShipPolicy.TOGETHER and any(line.quantity_backordered for line in lines):
+            raise OrderActionError(f"{order.number} ships together and still waits for stock.")
+        raise OrderActionError(f"{order.number} has nothing allocated to ship.")
+    allocation_ship(quantities=to_ship, user_id=user_id)  # locks stock items first
+    locked = {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update(no_key=True).filter(order=order).order_by("pk")
+    }
+    amount = Decimal("0")
+    shipped = []
+    for line_id, qty in to_ship.items():
+        line = locked[line_id]
+        amount += line.price_of_units(line.quantity_shipped, qty)
+        line_apply(line, Move(ship=qty))
+        shipped.append((line, qty))
+    OrderLine.objects.bulk_update(
+        [line for line, _ in shipped], ["quantity_allocated", "quantity_shipped", "status"], batch_size=500
+    )
+    shipment = Shipment.objects.create(order=order, created_by_id=user_id, amount=amount)
+    ShipmentLine.objects.bulk_create(
+        [ShipmentLine(shipment=shipment, order_line=line, quantity=qty) for line, qty in shipped]
+    )
+    if not order.shipments.exclude(pk=shipment.pk).exists():
+        # The first shipment also carries the shipping charge.
+        amount += order.shipping_cost
+        shipment.amount = amount
+        shipment.save(update_fields=["amount"])
+    payment = Payment.objects.select_for_update(no_key=True).get(pk=order.payment.pk)
+    capture = min(amount, payment.amount_open)
+    result = gateway_get(payment.gateway).capture(reference=payment.reference, amount=capture)
+    _record_transaction(payment, TransactionKind.CAPTURE, capture, result, shipment=shipment, user_id=user_id)
+    if not result.success:
+        raise OrderActionError(f"The payment capture failed: {result.message}")
+    payment.amount_captured += capture
+    payment.status = _payment_status(payment)
+    payment.save()
+    order.status = order_status(list(locked.values()), ship_policy=order.ship_policy)
+    order.save(update_fields=["status"])
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEventKind.SHIPPED,
+        message=("Shipped: " + ", ".join(f"{qty} × {line.product_name}" for line, qty in shipped))[:500],
+        data={"shipment_id": shipment.pk, "captured": str(capture)},
+        user_id=user_id,
+    )
+    notification_create(
+        kind=NotificationKind.ORDER_SHIPPED,
+        recipient=order.email,
+        dedupe_key=f"order-shipped:{shipment.pk}",
+        context={"order_id": order.pk, "shipment_id": shipment.pk},
+    )
+    return shipment

@@ -1,0 +1,44 @@
+"""Staff priority: a priority order is served first by the allocation pass."""
+
+import logging
+
+from django.db import transaction
+
+from ..models import (
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def order_set_priority(*, order_id: int, is_priority: bool, user_id: int | None = None) -> bool:
+    """Mark or unmark an order as priority for auto-allocation. Returns True when it changed."""
+    changed = (
+        Order.objects.filter(pk=order_id).exclude(is_priority=is_priority).update(is_priority=is_priority)
+    )
+    if changed:
+        OrderEvent.objects.create(
+            order_id=order_id,
+            kind=OrderEventKind.PRIORITY,
+            message="Marked as priority" if is_priority else "Priority removed",
+            user_id=user_id,
+            visible_to_customer=False,
+        )
+        # The queue changed order: other customers' lines (or, when priority is removed, this
+        # order's own) may now wait longer. Checked after commit.
+        variant_ids = sorted(
+            set(
+                OrderLine.objects.filter(order_id=order_id, quantity_backordered__gt=0).values_list(
+                    "variant_id", flat=True
+                )
+            )
+        )
+        if variant_ids:
+            from ..tasks import check_delays
+
+            check_delays.delay_on_commit(variant_ids=variant_ids, cause="queue_priority")
+    return bool(changed)
