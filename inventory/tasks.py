@@ -35,3 +35,8 @@ def sweep_allocation_requests() -> int:
     if variant_ids:
         stock_arrived.delay(variant_ids=variant_ids)
     return len(variant_ids)
+
+
+def stock_arrived_enqueue(*, variant_ids: list[int]) -> None:
+    """Receiver of inventory.events.stock_grew: one "stock arrived" message for these variants."""
+    stock_arrived.delay_on_commit(variant_ids=sorted(set(variant_ids)))

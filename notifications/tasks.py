@@ -86,3 +86,8 @@ def send_due_back_in_stock_waves() -> dict[int, int]:
 def check_low_stock(variant_ids: list[int]) -> list[int]:
     """Stock of these variants changed: alert staff about fresh low-stock crossings."""
     return low_stock_check(variant_ids=variant_ids)
+
+
+def check_low_stock_enqueue(*, variant_ids: list[int]) -> None:
+    """Receiver of inventory.events.stock_fell: check these variants against their thresholds."""
+    check_low_stock.delay_on_commit(variant_ids=sorted(set(variant_ids)))

@@ -7,6 +7,14 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         # Order emails are rendered by the outbox; tell it how to build their context.
+        from inventory.events import supply_changed
+
+        from . import tasks
         from .emails import register
+        from .events import queue_reordered
 
         register()
+        # A purchase order that was ordered, moved, received short or cancelled changes the dates of
+        # the lines waiting for it; so does staff priority: the delay check re-projects them.
+        supply_changed.connect(tasks.check_delays_enqueue)
+        queue_reordered.connect(tasks.check_delays_enqueue)

@@ -55,3 +55,12 @@ def send_delay_digest() -> int:
 def send_feedback_requests() -> int:
     """Beat, daily: one feedback request per delivered order that waited on backorder."""
     return len(feedback_requests_send())
+
+
+def check_delays_enqueue(
+    *, variant_ids: list[int], cause: str = "", purchase_order_id: int | None = None
+) -> None:
+    """Receiver of inventory.events.supply_changed and orders.events.queue_reordered."""
+    check_delays.delay_on_commit(
+        variant_ids=sorted(set(variant_ids)), cause=cause, purchase_order_id=purchase_order_id
+    )

@@ -8,9 +8,17 @@ class ShopConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from inventory.events import availability_changed
         from inventory.models import BackorderPolicy, Warehouse
 
+        from . import cache, tasks
+        from .events import password_reset_requested
         from .models import Category, Product, Variant
+
+        # Stock, the queue and incoming supply change what the listing's badges say.
+        availability_changed.connect(cache.availability_changed)
+        # The reset email is looked up and sent by a worker, never in the request.
+        password_reset_requested.connect(tasks.send_password_reset_enqueue)
 
         # The page cache is told when the catalog changes (a cache being told, no business rule):
         # saved or deleted categories, products, variants, and what every badge depends on,

@@ -38,3 +38,8 @@ def send_password_reset(email: str) -> None:
         subject_template_name="registration/password_reset_subject.txt",
         email_template_name="registration/password_reset_email.html",
     )
+
+
+def send_password_reset_enqueue(*, email: str) -> None:
+    """Receiver of shop.events.password_reset_requested."""
+    send_password_reset.delay_on_commit(email=email)
