@@ -2,8 +2,7 @@
 
 from functools import cache
 
-from .selectors import cart_count
-from .services import MAX_LINE_QUANTITY
+from .selectors import MAX_LINE_QUANTITY, cart_count
 from .views import session_cart_id
 
 

@@ -8,7 +8,7 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from notifications.emails import PermanentEmailError, absolute_url, register_builder
-from notifications.models import NotificationKind
+from notifications.models import Notification, NotificationKind
 
 from .models import (
     DelayCause,
@@ -211,8 +211,6 @@ def feedback_request_context(context: dict) -> dict:
 
 
 def _latest_queued(kind: str) -> dict | None:
-    from notifications.models import Notification
-
     return Notification.objects.filter(kind=kind).order_by("-pk").values_list("context", flat=True).first()
 
 
@@ -255,7 +253,8 @@ def _sample_delayed() -> dict | None:
 
 def _sample_digest() -> dict | None:
     ids = list(
-        OrderLine.objects.filter(quantity_backordered__gt=0, first_promised_date__isnull=False)
+        OrderLine.objects.waiting()
+        .filter(first_promised_date__isnull=False)
         .order_by("first_promised_date", "pk")
         .values_list("pk", flat=True)[:5]
     )

@@ -8,12 +8,12 @@ choice); whether it can be sold, at what price and when is decided by
 from django import forms
 from django.conf import settings
 
+from shop.formatting import money
 from shop.models import Variant
-from shop.templatetags.shop_tags import money
 
 from .models import OrderLine, ShipPolicy
 from .payments import GATEWAYS
-from .services import MAX_LINE_QUANTITY, shipping_options
+from .selectors import MAX_LINE_QUANTITY, shipping_options
 
 # Countries we deliver to (ISO 3166-1 alpha-2), by name.
 COUNTRY_CHOICES = [

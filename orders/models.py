@@ -3,7 +3,9 @@
 A line's quantities always add up: ordered = allocated + backordered + shipped
 + cancelled (a database constraint). Allocated units are held in stock for the
 line; backordered units wait for stock to arrive. Line and order statuses are
-derived from the quantities by `orders.lifecycle` — never set by hand.
+derived from the quantities by `orders.lifecycle` — never set by hand. The
+choices of the status, kind and cause fields are in `orders.choices` (re-exported
+here).
 """
 
 from decimal import Decimal
@@ -13,30 +15,18 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from .choices import (  # the fields' vocabularies, re-exported from here
+    DelayCause,
+    DelayChoice,
+    DelayNoticeStatus,
+    LineStatus,
+    OrderEventKind,
+    OrderStatus,
+    PaymentStatus,
+    ShipPolicy,
+    TransactionKind,
+)
 from .querysets import WAITING, OrderLineQuerySet
-
-
-class ShipPolicy(models.TextChoices):
-    SPLIT = "split", "Ship what is available now, the rest as it arrives"
-    TOGETHER = "together", "Ship everything together"
-
-
-class OrderStatus(models.TextChoices):
-    WAITING = "waiting", "Waiting for stock"
-    PARTIALLY_READY = "partially_ready", "Partly ready to ship"
-    READY = "ready", "Ready to ship"
-    PARTIALLY_SHIPPED = "partially_shipped", "Partly shipped"
-    SHIPPED = "shipped", "Shipped"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-class LineStatus(models.TextChoices):
-    BACKORDERED = "backordered", "Waiting for stock"
-    PARTIALLY_ALLOCATED = "partially_allocated", "Partly in stock"
-    ALLOCATED = "allocated", "Ready to ship"
-    PARTIALLY_SHIPPED = "partially_shipped", "Partly shipped"
-    SHIPPED = "shipped", "Shipped"
-    CANCELLED = "cancelled", "Cancelled"
 
 
 class Order(models.Model):
@@ -188,17 +178,6 @@ class OrderLine(models.Model):
         return self.quantity_allocated + self.quantity_backordered
 
 
-class OrderEventKind(models.TextChoices):
-    PLACED = "placed", "Order placed"
-    ALLOCATED = "allocated", "Items allocated"
-    SHIPPED = "shipped", "Items shipped"
-    DELAYED = "delayed", "Delayed"
-    CANCELLED = "cancelled", "Items cancelled"
-    REFUNDED = "refunded", "Payment refunded or released"
-    PRIORITY = "priority", "Priority changed"
-    NOTE = "note", "Note"
-
-
 class OrderEvent(models.Model):
     """The order's timeline, shown to the customer and to staff."""
 
@@ -276,13 +255,6 @@ class ShipmentLine(models.Model):
         return f"{self.quantity} × line {self.order_line_id}"
 
 
-class PaymentStatus(models.TextChoices):
-    AUTHORIZED = "authorized", "Authorized"
-    PARTIALLY_CAPTURED = "partially_captured", "Partly captured"
-    CAPTURED = "captured", "Captured"
-    VOIDED = "voided", "Voided"
-
-
 class Payment(models.Model):
     """One authorization for an order, and what became of it."""
 
@@ -319,13 +291,6 @@ class Payment(models.Model):
     def amount_open(self) -> Decimal:
         """Authorized but neither captured nor voided."""
         return self.amount_authorized - self.amount_captured - self.amount_voided
-
-
-class TransactionKind(models.TextChoices):
-    AUTHORIZE = "authorize", "Authorize"
-    CAPTURE = "capture", "Capture"
-    VOID = "void", "Void"
-    REFUND = "refund", "Refund"
 
 
 class PaymentTransaction(models.Model):
@@ -381,27 +346,6 @@ class CartLine(models.Model):
 
 
 # --- delays -------------------------------------------------------------------------------------
-
-
-class DelayCause(models.TextChoices):
-    PO_DATE_CHANGED = "po_date_changed", "Purchase order date moved"
-    PO_CANCELLED = "po_cancelled", "Purchase order cancelled"
-    PO_RECEIVED_SHORT = "po_received_short", "Purchase order received short"
-    QUEUE_PRIORITY = "queue_priority", "Queue changed (priority)"
-    OVERDUE = "overdue", "Promised date passed"
-    RESCHEDULED = "rescheduled", "Date moved (found by the daily check)"
-
-
-class DelayNoticeStatus(models.TextChoices):
-    PENDING = "pending", "Collecting delays"
-    SENT = "sent", "Emailed"
-    WITHDRAWN = "withdrawn", "Withdrawn (nothing left to tell)"
-
-
-class DelayChoice(models.TextChoices):
-    NONE = "", "No answer yet"
-    KEEP_WAITING = "keep_waiting", "Keeps waiting"
-    CANCELLED = "cancelled", "Cancelled the delayed items"
 
 
 class DelayNotice(models.Model):

@@ -23,13 +23,14 @@ or evicted) is a token too; the next change writes a new one.
 * The catalog token is replaced after every commit that saves or deletes a category,
   product, variant, backorder policy or warehouse (signals connected in
   `shop.apps`; a cache being told, no business rule), and by `seed_demo`.
-* A variant's availability token is replaced after every commit in which
-  `inventory.services` changes its stock, allocations, waiting backorders or
-  purchase orders (`availability_changed`), and in the same write the
-  *availability epoch*: a page looks at its variants' tokens only when the epoch
-  moved since it was stored, so a quiet shop answers from one cache round trip.
-* Changes with no hook, shown within the TTL: backordered units a customer or staff
-  cancels (orders.services changes no stock), bulk `update()`s, edits in a shell, a
+* A variant's availability token is replaced after every commit in which stock
+  (`inventory.services`) or orders (the allocation pass, cancelled waiting units)
+  change its stock, allocations, waiting backorders or purchase orders: they send
+  `inventory.events.availability_changed`, whose receiver here is
+  `availability_changed`. The same write replaces the *availability epoch*: a page
+  looks at its variants' tokens only when the epoch moved since it was stored, so a
+  quiet shop answers from one cache round trip.
+* Changes with no hook, shown within the TTL: bulk `update()`s, edits in a shell, a
   token write lost while Redis was unreachable.
 
 Never cached: anything about one visitor. The view renders the page around the
@@ -52,15 +53,16 @@ from django.utils.safestring import SafeString, mark_safe
 
 from inventory.selectors import availability_best, availability_for_variants
 
-from .forms import CatalogQueryForm
+from .badges import card_badge_html
 from .models import Category
 from .selectors import (
+    AVAILABILITY_CHOICES,
+    SORT_CHOICES,
     category_get_for_customer,
     category_list_for_nav,
     product_list_attach_availability,
     product_search,
 )
-from .templatetags.shop_tags import card_badge_html
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +112,12 @@ def catalog_changed() -> None:
 
 def availability_changed(*, variant_ids: Iterable[int]) -> None:
     """After the current transaction commits (now, outside one), replace these variants' availability
-    tokens: listing badges that show them are computed again on their next request."""
+    tokens: listing badges that show them are computed again on their next request.
+
+    The receiver of `inventory.events.availability_changed` (connected in shop.apps). It defers the
+    write itself, so the tokens never move before the data they stand for is visible, whether the
+    hook is sent inside the changing transaction (`send`) or after its commit (`send_on_commit`).
+    """
     keys = [_availability_key(v) for v in sorted(set(variant_ids))]
     if keys:  # with the epoch, in one write: readers look at variant tokens only when the epoch moved
         transaction.on_commit(lambda: _write_tokens([_epoch_key(), *keys]), robust=True)
@@ -242,12 +249,32 @@ def _badges_refresh(entry: _Entry, tokens: dict[int, int | None], today: date) -
     entry.day = today
 
 
+@dataclass(frozen=True)
+class _Choices:
+    choices: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class _ListingControls:
+    """What templates/includes/listing_controls.html reads of its `form`: `form.fields.sort.choices`
+    and `form.fields.availability.choices`. The shared listing is rendered for no visitor, so an
+    empty catalog form (shop.forms, an interface above the cache) would only contribute these
+    choices; they come from the same place as the form's (shop.selectors)."""
+
+    fields: dict[str, _Choices]
+
+
+LISTING_CONTROLS = _ListingControls(
+    fields={"sort": _Choices(SORT_CHOICES), "availability": _Choices(AVAILABILITY_CHOICES)}
+)
+
+
 def listing_context(*, category: Category, subcategories: list[Category], sort: str, page_obj: Page) -> dict:
     """The context of templates/shop/category_listing.html for a listing without search or filter."""
     return {
         "category": category,
         "subcategories": subcategories,
-        "form": CatalogQueryForm(),
+        "form": LISTING_CONTROLS,
         "query": "",
         "sort": sort,
         "availability": "",

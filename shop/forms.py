@@ -6,20 +6,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from .selectors import DEFAULT_SORT
+from .selectors import AVAILABILITY_CHOICES, DEFAULT_SORT, SORT_CHOICES
 
-SORT_CHOICES = [
-    ("name", "Name (A–Z)"),
-    ("price", "Price (low to high)"),
-    ("-price", "Price (high to low)"),
-    ("newest", "Newest first"),
-]
-# Values understood by inventory.selectors.product_availability_filter; "" means no filter.
-AVAILABILITY_CHOICES = [
-    ("", "Any availability"),
-    ("now", "Available now"),
-    ("backorder", "Can be backordered"),
-]
 QUERY_MAX_LENGTH = 100
 
 

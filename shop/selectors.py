@@ -48,6 +48,20 @@ PRODUCT_SORTS: dict[str, tuple[str, ...]] = {
     "newest": ("-created_at", "-pk"),
 }
 DEFAULT_SORT = "name"
+# How the sort keys and the availability filters (inventory.selectors.product_availability_filter;
+# "" means no filter) are offered to a customer: the catalog form (shop.forms) and the page cache's
+# listing controls (shop.cache) show the same choices.
+SORT_CHOICES = [
+    ("name", "Name (A–Z)"),
+    ("price", "Price (low to high)"),
+    ("-price", "Price (high to low)"),
+    ("newest", "Newest first"),
+]
+AVAILABILITY_CHOICES = [
+    ("", "Any availability"),
+    ("now", "Available now"),
+    ("backorder", "Can be backordered"),
+]
 
 # Statuses that can ship from stock now; anything else gets alternatives on its product page.
 AVAILABLE_NOW = frozenset({AvailabilityStatus.IN_STOCK, AvailabilityStatus.LOW_STOCK})

@@ -1,8 +1,9 @@
-"""Writes for the catalog app."""
+"""Writes for the catalog app: the workers' heartbeat, a password reset request."""
 
 from django.db import transaction
 from django.utils import timezone
 
+from .events import password_reset_requested
 from .models import WorkerHeartbeat
 
 
@@ -22,8 +23,6 @@ def password_reset_request(*, email: str) -> None:
     the worker makes it from the account when it sends. A message lost on the
     way costs the customer one more click on "reset password"; nothing else
     depends on it, so there is no outbox row (which would keep a usable token
-    in the database).
+    in the database). The worker's task listens to `password_reset_requested` (shop.apps).
     """
-    from .tasks import send_password_reset
-
-    send_password_reset.delay_on_commit(email=email)
+    password_reset_requested.send_on_commit(email=email)

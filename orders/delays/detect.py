@@ -52,11 +52,10 @@ def _slips(refresh: DatesRefresh, *, cause: str) -> list[Slip]:
     calendar by themselves: those are told when their date passes.
     """
     today = refresh.today
+    waiting = OrderLine.objects.waiting().filter(variant_id__in=list(refresh.availability))
     promises = {
         pk: (order_id, promised or first, promised_on or timezone.localdate(placed_at))
-        for pk, order_id, promised, first, promised_on, placed_at in OrderLine.objects.filter(
-            variant_id__in=list(refresh.availability), quantity_backordered__gt=0
-        ).values_list(
+        for pk, order_id, promised, first, promised_on, placed_at in waiting.values_list(
             "pk", "order_id", "promised_date", "first_promised_date", "promised_on", "order__placed_at"
         )
     }
@@ -186,9 +185,6 @@ def delays_detect(
 def delays_scan() -> list[int]:
     """The daily scan: check every variant with waiting lines (overdue lines, and slips a lost message missed)."""
     variant_ids = (
-        OrderLine.objects.filter(quantity_backordered__gt=0)
-        .order_by("variant_id")
-        .values_list("variant_id", flat=True)
-        .distinct()
+        OrderLine.objects.waiting().order_by("variant_id").values_list("variant_id", flat=True).distinct()
     )
     return delays_detect(variant_ids=list(variant_ids))

@@ -1,6 +1,7 @@
 """Reads for orders, scoped by who is asking; one module per concern.
 
 * `customer_orders`: an order for its owner or a signed link, a customer's history;
+* `quote`: shipping options, the backorder price, the quote a customer sees before paying;
 * `carts`: the visitor's cart, priced and split as checkout will place it;
 * `delays`: escalated lines, a delay email's notice and its cancel preview;
 * `feedback`: the request behind a feedback link.
@@ -16,8 +17,20 @@ from .delays import (
     escalated_lines,
 )
 from .feedback import feedback_get
+from .quote import (
+    CENT,
+    MAX_LINE_QUANTITY,
+    Quote,
+    QuoteLine,
+    ShippingOption,
+    backorder_price,
+    order_quote,
+    shipping_options,
+)
 
 __all__ = [
+    "CENT",
+    "MAX_LINE_QUANTITY",
     "CancelPreviewLine",
     "CartSummary",
     "CartSummaryLine",
@@ -32,4 +45,10 @@ __all__ = [
     "feedback_get",
     "order_get_for_customer",
     "order_list_for_user",
+    "order_quote",
+    "Quote",
+    "QuoteLine",
+    "ShippingOption",
+    "backorder_price",
+    "shipping_options",
 ]

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from ..models import Cart, CartLine
-from ..services import Quote, QuoteLine, order_quote
+from .quote import Quote, QuoteLine, order_quote
 
 
 @dataclass

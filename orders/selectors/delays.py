@@ -21,7 +21,8 @@ def escalated_lines(*, today: date | None = None) -> QuerySet[OrderLine]:
     """Waiting lines more than DELAY_ESCALATE_AFTER_DAYS past their first promised date, oldest promise first."""
     cutoff = escalated_cutoff(today=today or timezone.localdate())
     return (
-        OrderLine.objects.filter(quantity_backordered__gt=0, first_promised_date__lt=cutoff)
+        OrderLine.objects.waiting()
+        .filter(first_promised_date__lt=cutoff)
         .select_related("order")
         .order_by("first_promised_date", "order__placed_at", "pk")
     )

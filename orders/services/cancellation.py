@@ -5,12 +5,13 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from inventory.events import availability_changed
 from notifications.models import NotificationKind
-from notifications.services import notification_create
-from shop.cache import availability_changed
+from notifications.services.outbox import notification_create
 from shop.submissions import submission_claim
 
 from ..lifecycle import Move, line_apply, order_status
+from ..locks import order_lines_of_order_lock
 from ..models import (
     Order,
     OrderEvent,
@@ -56,10 +57,7 @@ def _order_cancel_backordered(
     """`order_cancel_backordered` inside a caller's transaction (the delay email's cancel link
     records the use of its link in the same transaction). Locks the order's lines, then the payment."""
     order = Order.objects.select_related("payment").get(pk=order_id)
-    locked = {
-        line.pk: line
-        for line in OrderLine.objects.select_for_update(no_key=True).filter(order=order).order_by("pk")
-    }
+    locked = {line.pk: line for line in order_lines_of_order_lock(order.pk)}
     if quantities is None:
         quantities = {
             pk: line.quantity_backordered for pk, line in locked.items() if line.quantity_backordered
@@ -94,8 +92,9 @@ def _order_cancel_backordered(
         ["quantity_backordered", "quantity_cancelled", "status"],
         batch_size=500,
     )
-    # Fewer units wait: the backorder limit has room again, so listing badges are recomputed.
-    availability_changed(variant_ids=[line.variant_id for line, _ in cancelled])
+    # Fewer units wait: the backorder limit has room again, so listing badges are recomputed
+    # (after commit; the page cache listens, shop.apps).
+    availability_changed.send_on_commit(variant_ids=[line.variant_id for line, _ in cancelled])
     lines = list(locked.values())
     order.status = order_status(lines, ship_policy=order.ship_policy)
     if all(line.quantity_shipped == 0 for line in lines) and order.status == "cancelled":

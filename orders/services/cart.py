@@ -7,11 +7,12 @@ from django.db import transaction
 from inventory.selectors import availability_for_variants
 from shop.models import Variant
 
+from ..locks import cart_lock, carts_lock
 from ..models import (
     Cart,
     CartLine,
 )
-from .quote import MAX_LINE_QUANTITY
+from ..selectors.quote import MAX_LINE_QUANTITY
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def _cart_sellable_variant(variant_id: int) -> Variant:
 
 def _cart_lock(cart_id: int) -> Cart:
     """Lock the cart row: changes to one cart (a double click, two tabs) happen one after the other."""
-    cart = Cart.objects.select_for_update(no_key=True).filter(pk=cart_id).first()
+    cart = cart_lock(cart_id)
     if cart is None:
         raise CartError("Your cart has expired. Please add the items again.")
     return cart
@@ -166,12 +167,7 @@ def cart_merge(*, source_cart_id: int, user_id: int) -> list[str]:
     target = cart_get_or_create(user_id=user_id)
     if source_cart_id == target.pk:
         return []
-    locked = {
-        cart.pk: cart
-        for cart in Cart.objects.select_for_update(no_key=True)
-        .filter(pk__in=[source_cart_id, target.pk])
-        .order_by("pk")
-    }
+    locked = {cart.pk: cart for cart in carts_lock([source_cart_id, target.pk])}
     source = locked.get(source_cart_id)
     if source is None or source.user_id is not None:
         return []

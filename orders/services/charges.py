@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from ..locks import payment_lock
 from ..models import (
     Payment,
     PaymentStatus,
@@ -35,7 +36,7 @@ def _record_transaction(payment: Payment, kind: str, amount: Decimal, result, *,
 @transaction.atomic
 def _payment_void(*, payment_id: int, amount: Decimal, note: str = "", user_id: int | None = None) -> Decimal:
     """Release `amount` of the authorization; refund whatever part of it was already captured."""
-    payment = Payment.objects.select_for_update(no_key=True).get(pk=payment_id)
+    payment = payment_lock(payment_id)
     gateway = gateway_get(payment.gateway)
     to_void = min(amount, payment.amount_open)
     to_refund = min(amount - to_void, payment.amount_captured - payment.amount_refunded)

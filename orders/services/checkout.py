@@ -9,7 +9,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.selectors import date_in_words
 from inventory.services import (
     BackorderRefused,
     Demand,
@@ -19,7 +18,9 @@ from inventory.services import (
     allocation_reserve,
 )
 from notifications.models import NotificationKind
-from notifications.services import back_in_stock_close_for_buyer, notification_create
+from notifications.services.outbox import notification_create
+from notifications.services.subscriptions import back_in_stock_close_for_buyer
+from shop.formatting import date_in_words
 
 from ..lifecycle import Move, line_apply, order_status
 from ..models import (
@@ -33,9 +34,9 @@ from ..models import (
     TransactionKind,
 )
 from ..payments import gateway_get
+from ..selectors.quote import Quote, order_quote, shipping_options
 from .charges import _payment_void, _record_transaction
 from .errors import BackorderTermsRequired, CheckoutError
-from .quote import Quote, order_quote, shipping_options
 
 logger = logging.getLogger(__name__)
 
@@ -316,7 +317,7 @@ def _order_create(
     message = "Order placed."
     if waiting:
         message += " Waiting for stock: " + "; ".join(
-            f"{line.quantity_backordered} × {line.product_name} (expected {date_in_words(line.expected_date)})"
+            f"{line.quantity_backordered} × {line.product_name} (expected {date_in_words(line.expected_date, weekday=True)})"
             for line in waiting
         )
     events = [OrderEvent(order=order, kind=OrderEventKind.PLACED, message=message[:500], user_id=user_id)]

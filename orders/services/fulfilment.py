@@ -9,16 +9,16 @@ from inventory.services import (
     allocation_ship,
 )
 from notifications.models import NotificationKind
-from notifications.services import notification_create
+from notifications.services.outbox import notification_create
 from shop.submissions import submission_claim
 
 from ..lifecycle import Move, line_apply, order_status, shippable_quantities
+from ..locks import order_lines_of_order_lock, payment_lock
 from ..models import (
     Order,
     OrderEvent,
     OrderEventKind,
     OrderLine,
-    Payment,
     Shipment,
     ShipmentLine,
     ShipPolicy,
@@ -51,10 +51,7 @@ def order_ship(*, order_id: int, user_id: int | None = None, submission_key: str
             raise OrderActionError(f"{order.number} ships together and still waits for stock.")
         raise OrderActionError(f"{order.number} has nothing allocated to ship.")
     allocation_ship(quantities=to_ship, user_id=user_id)  # locks stock items first
-    locked = {
-        line.pk: line
-        for line in OrderLine.objects.select_for_update(no_key=True).filter(order=order).order_by("pk")
-    }
+    locked = {line.pk: line for line in order_lines_of_order_lock(order.pk)}
     amount = Decimal("0")
     shipped = []
     for line_id, qty in to_ship.items():
@@ -74,7 +71,7 @@ def order_ship(*, order_id: int, user_id: int | None = None, submission_key: str
         amount += order.shipping_cost
         shipment.amount = amount
         shipment.save(update_fields=["amount"])
-    payment = Payment.objects.select_for_update(no_key=True).get(pk=order.payment.pk)
+    payment = payment_lock(order.payment.pk)
     capture = min(amount, payment.amount_open)
     result = gateway_get(payment.gateway).capture(reference=payment.reference, amount=capture)
     _record_transaction(payment, TransactionKind.CAPTURE, capture, result, shipment=shipment, user_id=user_id)

@@ -4,6 +4,7 @@ import logging
 
 from django.db import transaction
 
+from ..events import queue_reordered
 from ..models import (
     Order,
     OrderEvent,
@@ -31,14 +32,8 @@ def order_set_priority(*, order_id: int, is_priority: bool, user_id: int | None 
         # The queue changed order: other customers' lines (or, when priority is removed, this
         # order's own) may now wait longer. Checked after commit.
         variant_ids = sorted(
-            set(
-                OrderLine.objects.filter(order_id=order_id, quantity_backordered__gt=0).values_list(
-                    "variant_id", flat=True
-                )
-            )
+            set(OrderLine.objects.waiting().filter(order_id=order_id).values_list("variant_id", flat=True))
         )
-        if variant_ids:
-            from ..tasks import check_delays
-
-            check_delays.delay_on_commit(variant_ids=variant_ids, cause="queue_priority")
+        if variant_ids:  # the delay check listens (orders.apps)
+            queue_reordered.send_on_commit(variant_ids=variant_ids, cause="queue_priority")
     return bool(changed)

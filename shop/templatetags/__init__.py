@@ -1,0 +1,1 @@
+"""The storefront's template tags and filters (`{% load shop_tags %}`)."""

@@ -1,4 +1,9 @@
-"""Template helpers of the storefront: money, availability labels, JSON-LD and the navbar's categories."""
+"""Template helpers of the storefront: money, availability labels, JSON-LD and the navbar's categories.
+
+The helpers are defined where the layers below can use them too: `money` in `shop.formatting`, the
+availability badge in `shop.badges` (the page cache renders it), the navbar's categories in
+`shop.cache`; this module registers them for the templates.
+"""
 
 import json
 from decimal import Decimal, InvalidOperation
@@ -8,17 +13,21 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix
-from django.utils import dateformat, timezone, translation
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from inventory.selectors import Availability, AvailabilityStatus
+from inventory.selectors import Availability
+from shop.badges import availability_badge_html, availability_short, card_badge_html
+from shop.cache import nav_categories_fresh
 from shop.formatting import money
 
 register = template.Library()
 
 # The one `money` (shop/formatting.py), as a filter: {{ price|money }}, {{ total|money:order.currency }}.
 register.filter("money", money)
+# The badge's short text (shop/badges.py): {{ availability|availability_short }}.
+register.filter("availability_short", availability_short)
 
 
 @register.simple_tag(takes_context=True)
@@ -27,8 +36,6 @@ def nav_categories(context) -> list:
     (the shop's pages take them from the page cache), else one query."""
     if "nav_categories" in context:
         return context["nav_categories"]
-    from shop.cache import nav_categories_fresh  # the cache module renders with these tags
-
     return nav_categories_fresh()
 
 
@@ -44,36 +51,6 @@ def site_footer() -> SafeString:
     if footer is None:
         footer = _footers[key] = render_to_string("includes/footer.html", {"SHOP_NAME": settings.SHOP_NAME})
     return footer
-
-
-@register.filter
-def availability_short(availability: Availability | None) -> str:
-    """The short label of a badge: 'In stock', 'Only 2 left', 'Backorder: ships by 1 Dec', ..."""
-    if availability is None:
-        return ""
-    if availability.status == AvailabilityStatus.LOW_STOCK:
-        return f"Only {availability.sellable_now} left"
-    if availability.status == AvailabilityStatus.BACKORDER and availability.expected_date:
-        return f"Backorder: ships by {dateformat.format(availability.expected_date, 'j M')}"
-    return availability.label
-
-
-def availability_badge_html(availability: Availability | None) -> SafeString:
-    """A short availability label; the text says it all, the colour only repeats it. '' for None."""
-    if availability is None:
-        return SafeString("")
-    return format_html(
-        '<span class="badge availability-badge availability-{}">{}</span>',
-        availability.status,
-        availability_short(availability),
-    )
-
-
-def card_badge_html(availability: Availability | None) -> SafeString:
-    """The badge line of a product card (shop/cache.py caches cards without it); '' for None."""
-    if availability is None:
-        return SafeString("")
-    return format_html('<p class="card-text mb-2">{}</p>', availability_badge_html(availability))
 
 
 @register.simple_tag

@@ -1,0 +1,80 @@
+"""The orders app's fixed vocabularies: the choices of its status, kind and cause fields.
+
+Kept apart from the tables so that `orders.models` holds the tables and their rules; every name is
+re-exported by `orders.models`, so `from orders.models import OrderStatus` keeps working. Imports
+nothing from the project (the bottom layer, beside the models).
+"""
+
+from django.db import models
+
+
+class ShipPolicy(models.TextChoices):
+    SPLIT = "split", "Ship what is available now, the rest as it arrives"
+    TOGETHER = "together", "Ship everything together"
+
+
+class OrderStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting for stock"
+    PARTIALLY_READY = "partially_ready", "Partly ready to ship"
+    READY = "ready", "Ready to ship"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partly shipped"
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class LineStatus(models.TextChoices):
+    BACKORDERED = "backordered", "Waiting for stock"
+    PARTIALLY_ALLOCATED = "partially_allocated", "Partly in stock"
+    ALLOCATED = "allocated", "Ready to ship"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partly shipped"
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OrderEventKind(models.TextChoices):
+    PLACED = "placed", "Order placed"
+    ALLOCATED = "allocated", "Items allocated"
+    SHIPPED = "shipped", "Items shipped"
+    DELAYED = "delayed", "Delayed"
+    CANCELLED = "cancelled", "Items cancelled"
+    REFUNDED = "refunded", "Payment refunded or released"
+    PRIORITY = "priority", "Priority changed"
+    NOTE = "note", "Note"
+
+
+class PaymentStatus(models.TextChoices):
+    AUTHORIZED = "authorized", "Authorized"
+    PARTIALLY_CAPTURED = "partially_captured", "Partly captured"
+    CAPTURED = "captured", "Captured"
+    VOIDED = "voided", "Voided"
+
+
+class TransactionKind(models.TextChoices):
+    AUTHORIZE = "authorize", "Authorize"
+    CAPTURE = "capture", "Capture"
+    VOID = "void", "Void"
+    REFUND = "refund", "Refund"
+
+
+# --- delays -------------------------------------------------------------------------------------
+
+
+class DelayCause(models.TextChoices):
+    PO_DATE_CHANGED = "po_date_changed", "Purchase order date moved"
+    PO_CANCELLED = "po_cancelled", "Purchase order cancelled"
+    PO_RECEIVED_SHORT = "po_received_short", "Purchase order received short"
+    QUEUE_PRIORITY = "queue_priority", "Queue changed (priority)"
+    OVERDUE = "overdue", "Promised date passed"
+    RESCHEDULED = "rescheduled", "Date moved (found by the daily check)"
+
+
+class DelayNoticeStatus(models.TextChoices):
+    PENDING = "pending", "Collecting delays"
+    SENT = "sent", "Emailed"
+    WITHDRAWN = "withdrawn", "Withdrawn (nothing left to tell)"
+
+
+class DelayChoice(models.TextChoices):
+    NONE = "", "No answer yet"
+    KEEP_WAITING = "keep_waiting", "Keeps waiting"
+    CANCELLED = "cancelled", "Cancelled the delayed items"
