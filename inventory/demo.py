@@ -1,18 +1,30 @@
 """Demo inventory for `seed_demo`: warehouses, suppliers, a realistic mix of stock
 situations and open purchase orders. Idempotent: it does nothing once the demo
 warehouses hold stock. Every stock change goes through inventory.services.
+
+The demo's opening stock alerts nobody: the low-stock checks its receipts start
+(after commit, in the worker) would otherwise email every `STAFF_ALERT_EMAILS`
+address about each variant the demo stocks with a few units. So, in the seeding's
+own transaction, every variant the demo leaves at or below its threshold is
+recorded as already low (`low_stock_mark_known`): those checks find no new
+crossing. Staff hear of the next real crossing, once stock rose above the
+threshold and fell again, as in any shop.
 """
 
 import random
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.models import LowStockState
 from shop.models import Variant
 
+from .conf import inventory_defaults
 from .models import BackorderMode, BackorderPolicy, PurchaseOrder, StockMovement, Supplier, Warehouse
+from .selectors import availability_for_variants
 from .services import purchase_order_create, purchase_order_receive, stock_receive_bulk
 
 WAREHOUSES = [("MAIN", "Main warehouse", 0), ("NORTH", "North depot", 1)]
@@ -31,6 +43,49 @@ MIX = [
     ("deny", 0.08),  # none left, sell stock only: "Out of stock"
     ("discontinued", 0.05),  # no restock: "No longer available"
 ]
+
+
+def low_stock_mark_known(*, variant_ids: Iterable[int], assume_low: bool = False) -> int:
+    """Record these variants' low-stock state as already told to staff, without any email.
+
+    A variant is low when it is not discontinued and its sellable stock is at or below
+    its threshold (its policy's, else INVENTORY_LOW_STOCK_THRESHOLD): the rule of
+    `notifications.services.alerts.low_stock_check`, which emails staff only when it
+    finds a variant low that its state does not say is low. `assume_low`: mark them
+    all low, before a change that may make them low (the demo orders); the check that
+    change starts resets those that are not. Call it in the seeding's transaction, or
+    before the change. Returns how many are marked low.
+    """
+    ids = sorted(set(variant_ids))
+    default = inventory_defaults().low_stock_threshold
+    marked = 0
+    for start in range(0, len(ids), 1000):  # bounded queries, whatever the size of the catalog
+        chunk = ids[start : start + 1000]
+        if assume_low:
+            low = set(chunk)
+        else:
+            policies = {
+                pk: (threshold, discontinued)
+                for pk, threshold, discontinued in BackorderPolicy.objects.filter(
+                    variant_id__in=chunk
+                ).values_list("variant_id", "low_stock_threshold", "discontinued")
+            }
+            low = set()
+            for pk, availability in availability_for_variants(variant_ids=chunk).items():
+                threshold, discontinued = policies.get(pk, (None, False))
+                if not discontinued and availability.sellable_now <= (
+                    default if threshold is None else threshold
+                ):
+                    low.add(pk)
+        LowStockState.objects.bulk_create(
+            [LowStockState(variant_id=pk, is_low=pk in low) for pk in chunk], ignore_conflicts=True
+        )
+        LowStockState.objects.filter(variant_id__in=sorted(low), is_low=False).update(is_low=True)
+        LowStockState.objects.filter(variant_id__in=sorted(set(chunk) - low), is_low=True).update(
+            is_low=False
+        )
+        marked += len(low)
+    return marked
 
 
 def seed_inventory(*, rng_seed: int = 2026) -> str:
@@ -109,6 +164,8 @@ def seed_inventory(*, rng_seed: int = 2026) -> str:
             if n == 0:  # one delivery already partly arrived
                 first = po.lines.order_by("pk").first()
                 purchase_order_receive(purchase_order_id=po.pk, quantities={first.pk: 2})
+        # Before the commit that queues the low-stock checks of these receipts (see the docstring).
+        low_stock_mark_known(variant_ids=variants)
     counts = {k: sum(1 for v in situation.values() if v == k) for k in ["plenty"] + [m for m, _ in MIX]}
     mix = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
     return f"Stocked {len(variants)} variants in {len(warehouses)} warehouses ({units} units; {mix}); {po_count} open purchase orders"
