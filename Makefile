@@ -21,7 +21,12 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 install: $(STAMP)
 
 ## make run: migrate, seed demo data if the database is empty, start web + worker + beat.
+## Demo defaults, each only when not set already: DEBUG=1; DELAY_NOTIFY_QUIET_MINUTES=0, so a delay email
+## goes out within a minute of a slip (the delay-notices beat entry) instead of after the 30-minute quiet
+## period; WORKER_POOL=threads (see HONCHO).
 run: export SHOP_BASE_URL ?= http://127.0.0.1:$(PORT)
+run: export DELAY_NOTIFY_QUIET_MINUTES ?= 0
+run: export WORKER_POOL ?= threads
 run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
@@ -30,7 +35,15 @@ run: install
 	@echo "  The shop is starting at http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Stop everything with Ctrl+C."
 	@echo ""
-	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@trap 'exit 0' INT; DEBUG=$${DEBUG:-1} PORT=$(PORT) $(HONCHO) start -f Procfile
+
+## Ctrl+C: honcho sends SIGTERM to each process's group, waits, and SIGKILLs what is left after its
+## KILL_WAIT (5 s, no option for it). A worker on the filesystem broker needs up to about 5 s to stop
+## cleanly (Celery's loop for brokers without events waits up to twice 2 s for a message before it sees
+## the signal), so honcho gets 20 s here. The worker runs threads: the group signal would kill prefork's
+## pool processes under their parent ("Process 'ForkPoolWorker-1' exited with signal 15"). The trap makes
+## Ctrl+C, the way to stop the shop, exit 0 rather than make's "Error 130".
+HONCHO := $(PY) -c 'import sys, honcho.command, honcho.manager; honcho.manager.KILL_WAIT = 20; sys.exit(honcho.command.main())'
 
 ## make test: the whole suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: install browser-deps
