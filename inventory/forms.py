@@ -1,7 +1,7 @@
 """Staff forms for the inventory admin.
 
 These forms only collect and check input. The numbers they carry are written by
-`inventory/services.py`; a refused change comes back from the service as a
+`inventory.services`; a refused change comes back from the service as a
 StockError whose message the admin puts on the form. The forms that change
 stock carry a one-time `submission_key` (shop/submissions.py), so a form sent
 twice is applied once.

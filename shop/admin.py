@@ -9,8 +9,8 @@ from django.contrib import admin
 from django.db.models import Count, Exists, Min, OuterRef
 from import_export.admin import ImportExportMixin
 
-from inventory.admin import BackorderPolicyInline
-from inventory.reports import low_stock_variants
+from inventory.admin.policy import BackorderPolicyInline
+from inventory.console.reports import low_stock_variants
 
 from .formatting import datetime_in_words
 from .models import Category, Product, Variant, WorkerHeartbeat

@@ -1,4 +1,4 @@
-"""How the shop writes a date, a moment, an amount of money and a number of units: one function each.
+"""How the shop writes a date, a moment, an age, an amount of money and a number of units: one function each.
 
 The bottom layer: pure functions of their arguments (and of the shop's settings: currency, time
 zone), importing nothing from the apps, so that templates (the `money` filter of `shop_tags`),
@@ -71,3 +71,15 @@ def money(value, currency: str | None = None, *, plain: bool = False) -> str:
 def units(n: int) -> str:
     """'1 unit', '5 units', '-1 unit'."""
     return f"{n} unit" if abs(n) == 1 else f"{n} units"
+
+
+def signed(n: int) -> str:
+    """'+5', '−3' or '0' (a real minus sign reads better than a hyphen): a change of stock."""
+    return f"+{n}" if n > 0 else (f"−{-n}" if n < 0 else "0")
+
+
+def age_in_words(days: int) -> str:
+    """How long something has waited, in whole days: 'today', '1 day', '12 days'."""
+    if days <= 0:
+        return "today"
+    return "1 day" if days == 1 else f"{days} days"

@@ -12,8 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from inventory.admin import age_in_words
-from shop.formatting import date_in_words, datetime_in_words, units
+from shop.formatting import age_in_words, date_in_words, datetime_in_words, units
 from shop.models import Variant
 
 from .charts import Series, describe, svg_chart

@@ -26,3 +26,8 @@ def can_view_stock(user) -> bool:
 
 def can_change_stock(user) -> bool:
     return user.is_active and user.has_perm("inventory.change_stockitem")
+
+
+def can_set_priority(user) -> bool:
+    """Marking orders as priority changes orders: the "change order" permission (customer service)."""
+    return user.has_perm("orders.change_order")

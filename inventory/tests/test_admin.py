@@ -517,7 +517,7 @@ def test_a_refused_date_change_is_reported_and_nothing_is_saved(admin_client, po
     def refuse(**kwargs):
         raise PurchaseOrderError("PO-00042 is received; its date no longer matters.")
 
-    monkeypatch.setattr("inventory.admin.purchase_order_set_expected_date", refuse)
+    monkeypatch.setattr("inventory.admin.purchasing.purchase_order_set_expected_date", refuse)
     po = po_two_lines[0]
     url = reverse("admin:inventory_purchaseorder_change", args=[po.pk])
     data = change_form_data(admin_client.get(url))

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.admin import StockItemAdmin
+from inventory.console import queue
 from inventory.models import AllocationRequest, StockItem
 from inventory.selectors import (
     QueueSource,
@@ -293,7 +293,7 @@ def test_queue_page_queries_do_not_grow_with_waiting_lines(
 
 
 def test_a_long_queue_is_paged_and_positions_continue(admin_client, monkeypatch, django_assert_num_queries):
-    monkeypatch.setattr(StockItemAdmin, "QUEUE_PAGE_SIZE", 2)
+    monkeypatch.setattr(queue, "QUEUE_PAGE_SIZE", 2)
     variant = backordered_item()
     orders = waiting_orders(variant, [1, 1, 1, 1, 1])
 

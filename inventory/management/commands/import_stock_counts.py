@@ -1,6 +1,6 @@
 """`manage.py import_stock_counts FILE`: apply a stock-count CSV (sku, warehouse, counted) with a progress bar.
 
-The same import as the admin page (inventory/imports.py): every row is checked
+The same import as the admin page (inventory/console/imports.py): every row is checked
 first, then applied in one transaction through the inventory services; any bad
 row and nothing is written. For files too large to upload comfortably.
 """
@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from inventory.imports import StockCountFileError, stock_count_import
+from inventory.console.imports import StockCountFileError, stock_count_import
 
 
 class Command(BaseCommand):

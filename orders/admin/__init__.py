@@ -1,0 +1,18 @@
+"""Staff admin for orders, payments, shipments, the order timeline, carts, delays and feedback:
+one module per model family, all read-only (`base.ReadOnlyAdmin`, `base.ReadOnlyInline`).
+
+Orders are placed by customers; their stock, quantities, statuses and money change only through
+`orders.services`, which the order list's actions call (`orders.admin.orders`).
+
+- `orders`: OrderAdmin, its filters, its lines and its actions (ship, cancel waiting units, priority);
+- `payments`: PaymentAdmin, and the payment table shown on the order page;
+- `shipments`, `events` (the order timeline), `delays`, `feedback`, `carts`: one admin each, with the
+  inline the order page shows of it.
+
+Django's admin autodiscovery imports `orders.admin`; importing the modules here runs their
+`@admin.register` decorators.
+"""
+
+from . import carts, delays, events, feedback, orders, payments, shipments
+
+__all__ = ["carts", "delays", "events", "feedback", "orders", "payments", "shipments"]
