@@ -15,6 +15,7 @@ from inventory.conf import inventory_defaults
 from inventory.models import BackorderPolicy
 from inventory.selectors import availability_for_variants
 
+from ..locks import low_stock_states_lock
 from ..models import LowStockState, NotificationKind
 from .outbox import notifications_insert
 
@@ -40,9 +41,7 @@ def low_stock_check(*, variant_ids: Iterable[int]) -> list[int]:
     }
     with transaction.atomic():
         LowStockState.objects.bulk_create([LowStockState(variant_id=pk) for pk in ids], ignore_conflicts=True)
-        states = list(
-            LowStockState.objects.select_for_update(no_key=True).filter(variant_id__in=ids).order_by("pk")
-        )
+        states = low_stock_states_lock(ids)
         availability = availability_for_variants(variant_ids=ids)
         crossed, risen, thresholds = [], [], {}
         for state in states:

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..emails import EmailBatch, PermanentEmailError, build_message, shared_lookups
+from ..locks import notifications_claim_lock
 from ..models import Notification, NotificationStatus
 from .outbox import notifications_enqueue_on_commit
 
@@ -294,12 +295,7 @@ def _claim_many(notification_ids: list[int]) -> list[Notification]:
             for pk, kind, recipient, context, attempts in sorted(rows)
         ]
     with transaction.atomic():
-        rows = list(
-            Notification.objects.select_for_update(skip_locked=True, no_key=True)
-            .filter(pk__in=notification_ids, status=NotificationStatus.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .order_by("pk")
-        )
+        rows = notifications_claim_lock(notification_ids, now=now)
         Notification.objects.filter(
             pk__in=[row.pk for row in rows], status=NotificationStatus.PENDING
         ).update(status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from inventory.selectors import availability_for_variant, availability_for_variants
 
+from ..locks import restock_wave_lock, subscriptions_skip_locked
 from ..models import (
     BackInStockSubscription,
     EmailPreference,
@@ -65,7 +66,7 @@ def back_in_stock_process(*, variant_ids: list[int]) -> dict[int, int]:
     result = {}
     for variant_id in available:
         with transaction.atomic():
-            state = RestockWave.objects.select_for_update(no_key=True).get(variant_id=variant_id)
+            state = restock_wave_lock(variant_id)
             if state.next_wave_due_at is not None:
                 continue  # a restock is in progress; its next wave is due at next_wave_due_at
             result[variant_id] = _wave_send(state=state)
@@ -83,7 +84,7 @@ def back_in_stock_send_due_waves(*, limit: int = 100) -> dict[int, int]:
     result = {}
     for variant_id in due:
         with transaction.atomic():
-            state = RestockWave.objects.select_for_update(no_key=True).get(variant_id=variant_id)
+            state = restock_wave_lock(variant_id)
             if state.next_wave_due_at is None or state.next_wave_due_at > now:
                 continue  # another pass got here first
             result[variant_id] = _wave_send(state=state)
@@ -141,9 +142,7 @@ def _wave_notify(*, variant_id: int, wave: int, limit: int, now) -> int:
                 Q(confirmed_at__gt=after[0]) | Q(id__gt=after[1])
             )
         rows = list(
-            page.select_for_update(skip_locked=True, no_key=True).values_list("id", "email")[
-                : min(page_size, limit - count)
-            ]
+            subscriptions_skip_locked(page).values_list("id", "email")[: min(page_size, limit - count)]
         )
         if not rows:
             break
