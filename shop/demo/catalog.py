@@ -3,20 +3,30 @@
 Every row is keyed by its unique slug or SKU and written in bulk, one round of
 queries per chunk of products: seeding again creates nothing, and the number of
 queries grows with the number of chunks, never with the number of products.
+
+New products get their picture (drawn by `images`, saved once per picture through
+Django's default storage, MEDIA_ROOT: `var/media/products/demo/`) and a listing
+date in the past months (`created_at`, which the product page shows as "In our
+catalogue since ...").
 """
 
 import itertools
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from shop.models import Category, Product, Variant
 
 from .categories import CATEGORIES
+from .images import Picture, picture_png
 from .plans import ProductPlan, product_plans
 
 CHUNK_SIZE = 1000  # products per round of existence checks and inserts
@@ -102,7 +112,34 @@ def _products_ensure(chunk: list[ProductPlan], category_ids: dict[str, int]) -> 
             ignore_conflicts=True,  # pks are not returned then, hence the query below
         )
         ids.update(Product.objects.filter(slug__in=[p.slug for p in missing]).values_list("slug", "id"))
+        # created_at is set by the database row's creation (auto_now_add): backdate it, and attach
+        # the picture, in one bulk update (which, unlike a save, keeps the given created_at).
+        now = timezone.now()
+        Product.objects.bulk_update(
+            [
+                Product(
+                    pk=ids[p.slug],
+                    created_at=now - timedelta(minutes=p.listed_minutes_ago),
+                    image=_picture_stored(p.picture),
+                )
+                for p in missing
+            ],
+            ["created_at", "image"],
+            batch_size=BATCH_SIZE,
+        )
     return ids, len(missing)
+
+
+def _picture_stored(picture: Picture) -> str:
+    """The picture's file in the default storage, drawn and saved the first time it is needed.
+
+    Its name says what it shows (`Picture.file_name`), so equal pictures are stored once and a
+    second seeding, or a second shop on the same MEDIA_ROOT, reuses the file.
+    """
+    name = picture.file_name
+    if default_storage.exists(name):
+        return name
+    return default_storage.save(name, ContentFile(picture_png(picture)))
 
 
 def _variants_ensure(chunk: list[ProductPlan], product_ids: dict[str, int]) -> int:

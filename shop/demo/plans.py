@@ -2,7 +2,9 @@
 
 The first products are the hand-written ones, taken round-robin over the categories; beyond
 those, products are generated from a seed. Product number n is the same for a given seed whatever
-the number of products asked for, so growing the catalog only adds products.
+the number of products asked for, so growing the catalog only adds products. Each plan also says
+what its picture shows (`images.Picture`) and how long ago the product was listed, so the shop
+reads like one that has been selling for a while rather than one that opened today.
 """
 
 import itertools
@@ -17,6 +19,10 @@ from django.utils.text import slugify
 from .categories import LEAF_CATEGORIES
 from .curated import CURATED_PRODUCTS, OPTION_CODES, CuratedProduct
 from .generated import CENTS, PRODUCT_LINES
+from .images import Picture, colour_for, monogram_for, shape_for
+
+# Products were listed between these many days ago: before any demo order (placed up to 30 days ago).
+LISTED_DAYS_AGO = (45, 720)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,22 @@ class ProductPlan:
     featured: bool
     variants: list[VariantPlan]
     substitutes: list[str]  # slugs of similar products, linked both ways
+    picture: Picture
+    listed_minutes_ago: int  # the product's created_at is this long before seeding
+
+
+def _listed_minutes_ago(slug: str, rng_seed: int) -> int:
+    """How long ago the product was listed: a day in LISTED_DAYS_AGO and a time of day, from the seed."""
+    rng = random.Random(f"{rng_seed}:listed:{slug}")
+    return rng.randint(*LISTED_DAYS_AGO) * 24 * 60 + rng.randint(0, 24 * 60 - 1)
+
+
+def _picture(*, name: str, slug: str, category: str, variants: list[VariantPlan], monogram: bool) -> Picture:
+    return Picture(
+        shape=shape_for(name, category),
+        colour=colour_for(slug=slug, category=category, option_values=variants[0].option_values),
+        monogram=monogram_for(name) if monogram else "",
+    )
 
 
 def _option_code(value: str) -> str:
@@ -61,7 +83,7 @@ def _curated_variants(spec: CuratedProduct) -> list[VariantPlan]:
     return plans
 
 
-def _curated_plans(count: int) -> list[ProductPlan]:
+def _curated_plans(count: int, rng_seed: int) -> list[ProductPlan]:
     """The first `count` hand-written products, taken round-robin so every category gets some."""
     by_category = [[p for p in CURATED_PRODUCTS if p.category == slug] for slug in LEAF_CATEGORIES]
     chosen = [p for row in itertools.zip_longest(*by_category) for p in row if p is not None][:count]
@@ -72,15 +94,21 @@ def _curated_plans(count: int) -> list[ProductPlan]:
             (p for p in chosen if p.category == spec.category and p is not spec),
             key=lambda p: abs(Decimal(p.price) - Decimal(spec.price)),
         )[:2]
+        slug, variants = slugify(spec.name), _curated_variants(spec)
         plans.append(
             ProductPlan(
-                slug=slugify(spec.name),
+                slug=slug,
                 name=spec.name,
                 description=spec.description,
                 category=spec.category,
                 featured=spec.featured,
-                variants=_curated_variants(spec),
+                variants=variants,
                 substitutes=[slugify(p.name) for p in similar],
+                # One picture per hand-written product, with its monogram.
+                picture=_picture(
+                    name=spec.name, slug=slug, category=spec.category, variants=variants, monogram=True
+                ),
+                listed_minutes_ago=_listed_minutes_ago(slug, rng_seed),
             )
         )
     return plans
@@ -120,11 +148,14 @@ def _generated_plans(*, count: int, rng_seed: int) -> Iterator[ProductPlan]:
             featured=rng.random() < 0.01,
             variants=variants,
             substitutes=[previous] if previous else [],
+            # Thousands of products share one picture per shape and colour (no monogram).
+            picture=_picture(name=name, slug=slug, category=category, variants=variants, monogram=False),
+            listed_minutes_ago=_listed_minutes_ago(slug, rng_seed),
         )
 
 
 def product_plans(*, products: int, rng_seed: int) -> Iterator[ProductPlan]:
     """The plans of the first `products` products: hand-written ones first, then generated ones."""
-    curated = _curated_plans(min(products, len(CURATED_PRODUCTS)))
+    curated = _curated_plans(min(products, len(CURATED_PRODUCTS)), rng_seed)
     yield from curated
     yield from _generated_plans(count=products - len(curated), rng_seed=rng_seed)
