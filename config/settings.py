@@ -208,6 +208,10 @@ STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
 NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=600)
+# The sweep (every 30 s, CELERY_BEAT_SCHEDULE) leaves a pending email this long to its own broker message
+# before it sends it itself: an email whose message was lost goes out at most GRACE + 30 s after it was
+# written, once beat and a worker are connected (docs/operations.md).
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.int("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=60)
 # Emails sent per task (and per SMTP session) when a back-in-stock wave goes out.
 NOTIFICATIONS_SEND_BATCH_SIZE = env.int("NOTIFICATIONS_SEND_BATCH_SIZE", default=100)
 
