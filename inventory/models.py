@@ -1,7 +1,7 @@
 """Inventory: warehouses, stock levels, the append-only ledger, backorder policy,
 suppliers and purchase orders.
 
-Only `inventory/services.py` writes to StockItem and StockMovement. Database
+Only `inventory.services` writes to StockItem and StockMovement. Database
 constraints back the invariants, so a bug elsewhere fails loudly instead of
 silently corrupting the numbers.
 """
@@ -28,6 +28,13 @@ class Warehouse(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class StockItemQuerySet(models.QuerySet):
+    def with_free_units(self) -> "StockItemQuerySet":
+        """Stock items in active warehouses with units not promised to orders (`on_hand > allocated`):
+        stock that could serve a waiting line now."""
+        return self.filter(warehouse__is_active=True, on_hand__gt=F("allocated"))
+
+
 class StockItem(models.Model):
     """How many units of one variant a warehouse holds, and how many are promised.
 
@@ -41,6 +48,8 @@ class StockItem(models.Model):
     on_hand = models.IntegerField(default=0)
     allocated = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StockItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["variant_id", "warehouse__priority"]

@@ -6,6 +6,9 @@
 - `ledger`: stock levels that differ from their movements (`ledger_discrepancies`).
 
 The demand side (waiting order lines, the queue order) is `orders.querysets`.
+
+Reads only: no writes, no row locks, so they run inside or outside any transaction. A writer that
+must act on what it read locks first (inventory.locks) and reads the changing numbers again.
 """
 
 from .availability import (

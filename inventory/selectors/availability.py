@@ -7,6 +7,9 @@ pages, listings, the cart and checkout all ask it, so a customer never sees two
 different answers. `variants_with_stock` computes the same numbers as ORM
 annotations, for listings that filter on them in SQL (`available_now_q`,
 `can_be_backordered_q`, `product_availability_filter`).
+
+Reads only, no locks: checkout reads it for the quote, then locks and reads the numbers that
+can change again (inventory.services.reservation).
 """
 
 from collections import defaultdict

@@ -1,7 +1,7 @@
 """The ledger check: stock levels that differ from the sums of their movements.
 
 `stock_reconcile` (a management command) and the race and fault tests ask it; a
-healthy shop has none.
+healthy shop has none. Reads only, no locks.
 """
 
 from dataclasses import dataclass

@@ -1,6 +1,8 @@
 """The backorder queue, as staff see it: each waiting line in the order the auto-allocation pass
 serves it (`orders.querysets.queue_order()`), with the date it is projected to be served and what
 covers it (stock here, an open purchase order, or nothing yet); and the variants that have a queue.
+
+Reads only, no locks: a page shows the queue as of its query.
 """
 
 from dataclasses import dataclass

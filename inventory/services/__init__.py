@@ -11,7 +11,18 @@ One module per concern; this package re-exports their public names, so callers w
 - `errors`: the refusals
 
 Every function writes a StockMovement row in the same transaction as the stock change, so the
-ledger always explains the levels (`stock_reconcile` checks it). Locks: docs/concurrency.md.
+ledger always explains the levels (`stock_reconcile` checks it). Every row lock is a named helper
+of `inventory.locks`, taken in the order of docs/concurrency.md.
+
+What a change announces goes through the hooks of `inventory.events` (`availability_changed`,
+`stock_grew`, `stock_fell`, `supply_changed`), never by importing the code that reacts. A service
+sends them with `Hook.send()` where the change is made, inside its transaction: every receiver of
+these hooks defers its effect until that transaction commits (a Celery `delay_on_commit`, the page
+cache's `on_commit`), so a rolled-back change publishes nothing, and the after-commit callbacks are
+the ones, in the order, the services registered before the hooks existed (the page-cache token
+before the "stock arrived" message). What must not be lost is a row in the same transaction:
+`stock_grew` is sent only by `requests.allocation_request_add`, after it writes the
+`AllocationRequest` rows the sweep finds again.
 """
 
 from .bulk import (  # noqa: F401

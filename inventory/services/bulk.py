@@ -1,22 +1,33 @@
-"""Bulk receipts and counts (CSV imports, the demo): set-based, one ledger row per change."""
+"""Bulk receipts and counts (CSV imports, the demo): set-based, one ledger row per change.
+
+Owns `stock_receive_bulk` and `stock_count_bulk`: the set-based forms of a receipt and a count, a
+constant number of queries per batch of rows.
+
+Transactions and locks: `stock_receive_bulk` is its own transaction; `stock_count_bulk` must run
+inside the caller's (an import is all or nothing). Each batch's stock items are locked in pk order
+(`inventory.locks.stock_items_lock`) before their new levels are computed and written. They announce
+(inventory.events, acted on after commit) `availability_changed`, then `stock_grew` for the variants
+that gained stock (`allocation_request_add` writes their AllocationRequest rows in the transaction)
+and `stock_fell` for those that lost some.
+"""
 
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from shop.cache import availability_changed  # listing badges: told after commit
-
+from ..events import availability_changed, stock_fell
+from ..locks import stock_items_lock
 from ..models import (
     MovementReason,
     StockItem,
     StockMovement,
 )
-from .announce import _enqueue_stock_arrived, _enqueue_stock_fell
 from .errors import InsufficientStock, StockError
 from .ledger import _stock_items_ensure
+from .requests import allocation_request_add
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +55,7 @@ def stock_receive_bulk(
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
         ids = _stock_items_ensure((v, w) for v, w, _ in chunk)
-        items = {
-            i.pk: i
-            for i in StockItem.objects.select_for_update(no_key=True)
-            .filter(pk__in=ids.values())
-            .order_by("pk")
-        }
+        items = {i.pk: i for i in stock_items_lock(ids.values())}
         movements = []
         for variant_id, warehouse_id, units in chunk:
             item = items[ids[(variant_id, warehouse_id)]]
@@ -68,8 +74,10 @@ def stock_receive_bulk(
             )
         StockItem.objects.bulk_update(items.values(), ["on_hand"], batch_size=1000)
         StockMovement.objects.bulk_create(movements, batch_size=1000)
-    availability_changed(variant_ids=[v for v, _, _ in rows])
-    _enqueue_stock_arrived(v for v, _, _ in rows)
+    variant_ids = sorted({v for v, _, _ in rows})
+    if variant_ids:
+        availability_changed.send(variant_ids=variant_ids)
+    allocation_request_add(variant_ids=variant_ids)
     return total
 
 
@@ -121,10 +129,7 @@ def stock_count_bulk(
     ids |= _stock_items_ensure(pairs - ids.keys())
     items = {
         pk: (on_hand, allocated)
-        for pk, on_hand, allocated in StockItem.objects.select_for_update()
-        .filter(pk__in=ids.values())
-        .order_by("pk")
-        .values_list("pk", "on_hand", "allocated")
+        for pk, on_hand, allocated in stock_items_lock(ids.values()).values_list("pk", "on_hand", "allocated")
     }
     changes, movements, updates, grew, fell = [], [], [], set(), set()
     for index, (variant_id, warehouse_id, counted) in enumerate(counts):
@@ -149,9 +154,11 @@ def stock_count_bulk(
     if updates:
         _stock_items_set_on_hand(updates)
         _stock_movements_insert_counted(movements, user_id=user_id, note=note[:255])
-    availability_changed(variant_ids=grew | fell)
-    _enqueue_stock_arrived(grew)
-    _enqueue_stock_fell(fell)
+    if grew or fell:
+        availability_changed.send(variant_ids=sorted(grew | fell))
+    allocation_request_add(variant_ids=grew)
+    if fell:
+        stock_fell.send(variant_ids=sorted(fell))
     return changes
 
 
@@ -162,8 +169,6 @@ def _stock_items_set_on_hand(rows: list[tuple[int, int]]) -> None:
     the whole import for 50,000 rows; PostgreSQL and SQLite (3.33+) both take
     this form. The rows must already be locked by the caller.
     """
-    from django.db import connection
-
     table = StockItem._meta.db_table
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
@@ -183,8 +188,6 @@ def _stock_movements_insert_counted(rows: list[tuple[int, int, int, int]], *, us
     instances cost more than the import's own work. Same columns and values as
     the ORM would write; the ledger stays append-only.
     """
-    from django.db import connection
-
     table = StockMovement._meta.db_table
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())
     columns = "stock_item_id, variant_id, warehouse_id, on_hand_delta, allocated_delta, reason, user_id, note, created_at"

@@ -1,4 +1,8 @@
-"""Why a stock change was refused: the exceptions staff pages and checkout show."""
+"""Why a stock change was refused: the exceptions staff pages and checkout show.
+
+No database access. A service raises them inside its transaction, which then rolls back: a
+refused change writes nothing and announces nothing.
+"""
 
 import logging
 

@@ -1,4 +1,14 @@
-"""Stock adjustments and counts: every change is a StockMovement in the same transaction."""
+"""Stock adjustments and counts of one stock item: every change is a StockMovement in the same transaction.
+
+Owns `stock_adjust` and `stock_count`, and `_stock_items_ensure` (creating missing stock items), which
+the receipts and bulk services share.
+
+Transactions and locks: each service is one transaction (`@transaction.atomic`). An adjustment is a
+conditional UPDATE (no explicit lock: a removal succeeds only while the units are free); a count locks
+its stock item (`inventory.locks.stock_item_lock`), then writes. They announce (inventory.events,
+acted on after commit) `availability_changed`, then `stock_grew` (via `allocation_request_add`, which
+writes the AllocationRequest row in the transaction) when on-hand rose, or `stock_fell` when it fell.
+"""
 
 import logging
 from collections.abc import Iterable
@@ -6,18 +16,19 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import F
 
-from shop.cache import availability_changed  # listing badges: told after commit
 from shop.models import Variant
 from shop.submissions import submission_claim
 
+from ..events import availability_changed, stock_fell
+from ..locks import stock_item_lock
 from ..models import (
     MovementReason,
     StockItem,
     StockMovement,
     Warehouse,
 )
-from .announce import _enqueue_stock_arrived, _enqueue_stock_fell
 from .errors import InsufficientStock, StockError
+from .requests import allocation_request_add
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +109,11 @@ def stock_adjust(
         user_id=user_id,
         note=note[:255],
     )
-    availability_changed(variant_ids=[variant_id])
+    availability_changed.send(variant_ids=[variant_id])
     if quantity_change > 0:
-        _enqueue_stock_arrived([variant_id])
+        allocation_request_add(variant_ids=[variant_id])
     else:
-        _enqueue_stock_fell([variant_id])
+        stock_fell.send(variant_ids=[variant_id])
     return movement
 
 
@@ -126,11 +137,7 @@ def stock_count(
         raise StockError("A stock count must be zero or more.")
     _check_variant_and_warehouse(variant_id=variant_id, warehouse_id=warehouse_id)
     item_id = _stock_items_ensure([(variant_id, warehouse_id)])[(variant_id, warehouse_id)]
-    item = (
-        StockItem.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("variant", "warehouse")
-        .get(pk=item_id)
-    )
+    item = stock_item_lock(item_id)
     if counted < item.allocated:
         raise InsufficientStock(
             f"{item.variant.sku} at {item.warehouse.code}: {item.allocated} units are promised to orders, "
@@ -149,9 +156,9 @@ def stock_count(
         user_id=user_id,
         note=note[:255],
     )
-    availability_changed(variant_ids=[variant_id])
+    availability_changed.send(variant_ids=[variant_id])
     if delta > 0:
-        _enqueue_stock_arrived([variant_id])
+        allocation_request_add(variant_ids=[variant_id])
     else:
-        _enqueue_stock_fell([variant_id])
+        stock_fell.send(variant_ids=[variant_id])
     return movement

@@ -1,4 +1,16 @@
-"""Purchase orders: create, mark ordered, cancel, move the expected date, receive."""
+"""Purchase orders: create, mark ordered, cancel, move the expected date, receive.
+
+Owns every change of a purchase order's status, expected date and received quantities, and the
+stock a receipt adds (with its ledger rows).
+
+Transactions and locks: each service is one transaction (`@transaction.atomic`). A change locks the
+purchase order first (`inventory.locks.purchase_order_lock`); a receipt then locks its lines
+(`purchase_order_lines_lock`) and the stock items it fills (`stock_items_lock`), in that order
+(docs/concurrency.md). They announce (inventory.events, acted on after commit) `availability_changed`
+for the order's variants; `supply_changed` when the waiting lines' dates may move (ordered, moved,
+received short, cancelled); a receipt also `stock_grew` (its AllocationRequest rows written in the
+transaction by `allocation_request_add`).
+"""
 
 import logging
 from collections.abc import Mapping
@@ -8,9 +20,10 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shop.cache import availability_changed  # listing badges: told after commit
 from shop.submissions import submission_claim
 
+from ..events import availability_changed, supply_changed
+from ..locks import purchase_order_lines_lock, purchase_order_lock, stock_items_lock
 from ..models import (
     MovementReason,
     PurchaseOrder,
@@ -20,14 +33,35 @@ from ..models import (
     StockItem,
     StockMovement,
 )
-from .announce import _enqueue_delay_check, _enqueue_stock_arrived
 from .errors import PurchaseOrderError
 from .ledger import _stock_items_ensure
+from .requests import allocation_request_add
 
 logger = logging.getLogger(__name__)
 
 
 # --- purchase orders ---------------------------------------------------------------------
+
+
+def _supply_changed_send(*, purchase_order_id: int, cause: str) -> None:
+    """Announce `supply_changed`: after commit, the waiting lines this purchase order supplies get
+    their dates re-projected (orders' delay check).
+
+    Every waiting line gets its new expected date, earlier or later, and a line
+    whose date moved later is recorded as delayed (`cause`; "" when the change
+    can only bring dates forward, such as a new order placed with a supplier).
+    Only ids travel (`supply_changed`; the delay check re-reads everything).
+    The daily delay scan does the same should this message be lost.
+    """
+    ids = sorted(
+        set(
+            PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order_id).values_list(
+                "variant_id", flat=True
+            )
+        )
+    )
+    if ids:
+        supply_changed.send(purchase_order_id=purchase_order_id, variant_ids=ids, cause=cause)
 
 
 @dataclass(frozen=True)
@@ -38,7 +72,6 @@ class Receipt:
     movements: list[StockMovement]
 
 
-@transaction.atomic
 @transaction.atomic
 def purchase_order_create(
     *,
@@ -81,15 +114,15 @@ def purchase_order_create(
             for v, q in sorted(lines.items())
         ]
     )
-    availability_changed(variant_ids=lines)
+    availability_changed.send(variant_ids=sorted(lines))
     if ordered:
-        _enqueue_delay_check(purchase_order_id=po.pk, cause="")
+        _supply_changed_send(purchase_order_id=po.pk, cause="")
     return po
 
 
 @transaction.atomic
 def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None = None) -> PurchaseOrder:
-    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
+    po = purchase_order_lock(purchase_order_id)
     if po.status != PurchaseOrderStatus.DRAFT:
         raise PurchaseOrderError(f"{po.reference} is {po.get_status_display().lower()}, not a draft.")
     if not po.lines.exists():
@@ -97,15 +130,15 @@ def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None =
     po.status = PurchaseOrderStatus.ORDERED
     po.ordered_at, po.ordered_by_id = timezone.now(), user_id
     po.save(update_fields=["status", "ordered_at", "ordered_by", "updated_at"])
-    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
-    _enqueue_delay_check(purchase_order_id=po.pk, cause="")  # more supply: waiting lines' dates come forward
+    availability_changed.send(variant_ids=list(po.lines.values_list("variant_id", flat=True)))
+    _supply_changed_send(purchase_order_id=po.pk, cause="")  # more supply: waiting lines' dates come forward
     return po
 
 
 @transaction.atomic
 def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None) -> PurchaseOrder:
     """Cancel what has not arrived yet. Units already received stay in stock."""
-    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
+    po = purchase_order_lock(purchase_order_id)
     if po.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
         raise PurchaseOrderError(f"{po.reference} is already {po.get_status_display().lower()}.")
     # Closing a partly received order means the supplier delivered short.
@@ -113,8 +146,8 @@ def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None)
     po.status = PurchaseOrderStatus.CANCELLED
     po.cancelled_at, po.cancelled_by_id = timezone.now(), user_id
     po.save(update_fields=["status", "cancelled_at", "cancelled_by", "updated_at"])
-    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
-    _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short" if short else "po_cancelled")
+    availability_changed.send(variant_ids=list(po.lines.values_list("variant_id", flat=True)))
+    _supply_changed_send(purchase_order_id=po.pk, cause="po_received_short" if short else "po_cancelled")
     return po
 
 
@@ -123,7 +156,7 @@ def purchase_order_set_expected_date(
     *, purchase_order_id: int, expected_date: date | None, user_id: int | None = None, reason: str = ""
 ) -> PurchaseOrderDateChange | None:
     """Change the expected date and keep the old one in the history. None when unchanged."""
-    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
+    po = purchase_order_lock(purchase_order_id)
     if po.expected_date == expected_date:
         return None
     if po.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
@@ -139,9 +172,9 @@ def purchase_order_set_expected_date(
     )
     po.expected_date = expected_date
     po.save(update_fields=["expected_date", "updated_at"])
-    availability_changed(variant_ids=po.lines.values_list("variant_id", flat=True))
+    availability_changed.send(variant_ids=list(po.lines.values_list("variant_id", flat=True)))
     if po.status != PurchaseOrderStatus.DRAFT:  # a draft promises nothing, so it delays nothing
-        _enqueue_delay_check(purchase_order_id=po.pk, cause="po_date_changed")
+        _supply_changed_send(purchase_order_id=po.pk, cause="po_date_changed")
     return change
 
 
@@ -165,7 +198,7 @@ def purchase_order_receive(
     """
     if submission_key is not None:
         submission_claim(key=submission_key, action="purchase_order_receive", user_id=user_id)
-    po = PurchaseOrder.objects.select_for_update(no_key=True).get(pk=purchase_order_id)
+    po = purchase_order_lock(purchase_order_id)
     if po.status == PurchaseOrderStatus.DRAFT:
         raise PurchaseOrderError(f"{po.reference} is still a draft: mark it as ordered before receiving it.")
     if po.status == PurchaseOrderStatus.CANCELLED:
@@ -173,7 +206,7 @@ def purchase_order_receive(
     if po.status == PurchaseOrderStatus.RECEIVED:
         raise PurchaseOrderError(f"{po.reference} has already been received in full.")
 
-    lines = {line.pk: line for line in po.lines.select_for_update(no_key=True).order_by("pk")}
+    lines = {line.pk: line for line in purchase_order_lines_lock(po)}
     if quantities is None:
         wanted = {
             pk: line.quantity_outstanding for pk, line in lines.items() if line.quantity_outstanding > 0
@@ -198,12 +231,7 @@ def purchase_order_receive(
         raise PurchaseOrderError(f"Nothing to receive on {po.reference}.")
 
     item_ids = _stock_items_ensure((lines[pk].variant_id, po.warehouse_id) for pk in wanted)
-    items = {
-        item.pk: item
-        for item in StockItem.objects.select_for_update(no_key=True)
-        .filter(pk__in=item_ids.values())
-        .order_by("pk")
-    }
+    items = {item.pk: item for item in stock_items_lock(item_ids.values())}
     movements = []
     for line_id, qty in sorted(wanted.items()):
         line = lines[line_id]
@@ -230,10 +258,10 @@ def purchase_order_receive(
     fully = all(line.quantity_received == line.quantity_ordered for line in lines.values())
     po.status = PurchaseOrderStatus.RECEIVED if fully else PurchaseOrderStatus.PARTIALLY_RECEIVED
     po.save(update_fields=["status", "updated_at"])
-    availability_changed(variant_ids=[line.variant_id for line in lines.values()])
-    _enqueue_stock_arrived(lines[pk].variant_id for pk in wanted)
+    availability_changed.send(variant_ids=sorted({line.variant_id for line in lines.values()}))
+    allocation_request_add(variant_ids=[lines[pk].variant_id for pk in wanted])
     if not fully:  # received short: whoever counted on the missing units may now wait longer
-        _enqueue_delay_check(purchase_order_id=po.pk, cause="po_received_short")
+        _supply_changed_send(purchase_order_id=po.pk, cause="po_received_short")
     return Receipt(
         purchase_order_id=po.pk, status=po.status, units_received=sum(wanted.values()), movements=movements
     )

@@ -1,22 +1,35 @@
-"""Checkout's reservation: stock set aside under the variant lock, recorded per order line, shipped."""
+"""Checkout's reservation: stock set aside under the variant lock, recorded per order line, shipped.
+
+Owns `allocation_reserve` (how many units of each demand come from stock now and how many wait),
+`allocation_record` (the Allocation rows and ledger movements of the order lines just created) and
+`allocation_ship` (allocated units leaving the warehouse).
+
+Transactions and locks: every function runs inside the caller's transaction (checkout's, shipping's)
+and raises RuntimeError outside one. Lock order (docs/concurrency.md, inventory.locks): the variants
+(`variants_lock`, the mutex of their backorder queues), then their stock items
+(`variant_stock_items_lock` / `stock_items_lock`), then allocations (`allocations_lock`); the
+caller locks order lines and orders after that. A reservation announces (inventory.events, acted on
+after commit) `availability_changed` and, once recorded, `stock_fell` (free stock went down).
+"""
 
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 
 from django.db import transaction
 
-from shop.cache import availability_changed  # listing badges: told after commit
-from shop.models import Variant
+from orders.models import OrderLine
 
+from ..events import availability_changed, stock_fell
+from ..locks import allocations_lock, stock_items_lock, variant_stock_items_lock, variants_lock
 from ..models import (
     Allocation,
     MovementReason,
     StockItem,
     StockMovement,
 )
-from .announce import _enqueue_stock_fell
+from ..selectors import availability_for_variants
 from .errors import BackorderRefused, StockError
 
 logger = logging.getLogger(__name__)
@@ -49,14 +62,9 @@ class Reservation:
     recorded: bool = False
 
 
-def _lock_variants(variant_ids: Iterable[int]) -> None:
-    """Per-variant mutex: every writer that reads a variant's backorder queue locks it first."""
-    list(
-        Variant.objects.select_for_update(no_key=True)
-        .filter(pk__in=sorted(set(variant_ids)))
-        .order_by("pk")
-        .values("pk")
-    )
+# The allocation pass (orders.services.allocation) still imports the old name; remove this alias
+# once it calls inventory.locks.variants_lock itself.
+_lock_variants = variants_lock
 
 
 def _availability_under_lock(seen, *, free_stock: int, waiting: int):
@@ -69,8 +77,6 @@ def _availability_under_lock(seen, *, free_stock: int, waiting: int):
     it had none (the policy refuses backorders, or the limit was used up; a place a
     cancellation freed in between is not offered, which never overfills the limit).
     """
-    from dataclasses import replace
-
     if seen.backorderable is None or seen.backorderable == 0:
         backorderable = seen.backorderable
     else:
@@ -100,31 +106,23 @@ def allocation_reserve(
     BackorderRefused when the policy or the limit does not allow a demand (or
     any backorder when `allow_backorder` is False).
     """
-    from django.db.models import Sum
-
-    from orders.models import OrderLine
-
-    from ..selectors import availability_for_variants
-
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("allocation_reserve must run inside transaction.atomic()")
     variant_ids = sorted({d.variant_id for d in demands})
     if seen is None:
         seen = availability_for_variants(variant_ids=variant_ids)
-    _lock_variants(variant_ids)
-    availability_changed(variant_ids=variant_ids)  # the order's lines change stock and the queue
+    variants_lock(variant_ids)
+    # The order's lines change stock and the queue.
+    availability_changed.send(variant_ids=variant_ids)
     items = list(
-        StockItem.objects.select_for_update(of=("self",), no_key=True)
-        .filter(variant_id__in=variant_ids, warehouse__is_active=True)
-        .order_by("pk")
-        .values_list("pk", "variant_id", "on_hand", "allocated", "warehouse__priority")
+        variant_stock_items_lock(variant_ids).values_list(
+            "pk", "variant_id", "on_hand", "allocated", "warehouse__priority"
+        )
     )
     waiting = dict(
-        OrderLine.objects.filter(variant_id__in=variant_ids, quantity_backordered__gt=0)
-        .values("variant_id")
-        .annotate(total=Sum("quantity_backordered"))
-        .values_list("variant_id", "total")
-        .order_by()
+        OrderLine.objects.filter(variant_id__in=variant_ids)
+        .waiting_units_by_variant()
+        .values_list("variant", "units")
     )
     planned = {}
     for demand in demands:
@@ -191,12 +189,7 @@ def allocation_record(
     if not picks:
         reservation.recorded = True
         return
-    items = {
-        item.pk: item
-        for item in StockItem.objects.select_for_update(no_key=True)
-        .filter(pk__in=[p[0] for p in picks])
-        .order_by("pk")
-    }
+    items = {item.pk: item for item in stock_items_lock(p[0] for p in picks)}
     allocations, movements = [], []
     for item_id, qty, variant_id in picks:
         item = items[item_id]
@@ -219,7 +212,7 @@ def allocation_record(
     Allocation.objects.bulk_create(allocations, batch_size=500)
     StockMovement.objects.bulk_create(movements, batch_size=500)
     reservation.recorded = True
-    _enqueue_stock_fell(variant_id for _, _, variant_id in picks)
+    stock_fell.send(variant_ids=sorted({variant_id for _, _, variant_id in picks}))
 
 
 def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None) -> None:
@@ -241,16 +234,8 @@ def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None
         .order_by("order_line_id", "stock_item__warehouse__priority", "stock_item_id")
     )
     item_ids = sorted({a.stock_item_id for a in allocations})
-    items = {
-        item.pk: item
-        for item in StockItem.objects.select_for_update(no_key=True).filter(pk__in=item_ids).order_by("pk")
-    }
-    locked = {
-        a.pk: a
-        for a in Allocation.objects.select_for_update(no_key=True)
-        .filter(pk__in=[a.pk for a in allocations])
-        .order_by("pk")
-    }
+    items = {item.pk: item for item in stock_items_lock(item_ids)}
+    locked = {a.pk: a for a in allocations_lock(a.pk for a in allocations)}
     movements = []
     changed = []
     for allocation in allocations:

@@ -5,7 +5,8 @@ own table, rows in primary-key order, and lets other transactions insert rows th
 import re
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from inventory.locks import (
     allocations_lock,
@@ -17,6 +18,7 @@ from inventory.locks import (
     variants_lock,
 )
 from inventory.models import Allocation, MovementReason, StockItem, StockMovement, Warehouse
+from inventory.services import purchase_order_receive, stock_count, stock_count_bulk, stock_receive_bulk
 from inventory.tests.factories import PurchaseOrderLineFactory
 from orders.tests.helpers import give_stock, place
 from orders.tests.locks_helpers import NO_KEY, hold_while, locking_sql
@@ -122,3 +124,31 @@ def test_a_ledger_row_pointing_at_locked_rows_can_be_inserted_meanwhile(world, l
     before = StockMovement.objects.count()
     hold_while(lambda: lock(world), insert_a_movement)
     assert StockMovement.objects.count() == before + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_stock_services_lock_through_the_helpers_only(world):
+    """Counts, bulk receipts and counts and a receipt take only the helpers' locks: FOR NO KEY UPDATE
+    of their own table (a bulk count took a plain FOR UPDATE before)."""
+    tent, item = world["tent"], world["active_item"]
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        stock_receive_bulk(rows=[(tent.pk, item.warehouse_id, 2)])
+        stock_count_bulk(counts=[(tent.pk, item.warehouse_id, 9)])
+        stock_count(variant_id=tent.pk, warehouse_id=item.warehouse_id, counted=8)
+        purchase_order_receive(purchase_order_id=world["po"].pk)
+
+    locks = [q["sql"] for q in queries.captured_queries if " FOR " in q["sql"]]
+    tables = [re.search(r' FROM "(\w+)"', sql).group(1) for sql in locks]
+    assert tables == [
+        "inventory_stockitem",  # the bulk receipt
+        "inventory_stockitem",  # the bulk count
+        "inventory_stockitem",  # the count
+        "inventory_purchaseorder",  # the receipt: its order, its lines, the stock items it fills
+        "inventory_purchaseorderline",
+        "inventory_stockitem",
+    ]
+    assert all(
+        re.search(rf'{NO_KEY}( OF "{table}")?$', sql) for sql, table in zip(locks, tables, strict=True)
+    ), locks

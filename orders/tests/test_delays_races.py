@@ -60,7 +60,7 @@ def test_cancel_from_a_delay_email_racing_an_allocation_pass_leaves_consistent_n
     notice = DelayNotice.objects.get(order=xavier)
     x_line, y_line = xavier.lines.get(), yvonne.lines.get()
     assert (numbers(x_line), numbers(y_line)) == ((1, 4, 0, 0), (0, 3, 0, 0))
-    with mock.patch("inventory.services.ledger._enqueue_stock_arrived"):
+    with mock.patch("inventory.services.ledger.allocation_request_add"):
         stock_adjust(variant_id=tent.pk, warehouse_id=warehouse.pk, quantity_change=3)
 
     # When Xavier cancels from the email while an allocation pass serves the queue
