@@ -114,9 +114,9 @@ def availability_changed(*, variant_ids: Iterable[int]) -> None:
     """After the current transaction commits (now, outside one), replace these variants' availability
     tokens: listing badges that show them are computed again on their next request.
 
-    The receiver of `inventory.events.availability_changed` (connected in shop.apps). It defers the
-    write itself, so the tokens never move before the data they stand for is visible, whether the
-    hook is sent inside the changing transaction (`send`) or after its commit (`send_on_commit`).
+    The receiver of `inventory.events.availability_changed` (connected in shop.apps). Hooks are sent
+    inside the changing transaction, so, like every receiver, it defers its effect until commit: the
+    tokens never move before the data they stand for is visible.
     """
     keys = [_availability_key(v) for v in sorted(set(variant_ids))]
     if keys:  # with the epoch, in one write: readers look at variant tokens only when the epoch moved

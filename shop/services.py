@@ -25,4 +25,4 @@ def password_reset_request(*, email: str) -> None:
     depends on it, so there is no outbox row (which would keep a usable token
     in the database). The worker's task listens to `password_reset_requested` (shop.apps).
     """
-    password_reset_requested.send_on_commit(email=email)
+    password_reset_requested.send(email=email)

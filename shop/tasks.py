@@ -41,6 +41,5 @@ def send_password_reset(email: str) -> None:
 
 
 def send_password_reset_enqueue(*, email: str) -> None:
-    """Receiver of shop.events.password_reset_requested, which runs it after the request's commit:
-    the one message goes to the broker now."""
-    send_password_reset.delay(email=email)
+    """Receiver of shop.events.password_reset_requested: one message, published after commit."""
+    send_password_reset.delay_on_commit(email=email)

@@ -94,7 +94,7 @@ def _order_cancel_backordered(
     )
     # Fewer units wait: the backorder limit has room again, so listing badges are recomputed
     # (after commit; the page cache listens, shop.apps).
-    availability_changed.send_on_commit(variant_ids=[line.variant_id for line, _ in cancelled])
+    availability_changed.send(variant_ids=[line.variant_id for line, _ in cancelled])
     lines = list(locked.values())
     order.status = order_status(lines, ship_policy=order.ship_policy)
     if all(line.quantity_shipped == 0 for line in lines) and order.status == "cancelled":

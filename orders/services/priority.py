@@ -35,5 +35,5 @@ def order_set_priority(*, order_id: int, is_priority: bool, user_id: int | None 
             set(OrderLine.objects.waiting().filter(order_id=order_id).values_list("variant_id", flat=True))
         )
         if variant_ids:  # the delay check listens (orders.apps)
-            queue_reordered.send_on_commit(variant_ids=variant_ids, cause="queue_priority")
+            queue_reordered.send(variant_ids=variant_ids, cause="queue_priority")
     return bool(changed)
