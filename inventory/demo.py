@@ -45,6 +45,13 @@ MIX = [
 ]
 
 
+# The demo's "only a few left" items are on order already, but for this many: the handful that the
+# dashboard's "Low stock, not on order" tile shows. The others get a line on one of the demo's purchase
+# orders, of a fixed quantity (the seeded random sequence stays as it was).
+LOW_LEFT_TO_REORDER = 3
+LOW_REORDER_UNITS = 12
+
+
 def low_stock_mark_known(*, variant_ids: Iterable[int], assume_low: bool = False) -> int:
     """Record these variants' low-stock state as already told to staff, without any email.
 
@@ -146,23 +153,27 @@ def seed_inventory(*, rng_seed: int = 2026) -> str:
 
         po_count = 0
         coming = [v for v, k in situation.items() if k in ("backorder", "limit", "deny")]
+        po_total = -(-len(coming) // 6)
+        low_on_order = [v for v, k in situation.items() if k == "low"][LOW_LEFT_TO_REORDER:]
         for n, start in enumerate(range(0, len(coming), 6)):
             chunk = coming[start : start + 6]
             supplier = suppliers[n % len(suppliers)]
             reference = f"PO-DEMO-{n + 1:03d}"
             if PurchaseOrder.objects.filter(reference=reference).exists():
                 continue
+            lines = {v: rng.choice([6, 10, 12, 20]) for v in chunk}
+            lines.update({v: LOW_REORDER_UNITS for v in low_on_order[n::po_total]})
             po = purchase_order_create(
                 supplier_id=supplier.pk,
                 warehouse_id=warehouses["MAIN"].pk,
                 reference=reference,
-                lines={v: rng.choice([6, 10, 12, 20]) for v in chunk},
+                lines=lines,
                 expected_date=today + timedelta(days=7 + 7 * (n % 4) + rng.randint(0, 3)),
                 status="ordered",
             )
             po_count += 1
             if n == 0:  # one delivery already partly arrived
-                first = po.lines.order_by("pk").first()
+                first = po.lines.filter(variant_id__in=chunk).order_by("pk").first()
                 purchase_order_receive(purchase_order_id=po.pk, quantities={first.pk: 2})
         # Before the commit that queues the low-stock checks of these receipts (see the docstring).
         low_stock_mark_known(variant_ids=variants)

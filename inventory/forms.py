@@ -16,6 +16,20 @@ from shop.submissions import SubmissionKeyField
 from .models import MovementReason, PurchaseOrder, PurchaseOrderLine, StockItem, Warehouse
 
 
+class VariantChoiceField(forms.ModelChoiceField):
+    """A variant, labelled "SKU — product (options)": staff know items by SKU."""
+
+    def label_from_instance(self, obj: Variant) -> str:
+        return f"{obj.sku} — {obj}"
+
+
+class VariantAutocompleteSelect(AutocompleteSelect):
+    """The admin's autocomplete, asking the variant admin's picker (`shop.admin.VariantAutocompleteView`),
+    which labels each result with its SKU and lists a SKU typed from its start first."""
+
+    url_name = "%s:shop_variant_autocomplete"
+
+
 class _StockTargetForm(forms.Form):
     """Which stock to change: a variant in a warehouse.
 
@@ -31,9 +45,9 @@ class _StockTargetForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.stock_item = stock_item
         # Built here because the autocomplete widget needs the admin site.
-        self.fields["variant"] = forms.ModelChoiceField(
+        self.fields["variant"] = VariantChoiceField(
             queryset=Variant.objects.select_related("product"),
-            widget=AutocompleteSelect(StockItem._meta.get_field("variant"), admin_site),
+            widget=VariantAutocompleteSelect(StockItem._meta.get_field("variant"), admin_site),
             help_text="Search by SKU or product name.",
         )
         self.order_fields(["variant", "warehouse"])

@@ -3,6 +3,7 @@ its expected date (read-only, written by `purchase_order_set_expected_date`)."""
 
 from django.contrib import admin
 
+from inventory.forms import VariantAutocompleteSelect, VariantChoiceField
 from inventory.models import PurchaseOrder, PurchaseOrderDateChange, PurchaseOrderLine, PurchaseOrderStatus
 from shop.formatting import date_in_words, datetime_in_words
 
@@ -50,6 +51,14 @@ class PurchaseOrderLineInline(admin.TabularInline):
         if db_field.name == "quantity_ordered":
             kwargs["min_value"] = 1
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "variant":
+            # The item picker finds a SKU and shows it: "COOK-SSS — Stainless Saucepan Set".
+            kwargs["widget"] = VariantAutocompleteSelect(db_field, self.admin_site)
+            kwargs["form_class"] = VariantChoiceField
+            kwargs["queryset"] = db_field.remote_field.model.objects.select_related("product")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Item")
     def item(self, obj: PurchaseOrderLine) -> str:

@@ -9,7 +9,7 @@ import reads the same shape (`inventory.console.imports`, the "Import stock coun
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,15 +17,20 @@ from django.utils.html import format_html
 from import_export.admin import ExportMixin
 
 from inventory.console import queue
+from inventory.console.page import restock_urls
 from inventory.console.permissions import can_change_stock
 from inventory.console.queue import backorder_queue_link
 from inventory.console.resources import StockCountResource
 from inventory.forms import StockAdjustForm, StockCountForm
-from inventory.models import StockItem
+from inventory.models import StockItem, Warehouse
 from inventory.services import StockError, stock_adjust, stock_count
 from orders.models import OrderLine
 from shop.formatting import datetime_in_words, signed, units
+from shop.models import Variant
 from shop.submissions import AlreadySubmitted
+
+# Items listed under a stock-list search that have no stock line yet (each with its restock links).
+UNSTOCKED_MATCHES_SHOWN = 20
 
 
 @admin.register(StockItem)
@@ -42,6 +47,10 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
     readonly_fields = fields
     # The stock item templates plus a link to the backorder queues.
     change_list_template = "admin/inventory/backorder_queue_stockitem_change_list.html"
+    # Not django-import-export's list template: it shows the list's own buttons ("Adjust stock",
+    # "Record a stock count", ...) only to those who may add rows, and nobody adds stock items by
+    # hand, so they never showed. Ours adds its "Export" button itself.
+    import_export_change_list_template = None
     change_form_template = "admin/inventory/backorder_queue_stockitem_change_form.html"
 
     def get_queryset(self, request):
@@ -108,8 +117,27 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
         return reverse("admin:inventory_stockmovement_changelist") + f"?stock_item__id__exact={obj.pk}"
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_change_stock": self.can_change_stock(request)}
+        can_change = self.can_change_stock(request)
+        search = request.GET.get("q", "").strip()
+        extra_context = {
+            **(extra_context or {}),
+            "title": "Stock levels",  # short: the list's five buttons sit beside it
+            "can_change_stock": can_change,
+            "unstocked": self._unstocked_matches(search) if can_change and search else [],
+        }
         return super().changelist_view(request, extra_context)
+
+    @staticmethod
+    def _unstocked_matches(search: str) -> list[dict]:
+        """Variants matching a stock-list search that have no stock line at all, so no row to act on:
+        each with the links that restock or count it (one query)."""
+        variants = (
+            Variant.objects.filter(Q(sku__icontains=search) | Q(product__name__icontains=search))
+            .exclude(Exists(StockItem.objects.filter(variant=OuterRef("pk"))))
+            .select_related("product")
+            .order_by("sku")[:UNSTOCKED_MATCHES_SHOWN]
+        )
+        return [{"sku": v.sku, "name": str(v), **restock_urls(v.pk)} for v in variants]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "can_change_stock": self.can_change_stock(request)}
@@ -172,7 +200,8 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
             if item is None:
                 return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         data = request.POST if request.method == "POST" else None
-        form = form_class(data, admin_site=self.admin_site, stock_item=item)
+        initial = self._initial_target(request) if item is None else {}
+        form = form_class(data, admin_site=self.admin_site, stock_item=item, initial=initial)
         if data is not None and form.is_valid():
             try:
                 changed_item, message = apply(form.cleaned_data, user_id=request.user.pk)
@@ -191,6 +220,7 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": title,
             "stock_item": item,
+            "chosen": self._chosen_variant_levels(initial.get("variant")) if item is None else None,
             "form": form,
             "submit_label": submit_label,
             "media": self.media + form.media,
@@ -201,6 +231,44 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
             ),
         }
         return TemplateResponse(request, "admin/inventory/stockitem/stock_form.html", context)
+
+    @staticmethod
+    def _initial_target(request) -> dict:
+        """`?variant=<id>&warehouse=<id>`: the variant (and warehouse) a link opened the page on.
+        With one active warehouse, it is chosen already."""
+        initial = {}
+        for name in ("variant", "warehouse"):
+            value = request.GET.get(name, "")
+            if value.isdigit():
+                initial[name] = int(value)
+        if "warehouse" not in initial:
+            active = list(Warehouse.objects.filter(is_active=True).values_list("pk", flat=True)[:2])
+            if len(active) == 1:
+                initial["warehouse"] = active[0]
+        return initial
+
+    @staticmethod
+    def _chosen_variant_levels(variant_id: int | None) -> dict | None:
+        """The variant a link opened the page on, with its stock in each active warehouse ("no stock
+        line yet" where it has none): what staff check before adding or counting."""
+        if variant_id is None:
+            return None
+        variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
+        if variant is None:
+            return None
+        items = {
+            item.warehouse_id: item
+            for item in StockItem.objects.filter(variant_id=variant_id, warehouse__is_active=True)
+        }
+        levels = []
+        for warehouse in Warehouse.objects.filter(is_active=True).order_by("priority", "pk"):
+            item = items.get(warehouse.pk)
+            levels.append(
+                f"{warehouse.name}: {item.on_hand} on hand, {item.allocated} promised to orders"
+                if item
+                else f"{warehouse.name}: no stock yet"
+            )
+        return {"variant": variant, "levels": levels}
 
     @staticmethod
     def _stock_item_url(data) -> str:

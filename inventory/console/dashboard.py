@@ -19,6 +19,7 @@ from .charts import Series, describe, svg_chart
 from .page import console_page, url_with_query
 from .permissions import can_change_stock, can_view_dashboard, can_view_stock
 from .reports import (
+    DUE_SOON_DAYS,
     AgeBucket,
     BackorderFigures,
     FillRate,
@@ -91,12 +92,14 @@ def dashboard_tiles(
             "value": backorders.lines,
             "note": f"{units(backorders.units)} waiting for stock",
             "url": url_with_query(orders, backorders="yes"),
+            "definition": "Order lines with units waiting for stock; the note adds up their units.",
         },
         {
             "label": "Customers waiting",
             "value": backorders.customers,
             "note": "distinct email addresses with units waiting",
             "url": url_with_query(orders, backorders="yes"),
+            "definition": "Distinct email addresses of the orders with units waiting.",
         },
         {
             "label": "Oldest wait",
@@ -107,6 +110,7 @@ def dashboard_tiles(
                 else "nobody is waiting"
             ),
             "url": reverse("admin:inventory_stockitem_queue"),
+            "definition": "Whole days since the oldest order with units still waiting was placed.",
         },
         {
             "label": "Overdue lines",
@@ -114,6 +118,7 @@ def dashboard_tiles(
             "note": "still waiting after their expected date",
             "url": url_with_query(orders, overdue="yes"),
             "alert": backorders.overdue_lines > 0,
+            "definition": "Waiting order lines whose expected date has passed.",
         },
         {
             "label": "Fill rate, last 30 days",
@@ -124,12 +129,22 @@ def dashboard_tiles(
                 else "no promise fell due"
             ),
             "url": url_with_query(orders, placed_at__gte=local_midnight(rate.start).isoformat()),
+            "definition": (
+                "Units delivered on time ÷ units promised, for promises that fell due in the last 30 days "
+                "(today included). Units in stock at checkout fall due the day the order was placed; "
+                "backordered units on the date first promised at checkout, and count as on time when they "
+                "shipped by that day. Cancelled units count against the rate."
+            ),
         },
         {
-            "label": "Purchase orders due this week",
-            "value": pos.due_this_week,
-            "note": f"expected from today to {date_in_words(pos.week_end)}",
+            "label": f"Purchase orders due in the next {DUE_SOON_DAYS} days",
+            "value": pos.due_soon,
+            "note": f"expected from today to {date_in_words(pos.due_until, weekday=True)}",
             "url": url_with_query("admin:inventory_purchaseorder_changelist", due="week"),
+            "definition": (
+                f"Open purchase orders (ordered or partly received) expected today or in the "
+                f"{DUE_SOON_DAYS - 1} days after."
+            ),
         },
         {
             "label": "Overdue purchase orders",
@@ -137,12 +152,18 @@ def dashboard_tiles(
             "note": "open, past their expected date",
             "url": url_with_query("admin:inventory_purchaseorder_changelist", due="overdue"),
             "alert": pos.overdue > 0,
+            "definition": "Open purchase orders whose expected date has passed.",
         },
         {
-            "label": "Low-stock variants",
+            "label": "Low stock, not on order",
             "value": low_stock,
-            "note": "sellable units at or below their threshold",
+            "note": "at or below their threshold, even with what is on order",
             "url": url_with_query("admin:shop_variant_changelist", stock="low"),
+            "definition": (
+                "Active, not discontinued items whose free units plus the units still to arrive on open "
+                "purchase orders, less the units customers wait for, are at or below their low-stock "
+                "threshold: what to reorder. Items whose purchase orders cover them are left out."
+            ),
         },
     ]
 

@@ -25,3 +25,13 @@ def console_page(request, title: str, template: str, context: dict) -> TemplateR
 def url_with_query(name: str, **params) -> str:
     url = reverse(name)
     return f"{url}?{urlencode(params)}" if params else url
+
+
+def restock_urls(variant_id: int) -> dict[str, str]:
+    """The "Adjust stock" and "Record a stock count" pages opened on one variant, whether or not it has
+    stock lines yet (the services create a line with its first change): linked from the stock list's
+    search, the variant page and the backorder queue, so any variant can be restocked or counted."""
+    return {
+        "adjust": url_with_query("admin:inventory_stockitem_adjust", variant=variant_id),
+        "count": url_with_query("admin:inventory_stockitem_count", variant=variant_id),
+    }

@@ -25,13 +25,20 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from inventory.models import StockItem
-from inventory.selectors import QueueSource, backorder_queue_page, backorder_queue_variants
+from inventory.selectors import (
+    NextDelivery,
+    QueueSource,
+    backorder_queue_page,
+    backorder_queue_variants,
+    next_deliveries,
+)
 from inventory.services import allocation_request_add
 from orders.models import Order, OrderLine, ShipPolicy
 from orders.services import order_set_priority
 from shop.formatting import age_in_words, date_in_words, units
 from shop.models import Variant
 
+from .page import restock_urls
 from .permissions import can_change_stock, can_set_priority, can_view_stock
 
 QUEUE_PAGE_SIZE = 500
@@ -72,6 +79,8 @@ def queue_list_view(request):
     paginator = Paginator(backorder_queue_variants(search=search), QUEUE_VARIANTS_PAGE_SIZE)
     page = paginator.get_page(_page_number(request))
     today = timezone.localdate()
+    variants = list(page.object_list)
+    deliveries = next_deliveries(variant_ids=[v.pk for v in variants], today=today)
     rows = [
         {
             "url": reverse("admin:inventory_stockitem_queue_variant", args=[variant.pk]),
@@ -83,11 +92,33 @@ def queue_list_view(request):
             "oldest_wait": age_in_words((today - timezone.localdate(variant.queue_oldest_placed_at)).days),
             "oldest_placed": date_in_words(timezone.localdate(variant.queue_oldest_placed_at)),
             "free_stock": variant.stock_free,
+            "next_delivery": _next_delivery(deliveries.get(variant.pk), today),
         }
-        for variant in page.object_list
+        for variant in variants
     ]
     context.update({"rows": rows, "page": page, "search": search})
     return TemplateResponse(request, "admin/inventory/backorder_queue_list.html", context)
+
+
+def _next_delivery(delivery: NextDelivery | None, today) -> dict | None:
+    """The queue list's "Next delivery" cell: when, which purchase order (linked) and how many units."""
+    if delivery is None:
+        return None
+    if delivery.promised_date is None:
+        when, note = "No date yet", "the supplier has not given one"
+    else:
+        days = (delivery.promised_date - today).days
+        when = date_in_words(delivery.promised_date, weekday=True)
+        note = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        if delivery.overdue:
+            note += f"; overdue, expected {date_in_words(delivery.expected_date)}"
+    return {
+        "when": when,
+        "note": note,
+        "reference": delivery.reference,
+        "url": reverse("admin:inventory_purchaseorder_change", args=[delivery.purchase_order_id]),
+        "units": units(delivery.quantity),
+    }
 
 
 def queue_view(request, variant_id: int):
@@ -140,6 +171,7 @@ def queue_view(request, variant_id: int):
             "next_page": number + 1 if number < pages else None,
             "can_set_priority": can_set_priority(request.user),
             "can_run_allocation": can_change_stock(request.user),
+            "restock": restock_urls(variant.pk) if can_change_stock(request.user) else None,
             "priority_url": reverse("admin:inventory_stockitem_queue_priority", args=[variant.pk]),
             "allocate_url": reverse("admin:inventory_stockitem_queue_allocate", args=[variant.pk]),
         }

@@ -2,7 +2,8 @@
 
 - `availability`: the one availability answer (`availability_for_variants`) and the catalog
   filters that agree with it (`variants_with_stock`, `available_now_q`, ...).
-- `queue`: the backorder queue as staff see it (`backorder_queue_page`, `backorder_queue_variants`).
+- `queue`: the backorder queue as staff see it (`backorder_queue_page`, `backorder_queue_variants`,
+  `next_deliveries`).
 - `ledger`: stock levels that differ from their movements (`ledger_discrepancies`).
 
 The demand side (waiting order lines, the queue order) is `orders.querysets`.
@@ -26,6 +27,7 @@ from .availability import (
 )
 from .ledger import LedgerDiscrepancy, ledger_discrepancies
 from .queue import (
+    NextDelivery,
     QueueEntry,
     QueueIncoming,
     QueuePage,
@@ -33,12 +35,14 @@ from .queue import (
     backorder_queue,
     backorder_queue_page,
     backorder_queue_variants,
+    next_deliveries,
 )
 
 __all__ = [
     "Availability",
     "AvailabilityStatus",
     "LedgerDiscrepancy",
+    "NextDelivery",
     "QueueEntry",
     "QueueIncoming",
     "QueuePage",
@@ -54,6 +58,7 @@ __all__ = [
     "can_be_backordered_q",
     "date_in_words",
     "ledger_discrepancies",
+    "next_deliveries",
     "product_availability_filter",
     "variants_with_stock",
 ]

@@ -5,12 +5,14 @@ covers it (stock here, an open purchase order, or nothing yet); and the variants
 Reads only, no locks: a page shows the queue as of its query.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import (
     Count,
     Exists,
+    F,
     IntegerField,
     Min,
     OuterRef,
@@ -28,8 +30,9 @@ from orders.models import OrderLine
 from orders.querysets import queue_order
 from shop.models import Variant
 
-from ..models import PurchaseOrder
-from ..projection import ordered_incoming, project_ready_date
+from ..conf import inventory_defaults
+from ..models import OPEN_PO_STATUSES, PurchaseOrder, PurchaseOrderLine
+from ..projection import effective_arrival, ordered_incoming, project_ready_date
 from .availability import Availability, availability_for_variants, variants_with_stock
 
 
@@ -92,6 +95,63 @@ class QueuePage:
     entries: list[QueueEntry]
     total_lines: int
     incoming: list[QueueIncoming]  # open purchase orders with a date, in serving order
+
+
+@dataclass(frozen=True)
+class NextDelivery:
+    """The open purchase order that brings a variant first: the one its backorder queue is served from
+    next (the projection's order: the date counted on, then the purchase order)."""
+
+    purchase_order_id: int
+    reference: str
+    expected_date: date | None  # as recorded; None: the supplier gave no date yet
+    promised_date: date | None  # what the projection counts on (overdue: today + grace); None: no date
+    quantity: int  # units still to arrive for this variant
+
+    @property
+    def overdue(self) -> bool:
+        return self.expected_date is not None and self.expected_date != self.promised_date
+
+
+def next_deliveries(*, variant_ids: Iterable[int], today: date | None = None) -> dict[int, NextDelivery]:
+    """For each variant with units still to arrive on an open purchase order, the one that arrives first;
+    one without a date comes after every dated one (the projection does not count on it). One query."""
+    ids = list(dict.fromkeys(variant_ids))
+    if not ids:
+        return {}
+    today = today or timezone.localdate()
+    grace = inventory_defaults().overdue_grace_days
+    rows = (
+        PurchaseOrderLine.objects.filter(
+            variant_id__in=ids,
+            purchase_order__status__in=OPEN_PO_STATUSES,
+            quantity_received__lt=F("quantity_ordered"),
+        )
+        .order_by()
+        .values_list(
+            "variant_id",
+            "purchase_order_id",
+            "purchase_order__reference",
+            "purchase_order__expected_date",
+            "quantity_ordered",
+            "quantity_received",
+        )
+    )
+    result: dict[int, NextDelivery] = {}
+    for variant_id, po_id, reference, expected, ordered, received in rows:
+        promised = effective_arrival(expected=expected, today=today, overdue_grace_days=grace)
+        candidate = NextDelivery(po_id, reference, expected, promised, ordered - received)
+        current = result.get(variant_id)
+        if current is None or _arrives_first(candidate, current):
+            result[variant_id] = candidate
+    return result
+
+
+def _arrives_first(a: NextDelivery, b: NextDelivery) -> bool:
+    def key(d: NextDelivery):
+        return (d.promised_date is None, d.promised_date or date.max, d.purchase_order_id)
+
+    return key(a) < key(b)
 
 
 def _queue_supply(availability: Availability, today: date) -> list[tuple[date, int, int]]:

@@ -195,7 +195,7 @@ def test_adjust_page_from_the_list_offers_variant_search_and_warehouses(admin_cl
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert 'data-ajax--url="/admin/autocomplete/"' in page
+    assert 'data-ajax--url="/admin/shop/variant/autocomplete/"' in page
     assert ">Main (WH" in page
 
 

@@ -176,14 +176,27 @@ def test_fill_rate_counts_units_due_in_the_last_30_days(history, now):
     assert rate.percent == Decimal("46.2")
 
 
-def test_purchase_orders_due_this_week_and_overdue(history, now):
+def test_purchase_orders_due_in_the_next_7_days_and_overdue(history, now):
     figures = purchase_order_figures(today=TODAY)
 
-    assert (figures.due_this_week, figures.overdue, figures.week_end) == (1, 1, date(2026, 11, 22))
+    # PO-WEEK (Friday 20) and PO-NEXT (Monday 23): today and the 6 days after, past the weekend
+    assert (figures.due_soon, figures.overdue, figures.due_until) == (2, 1, date(2026, 11, 24))
 
 
-def test_low_stock_variants_follow_the_staff_alert_rule(history, now):
-    assert sorted(low_stock_variants().values_list("sku", flat=True)) == ["A", "B", "D", "F"]
+def test_purchase_orders_due_on_a_sunday_still_cover_a_week(history, now):
+    sunday = date(2026, 11, 22)
+
+    figures = purchase_order_figures(today=sunday)
+
+    # "this week" used to end that Sunday (only PO-WEEK would have been out, nothing counted); now
+    # PO-NEXT (23), PO-A (26) count, and PO-WEEK (20) is overdue with PO-LATE
+    assert (figures.due_soon, figures.overdue, figures.due_until) == (2, 2, date(2026, 11, 28))
+
+
+def test_low_stock_variants_are_those_not_covered_by_purchase_orders(history, now):
+    # A: 0 free + 4 coming − 6 waiting; B: 3 waiting, nothing coming; F: 4 free. D (never stocked) has 30
+    # units coming on open purchase orders: on order already, left out. E is discontinued.
+    assert sorted(low_stock_variants().values_list("sku", flat=True)) == ["A", "B", "F"]
 
 
 def test_units_waiting_at_the_end_of_each_of_the_last_12_weeks(history, now):
@@ -227,9 +240,9 @@ def test_dashboard_page_shows_each_figure_linked_to_its_list(admin_client, histo
         "Oldest wait": ("78 days", reverse("admin:inventory_stockitem_queue")),
         "Overdue lines": ("2", f"{orders}?overdue=yes"),
         "Fill rate, last 30 days": ("46.2 %", f"{orders}?placed_at__gte=2026-10-20T00%3A00%3A00%2B00%3A00"),
-        "Purchase orders due this week": ("1", f"{pos}?due=week"),
+        "Purchase orders due in the next 7 days": ("2", f"{pos}?due=week"),
         "Overdue purchase orders": ("1", f"{pos}?due=overdue"),
-        "Low-stock variants": ("4", reverse("admin:shop_variant_changelist") + "?stock=low"),
+        "Low stock, not on order": ("3", reverse("admin:shop_variant_changelist") + "?stock=low"),
     }
 
 
@@ -243,9 +256,9 @@ def test_each_link_lists_exactly_what_the_figure_counts(admin_client, history, n
 
     assert count("Open backorder lines") == 4  # O1, O2, O4, O6: one line each
     assert count("Overdue lines") == 2
-    assert count("Purchase orders due this week") == 1
+    assert count("Purchase orders due in the next 7 days") == 2
     assert count("Overdue purchase orders") == 1
-    assert count("Low-stock variants") == 4
+    assert count("Low stock, not on order") == 3
     assert count("Fill rate, last 30 days") == 5  # orders placed since 20 October
 
 
@@ -334,3 +347,33 @@ def test_admin_index_links_to_the_staff_console(admin_client):
 
     assert f'href="{DASHBOARD}"' in html
     assert f'href="{reverse("staff_replenishment")}"' in html
+
+
+def test_dashboard_explains_each_figure_on_the_page(admin_client, history, now):
+    html = admin_client.get(DASHBOARD).content.decode()
+
+    assert "docs/staff.md" not in html  # a path in the repository: staff cannot open it
+    assert '<a href="#how-counted">How each figure is counted</a>' in html
+    definitions = re.findall(r"<dt>([^<]+)</dt>\s*<dd>([^<]+)</dd>", html)
+    assert [label for label, _ in definitions] == list(figure_values(html))
+    assert all(text.strip() for _, text in definitions)
+    assert "expected from today to Tuesday 24 November 2026" in html
+
+
+def test_admin_index_lists_worker_heartbeats_under_operations_not_catalog(admin_client):
+    response = admin_client.get(reverse("admin:index"))
+
+    html = response.content.decode()
+    shop_models = next(app["models"] for app in response.context["app_list"] if app["app_label"] == "shop")
+    assert "WorkerHeartbeat" not in [m["object_name"] for m in shop_models]
+    operations = html[html.index('id="operations"') :]
+    assert f'<a href="{reverse("admin:shop_workerheartbeat_changelist")}">Worker heartbeats</a>' in operations
+    assert admin_client.get(reverse("admin:shop_workerheartbeat_changelist")).status_code == 200
+
+
+def test_admin_index_shows_no_operations_box_to_staff_who_may_not_see_heartbeats(client):
+    staff_with(client, "view_product")
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    assert 'id="operations"' not in html

@@ -17,6 +17,7 @@ from inventory.selectors import (
     backorder_queue,
     backorder_queue_page,
     date_in_words,
+    next_deliveries,
 )
 from inventory.services import stock_adjust
 from inventory.tests.factories import PurchaseOrderLineFactory, WarehouseFactory
@@ -337,20 +338,25 @@ def test_list_page_when_nobody_waits(admin_client):
 def test_list_page_queries_do_not_grow_with_variants(
     admin_client, django_assert_num_queries, django_assert_max_num_queries
 ):
-    # session, user, count, the page of variants
-    budget = 4
-    waiting_orders(backordered_item(), [1])
+    # session, user, count, the page of variants, their next deliveries
+    budget = 5
+    first = backordered_item()
+    waiting_orders(first, [1])
+    incoming(first, 5, in_days=3, reference="PO-1")
     with django_assert_num_queries(budget):
         admin_client.get(reverse("admin:inventory_stockitem_queue"))
 
-    for _ in range(9):
+    for n in range(9):
         variant = VariantFactory()
         allow_backorders(variant)
         waiting_orders(variant, [1, 2])
+        incoming(variant, 5, in_days=4 + n, reference=f"PO-{n + 2}")
+        incoming(variant, 5, in_days=20 + n, reference=f"PO-{n + 20}")
     with django_assert_max_num_queries(budget):
         response = admin_client.get(reverse("admin:inventory_stockitem_queue"))
 
     assert len(response.context["rows"]) == 10
+    assert all(r["next_delivery"] for r in response.context["rows"])
 
 
 def test_stock_and_policy_pages_link_to_the_queue(admin_client):
@@ -553,3 +559,72 @@ def test_change_stockitem_permission_allows_run_allocation(client, django_captur
 
     assert response.status_code == 302
     assert order.lines.get().quantity_allocated == 1
+
+
+# --- the list's "Next delivery" column (issue 16 item 4) ------------------------------------
+
+
+def test_list_page_shows_the_next_delivery_of_each_waiting_item(admin_client, settings):
+    settings.INVENTORY_OVERDUE_GRACE_DAYS = 3
+    today = timezone.localdate()
+    coming = backordered_item()
+    waiting_orders(coming, [2])
+    later = incoming(coming, 4, in_days=12, reference="PO-LATER")
+    soon = incoming(coming, 6, in_days=5, reference="PO-SOON")
+    late = VariantFactory(sku="LATE-1")
+    allow_backorders(late)
+    waiting_orders(late, [1])
+    overdue = incoming(late, 3, in_days=-2, reference="PO-OVERDUE")
+    nothing = VariantFactory(sku="NONE-1")
+    allow_backorders(nothing)
+    waiting_orders(nothing, [1])
+
+    response = admin_client.get(reverse("admin:inventory_stockitem_queue"))
+
+    deliveries = {r["sku"]: r["next_delivery"] for r in response.context["rows"]}
+    po_url = lambda po: reverse("admin:inventory_purchaseorder_change", args=[po.pk])  # noqa: E731
+    assert deliveries["MUG-BLUE"] == {
+        "when": date_in_words(today + timedelta(days=5)),
+        "note": "in 5 days",
+        "reference": "PO-SOON",
+        "url": po_url(soon),
+        "units": "6 units",
+    }
+    assert deliveries["LATE-1"]["when"] == date_in_words(today + timedelta(days=3))
+    assert deliveries["LATE-1"]["reference"] == "PO-OVERDUE"
+    assert deliveries["LATE-1"]["note"].startswith("in 3 days; overdue, expected ")
+    assert deliveries["NONE-1"] is None
+    page = response.content.decode()
+    assert '<th scope="col">Next delivery</th>' in page
+    assert f'<a href="{po_url(soon)}">PO-SOON</a>, 6 units' in page
+    assert f'<a href="{po_url(overdue)}">PO-OVERDUE</a>, 3 units' in page
+    assert "No purchase order" in page
+    assert po_url(later) not in page
+
+
+def test_next_delivery_skips_drafts_and_received_and_puts_undated_last():
+    variant = backordered_item()
+    draft = incoming(variant, 5, in_days=1, reference="PO-DRAFT")
+    draft.status = "draft"
+    draft.save(update_fields=["status"])
+    undated = PurchaseOrderLineFactory(
+        variant=variant,
+        quantity_ordered=4,
+        purchase_order__reference="PO-UNDATED",
+        purchase_order__expected_date=None,
+    ).purchase_order
+    other = VariantFactory()
+    PurchaseOrderLineFactory(variant=other, quantity_ordered=2, quantity_received=2)
+
+    result = next_deliveries(variant_ids=[variant.pk, other.pk])
+
+    assert list(result) == [variant.pk]
+    assert (result[variant.pk].reference, result[variant.pk].promised_date, result[variant.pk].quantity) == (
+        "PO-UNDATED",
+        None,
+        4,
+    )
+    assert result[variant.pk].purchase_order_id == undated.pk
+
+    dated = incoming(variant, 9, in_days=40, reference="PO-DATED")
+    assert next_deliveries(variant_ids=[variant.pk])[variant.pk].purchase_order_id == dated.pk

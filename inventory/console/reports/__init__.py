@@ -13,7 +13,7 @@ from .backorders import (
     backorder_figures,
     units_waiting_by_week,
 )
-from .base import local_midnight, week_end_of
+from .base import DUE_SOON_DAYS, due_soon_end, local_midnight, week_end_of
 from .fill_rate import FILL_RATE_WINDOW_DAYS, FillRate, fill_rate
 from .item_projection import ProjectionWeek, VariantProjection, projection_variant_default, variant_projection
 from .low_stock import low_stock_variants
@@ -31,6 +31,7 @@ from .replenishment import (
 
 __all__ = [
     "AGE_BUCKETS",
+    "DUE_SOON_DAYS",
     "FILL_RATE_WINDOW_DAYS",
     "REPLENISHMENT_SORTS",
     "AgeBucket",
@@ -43,6 +44,7 @@ __all__ = [
     "VariantProjection",
     "WeekPoint",
     "backorder_figures",
+    "due_soon_end",
     "fill_rate",
     "group_suggestions_by_supplier",
     "local_midnight",
