@@ -18,10 +18,12 @@ the page was open.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Sum
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from inventory.services import StockError
 from orders.lifecycle import TransitionError
@@ -37,6 +39,7 @@ from orders.models import (
     TransactionKind,
 )
 from orders.selectors import escalated_cutoff
+from orders.selectors.amounts import order_amounts, orders_with_amounts
 from orders.services import OrderActionError, order_cancel_backordered, order_set_priority, order_ship
 from shop.formatting import date_in_words, money, units
 from shop.submissions import OUT_OF_DATE, AlreadySubmitted, SubmissionKeyForm, submission_key_new
@@ -222,13 +225,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     list_display = [
         "number",
-        "customer_email",
         "placed",
         "status",
+        "money_summary",  # early: a wide list scrolls sideways, and the money must not be off screen
+        "customer_email",
+        "units_waiting",
         "policy",
         "priority",
-        "units_waiting",
-        "order_total",
         "overdue",
         "escalated",
     ]
@@ -268,17 +271,18 @@ class OrderAdmin(admin.ModelAdmin):
                     "subtotal",
                     "discount_total",
                     "shipping_cost",
-                    "total",
+                    "amounts",
                     "payment_details",
                 ]
             },
         ),
     ]
-    readonly_fields = ["placed", "customer", "payment_details"]
+    readonly_fields = ["placed", "customer", "amounts", "payment_details"]
     inlines = [OrderLineInline, ShipmentInline, DelayNoticeInline, OrderFeedbackInline, OrderEventInline]
 
     def get_queryset(self, request):
-        return (
+        # The amounts (orders.selectors.amounts) make the list and the page count cancellations.
+        return orders_with_amounts(
             super()
             .get_queryset(request)
             .annotate(
@@ -328,9 +332,46 @@ class OrderAdmin(admin.ModelAdmin):
     def units_waiting(self, obj: Order) -> int:
         return obj._units_waiting
 
-    @admin.display(description="Total", ordering="total")
-    def order_total(self, obj: Order) -> str:
-        return money(obj.total, obj.currency, plain=True)
+    @admin.display(description=f"Amounts ({settings.SHOP_CURRENCY})", ordering="amount_outstanding")
+    def money_summary(self, obj: Order) -> str:
+        """The order's money as a sum staff cannot misread: ordered, less cancelled, less captured, is
+        what is still to be charged (sorted by that)."""
+        a = order_amounts(obj)
+
+        def line(text: str) -> str:  # one line each, however narrow the column (no-break spaces)
+            return text.replace(" ", "\u00a0")
+
+        def amount(value) -> str:  # the currency is in the heading: the column stays narrow
+            return f"{value:,.2f}"
+
+        lines = [(line(f"{amount(a.ordered)} ordered"),)]
+        if a.cancelled:
+            lines.append((line(f"− {amount(a.cancelled)} cancelled"),))
+        if a.captured:
+            lines.append((line(f"− {amount(a.captured)} captured"),))
+        return format_html(
+            '<span class="order-money">{}<strong>{}</strong></span>',
+            format_html_join("", "{}<br>", lines),
+            line(f"= {amount(a.outstanding)} outstanding"),
+        )
+
+    @admin.display(description="Amounts")
+    def amounts(self, obj: Order) -> str:
+        a = order_amounts(obj)
+        rows = [
+            ("Ordered", a.ordered, "the total when the order was placed"),
+            ("Cancelled", a.cancelled, "released to the customer: never charged, or refunded"),
+            ("Shipped (captured)", a.captured, "charged for what has shipped"),
+            ("Outstanding", a.outstanding, "still to be charged when the rest ships"),
+        ]
+        return format_html(
+            '<table class="order-amounts"><tbody>{}</tbody></table>',
+            format_html_join(
+                "",
+                '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
+                ((label, money(value, a.currency, plain=True), note) for label, value, note in rows),
+            ),
+        )
 
     @admin.display(description="Overdue", boolean=True, ordering="_overdue")
     def overdue(self, obj: Order) -> bool:
