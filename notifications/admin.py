@@ -4,13 +4,17 @@ Outbox rows are read-only: staff never edit an email by hand; they can retry
 failed ones and preview every kind of email with sample data.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.text import Truncator
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from shop.formatting import datetime_in_words
 
 from .emails import CONTEXT_BUILDERS, SAMPLE_CONTEXTS, PermanentEmailError, render_notification
 from .models import (
@@ -19,6 +23,7 @@ from .models import (
     LowStockState,
     Notification,
     NotificationKind,
+    NotificationStatus,
     RestockWave,
 )
 from .services import notification_retry_failed
@@ -48,9 +53,33 @@ def email_preview(kind: str) -> dict:
     return {"subject": subject, "text": text, "html": html, "headers": headers}
 
 
+def retry_state(notification: Notification) -> str:
+    """'Pending: retrying at 14:32, attempt 3 of 6' for an email whose last attempt failed and that waits
+    for the next (the delivery service's backoff, `next_attempt_at`); '' for any other."""
+    if notification.attempts == 0 or notification.status not in (
+        NotificationStatus.PENDING,
+        NotificationStatus.SENDING,
+    ):
+        return ""
+    of = f"of {settings.NOTIFICATIONS_MAX_ATTEMPTS}"
+    if notification.status == NotificationStatus.SENDING:
+        return f"Sending: attempt {notification.attempts} {of}"
+    attempt = f"attempt {notification.attempts + 1} {of}"
+    due = notification.next_attempt_at
+    if due is None:
+        return f"Pending: {attempt}"
+    now = timezone.now()
+    local = timezone.localtime(due)
+    when = local.strftime("%H:%M") if local.date() == timezone.localdate(now) else datetime_in_words(due)
+    if due <= now:
+        return f"Pending: retry due since {when}, {attempt}"
+    return f"Pending: retrying at {when}, {attempt}"
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "recipient", "status", "attempts", "created_at", "sent_at", "error"]
+    # The error next to the status: staff read them together (SMTP down: why, and when the next try is).
+    list_display = ["id", "kind", "recipient", "state", "error", "attempts", "created_at", "sent_at"]
     list_filter = ["kind", "status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["recipient", "dedupe_key"]
     readonly_fields = [
@@ -71,9 +100,19 @@ class NotificationAdmin(admin.ModelAdmin):
     change_list_template = "notifications/admin/notification_change_list.html"
     show_full_result_count = False  # the outbox grows large; skip the extra COUNT(*)
 
+    @admin.display(description="status", ordering="status")
+    def state(self, obj: Notification) -> str:
+        """The status, and for an email that failed and waits for its next try (SMTP down, say): when
+        that try is due and which it will be, "Pending: retrying at 14:32, attempt 3 of 6"."""
+        return retry_state(obj) or obj.get_status_display()
+
     @admin.display(description="last error")
     def error(self, obj: Notification) -> str:
-        return Truncator(obj.last_error).chars(80) if obj.status == "failed" else ""
+        """Why the last attempt failed: for failed emails and for those waiting to be retried (the
+        delivery service records it with each failed attempt); sent ones clear it."""
+        if obj.status in (NotificationStatus.FAILED, NotificationStatus.PENDING, NotificationStatus.SENDING):
+            return Truncator(obj.last_error).chars(120)
+        return ""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -217,3 +217,67 @@ def test_subscriptions_filter_by_status_category_and_search_by_email_or_sku(admi
     assert emails({"q": "kettle"}) == ["ada@example.com"]
     assert emails({"q": "bob@"}) == ["bob@example.com"]
     assert "KETTLE-RED" in admin_client.get(url).content.decode()
+
+
+# --- retrying emails show why and when (issue 16 item 17) -----------------------------------
+
+
+def test_outbox_shows_when_a_retrying_email_is_tried_again_and_why(admin_client, settings):
+    """SMTP down: the delivery service records the error and the next try; the list shows both."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from notifications.services import notification_send
+    from notifications.tests.backends import FlakyBackend
+
+    settings.EMAIL_BACKEND = "notifications.tests.backends.FlakyBackend"
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 8
+    settings.TIME_ZONE = "UTC"
+    FlakyBackend.failures_left = 3
+    now = timezone.now().replace(hour=14, minute=0, second=0, microsecond=0)
+    retrying = NotificationFactory(recipient="ada@example.com", context={"variant_id": VariantFactory().pk})
+    with time_machine.travel(now, tick=False):
+        for _ in range(2):
+            Notification.objects.filter(pk=retrying.pk).update(next_attempt_at=None)
+            assert notification_send(notification_id=retrying.pk).status == "retry"
+
+        retrying.refresh_from_db()
+        assert (retrying.status, retrying.attempts) == (NotificationStatus.PENDING, 2)
+        assert retrying.last_error == "attempt 2: ConnectionRefusedError('SMTP server unavailable (test)')"
+        Notification.objects.filter(pk=retrying.pk).update(next_attempt_at=now + timedelta(minutes=32))
+        overdue = NotificationFactory(
+            attempts=1, last_error="attempt 1: timed out", next_attempt_at=now - timedelta(minutes=5)
+        )
+        NotificationFactory(status=NotificationStatus.SENT, attempts=2, last_error="")
+        waiting = NotificationFactory()
+
+        response = admin_client.get(reverse(CHANGELIST.format("notification")))
+        admin = response.context["cl"].model_admin
+        rows = {n.pk: (admin.state(n), admin.error(n)) for n in response.context["cl"].result_list}
+
+    assert rows[retrying.pk] == (
+        "Pending: retrying at 14:32, attempt 3 of 8",
+        "attempt 2: ConnectionRefusedError('SMTP server unavailable (test)')",
+    )
+    assert rows[overdue.pk] == ("Pending: retry due since 13:55, attempt 2 of 8", "attempt 1: timed out")
+    assert rows[waiting.pk] == ("Pending", "")
+    page = response.content.decode()
+    assert "Pending: retrying at 14:32, attempt 3 of 8" in page
+    assert "attempt 2: ConnectionRefusedError(&#x27;SMTP server unavailable (test)&#x27;)" in page
+
+
+def test_outbox_retry_on_another_day_shows_the_date(admin_client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.admin import retry_state
+    from shop.formatting import datetime_in_words
+
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 6
+    due = timezone.now() + timedelta(days=2)
+    notification = NotificationFactory(attempts=5, next_attempt_at=due)
+
+    assert retry_state(notification) == f"Pending: retrying at {datetime_in_words(due)}, attempt 6 of 6"
