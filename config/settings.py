@@ -281,6 +281,9 @@ SIGNUP_RATE_PER_IP = env.str("SIGNUP_RATE_PER_IP", default="5/h")  # accounts cr
 SIGNUP_ATTEMPT_RATE_PER_IP = env.str("SIGNUP_ATTEMPT_RATE_PER_IP", default="20/h")  # forms posted
 PASSWORD_RESET_RATE_PER_IP = env.str("PASSWORD_RESET_RATE_PER_IP", default="10/h")
 PASSWORD_RESET_RATE_PER_EMAIL = env.str("PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
+# "Ask about this order" (orders.views.questions): questions sent per client IP and per order.
+ORDER_QUESTION_RATE_PER_IP = env.str("ORDER_QUESTION_RATE_PER_IP", default="10/h")
+ORDER_QUESTION_RATE_PER_ORDER = env.str("ORDER_QUESTION_RATE_PER_ORDER", default="5/d")
 
 # --- Auth -------------------------------------------------------------------------
 
@@ -314,6 +317,15 @@ SHOP_PAGE_CACHE_TTL = env.int("SHOP_PAGE_CACHE_TTL", default=60)
 SHOP_CACHE_NAMESPACE = env.str("SHOP_CACHE_NAMESPACE", default="")
 # "split": ship what is in stock now, the rest as it arrives; "together": one shipment when all is in.
 SHOP_DEFAULT_SHIP_POLICY = env.str("SHOP_DEFAULT_SHIP_POLICY", default="split")
+# How customers reach the shop: every page's footer, the contact page (/contact/) and every email's
+# footer show these; questions from "Ask about this order" go to SHOP_CONTACT_EMAIL. An empty value
+# is left out. The defaults are a demo's (example.com, and a number Ofcom reserves for drama).
+SHOP_CONTACT_EMAIL = env.str("SHOP_CONTACT_EMAIL", default="support@example.com")
+SHOP_CONTACT_PHONE = env.str("SHOP_CONTACT_PHONE", default="+44 20 7946 0321")
+SHOP_ADDRESS = env.str(
+    "SHOP_ADDRESS", default="Backorder Shop Ltd, 12 Analytical Row, London N1 9GU, United Kingdom"
+)
+SHOP_SUPPORT_HOURS = env.str("SHOP_SUPPORT_HOURS", default="Monday to Friday, 9:00 to 17:00 UK time")
 
 # --- Inventory defaults (a variant's own BackorderPolicy overrides them) -------------------
 

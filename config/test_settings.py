@@ -35,6 +35,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
 LOGIN_RATE_PER_IP = LOGIN_RATE_PER_USERNAME = "10000/m"
 SIGNUP_RATE_PER_IP = SIGNUP_ATTEMPT_RATE_PER_IP = "10000/h"
 PASSWORD_RESET_RATE_PER_IP = PASSWORD_RESET_RATE_PER_EMAIL = "10000/h"
+ORDER_QUESTION_RATE_PER_IP = ORDER_QUESTION_RATE_PER_ORDER = "10000/h"
 
 # Uploaded and generated files (the demo's product pictures) go to a folder of this test run,
 # never into the developer's var/media.

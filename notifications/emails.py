@@ -128,6 +128,12 @@ def _template_context(kind: str, recipient: str, built: dict, unsubscribe: str |
         "SHOP_NAME": settings.SHOP_NAME,
         "SHOP_CURRENCY": settings.SHOP_CURRENCY,
         "shop_url": absolute_url("/"),
+        # Every email's footer says how to reach customer service (an empty setting is left out).
+        "SHOP_CONTACT_EMAIL": settings.SHOP_CONTACT_EMAIL.strip(),
+        "SHOP_CONTACT_PHONE": settings.SHOP_CONTACT_PHONE.strip(),
+        "SHOP_ADDRESS": settings.SHOP_ADDRESS.strip(),
+        "SHOP_SUPPORT_HOURS": settings.SHOP_SUPPORT_HOURS.strip(),
+        "contact_url": absolute_url(reverse("shop:contact")),
         "recipient": recipient,
         "kind": kind,
         **built,
@@ -160,12 +166,18 @@ def _builder(kind: str) -> Callable[[dict], dict]:
 
 
 def render_notification(notification: Notification) -> tuple[str, str, str, dict]:
-    """(subject, text, html, headers) for a notification."""
+    """(subject, text, html, headers) for a notification.
+
+    A builder may return `reply_to`, an address: the email gets a Reply-To header with it (a
+    customer's question reaches customer service with the customer's address to reply to).
+    """
     built = _builder(notification.kind)(notification.context)
     headers, url = {}, None
     if notification.kind in MARKETING_KINDS:
         url = unsubscribe_url(notification)
         headers = _unsubscribe_headers(url)
+    if built.get("reply_to"):
+        headers["Reply-To"] = built["reply_to"]
     context = _template_context(notification.kind, notification.recipient, built, url)
     subject, text, html = (
         _render_template(notification.kind, suffix, context) for suffix in _TEMPLATE_SUFFIXES
@@ -281,6 +293,8 @@ class EmailBatch:
 
     def _render_group(self, kind: str, context: dict) -> _Group | None:
         built = _builder(kind)(context)
+        if built.get("reply_to"):
+            return None  # its own Reply-To header: rendered (and composed) email by email
         marketing = kind in MARKETING_KINDS
 
         def render(part: int, recipient: str, url: str) -> str:

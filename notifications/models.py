@@ -22,6 +22,9 @@ class NotificationKind(models.TextChoices):
     LOW_STOCK_ALERT = "low_stock_alert", "Low stock (staff)"
     STAFF_DELAY_DIGEST = "staff_delay_digest", "Escalated backorders digest (staff)"
     FEEDBACK_REQUEST = "feedback_request", "Feedback request"
+    QUESTION_TO_STAFF = "question_to_staff", "Customer question (to customer service)"
+    QUESTION_RECEIVED = "question_received", "Customer question received"
+    QUESTION_ANSWERED = "question_answered", "Answer to a customer question"
 
 
 # Marketing-type mail: carries a one-click unsubscribe link and RFC 8058 headers.

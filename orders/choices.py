@@ -78,3 +78,14 @@ class DelayChoice(models.TextChoices):
     NONE = "", "No answer yet"
     KEEP_WAITING = "keep_waiting", "Keeps waiting"
     CANCELLED = "cancelled", "Cancelled the delayed items"
+
+
+# --- customer questions -------------------------------------------------------------------------
+
+
+class QuestionSubject(models.TextChoices):
+    """What "Ask about this order" asks about; the label is the customer's words."""
+
+    WHEN_SHIP = "when_ship", "When will it ship?"
+    CHANGE_CANCEL = "change_cancel", "Change or cancel"
+    OTHER = "other", "Something else"

@@ -11,6 +11,7 @@ from notifications.emails import PermanentEmailError, absolute_url, register_bui
 from notifications.models import Notification, NotificationKind
 
 from .models import (
+    CustomerQuestion,
     DelayCause,
     DelayNotice,
     DelayNoticeStatus,
@@ -203,6 +204,61 @@ def feedback_request_context(context: dict) -> dict:
     }
 
 
+# --- customer questions ("Ask about this order") ------------------------------------------------
+
+
+def _question(context: dict) -> CustomerQuestion:
+    question = (
+        CustomerQuestion.objects.filter(pk=context.get("question_id")).select_related("answered_by").first()
+    )
+    if question is None:
+        raise PermanentEmailError(f"question {context.get('question_id')} no longer exists")
+    return question
+
+
+def _quoted(text: str) -> str:
+    """Plain-text quoting of an earlier message: every line starts with "> "."""
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def _question_common(question: CustomerQuestion) -> dict:
+    return {
+        **_common(_order({"order_id": question.order_id})),
+        "question": question,
+        "quoted_message": _quoted(question.message),
+    }
+
+
+def question_to_staff_context(context: dict) -> dict:
+    """To customer service: the question, the order's waiting lines and dates, links into the admin.
+    A reply goes to the customer (Reply-To)."""
+    question = _question(context)
+    return {
+        **_question_common(question),
+        "reply_to": question.email,
+        "admin_order_url": absolute_url(reverse("admin:orders_order_change", args=[question.order_id])),
+        "answer_url": absolute_url(reverse("admin:orders_customerquestion_change", args=[question.pk])),
+    }
+
+
+def question_received_context(context: dict) -> dict:
+    """To the customer: we have your question. A reply goes to customer service (Reply-To)."""
+    return {**_question_common(_question(context)), "reply_to": settings.SHOP_CONTACT_EMAIL.strip()}
+
+
+def question_answered_context(context: dict) -> dict:
+    """To the customer: the answer, signed with the first name of whoever wrote it (if staff have one)."""
+    question = _question(context)
+    if question.answered_at is None:
+        raise PermanentEmailError(f"question {question.pk} has no answer")
+    staff = question.answered_by
+    return {
+        **_question_common(question),
+        "signed_by": staff.first_name.strip() if staff else "",
+        "reply_to": settings.SHOP_CONTACT_EMAIL.strip(),
+    }
+
+
 # --- samples for the admin preview ----------------------------------------------------------
 #
 # Each returns the context of an email of its kind built from real rows, or None when the shop
@@ -266,6 +322,21 @@ def _sample_feedback() -> dict | None:
     return None if feedback_id is None else {"feedback_id": feedback_id}
 
 
+def _sample_question() -> dict | None:
+    question_id = CustomerQuestion.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return None if question_id is None else {"question_id": question_id}
+
+
+def _sample_answered_question() -> dict | None:
+    question_id = (
+        CustomerQuestion.objects.filter(answered_at__isnull=False)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return None if question_id is None else {"question_id": question_id}
+
+
 def _sample(kind: str, fallback):
     def sample() -> dict | None:
         return _latest_queued(kind) or fallback()
@@ -282,5 +353,8 @@ def register() -> None:
         (NotificationKind.ORDER_DELAYED, order_delayed_context, _sample_delayed),
         (NotificationKind.STAFF_DELAY_DIGEST, staff_delay_digest_context, _sample_digest),
         (NotificationKind.FEEDBACK_REQUEST, feedback_request_context, _sample_feedback),
+        (NotificationKind.QUESTION_TO_STAFF, question_to_staff_context, _sample_question),
+        (NotificationKind.QUESTION_RECEIVED, question_received_context, _sample_question),
+        (NotificationKind.QUESTION_ANSWERED, question_answered_context, _sample_answered_question),
     ]:
         register_builder(kind, builder, sample=_sample(kind, fallback))

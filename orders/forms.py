@@ -5,13 +5,16 @@ choice); whether it can be sold, at what price and when is decided by
 `orders.services`, which reads everything again from the database.
 """
 
+import re
+
 from django import forms
 from django.conf import settings
 
 from shop.formatting import money
 from shop.models import Variant
+from shop.submissions import SubmissionKeyField
 
-from .models import OrderLine, ShipPolicy
+from .models import CustomerQuestion, OrderLine, QuestionSubject, ShipPolicy
 from .payments import GATEWAYS
 from .selectors import MAX_LINE_QUANTITY, shipping_options
 
@@ -240,3 +243,70 @@ class EmailPreferencesForm(forms.Form):
         required=False,
         help_text="Emails about your orders (confirmation, shipping, delays, cancellations) always come.",
     )
+
+
+# --- customer questions ("Ask about this order") and customer service's answers ----------------
+
+# C0 and C1 control characters but tab, line feed and carriage return: invisible, or worse, in an
+# email (NUL is refused by PostgreSQL too).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class PlainTextField(forms.CharField):
+    """Free text for an email: one newline style (a browser posts CRLF, which would count twice
+    against the limit), no control characters (a clear error rather than Django's "Null characters
+    are not allowed")."""
+
+    widget = forms.Textarea
+    default_error_messages = {
+        "control": "This text contains invisible control characters; please remove them (retyping it helps)."
+    }
+
+    def to_python(self, value):
+        value = super().to_python(value).replace("\r\n", "\n").replace("\r", "\n")
+        if _CONTROL_CHARACTERS.search(value):
+            raise forms.ValidationError(self.error_messages["control"], code="control")
+        return value
+
+
+def _length_errors(what: str) -> dict:
+    return {
+        "max_length": f"{what} can be at most %(limit_value)d characters long (it has %(show_value)d).",
+        "control": f"{what} contains invisible control characters; please remove them (retyping it helps).",
+    }
+
+
+QUESTION_MAX_LENGTH = CustomerQuestion._meta.get_field("message").max_length
+
+
+class CustomerQuestionForm(forms.Form):
+    """The "Ask about this order" form: what it is about, and the question; the order is the page's."""
+
+    subject = forms.ChoiceField(
+        label="What is it about?",
+        choices=QuestionSubject.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose what your question is about.",
+            "invalid_choice": "Choose what your question is about.",
+        },
+    )
+    message = PlainTextField(
+        label="Your question",
+        max_length=QUESTION_MAX_LENGTH,
+        help_text=f"Up to {QUESTION_MAX_LENGTH:,} characters. Your order number and its items come with it.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Write your question.", **_length_errors("Your question")},
+    )
+
+
+class QuestionAnswerForm(forms.Form):
+    """Customer service's answer to a question, emailed to the customer once (one-time key)."""
+
+    answer = PlainTextField(
+        label="Your answer",
+        max_length=CustomerQuestion._meta.get_field("answer").max_length,
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 80}),
+        error_messages={"required": "Write an answer.", **_length_errors("The answer")},
+    )
+    submission_key = SubmissionKeyField()

@@ -23,6 +23,7 @@ from .choices import (  # the fields' vocabularies, re-exported from here
     OrderEventKind,
     OrderStatus,
     PaymentStatus,
+    QuestionSubject,
     ShipPolicy,
     TransactionKind,
 )
@@ -455,3 +456,39 @@ class OrderFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"Feedback on order {self.order_id}"
+
+
+# --- customer questions ("Ask about this order") --------------------------------------------------
+
+
+class CustomerQuestion(models.Model):
+    """A customer's question about an order, sent from its page, and customer service's answer by email.
+
+    `email` is the order's address when it was asked: the answer goes there, never to an address typed
+    into the form. Answered once (`orders.services.customer_question_answer`).
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="questions")
+    email = models.EmailField()
+    subject = models.CharField(max_length=20, choices=QuestionSubject.choices)
+    message = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answer = models.TextField(max_length=5000, blank=True)
+
+    class Meta:
+        # Unanswered first, the longest waiting on top; then the latest answers.
+        ordering = [F("answered_at").desc(nulls_first=True), "created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True, answer="")
+                | (Q(answered_at__isnull=False) & ~Q(answer="")),
+                name="question_answer_has_its_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Question {self.pk} on order {self.order_id}"

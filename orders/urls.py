@@ -20,4 +20,5 @@ urlpatterns = [
     path("email-preferences/<str:token>/", views.email_preferences_link, name="email_preferences_link"),
     path("<str:number>/", views.order_detail, name="detail"),
     path("<str:number>/cancel/", views.order_cancel, name="cancel"),
+    path("<str:number>/question/", views.order_question, name="question"),
 ]

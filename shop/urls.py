@@ -10,4 +10,5 @@ urlpatterns = [
     path("c/<slug:slug>/", views.category_detail, name="category"),
     path("p/<slug:slug>/", views.product_detail, name="product"),
     path("search/", views.search, name="search"),
+    path("contact/", views.contact, name="contact"),
 ]

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import get_usage
 
 from orders.views import cart_merge_at_login, session_cart_id
@@ -272,6 +272,12 @@ class PasswordResetView(auth_views.PasswordResetView):
         # make answers for real accounts measurably slower. The worker does both.
         password_reset_request(email=form.cleaned_data["email"])
         return redirect(self.get_success_url())
+
+
+@require_GET
+def contact(request: HttpRequest) -> HttpResponse:
+    """How to reach customer service: the contact settings (the context processor's SHOP_CONTACT)."""
+    return render(request, "shop/contact.html", {})
 
 
 @login_required

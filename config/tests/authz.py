@@ -1,5 +1,5 @@
 """The shop the security tests act on: a catalog with stock, an order with units waiting, the links
-its emails carry, purchase orders, an outbox row, and one user per role.
+its emails carry, purchase orders, an outbox row, a customer's question, and one user per role.
 
 Everything is made through the factories and the real services (`orders.tests.helpers.place`), so
 the numbers are the ones a real checkout leaves. Staff roles are the groups of the data migration
@@ -22,6 +22,7 @@ from notifications.models import NotificationKind, NotificationStatus, Subscript
 from notifications.tests.factories import NotificationFactory, SubscriptionFactory
 from notifications.tokens import make_confirm_token, make_unsubscribe_token
 from orders.models import (
+    CustomerQuestion,
     DelayCause,
     DelayNotice,
     DelayNoticeStatus,
@@ -57,8 +58,13 @@ def staff_role(name: str) -> Group:
         group.permissions.add(
             *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
         )
-    if name == "Customer service":  # inventory/migrations/0006: delays and feedback
-        later = importlib.import_module("inventory.migrations.0006_customer_service_sees_delays").CODENAMES
+    if name == "Customer service":  # inventory/migrations/0006: delays and feedback; 0009: questions
+        later = [
+            *importlib.import_module("inventory.migrations.0006_customer_service_sees_delays").CODENAMES,
+            *importlib.import_module(
+                "inventory.migrations.0009_customer_service_answers_questions"
+            ).CODENAMES,
+        ]
         group.permissions.add(
             *Permission.objects.filter(content_type__app_label="orders", codename__in=later)
         )
@@ -98,6 +104,7 @@ class World:
     subscription: object = None
     feedback: object = None
     notice: object = None
+    question: object = None  # alice's, about `order`, not answered yet
 
     @property
     def waiting_line(self):
@@ -157,6 +164,10 @@ def build_world() -> World:
         units_waiting=line.quantity_backordered,
     )
 
+    question = CustomerQuestion.objects.create(
+        order=order, email=order.email, subject="when_ship", message="When will my tent ship?"
+    )
+
     tokens = {
         "order": make_order_token(order.number),
         "other_order": make_order_token(other_order.number),
@@ -184,6 +195,7 @@ def build_world() -> World:
         subscription=subscription,
         feedback=feedback,
         notice=notice,
+        question=question,
     )
 
 

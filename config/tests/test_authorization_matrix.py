@@ -23,7 +23,7 @@ from django.urls import reverse
 from config.tests.authz import build_world
 from inventory.models import AllocationRequest, PurchaseOrder, StockMovement
 from notifications.models import Notification, NotificationKind
-from orders.models import DelayNotice, Order, Shipment
+from orders.models import CustomerQuestion, DelayNotice, Order, Shipment
 from shop.models import Category
 from shop.tests.helpers import keyed
 
@@ -66,6 +66,14 @@ def order_url(w, name="orders:detail"):
 
 def waiting_cancelled(w):
     return w.waiting_line.quantity_cancelled
+
+
+def questions_asked(w):
+    return CustomerQuestion.objects.filter(order=w.order).count()
+
+
+def question_answered(w):
+    return CustomerQuestion.objects.get(pk=w.question.pk).answered_at is not None
 
 
 def admin_action(name):
@@ -121,6 +129,34 @@ CUSTOMER_ROWS = [
         method="POST",
         data=lambda w: {f"line_{w.waiting_line.pk}": "1", "token": w.tokens["other_order"]},
         effect=waiting_cancelled,
+        acts="owner",
+    ),
+    # "Ask about this order": whoever may see the order (its owner, its signed link); 404 for others.
+    Row(
+        "ask about the order without token",
+        lambda w: order_url(w, "orders:question"),
+        "404 404 302 404 404 404 404 404",
+        method="POST",
+        data=lambda w: {"subject": "when_ship", "message": "Any news?"},
+        effect=questions_asked,
+        acts="owner",
+    ),
+    Row(
+        "ask about the order with its token",
+        lambda w: order_url(w, "orders:question"),
+        "302 302 302 302 302 302 302 302",
+        method="POST",
+        data=lambda w: {"subject": "when_ship", "message": "Any news?", "token": w.tokens["order"]},
+        effect=questions_asked,
+        acts="anon other owner staff wh cs cat super",
+    ),
+    Row(
+        "ask about the order with another order's token",
+        lambda w: order_url(w, "orders:question"),
+        "404 404 302 404 404 404 404 404",
+        method="POST",
+        data=lambda w: {"subject": "when_ship", "message": "Any news?", "token": w.tokens["other_order"]},
+        effect=questions_asked,
         acts="owner",
     ),
     Row(
@@ -213,6 +249,22 @@ ADMIN_ROWS = [
         method="POST",
         data=admin_action("mark_priority_action"),
         effect=lambda w: Order.objects.get(pk=w.order.pk).is_priority,
+        acts="cs super",
+    ),
+    # Customers' questions: customer service reads and answers them.
+    Row("customer question list", changelist("orders.customerquestion"), "A A A 403 403 200 403 200"),
+    Row(
+        "customer question page",
+        lambda w: reverse("admin:orders_customerquestion_change", args=[w.question.pk]),
+        "A A A 403 403 200 403 200",
+    ),
+    Row(
+        "answer a customer question",
+        lambda w: reverse("admin:orders_customerquestion_change", args=[w.question.pk]),
+        "A A A 403 403 302 403 302",
+        method="POST",
+        data=lambda w: keyed({"answer": "It ships on Monday."}),
+        effect=question_answered,
         acts="cs super",
     ),
     # Stock: warehouse changes it; customer service reads it.

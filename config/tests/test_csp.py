@@ -141,6 +141,7 @@ def customer_pages(world) -> list[tuple[str, str, int]]:
         ("anon", reverse("shop:search"), 200),
         ("anon", reverse("shop:search") + "?q=tent", 200),
         ("anon", reverse("shop:search") + "?q=nothing-matches-this", 200),
+        ("anon", reverse("shop:contact"), 200),
         ("anon", "/no-such-page/", 404),
         ("anon", reverse("orders:cart"), 200),
         ("anon", f"{order}?token={t['order']}", 200),
@@ -198,6 +199,13 @@ def test_cart_checkout_and_form_errors_satisfy_the_policy(client):
         # The checkout again with every error shown (an expired key, missing fields, terms not accepted).
         ("POST", reverse("orders:checkout"), {"email": "not-an-email", "idempotency_key": "x"}, 200),
         ("POST", reverse("notifications:subscribe", args=[world.sold_out.pk]), {"email": "nope"}, 400),
+        # "Ask about this order" with its errors (the order page again).
+        (
+            "POST",
+            reverse("orders:question", args=[world.order.number]),
+            {"token": world.tokens["order"]},
+            400,
+        ),
         ("POST", reverse("login"), {"username": "alice", "password": "wrong"}, 200),
         ("POST", reverse("signup"), {"username": "", "email": "x", "password1": "a", "password2": "b"}, 200),
         ("GET", f"{product}?variant=NO-SUCH-SKU", None, 200),
@@ -222,12 +230,17 @@ def test_refusal_pages_satisfy_the_policy(settings):
     settings.LOGIN_RATE_PER_IP = "0/m"
     settings.SIGNUP_ATTEMPT_RATE_PER_IP = "0/h"
     settings.PASSWORD_RESET_RATE_PER_IP = "0/h"
+    settings.ORDER_QUESTION_RATE_PER_IP = "0/h"
     client = Client()
     for url, data in [
         (reverse("notifications:subscribe", args=[world.sold_out.pk]), {"email": "fan2@example.com"}),
         (reverse("login"), {"username": "alice", "password": PASSWORD}),
         (reverse("signup"), {"username": "carol", "email": "carol@example.com"}),
         (reverse("password_reset"), {"email": "alice@example.com"}),
+        (
+            reverse("orders:question", args=[world.order.number]),
+            {"token": world.tokens["order"], "subject": "other", "message": "Hello"},
+        ),
     ]:
         response = client.post(url, data)
         assert response.status_code == 429, url

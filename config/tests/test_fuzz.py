@@ -22,7 +22,7 @@ from hypothesis.extra.django import TestCase
 from config.tests.authz import PASSWORD, build_world, stock_snapshot
 from inventory.models import StockItem, StockMovement
 from notifications.tokens import make_confirm_token, make_unsubscribe_token
-from orders.models import Order, OrderLine
+from orders.models import CustomerQuestion, Order, OrderLine
 from orders.tests.helpers import ADDRESS, DECLINED_CARD, GOOD_CARD
 from orders.tokens import (
     DELAY_CANCEL_SALT,
@@ -415,6 +415,33 @@ class FuzzCustomerInputs(TestCase):
         response = self.client.post(url, {**extra, "rating": rating, "comment": comment})
 
         self.assert_no_server_error(response, {200, 400}, f"{rating!r} {comment!r}")
+        self.assert_stock_unchanged()
+
+    @FUZZ
+    @given(
+        subject=st.one_of(st.sampled_from(["when_ship", "change_cancel", "other"]), value),
+        message=value,
+        token=st.one_of(st.just("order"), text),
+        extra=extra_params,
+    )
+    @example(subject="other", message="Where is it?\x00", token="order", extra={})
+    @example(subject="when_ship", message="\x1b[2J" + "x" * 1990, token="order", extra={})
+    def test_question_form(self, subject, message, token, extra):
+        """The "Ask about this order" form records a question (302) only with the order's token and
+        valid input; anything else is a form error (400) or not found (404), and records nothing."""
+        self.stock_before = stock_snapshot()
+        questions_before = CustomerQuestion.objects.count()
+        token = self.world.tokens["order"] if token == "order" else token
+        url = reverse("orders:question", args=[self.world.order.number])
+
+        response = self.client.post(url, {**extra, "token": token, "subject": subject, "message": message})
+
+        valid_token = token == self.world.tokens["order"]
+        self.assert_no_server_error(
+            response, {302, 400} if valid_token else {404}, f"{subject!r} {message!r}"
+        )
+        asked = CustomerQuestion.objects.count() - questions_before
+        self.assertEqual(asked, 1 if response.status_code == 302 else 0)
         self.assert_stock_unchanged()
 
     # --- account forms -------------------------------------------------------------------------

@@ -72,6 +72,8 @@ def test_customer_service_permissions():
         "orders.view_delaynotice",
         "orders.view_linedelay",
         "orders.view_orderfeedback",
+        "orders.view_customerquestion",  # inventory/migrations/0009: read and answer customers' questions
+        "orders.change_customerquestion",
         "notifications.view_notification",
         "notifications.change_notification",
         "notifications.view_backinstocksubscription",

@@ -7,12 +7,13 @@ Orders are placed by customers; their stock, quantities, statuses and money chan
 - `orders`: OrderAdmin, its filters, its lines and its actions (ship, cancel waiting units, priority);
 - `payments`: PaymentAdmin, and the payment table shown on the order page;
 - `shipments`, `events` (the order timeline), `delays`, `feedback`, `carts`: one admin each, with the
-  inline the order page shows of it.
+  inline the order page shows of it;
+- `questions`: customers' questions from their order's page, and customer service's answers.
 
 Django's admin autodiscovery imports `orders.admin`; importing the modules here runs their
 `@admin.register` decorators.
 """
 
-from . import carts, delays, events, feedback, orders, payments, shipments
+from . import carts, delays, events, feedback, orders, payments, questions, shipments
 
-__all__ = ["carts", "delays", "events", "feedback", "orders", "payments", "shipments"]
+__all__ = ["carts", "delays", "events", "feedback", "orders", "payments", "questions", "shipments"]

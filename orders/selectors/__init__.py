@@ -4,7 +4,8 @@
 * `quote`: shipping options, the backorder price, the quote a customer sees before paying;
 * `carts`: the visitor's cart, priced and split as checkout will place it;
 * `delays`: escalated lines, a delay email's notice and its cancel preview;
-* `feedback`: the request behind a feedback link.
+* `feedback`: the request behind a feedback link;
+* `questions`: customer questions, for the order page and customer service.
 """
 
 from .carts import CartSummary, CartSummaryLine, cart_count, cart_get, cart_items, cart_summary
@@ -17,6 +18,7 @@ from .delays import (
     escalated_lines,
 )
 from .feedback import feedback_get
+from .questions import customer_question_for_staff, order_questions_for_customer
 from .quote import (
     CENT,
     MAX_LINE_QUANTITY,
@@ -38,6 +40,7 @@ __all__ = [
     "cart_get",
     "cart_items",
     "cart_summary",
+    "customer_question_for_staff",
     "delay_cancel_preview",
     "delay_notice_for_link",
     "escalated_cutoff",
@@ -45,6 +48,7 @@ __all__ = [
     "feedback_get",
     "order_get_for_customer",
     "order_list_for_user",
+    "order_questions_for_customer",
     "order_quote",
     "Quote",
     "QuoteLine",

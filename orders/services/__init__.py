@@ -13,6 +13,7 @@ One module per concern; this package re-exports their public names, so callers w
 - `after_allocation`: the orders' side of an allocation batch (statuses, events, emails)
 - `dates`: the expected dates of waiting lines
 - `cart`: the cart
+- `questions`: customer questions about an order and customer service's answers
 - `errors`: the refusals
 
 Every stock change goes through inventory.services; every payment call is recorded as a
@@ -60,6 +61,10 @@ from .fulfilment import (  # noqa: F401
 )
 from .priority import (  # noqa: F401
     order_set_priority,
+)
+from .questions import (  # noqa: F401
+    customer_question_answer,
+    customer_question_ask,
 )
 from .quote import (  # noqa: F401
     CENT,

@@ -29,10 +29,10 @@ PASSWORD = "correct-horse-battery-staple"
 # and products), availability (2), nav.
 CHECKOUT_PAGE_QUERIES = 8
 # A guest with the emailed link (no session yet, so no cart to count): order + payment, lines,
-# events, nav categories.
-ORDER_PAGE_QUERIES = 4
+# events, nav categories, the questions asked about the order ("Ask about this order").
+ORDER_PAGE_QUERIES = 5
 # The owner, signed in: + session, user, cart count (navbar).
-OWNER_ORDER_PAGE_QUERIES = 7
+OWNER_ORDER_PAGE_QUERIES = 8
 # Session, user, cart count, nav, order count (pagination), orders, their lines.
 HISTORY_PAGE_QUERIES = 7
 

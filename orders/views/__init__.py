@@ -7,7 +7,7 @@ service and render; prices, stock and dates are never taken from the client.
 * `base`: the session's keys and guest cart (`session_cart_id`, `cart_merge_at_login`
   for the sign-in views), the safe `next` address, the invalid-link page;
 * `cart`: the cart pages; `checkout_page`: checkout; `order_pages`: an order,
-  cancelling its waiting units, the history;
+  cancelling its waiting units, the history; `questions`: "Ask about this order";
 * `delay_links`: the two links of a delay email; `aftercare`: the feedback
   question and email preferences.
 
@@ -27,6 +27,7 @@ from .cart import cart_detail, cart_line_add, cart_line_remove, cart_line_update
 from .checkout_page import CHECKOUT_KEYS_KEPT, checkout
 from .delay_links import delay_cancel, delay_keep
 from .order_pages import ORDERS_PER_PAGE, order_cancel, order_detail, order_history
+from .questions import order_question
 
 __all__ = [
     "CART_SESSION_KEY",
@@ -49,5 +50,6 @@ __all__ = [
     "order_cancel",
     "order_detail",
     "order_history",
+    "order_question",
     "session_cart_id",
 ]

@@ -1,5 +1,6 @@
 """Order pages: an order (for its owner or a signed link), cancelling its waiting units, the history."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,17 +12,41 @@ from django.views.decorators.http import require_GET, require_POST
 
 from shop.formatting import money
 
-from ..forms import CancelBackorderedForm, form_error_text
-from ..selectors import order_get_for_customer, order_list_for_user
+from ..forms import CancelBackorderedForm, CustomerQuestionForm, form_error_text
+from ..models import Order
+from ..selectors import order_get_for_customer, order_list_for_user, order_questions_for_customer
 from ..services import OrderActionError, order_cancel_backordered
 from .base import THANK_YOU_SESSION_KEY, request_user_id
 
 ORDERS_PER_PAGE = 20
 
 
-def _order_url(number: str, token: str) -> str:
+def order_url(number: str, token: str) -> str:
+    """The order page's address, with the signed link's token when the visitor came with one."""
     url = reverse("orders:detail", kwargs={"number": number})
     return f"{url}?{urlencode({'token': token})}" if token else url
+
+
+def order_page_context(
+    order: Order, *, token: str, thank_you: bool = False, question_form: CustomerQuestionForm | None = None
+) -> dict:
+    """What orders/detail.html shows of an order the visitor may see: its lines, the cancel form for
+    waiting units, and "Ask about this order" (the questions asked so far, one query, and the form,
+    `question_form` when it is shown again with its errors) when questions can reach customer service."""
+    waiting = [line for line in order.lines.all() if line.quantity_backordered]
+    cancel_form = None
+    if waiting:
+        cancel_form = CancelBackorderedForm(lines=waiting, initial={"token": token})
+    asking = bool(settings.SHOP_CONTACT_EMAIL.strip())
+    return {
+        "order": order,
+        "token": token,
+        "thank_you": thank_you,
+        "waiting_lines": waiting,
+        "cancel_form": cancel_form,
+        "questions": order_questions_for_customer(order_id=order.pk) if asking else [],
+        "question_form": (question_form or CustomerQuestionForm()) if asking else None,
+    }
 
 
 @require_GET
@@ -32,21 +57,7 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     if request.session.get(THANK_YOU_SESSION_KEY) == order.number:
         thank_you = True
         del request.session[THANK_YOU_SESSION_KEY]
-    waiting = [line for line in order.lines.all() if line.quantity_backordered]
-    cancel_form = None
-    if waiting:
-        cancel_form = CancelBackorderedForm(lines=waiting, initial={"token": token})
-    return render(
-        request,
-        "orders/detail.html",
-        {
-            "order": order,
-            "token": token,
-            "thank_you": thank_you,
-            "waiting_lines": waiting,
-            "cancel_form": cancel_form,
-        },
-    )
+    return render(request, "orders/detail.html", order_page_context(order, token=token, thank_you=thank_you))
 
 
 @require_POST
@@ -54,7 +65,7 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponseRedirect:
     """Cancel waiting units at the customer's request; ownership or the token is checked again."""
     token = request.POST.get("token") or ""
     order = order_get_for_customer(number=number, user=request.user, token=token)
-    back = _order_url(order.number, token)
+    back = order_url(order.number, token)
     form = CancelBackorderedForm(request.POST, lines=list(order.lines.all()))
     if not form.is_valid():
         messages.error(request, form_error_text(form))

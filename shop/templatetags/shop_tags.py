@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 from inventory.selectors import Availability
 from shop.badges import availability_badge_html, availability_short, card_badge_html
 from shop.cache import nav_categories_fresh
+from shop.contact import shop_contact
 from shop.formatting import money
 
 register = template.Library()
@@ -44,12 +45,22 @@ _footers: dict[tuple, SafeString] = {}
 
 @register.simple_tag
 def site_footer() -> SafeString:
-    """includes/footer.html. It shows nothing of the visitor (links, the shop's name, the year), so
-    each process renders it once per year and language (every time with DEBUG, for template edits)."""
-    key = (timezone.localtime().year, translation.get_language(), get_script_prefix(), settings.SHOP_NAME)
+    """includes/footer.html. It shows nothing of the visitor (links, the shop's name and contact
+    details, the year), so each process renders it once per year, language and contact details (every
+    time with DEBUG, for template edits)."""
+    contact = shop_contact()
+    key = (
+        timezone.localtime().year,
+        translation.get_language(),
+        get_script_prefix(),
+        settings.SHOP_NAME,
+        contact,
+    )
     footer = None if settings.DEBUG else _footers.get(key)
     if footer is None:
-        footer = _footers[key] = render_to_string("includes/footer.html", {"SHOP_NAME": settings.SHOP_NAME})
+        footer = _footers[key] = render_to_string(
+            "includes/footer.html", {"SHOP_NAME": settings.SHOP_NAME, "SHOP_CONTACT": contact}
+        )
     return footer
 
 
