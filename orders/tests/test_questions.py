@@ -1,6 +1,7 @@
 """ "Ask about this order" (orders.views.questions, orders.services.questions): who may ask, the
 throttle, bad input, and the three emails as their readers get them."""
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from orders.models import CustomerQuestion
 from orders.services import OrderActionError, customer_question_answer, customer_question_ask
 from orders.tests.helpers import allow_backorders, give_stock, place
 from orders.tokens import make_order_token
+from orders.views.questions import wait_in_words
 from shop.tests.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -222,11 +224,31 @@ def test_questions_about_one_order_are_throttled(
     assert int(response["Retry-After"]) > 0
     content = response.content.decode()
     assert "This question was not sent." in content
+    assert re.search(
+        r"Please wait (\d+ minutes?|about \d+ hours) and send it again, or reach us directly:", content
+    )
     assert "Third &lt;b&gt;one&lt;/b&gt;</blockquote>" in content  # what was typed, to copy
     assert 'href="mailto:support@example.com"' in content
     assert 'href="tel:+442079460321"' in content
     assert CustomerQuestion.objects.count() == 2
     assert mailoutbox == []
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (1, "1 minute"),
+        (60, "1 minute"),
+        (61, "2 minutes"),
+        (5340, "89 minutes"),
+        (5400, "90 minutes"),
+        (5401, "about 2 hours"),
+        (61200, "about 17 hours"),
+        (86400, "about 24 hours"),
+    ],
+)
+def test_the_wait_is_told_in_minutes_then_hours(seconds, words):
+    assert wait_in_words(seconds) == words
 
 
 def test_every_form_sent_from_one_address_counts(settings, client, order, django_capture_on_commit_callbacks):
@@ -238,6 +260,7 @@ def test_every_form_sent_from_one_address_counts(settings, client, order, django
     response = ask(client, order, django_capture_on_commit_callbacks, token=token)
 
     assert response.status_code == 429
+    assert re.search(r"Please wait \d+ minutes? and send it again", response.content.decode())
     assert CustomerQuestion.objects.count() == 0
     assert Notification.objects.count() == 0
 

@@ -34,6 +34,14 @@ def _wait(request: HttpRequest, *, group: str, rate_setting: str, key: str | Non
     return max(usage["time_left"], 1) if usage and usage["should_limit"] else 0
 
 
+def wait_in_words(seconds: int) -> str:
+    """'1 minute', '45 minutes', 'about 17 hours' (the per-order window is a day)."""
+    minutes = -(-seconds // 60)
+    if minutes <= 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"about {round(minutes / 60)} hours"
+
+
 def _too_many(request: HttpRequest, order: Order, *, token: str, wait: int) -> HttpResponse:
     """The 429 page: nothing was recorded or sent; what was typed is shown so it is not lost."""
     response = render(
@@ -45,7 +53,7 @@ def _too_many(request: HttpRequest, order: Order, *, token: str, wait: int) -> H
             "message": request.POST.get("message", "")[
                 : CustomerQuestionForm.base_fields["message"].max_length
             ],
-            "minutes": -(-wait // 60),
+            "wait": wait_in_words(wait),
         },
         status=429,
     )
