@@ -10,10 +10,26 @@ twice is applied once.
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
 
+from shop.form_fields import SingleLineField, integer_column_range
 from shop.models import Variant
 from shop.submissions import SubmissionKeyField
 
-from .models import MovementReason, PurchaseOrder, PurchaseOrderLine, StockItem, Warehouse
+from .models import (
+    MovementReason,
+    PurchaseOrder,
+    PurchaseOrderDateChange,
+    PurchaseOrderLine,
+    StockItem,
+    StockMovement,
+    Warehouse,
+)
+
+# A form's limits are its column's (config/tests/test_form_limits.py): a longer note or a bigger number
+# would be a database error on PostgreSQL instead of a message on the form.
+NOTE_MAX_LENGTH = StockMovement._meta.get_field("note").max_length
+ON_HAND_MAX = integer_column_range(StockItem, "on_hand")[1]
+DELTA_MIN, DELTA_MAX = integer_column_range(StockMovement, "on_hand_delta")
+RECEIVED_MAX = integer_column_range(PurchaseOrderLine, "quantity_received")[1]
 
 
 class VariantChoiceField(forms.ModelChoiceField):
@@ -62,6 +78,8 @@ class _StockTargetForm(forms.Form):
 class StockAdjustForm(_StockTargetForm):
     quantity_change = forms.IntegerField(
         label="Quantity change",
+        min_value=DELTA_MIN,
+        max_value=DELTA_MAX,
         help_text="Units to add; a negative number removes units (e.g. -2 for two damaged items).",
     )
     reason = forms.ChoiceField(
@@ -71,8 +89,8 @@ class StockAdjustForm(_StockTargetForm):
         ],
         initial=MovementReason.ADJUSTED.value,
     )
-    note = forms.CharField(
-        max_length=255,
+    note = SingleLineField(
+        max_length=NOTE_MAX_LENGTH,
         required=False,
         help_text="Why the stock changed. Kept in the stock ledger.",
     )
@@ -88,17 +106,18 @@ class StockCountForm(_StockTargetForm):
     counted = forms.IntegerField(
         label="Counted quantity",
         min_value=0,
+        max_value=ON_HAND_MAX,
         help_text="How many units are physically on the shelf. On hand is set to this number.",
     )
-    note = forms.CharField(max_length=255, required=False, help_text="Kept in the stock ledger.")
+    note = SingleLineField(max_length=NOTE_MAX_LENGTH, required=False, help_text="Kept in the stock ledger.")
 
 
 class PurchaseOrderAdminForm(forms.ModelForm):
     """The purchase-order header. `date_change_reason` is stored with an expected-date change."""
 
-    date_change_reason = forms.CharField(
+    date_change_reason = SingleLineField(
         label="Reason for the date change",
-        max_length=255,
+        max_length=PurchaseOrderDateChange._meta.get_field("reason").max_length,
         required=False,
         help_text="Only used when you change the expected date; kept in the date history.",
     )
@@ -106,6 +125,7 @@ class PurchaseOrderAdminForm(forms.ModelForm):
     class Meta:
         model = PurchaseOrder
         fields = ["supplier", "warehouse", "reference", "expected_date", "notes"]
+        field_classes = {"reference": SingleLineField}
 
 
 class PurchaseOrderReceiveForm(forms.Form):
@@ -128,12 +148,17 @@ class PurchaseOrderReceiveForm(forms.Form):
         for line in lines:
             if line.quantity_outstanding <= 0:
                 continue
-            self.fields[self.field_name(line)] = forms.IntegerField(
+            field = forms.IntegerField(
                 label=line.variant.sku,
                 required=False,
                 initial=line.quantity_outstanding,
-                widget=forms.NumberInput(attrs={"min": 0, "max": line.quantity_outstanding, "step": 1}),
+                # Added to quantity_received by the service, which refuses a negative or too big number
+                # with its own message; beyond the column's range it would not even be a number to it.
+                min_value=-RECEIVED_MAX,
+                max_value=RECEIVED_MAX,
             )
+            field.widget.attrs.update({"min": 0, "max": line.quantity_outstanding, "step": 1})  # the hint
+            self.fields[self.field_name(line)] = field
 
     @staticmethod
     def field_name(line: PurchaseOrderLine) -> str:

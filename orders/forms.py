@@ -10,11 +10,12 @@ import re
 from django import forms
 from django.conf import settings
 
+from shop.form_fields import SingleLineField
 from shop.formatting import money
 from shop.models import Variant
 from shop.submissions import SubmissionKeyField
 
-from .models import CustomerQuestion, OrderLine, QuestionSubject, ShipPolicy
+from .models import CustomerQuestion, Order, OrderLine, QuestionSubject, ShipPolicy
 from .payments import GATEWAYS
 from .selectors import MAX_LINE_QUANTITY, shipping_options
 
@@ -110,16 +111,29 @@ class CardNumberInput(forms.TextInput):
         return None
 
 
+def _order_column_length(name: str) -> int:
+    """How many characters `Order.<name>` holds: its form field takes no more (a longer value would
+    be a database error on PostgreSQL, not a message). config/tests/test_form_limits.py checks every form."""
+    return Order._meta.get_field(name).max_length
+
+
 class CheckoutForm(forms.Form):
     """Contact, address, delivery, payment and the backorder terms. No prices, SKUs or quantities:
-    those come from the server-side cart."""
+    those come from the server-side cart. The text fields are stored on the `Order` as cleaned: one
+    line each (`SingleLineField`), at most as long as their columns."""
 
-    email = forms.EmailField(label="Email", help_text="We send your confirmation and updates here.")
-    full_name = forms.CharField(label="Full name", max_length=200)
-    address_line1 = forms.CharField(label="Address", max_length=200)
-    address_line2 = forms.CharField(label="Address (line 2)", max_length=200, required=False)
-    city = forms.CharField(label="City", max_length=100)
-    postcode = forms.CharField(label="Postcode", max_length=20)
+    email = forms.EmailField(
+        label="Email",
+        max_length=_order_column_length("email"),
+        help_text="We send your confirmation and updates here.",
+    )
+    full_name = SingleLineField(label="Full name", max_length=_order_column_length("full_name"))
+    address_line1 = SingleLineField(label="Address", max_length=_order_column_length("address_line1"))
+    address_line2 = SingleLineField(
+        label="Address (line 2)", max_length=_order_column_length("address_line2"), required=False
+    )
+    city = SingleLineField(label="City", max_length=_order_column_length("city"))
+    postcode = SingleLineField(label="Postcode", max_length=_order_column_length("postcode"))
     country = forms.ChoiceField(label="Country", choices=[("", "Choose a country")] + COUNTRY_CHOICES)
     shipping_method = forms.ChoiceField(label="Delivery option", widget=forms.RadioSelect)
     ship_policy = forms.ChoiceField(
@@ -132,7 +146,7 @@ class CheckoutForm(forms.Form):
         choices=[(code, gateway.label) for code, gateway in GATEWAYS.items()],
         widget=forms.RadioSelect,
     )
-    card_number = forms.CharField(
+    card_number = SingleLineField(
         label="Card number",
         required=False,
         max_length=23,
@@ -141,7 +155,9 @@ class CheckoutForm(forms.Form):
         widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
     accept_backorder_terms = forms.BooleanField(label="I accept the backorder terms", required=False)
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(
+        widget=forms.HiddenInput, max_length=_order_column_length("idempotency_key")
+    )
 
     def __init__(self, *args, requires_terms: bool, **kwargs):
         super().__init__(*args, **kwargs)

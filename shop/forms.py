@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+from .form_fields import SingleLineField
 from .selectors import AVAILABILITY_CHOICES, DEFAULT_SORT, SORT_CHOICES
 
 QUERY_MAX_LENGTH = 100
@@ -21,10 +22,11 @@ class CatalogQueryForm(forms.Form):
     """The `?q=`, `?sort=` and `?availability=` parameters of a listing.
 
     Never rejects a request: a bad value is dropped and its default used, so a
-    hand-edited URL shows a page instead of an error.
+    hand-edited URL shows a page instead of an error. The query is one line (`SingleLineField`:
+    whitespace collapsed; one with control characters is dropped), cut to QUERY_MAX_LENGTH.
     """
 
-    q = forms.CharField(label="Search", required=False)
+    q = SingleLineField(label="Search", required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
     availability = forms.ChoiceField(label="Availability", choices=AVAILABILITY_CHOICES, required=False)
 
@@ -50,7 +52,10 @@ class SignupForm(UserCreationForm):
     """A new customer account: username, email (required, used for password resets) and password."""
 
     email = forms.EmailField(
-        required=True, help_text="Used for password resets and for emails about your orders."
+        required=True,
+        # Declared here (the user model's email is optional): as long as its column, not Django's 320.
+        max_length=get_user_model()._meta.get_field("email").max_length,
+        help_text="Used for password resets and for emails about your orders.",
     )
 
     class Meta(UserCreationForm.Meta):
