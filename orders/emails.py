@@ -21,8 +21,10 @@ from .models import (
     OrderEventKind,
     OrderFeedback,
     OrderLine,
+    PaymentTransaction,
     Shipment,
     ShipmentLine,
+    TransactionKind,
 )
 from .tokens import (
     DELAY_CANCEL_SALT,
@@ -32,10 +34,23 @@ from .tokens import (
     make_link_token,
     order_access_path,
 )
+from .wording import (
+    MoneyReleased,
+    cancel_money_text,
+    money_charged_text,
+    money_released_text,
+    payment_method_of,
+    when_charged_text,
+)
 
 
 def _order(context: dict) -> Order:
-    order = Order.objects.filter(pk=context.get("order_id")).prefetch_related("lines").first()
+    order = (
+        Order.objects.filter(pk=context.get("order_id"))
+        .select_related("payment")
+        .prefetch_related("lines")
+        .first()
+    )
     if order is None:
         raise PermanentEmailError(f"order {context.get('order_id')} no longer exists")
     return order
@@ -43,11 +58,15 @@ def _order(context: dict) -> Order:
 
 def _common(order: Order) -> dict:
     lines = list(order.lines.all())
+    payment_method = payment_method_of(order)
     return {
         "order": order,
         "lines": lines,
         "waiting_lines": [line for line in lines if line.quantity_backordered],
         "order_url": absolute_url(order_access_path(order.number)),
+        # What the customer reads about their money, true for the way they pay (orders.wording).
+        "payment_method": payment_method,
+        "when_charged": when_charged_text(gateway=payment_method),
     }
 
 
@@ -69,6 +88,7 @@ def order_shipped_context(context: dict) -> dict:
     waited = waited_lines(shipment=shipment, shipped_lines=shipped_lines)
     return {
         **common,
+        "charged": shipment_charged_text(order=order, shipment=shipment),
         "shipment": shipment,
         "shipped_lines": shipped_lines,
         "waited_lines": waited,
@@ -100,12 +120,32 @@ def waited_lines(*, shipment: Shipment, shipped_lines: list[ShipmentLine]) -> li
     ]
 
 
+def shipment_charged_text(*, order: Order, shipment: Shipment) -> str:
+    """What the parcel cost the customer, as the payment's capture for it says (one query; the
+    shipment's value when no capture was recorded). The first parcel carries the shipping charge."""
+    captured = PaymentTransaction.objects.filter(
+        shipment=shipment, kind=TransactionKind.CAPTURE, success=True
+    ).aggregate(total=Sum("amount"))["total"]
+    amount = shipment.amount if captured is None else captured
+    first = not order.shipments.filter(pk__lt=shipment.pk).exists()
+    shipping = order.shipping_cost if first and amount >= order.shipping_cost else Decimal("0")
+    return money_charged_text(
+        gateway=payment_method_of(order), amount=amount, currency=order.currency, shipping=shipping
+    )
+
+
 def order_cancelled_context(context: dict) -> dict:
     order = _order(context)
     common = _common(order)
     by_id = {line.pk: line for line in common["lines"]}
     cancelled = [(by_id[int(pk)], qty) for pk, qty in context.get("lines", {}).items() if int(pk) in by_id]
-    return {**common, "cancelled": cancelled, "amount": Decimal(context.get("amount", "0"))}
+    released = MoneyReleased.from_data(context, gateway=common["payment_method"], currency=order.currency)
+    return {
+        **common,
+        "cancelled": cancelled,
+        "amount": released.total,
+        "money_released": money_released_text(released),
+    }
 
 
 def backorder_allocated_context(context: dict) -> dict:
@@ -122,6 +162,7 @@ def backorder_allocated_context(context: dict) -> dict:
     allocated = [(line, served[line.pk]) for line in common["lines"] if line.pk in served]
     return {
         **common,
+        "when_charged": when_charged_text(gateway=common["payment_method"], what="these items"),
         "allocated_lines": allocated,
         "ships_together": order.ship_policy == "together",
         "ready": order.status == "ready",
@@ -163,6 +204,7 @@ def order_delayed_context(context: dict) -> dict:
         "reasons": [CAUSE_SENTENCES[c] for c in causes],
         "other_waiting": [line for line in common["waiting_lines"] if line.pk not in delayed_ids],
         "ready_lines": [line for line in common["lines"] if line.quantity_allocated],
+        "cancel_money": cancel_money_text(gateway=common["payment_method"]),
         "keep_url": _link("orders:delay_keep", DELAY_KEEP_SALT, notice.pk),
         "cancel_url": _link("orders:delay_cancel", DELAY_CANCEL_SALT, notice.pk),
         "link_days": getattr(settings, "DELAY_LINK_MAX_AGE_DAYS", 30),

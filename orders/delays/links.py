@@ -20,6 +20,7 @@ from ..locks import order_lines_of_order_lock
 from ..models import DelayChoice, DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind
 from ..services.cancellation import _order_cancel_backordered
 from ..services.errors import OrderActionError
+from ..wording import MoneyReleased
 
 
 class DelayLinkError(Exception):
@@ -68,12 +69,18 @@ def delay_keep_waiting(*, notice_id: int) -> DelayNotice:
 class DelayCancelResult:
     order: Order
     quantities: dict[int, int]  # line id -> units cancelled
-    amount: Decimal  # released to the customer's payment method
+    released: MoneyReleased  # what became of their price (voided, refunded): `orders.wording`
+
+    @property
+    def amount(self) -> Decimal:
+        """The price of the units cancelled."""
+        return self.released.total
 
 
 @transaction.atomic(durable=True)
 def delay_cancel_waiting(*, notice_id: int) -> DelayCancelResult:
-    """Cancel the units of the notice's lines that still wait, and release exactly their price.
+    """Cancel the units of the notice's lines that still wait, and release exactly their price
+    (voided from what is reserved; refunded if it was charged: `DelayCancelResult.released`).
 
     The link's use, the cancellation and the money commit together: allocated
     and shipped units are never touched (only what waits at this moment, read
@@ -104,7 +111,7 @@ def delay_cancel_waiting(*, notice_id: int) -> DelayCancelResult:
             "so there is nothing to cancel."
         )
     try:
-        amount = _order_cancel_backordered(
+        outcome = _order_cancel_backordered(
             order_id=notice.order_id, quantities=quantities, user_id=None, by_staff=False
         )
     except OrderActionError as exc:
@@ -120,4 +127,4 @@ def delay_cancel_waiting(*, notice_id: int) -> DelayCancelResult:
             "lines": {str(k): v for k, v in quantities.items()},
         },
     )
-    return DelayCancelResult(order=order, quantities=quantities, amount=amount)
+    return DelayCancelResult(order=order, quantities=quantities, released=outcome.released)

@@ -1,6 +1,7 @@
 """Cancelling waiting units: their reservation released, their money voided or refunded."""
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -11,13 +12,14 @@ from notifications.services.outbox import notification_create
 from shop.submissions import submission_claim
 
 from ..lifecycle import Move, line_apply, order_status
-from ..locks import order_lines_of_order_lock
+from ..locks import order_lines_of_order_lock, payment_lock
 from ..models import (
     Order,
     OrderEvent,
     OrderEventKind,
     OrderLine,
 )
+from ..wording import MoneyReleased, money_released_text
 from .charges import _payment_void
 from .errors import OrderActionError
 
@@ -25,6 +27,14 @@ logger = logging.getLogger(__name__)
 
 
 # --- cancelling waiting units -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What a cancellation did: units per line, and what became of their price."""
+
+    quantities: dict[int, int]  # line id -> units cancelled
+    released: MoneyReleased
 
 
 @transaction.atomic(durable=True)
@@ -45,15 +55,27 @@ def order_cancel_backordered(
     """
     if submission_key is not None:
         submission_claim(key=submission_key, action="order_cancel_backordered", user_id=user_id)
-    return _order_cancel_backordered(
+    outcome = _order_cancel_backordered(
         order_id=order_id, quantities=quantities, user_id=user_id, by_staff=by_staff
+    )
+    return outcome.released.total
+
+
+@transaction.atomic(durable=True)
+def order_cancel_by_customer(
+    *, order_id: int, quantities: dict[int, int], user_id: int | None
+) -> CancelOutcome:
+    """The customer cancels waiting units from their order page: `order_cancel_backordered`, returning
+    what became of the money (voided, refunded) so that the page can say it as it happened."""
+    return _order_cancel_backordered(
+        order_id=order_id, quantities=quantities, user_id=user_id, by_staff=False
     )
 
 
 @transaction.atomic
 def _order_cancel_backordered(
     *, order_id: int, quantities: dict[int, int] | None, user_id: int | None, by_staff: bool
-) -> Decimal:
+) -> CancelOutcome:
     """`order_cancel_backordered` inside a caller's transaction (the delay email's cancel link
     records the use of its link in the same transaction). Locks the order's lines, then the payment."""
     order = Order.objects.select_related("payment").get(pk=order_id)
@@ -100,7 +122,7 @@ def _order_cancel_backordered(
     if all(line.quantity_shipped == 0 for line in lines) and order.status == "cancelled":
         amount += order.shipping_cost  # nothing will ever ship: the shipping charge goes back too
     order.save(update_fields=["status"])
-    released = _payment_void(payment_id=order.payment.pk, amount=amount, user_id=user_id)
+    released = _money_release(order=order, amount=amount, user_id=user_id)
     who = "by staff" if by_staff else "at the customer's request"
     OrderEvent.objects.create(
         order=order,
@@ -114,8 +136,8 @@ def _order_cancel_backordered(
     OrderEvent.objects.create(
         order=order,
         kind=OrderEventKind.REFUNDED,
-        message=f"{released} {order.currency} released back to the customer's payment method.",
-        data={"amount": str(released)},
+        message=money_released_text(released)[:500],
+        data=released.as_data(),
         user_id=user_id,
     )
     event_count = order.events.filter(kind=OrderEventKind.CANCELLED).count()
@@ -126,7 +148,26 @@ def _order_cancel_backordered(
         context={
             "order_id": order.pk,
             "lines": {str(line.pk): qty for line, qty in cancelled},
-            "amount": str(released),
+            **released.as_data(),
         },
     )
-    return released
+    return CancelOutcome(quantities={line.pk: qty for line, qty in cancelled}, released=released)
+
+
+def _money_release(*, order: Order, amount: Decimal, user_id: int | None) -> MoneyReleased:
+    """Release `amount` of the order's payment (`_payment_void`: voided from what is reserved, the
+    rest refunded from what was charged) and say how, from the payment's numbers before and after.
+    The payment is locked first (after the lines: the lock order), so nothing else moves them."""
+    payment = payment_lock(order.payment.pk)
+    voided, refunded = payment.amount_voided, payment.amount_refunded
+    requested = _payment_void(payment_id=payment.pk, amount=amount, user_id=user_id)
+    payment.refresh_from_db(fields=["amount_voided", "amount_refunded"])
+    voided = payment.amount_voided - voided
+    refunded = payment.amount_refunded - refunded
+    return MoneyReleased(
+        gateway=payment.gateway,
+        currency=order.currency,
+        voided=voided,
+        refunded=refunded,
+        unreleased=requested - voided - refunded,
+    )

@@ -1,5 +1,6 @@
 """Customer pages: checkout, the order page (access and cancelling waiting units), order history."""
 
+import html
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -128,8 +129,15 @@ def test_checkout_page_states_the_backorder_terms_and_the_summary(client, mug, t
         f"1 × Alpine Tent: expected to ship by <strong>{in_words(expected)}</strong> (10% off while you wait)"
         in (content)
     )
-    assert "payment for backordered items is captured only when they ship" in content
-    assert "cancel backordered items until stock is allocated to them" in content
+    assert (
+        "You pay for backordered items only when they ship: paying by card, we reserve the order's amount "
+        "on your card now and charge each parcel as it ships; paying by invoice, we invoice each parcel as "
+        "it ships." in html.unescape(content)
+    )
+    assert (
+        "cancel backordered items until stock is reserved for them</strong>, from your order page." in content
+    )
+    assert "You pay nothing for what you cancel." in content
     assert "I accept the backorder terms" in content
     quote = response.context["quote"]
     assert (quote.subtotal, quote.discount_total, quote.shipping_cost, quote.total) == (
@@ -472,7 +480,8 @@ def test_customer_cancels_part_of_the_waiting_units(
     assert messages_of(response) == [
         (
             "success",
-            "Cancelled 1 waiting unit. €90.00 has been released back to your payment method. "
+            "Cancelled 1 waiting unit. You pay nothing for the cancelled items: the €90.00 reserved on your "
+            "card for them has been released (your bank may take a few days to show it). "
             "We have emailed you a confirmation.",
         )
     ]

@@ -15,6 +15,7 @@ from ..delays import DelayLinkError, DelayLinkUsed, delay_cancel_waiting, delay_
 from ..models import DelayChoice, DelayNotice
 from ..selectors import delay_cancel_preview, delay_notice_for_link
 from ..tokens import DELAY_CANCEL_SALT, DELAY_KEEP_SALT, order_access_path, read_link_token
+from ..wording import money_released_text
 from .base import DAY, link_invalid
 
 
@@ -57,7 +58,8 @@ def delay_keep(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def delay_cancel(request: HttpRequest, token: str) -> HttpResponse:
     """ "Cancel these items" from a delay email: the page shows what would be cancelled and the amount;
-    the button cancels the units still waiting and releases exactly their price (once)."""
+    the button cancels the units still waiting and releases exactly their price (once), and the page
+    says what became of it (`orders.wording.money_released_text`)."""
     notice = _notice_for(token, DELAY_CANCEL_SALT)
     if notice is None:
         return link_invalid(request)
@@ -78,7 +80,12 @@ def delay_cancel(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "orders/delay_cancel_done.html",
-            _delay_context(notice, amount=result.amount, units=sum(result.quantities.values())),
+            _delay_context(
+                notice,
+                amount=result.amount,
+                money_text=money_released_text(result.released),
+                units=sum(result.quantities.values()),
+            ),
         )
     preview = delay_cancel_preview(notice=notice)
     total = sum((row.amount for row in preview), Decimal("0"))

@@ -10,12 +10,12 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from shop.formatting import money
-
 from ..forms import CancelBackorderedForm, CustomerQuestionForm, form_error_text
 from ..models import Order
 from ..selectors import order_get_for_customer, order_list_for_user, order_questions_for_customer
-from ..services import OrderActionError, order_cancel_backordered
+from ..services import OrderActionError
+from ..services.cancellation import order_cancel_by_customer
+from ..wording import money_released_text
 from .base import THANK_YOU_SESSION_KEY, request_user_id
 
 ORDERS_PER_PAGE = 20
@@ -75,17 +75,17 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponseRedirect:
         messages.error(request, "Enter how many of the waiting units you want to cancel.")
         return redirect(back)
     try:
-        released = order_cancel_backordered(
-            order_id=order.pk, quantities=quantities, user_id=request_user_id(request), by_staff=False
+        outcome = order_cancel_by_customer(
+            order_id=order.pk, quantities=quantities, user_id=request_user_id(request)
         )
     except OrderActionError as exc:
         messages.error(request, str(exc))
         return redirect(back)
-    units = sum(quantities.values())
+    units = sum(outcome.quantities.values())
     messages.success(
         request,
-        f"Cancelled {units} waiting unit{'s' if units != 1 else ''}. {money(released, order.currency)} "
-        "has been released back to your payment method. We have emailed you a confirmation.",
+        f"Cancelled {units} waiting unit{'s' if units != 1 else ''}. {money_released_text(outcome.released)} "
+        "We have emailed you a confirmation.",
     )
     return redirect(back)
 

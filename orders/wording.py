@@ -1,0 +1,283 @@
+"""What a customer reads about an order: where it stands, and what happened to their money.
+
+One function per thing said, one sentence per case, so that a page, a flash message and an email
+never say it two ways, and never say something untrue for the way the customer pays:
+
+* money: `money_released_text` (cancelled units: what was voided, refunded, or not released),
+  `money_charged_text` (a parcel), `when_charged_text` (waiting units are paid when they ship),
+  `cancel_money_text` (what cancelling will do), `payment_terms_text` (checkout). A card payment
+  (the `test_card` gateway) reserves the order's amount at checkout and charges each parcel; an
+  invoice reserves nothing, and each parcel is invoiced. With no payment method known yet (cart,
+  checkout terms, product page) the sentence is true of both. `amount_due`: the order's total less
+  what its cancellations released, for the order page's totals.
+* progress: `order_status_text` (the order as a whole) and `line_status_text` (one line's units),
+  each status said once.
+
+Pure functions of their arguments: no queries. Templates reach them through
+`orders.templatetags.order_words`; views and email builders call them directly.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ObjectDoesNotExist
+
+from shop.formatting import date_in_words, money
+
+from .models import Order, OrderEvent, OrderEventKind, OrderLine, OrderStatus, ShipPolicy
+
+CARD = "test_card"
+INVOICE = "invoice"
+ZERO = Decimal("0")
+_BANK_DELAY = " (your bank may take a few days to show it)"
+
+
+def payment_method_of(order: Order) -> str | None:
+    """The gateway code of the order's payment (`test_card`, `invoice`), None if it has none.
+
+    Reads `order.payment`: a query unless the caller selected it with the order.
+    """
+    try:
+        return order.payment.gateway
+    except ObjectDoesNotExist:
+        return None
+
+
+# --- money ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoneyReleased:
+    """What cancelling units did with their price, as the payment's numbers moved.
+
+    `voided`: taken off what was reserved and never charged (a card's hold released; for an
+    invoice: never invoiced). `refunded`: given back from what had been charged (a card refund;
+    for an invoice, a credit note). `unreleased`: the gateway refused; staff follow it up.
+    """
+
+    gateway: str | None
+    currency: str
+    voided: Decimal = ZERO
+    refunded: Decimal = ZERO
+    unreleased: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        """The price of the cancelled units (what cancelling set out to release)."""
+        return self.voided + self.refunded + self.unreleased
+
+    def as_data(self) -> dict:
+        """For an email's context or a timeline event (JSON)."""
+        return {
+            "amount": str(self.total),
+            "voided": str(self.voided),
+            "refunded": str(self.refunded),
+            "unreleased": str(self.unreleased),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict, *, gateway: str | None, currency: str) -> "MoneyReleased":
+        """Back from `as_data`. Data written before the split was recorded has only `amount`,
+        which was always released from what was reserved (voided)."""
+        if "voided" not in data:
+            return cls(gateway=gateway, currency=currency, voided=Decimal(data.get("amount", "0")))
+        return cls(
+            gateway=gateway,
+            currency=currency,
+            voided=Decimal(data["voided"]),
+            refunded=Decimal(data.get("refunded", "0")),
+            unreleased=Decimal(data.get("unreleased", "0")),
+        )
+
+
+def money_released_text(released: MoneyReleased) -> str:
+    """After units were cancelled: what the customer pays for them (nothing) and why, truthfully.
+
+    Card: "You pay nothing for the cancelled items: the €51.45 reserved on your card for them has
+    been released (your bank may take a few days to show it)." Invoice: "You pay nothing for the
+    cancelled items: €51.45 will not be invoiced." A refund of what was charged, or an amount
+    the gateway refused, is said as such.
+    """
+
+    def m(value: Decimal) -> str:
+        return money(value, released.currency)
+
+    if released.gateway == CARD:
+        done = [
+            f"the {m(released.voided)} reserved on your card for them has been released"
+            if released.voided
+            else "",
+            f"the {m(released.refunded)} already charged to your card has been refunded"
+            if released.refunded
+            else "",
+        ]
+        tail = _BANK_DELAY
+    elif released.gateway == INVOICE:
+        done = [
+            f"{m(released.voided)} will not be invoiced" if released.voided else "",
+            f"we will send you a credit note for the {m(released.refunded)} already invoiced"
+            if released.refunded
+            else "",
+        ]
+        tail = ""
+    else:
+        done = [
+            f"{m(released.voided)} will not be charged" if released.voided else "",
+            f"the {m(released.refunded)} already paid has been refunded" if released.refunded else "",
+        ]
+        tail = ""
+    done = [part for part in done if part]
+    sentences = []
+    if done:
+        sentences.append(f"You pay nothing for the cancelled items: {' and '.join(done)}{tail}.")
+    if released.unreleased:
+        sentences.append(
+            f"We could not release {m(released.unreleased)} yet: we are looking into it and will email you."
+        )
+    if not sentences:
+        sentences.append("There was nothing to pay for the cancelled items.")
+    return " ".join(sentences)
+
+
+def money_charged_text(
+    *, gateway: str | None, amount: Decimal, currency: str, shipping: Decimal = ZERO
+) -> str:
+    """What a parcel costs the customer, as it was charged: card "€54.90 has been charged to your
+    card for this parcel, including €4.90 shipping."; invoice "We will invoice you €54.90 for this
+    parcel, ...". `shipping`: the part of `amount` that is the order's shipping charge."""
+    if not amount:
+        return "There is nothing more to pay for this parcel."
+    including = f", including {money(shipping, currency)} shipping" if shipping else ""
+    if gateway == CARD:
+        return f"{money(amount, currency)} has been charged to your card for this parcel{including}."
+    if gateway == INVOICE:
+        return f"We will invoice you {money(amount, currency)} for this parcel{including}."
+    return f"This parcel costs {money(amount, currency)}{including}."
+
+
+def when_charged_text(
+    *, gateway: str | None, what: str = "items waiting for stock", one: bool = False
+) -> str:
+    """When units that wait are paid for: when they ship. `what` names them; `one`: a single item.
+
+    Card: "Your card is charged for items waiting for stock only when they ship; until then the
+    amount is only reserved." Invoice: "Items waiting for stock are invoiced only when they ship."
+    No method yet: "You pay for items waiting for stock only when they ship."
+    """
+    ship = "it ships" if one else "they ship"
+    if gateway == CARD:
+        return f"Your card is charged for {what} only when {ship}; until then the amount is only reserved."
+    if gateway == INVOICE:
+        return f"{what[:1].upper()}{what[1:]} {'is' if one else 'are'} invoiced only when {ship}."
+    return f"You pay for {what} only when {ship}."
+
+
+def payment_terms_text() -> str:
+    """At checkout, before the customer chooses how to pay: what each way means for waiting units."""
+    return (
+        "You pay for backordered items only when they ship: paying by card, we reserve the order's "
+        "amount on your card now and charge each parcel as it ships; paying by invoice, we invoice "
+        "each parcel as it ships."
+    )
+
+
+def cancel_money_text(*, gateway: str | None) -> str:
+    """What cancelling waiting units does to the money, said before the customer cancels."""
+    if gateway == CARD:
+        return "You pay nothing for what you cancel: the amount reserved on your card for it is released."
+    if gateway == INVOICE:
+        return "You pay nothing for what you cancel: it is not invoiced."
+    return "You pay nothing for what you cancel."
+
+
+@dataclass(frozen=True)
+class AmountDue:
+    """An order's total, less what its cancellations released: what the customer pays in the end."""
+
+    ordered: Decimal
+    released: Decimal
+
+    @property
+    def to_pay(self) -> Decimal:
+        return self.ordered - self.released
+
+
+def amount_due(order: Order, events: Iterable[OrderEvent]) -> AmountDue:
+    """`order.total` and what its cancellations released, from the payment events of its timeline
+    (`events`: the order's events, as the order page has them; no query)."""
+    released = sum(
+        (Decimal(event.data.get("amount", "0")) for event in events if event.kind == OrderEventKind.REFUNDED),
+        ZERO,
+    )
+    return AmountDue(ordered=order.total, released=released)
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def _waits_together(order: Order, lines: Sequence[OrderLine]) -> bool:
+    return order.ship_policy == ShipPolicy.TOGETHER and any(line.quantity_backordered for line in lines)
+
+
+def line_status_text(line: OrderLine, *, order: Order, lines: Sequence[OrderLine]) -> list[str]:
+    """Where a line's units are, each state said once: one phrase when they are all in the same
+    state ("Waiting for stock, expected by Wednesday 6 January 2027"), else one per state with its
+    units ("1 shipped", "2 waiting for stock, expected by ..."). Units in stock of an order that ships together while others wait are "reserved for
+    you, ship with the rest", not "ready to ship". `lines`: all the order's lines."""
+    ready = "reserved for you, ship with the rest" if _waits_together(order, lines) else "ready to ship"
+    waiting = "waiting for stock"
+    if line.expected_date:
+        waiting += f", expected by {date_in_words(line.expected_date, weekday=True)}"
+    states = [
+        (line.quantity_shipped, "shipped"),
+        (line.quantity_allocated, ready),
+        (line.quantity_backordered, waiting),
+        (line.quantity_cancelled, "cancelled"),
+    ]
+    present = [(units, words) for units, words in states if units]
+    if len(present) == 1:
+        words = present[0][1]
+        return [words[:1].upper() + words[1:]]
+    return [f"{units} {words}" for units, words in present]
+
+
+def order_status_text(order: Order, lines: Sequence[OrderLine]) -> str:
+    """The order as a whole, in one sentence that adds what its status means for the customer."""
+    status = order.status
+    if status == OrderStatus.WAITING:
+        if _waits_together(order, lines):
+            return "Waiting for stock: you asked for one parcel, so it ships when the last item arrives."
+        return "Waiting for stock: each item ships as soon as it arrives."
+    if status == OrderStatus.PARTIALLY_READY:
+        return "Partly ready to ship: what is in stock ships now, the rest as it arrives."
+    if status == OrderStatus.READY:
+        return "Ready to ship: everything is in stock and reserved for you, and leaves soon."
+    if status == OrderStatus.PARTIALLY_SHIPPED:
+        if any(line.quantity_backordered for line in lines):
+            return "Partly shipped: the rest follows as it arrives."
+        return "Partly shipped: the rest is ready and leaves soon."
+    if status == OrderStatus.SHIPPED:
+        if any(line.quantity_cancelled for line in lines):
+            return "Shipped: everything you did not cancel is on its way to you."
+        return "Shipped: everything is on its way to you."
+    if status == OrderStatus.CANCELLED:
+        return "Cancelled: nothing of this order will ship."
+    return order.get_status_display()
+
+
+__all__ = [
+    "AmountDue",
+    "CARD",
+    "INVOICE",
+    "MoneyReleased",
+    "amount_due",
+    "cancel_money_text",
+    "line_status_text",
+    "money_charged_text",
+    "money_released_text",
+    "order_status_text",
+    "payment_method_of",
+    "payment_terms_text",
+    "when_charged_text",
+]
