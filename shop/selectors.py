@@ -13,6 +13,7 @@ their number), so a listing badge and a product page never disagree.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from urllib.parse import quote
 
 from django.db.models import (
@@ -36,6 +37,7 @@ from inventory.selectors import (
     product_availability_filter,
     variants_with_stock,
 )
+from orders.selectors import backorder_price
 
 from .models import Category, Product, Variant
 
@@ -180,19 +182,36 @@ def product_get_for_customer(*, slug: str) -> Product:
     return product
 
 
-def variant_choose(*, product: Product, sku: str | None) -> Variant | None:
-    """The active variant of `product` with `sku`, else its first active variant (None if it has none).
+def _with_sku(variants: list[Variant], sku: str | None) -> Variant | None:
+    return next((variant for variant in variants if variant.sku == sku), None) if sku else None
 
-    Uses `product.active_variants` when prefetched, so it makes no query then.
+
+def variant_choose(*, product: Product, sku: str | None) -> Variant | None:
+    """The variant a product page opens on: the active variant with `sku`; else the best one to buy.
+
+    The best one to buy is the variant whose availability `availability_best` picks, the same rule
+    as the product's badge on a listing card: in stock, then the soonest backorder, then the rest,
+    and the first in the product's order among equals. It reads each variant's `.availability`
+    (`product_list_attach_availability`); without it, the first active variant. None if the product
+    has no active variant. Makes no query when `active_variants` is prefetched.
     """
+    variants = _variants_of(product)
+    asked = _with_sku(variants, sku)
+    if asked is not None:
+        return asked
+    best = availability_best(
+        a for a in (getattr(variant, "availability", None) for variant in variants) if a is not None
+    )
+    if best is not None:
+        return next(variant for variant in variants if variant.pk == best.variant_id)
+    return variants[0] if variants else None
+
+
+def _variants_of(product: Product) -> list[Variant]:
     variants = getattr(product, "active_variants", None)
     if variants is None:
         variants = list(_active_variants().filter(product=product))
-    if sku:
-        for variant in variants:
-            if variant.sku == sku:
-                return variant
-    return variants[0] if variants else None
+    return variants
 
 
 def product_list_attach_availability(
@@ -240,19 +259,36 @@ def _alternative_candidates(*, product: Product, limit: int) -> list[Product]:
 @dataclass(frozen=True)
 class ProductPage:
     product: Product
-    variants: list[Variant]  # active, each with `.availability`
+    variants: list[Variant]  # active, each with `.availability` and `.backorder_price`
     selected_variant: Variant | None
     availability: Availability | None  # of the selected variant
     alternatives: list[Product]  # shown when the selected variant cannot ship now; each with `.availability`
+
+
+def variant_backorder_price(*, variant: Variant) -> Decimal | None:
+    """What one unit of `variant` costs when it waits for stock, if waiting earns a discount; else None.
+
+    The price checkout charges for a backordered unit (`orders.selectors.backorder_price`, the one
+    rule), from the discount of the variant's `.availability`. No queries.
+    """
+    availability = getattr(variant, "availability", None)
+    if availability is None or not availability.discount_percent:
+        return None
+    return backorder_price(variant.price, availability.discount_percent)
 
 
 def product_page_get(*, slug: str, sku: str | None, today: date | None = None) -> ProductPage:
     """Everything the product page shows: the product, its variants and their availability,
     the selected variant, and up to four alternatives that ship now when it cannot.
 
+    The selected variant is the one `sku` names, else the best one to buy (`variant_choose`: the
+    variant the product's listing badge describes). Each variant gets `.backorder_price`
+    (`variant_backorder_price`).
+
     Queries: the product, its active variants (annotated with whether they can ship now,
-    which decides whether alternatives are needed), then, only when they are, the
-    alternatives and their variants; finally one availability call for all variants on the
+    which decides whether alternatives are needed: when `sku` names a variant, whether it can;
+    otherwise whether any can, since the best one to buy then can), then, only when they are,
+    the alternatives and their variants; finally one availability call for all variants on the
     page (two queries). 4 or 6 in all, whatever the number of variants or alternatives.
     Raises Http404 if the product is not visible.
     """
@@ -268,11 +304,20 @@ def product_page_get(*, slug: str, sku: str | None, today: date | None = None) -
     )
     if product is None:
         raise Http404("No such product.")
-    selected = variant_choose(product=product, sku=sku)
+    asked = _with_sku(product.active_variants, sku)
+    if asked is not None:
+        needs_alternatives = not asked.can_ship_now
+    else:
+        needs_alternatives = bool(product.active_variants) and not any(
+            variant.can_ship_now for variant in product.active_variants
+        )
     alternatives = []
-    if selected is not None and not selected.can_ship_now:
+    if needs_alternatives:
         alternatives = _alternative_candidates(product=product, limit=ALTERNATIVES_LIMIT)
     product_list_attach_availability(products=[product, *alternatives], today=today)
+    for variant in product.active_variants:
+        variant.backorder_price = variant_backorder_price(variant=variant)
+    selected = variant_choose(product=product, sku=sku)
     availability = selected.availability if selected is not None else None
     if availability is None or availability.status in AVAILABLE_NOW:
         alternatives = []  # stock changed between the two reads: trust the availability answer
@@ -297,8 +342,9 @@ def product_structured_data(
 ) -> dict:
     """A schema.org Product with one Offer per variant, for a JSON-LD block. No queries.
 
-    `sku` is the SKU the page shows (the selected variant's); `variants` carry `.availability` (see `product_list_attach_availability`); a backorder
-    offer says when it is expected to ship (`availabilityStarts`, ISO date).
+    `sku` is the SKU the page shows (the selected variant's); `variants` carry `.availability` (see
+    `product_list_attach_availability`); a backorder offer says when it is expected to ship
+    (`availabilityStarts`, ISO date) and its price is what a waiting unit costs.
     """
     data: dict = {
         "@context": "https://schema.org",
@@ -313,14 +359,17 @@ def product_structured_data(
         data["image"] = image_url
     offers = []
     for variant in variants:
+        availability = getattr(variant, "availability", None)
+        price = variant.price
+        if availability is not None and availability.status == AvailabilityStatus.BACKORDER:
+            price = variant_backorder_price(variant=variant) or price  # every unit waits: what it costs
         offer = {
             "@type": "Offer",
             "sku": variant.sku,
-            "price": str(variant.price),
+            "price": str(price),
             "priceCurrency": currency,
             "url": f"{url}?variant={quote(variant.sku)}",
         }
-        availability = getattr(variant, "availability", None)
         if availability is not None:
             offer["availability"] = availability.schema_org
             if availability.status == AvailabilityStatus.BACKORDER and availability.expected_date:
