@@ -30,7 +30,9 @@ it commits.
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from .models import AllocationFollowUp, Cart, DelayNotice, DelayNoticeStatus, Order, OrderLine, Payment
 
@@ -110,15 +112,30 @@ def orders_lock(order_ids: Iterable[int]) -> None:
     UPDATE that waited for an order's lock would compute the status from lines
     read before the wait. Taken first, this lock makes the next statement
     start after every other transaction holding one of these orders has
-    committed, so it sees their lines. After the orders' lines.
-    SQL: SELECT id FROM orders_order WHERE id IN (...) ORDER BY id FOR NO KEY UPDATE
+    committed, so it sees their lines. After the orders' lines. The allocation
+    pass's follow-up locks a batch's orders, thousands at once: on PostgreSQL the
+    ids travel as one array literal, which costs the client a fraction of
+    thousands of parameters, and each order is still found by its primary key.
+    SQL: SELECT id FROM orders_order WHERE id = ANY('{...}') ORDER BY id FOR NO KEY UPDATE
     """
-    list(
-        Order.objects.select_for_update(no_key=True)
-        .filter(pk__in=sorted(set(order_ids)))
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    ids = sorted(set(order_ids))
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Order._meta.db_table)
+        among = RawSQL(
+            f'{table}."id" = ANY(%s::bigint[])',
+            ["{" + ",".join(map(str, map(int, ids))) + "}"],
+            output_field=BooleanField(),
+        )
+    else:
+        among = Q(pk__in=ids)
+    locked = (
+        Order.objects.select_for_update(no_key=True).filter(among).order_by("pk").values_list("pk", flat=True)
     )
+    # Run, not read: the rows are locked when the statement runs, and the caller needs nothing back
+    # (reading thousands of ids back costs the client more than the lock).
+    sql, params = locked.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def payment_lock(payment_id: int) -> Payment:
