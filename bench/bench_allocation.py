@@ -91,7 +91,7 @@ def _pass(*, lines: int, variants: int, quick: bool) -> tuple[float, int, int]:
             stock_adjust(variant_id=v.pk, warehouse_id=warehouse.pk, quantity_change=lines // variants)
     finally:
         stock_arrived.delay_on_commit = original
-    from orders import services as order_services
+    from orders.services import allocation_follow_up as order_services  # where the pass looks it up
 
     follow_up_queries = []  # queries of the follow-up transactions, on the pass's second connection
     real_follow_up = order_services.order_lines_allocated

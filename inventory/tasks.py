@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from orders.services import stock_arrived_process
+from orders.services import order_allocation_follow_ups_finish, stock_arrived_process
 
 from .services import allocation_requests_pending, allocation_requests_restore
 
@@ -28,8 +28,6 @@ def sweep_allocation_requests() -> int:
 
     Also finishes the order updates (status, timeline event, email) of served batches whose
     follow-up a dead worker left behind."""
-    from orders.services import order_allocation_follow_ups_finish
-
     order_allocation_follow_ups_finish()
     variant_ids = sorted(set(allocation_requests_pending()) | set(allocation_requests_restore()))
     if variant_ids:

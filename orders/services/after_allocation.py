@@ -2,11 +2,13 @@
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from notifications.models import NotificationKind
+from notifications.services.outbox import notifications_insert
 
-from ..lifecycle import order_status
+from ..lifecycle import CLOSED_LINE_STATUS, ORDER_STATUS_TABLE, order_status, order_totals_sql
+from ..locks import allocation_follow_up_lock, orders_lock
 from ..models import (
     AllocationFollowUp,
     Order,
@@ -21,23 +23,31 @@ logger = logging.getLogger(__name__)
 # --- after an auto-allocation batch ------------------------------------------------------------
 
 
-# Mirrors orders.lifecycle.order_status for many orders at once (PostgreSQL); a test checks parity.
-# Id lists come in as one array literal (text), which costs the client far less than a list of
-# thousands of Python ints adapted one by one.
-_ORDER_STATUS_SQL = """
-UPDATE orders_order o SET status = CASE
-    WHEN a.open_lines = 0 THEN 'cancelled'
-    WHEN a.allocated = 0 AND a.backordered = 0 THEN 'shipped'
-    WHEN a.shipped > 0 THEN 'partially_shipped'
-    WHEN a.backordered = 0 THEN 'ready'
-    WHEN a.allocated > 0 AND o.ship_policy = 'split' THEN 'partially_ready'
-    ELSE 'waiting' END
+# orders.lifecycle's order-status table for many orders at once (PostgreSQL): the totals of each
+# order's open lines, then the table's CASE; statuses travel as parameters. Id lists come in as
+# one array literal (text), which costs the client far less than a list of thousands of Python
+# ints adapted one by one.
+_ORDER_STATUS_CASE, _ORDER_STATUS_PARAMS = ORDER_STATUS_TABLE.case_sql(
+    {
+        "open_lines": "a.open_lines",
+        "allocated": "a.allocated",
+        "backordered": "a.backordered",
+        "shipped": "a.shipped",
+        "ship_policy": "o.ship_policy",
+    },
+    param_prefix="order_status_",
+)
+_ORDER_TOTALS = order_totals_sql(
+    status="status",
+    allocated="quantity_allocated",
+    backordered="quantity_backordered",
+    shipped="quantity_shipped",
+    param="closed_line_status",
+)
+_ORDER_STATUS_SQL = f"""
+UPDATE orders_order o SET status = {_ORDER_STATUS_CASE}
 FROM (
-    SELECT order_id,
-           COUNT(*) FILTER (WHERE status <> 'cancelled') AS open_lines,
-           COALESCE(SUM(quantity_allocated) FILTER (WHERE status <> 'cancelled'), 0) AS allocated,
-           COALESCE(SUM(quantity_backordered) FILTER (WHERE status <> 'cancelled'), 0) AS backordered,
-           COALESCE(SUM(quantity_shipped) FILTER (WHERE status <> 'cancelled'), 0) AS shipped
+    SELECT order_id, {_ORDER_TOTALS}
     FROM orders_orderline WHERE order_id = ANY(%(orders)s::bigint[]) GROUP BY order_id
 ) a
 -- The id list again, for the orders table: without it the planner may hash-join the whole
@@ -46,19 +56,16 @@ WHERE o.id = a.order_id AND o.id = ANY(%(orders)s::bigint[])
 RETURNING o.id, o.email
 """
 
-_ORDERS_LOCK_SQL = (
-    "SELECT 1 FROM orders_order WHERE id = ANY(%(orders)s::bigint[]) ORDER BY id FOR NO KEY UPDATE"
-)
-
 # A served batch's orders brought up to date in one statement (PostgreSQL): one timeline event
-# per order naming what this batch reserved, the statuses (above), and one email per order per
-# pass (the dedupe key carries the pass id, so several batches of one pass send one email).
+# per order naming what this batch reserved, and the statuses (above); it returns the orders'
+# addresses, for one email per order per pass (the dedupe key carries the pass id, so several
+# batches of one pass send one email), written by the outbox's one insert.
 _ORDERS_ALLOCATED_SQL = (
     """
 WITH batch(line_id, take) AS (SELECT * FROM unnest(%(lines)s::bigint[], %(takes)s::int[])),
 events AS (
     INSERT INTO orders_orderevent (order_id, kind, message, data, visible_to_customer, created_at)
-    SELECT l.order_id, 'allocated',
+    SELECT l.order_id, %(event_kind)s,
            LEFT('Stock arrived and is reserved for you: '
                 || string_agg(b.take || ' × ' || l.product_name, ', ' ORDER BY l.id), 500),
            jsonb_build_object('run', %(run)s::text, 'lines', jsonb_object_agg(l.id::text, b.take)), true, now()
@@ -67,24 +74,28 @@ events AS (
 ),
 updated AS ("""
     + _ORDER_STATUS_SQL
-    + """),
-emails AS (
-    INSERT INTO notifications_notification (kind, recipient, context, dedupe_key, status, attempts, last_error,
-                                            created_at)
-    SELECT 'backorder_allocated', email, jsonb_build_object('order_id', id, 'run_id', %(run)s::text),
-           'backorder-allocated:' || id || ':' || %(run)s::text, 'pending', 0, '', now()
-    FROM updated
-    ON CONFLICT (dedupe_key) DO NOTHING
-    RETURNING id
-)
-SELECT id FROM emails ORDER BY id
+    + """)
+SELECT id, email FROM updated ORDER BY id
 """
 )
 
 
 def _pg_array(ids) -> str:
     """An array literal for `%s::bigint[]`: '{1,2,3}'."""
-    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+    return "{" + ",".join(map(str, map(int, ids))) + "}"
+
+
+def _allocated_emails(recipients, *, run_id: str) -> list[dict]:
+    """One "your backordered items are allocated" outbox row per (order id, email), for this pass."""
+    return [
+        {
+            "kind": NotificationKind.BACKORDER_ALLOCATED,
+            "recipient": email,
+            "dedupe_key": f"backorder-allocated:{order_id}:{run_id}",
+            "context": {"order_id": order_id, "run_id": run_id},
+        }
+        for order_id, email in recipients
+    ]
 
 
 def order_lines_allocated(
@@ -103,76 +114,52 @@ def order_lines_allocated(
     False, changing nothing, when that row is gone: another transaction (the
     sweep, or the pass's own follow-up) has already done this work.
     """
-    from django.db import connection
-
-    from notifications.services import notification_create_many, notifications_enqueue_on_commit
-
     if follow_up_id is not None and not AllocationFollowUp.objects.filter(pk=follow_up_id).delete()[0]:
         return False
     if connection.vendor == "postgresql":
-        orders = _pg_array(sorted(order_ids))
-        lines = sorted(takes)
-        with connection.cursor() as cursor:
-            # Lock the orders first, in a statement of their own. The statement that follows then
-            # starts (READ COMMITTED) after every other transaction that held one of these orders
-            # has committed, so it sees their lines: another worker's pass serving another variant
-            # of the same order, a shipment, a cancellation. Were the lock taken by the UPDATE
-            # itself, its snapshot would predate the wait and the status could be stale.
-            cursor.execute(_ORDERS_LOCK_SQL, {"orders": orders})
-            cursor.execute(
-                _ORDERS_ALLOCATED_SQL,
-                {
-                    "orders": orders,
-                    "lines": _pg_array(lines),
-                    "takes": _pg_array(takes[line] for line in lines),
-                    "run": run_id,
-                },
-            )
-            notifications_enqueue_on_commit([row[0] for row in cursor.fetchall()])
-        return True
-    recipients = _order_statuses_refresh_python(order_ids=order_ids, takes=takes, run_id=run_id)
-    notification_create_many(
-        rows=[
-            {
-                "kind": NotificationKind.BACKORDER_ALLOCATED,
-                "recipient": email,
-                "dedupe_key": f"backorder-allocated:{order_id}:{run_id}",
-                "context": {"order_id": order_id, "run_id": run_id},
-            }
-            for order_id, email in sorted(recipients)
-        ]
-    )
+        _orders_allocated_postgres(order_ids=order_ids, takes=takes, run_id=run_id)
+    else:
+        _orders_allocated_python(order_ids=order_ids, takes=takes, run_id=run_id)
     return True
 
 
-def order_allocation_follow_ups_finish(*, limit: int = 100) -> int:
-    """Do the order work of served batches whose follow-up was left behind (the sweep).
+def _orders_allocated_postgres(*, order_ids: set[int], takes: dict[int, int], run_id: str) -> None:
+    """The orders' side of a batch in one statement, then the outbox's insert (PostgreSQL).
 
-    A worker that died between a batch's commit and its follow-up's leaves the
-    `AllocationFollowUp` row: the lines are allocated, but their orders lack the
-    new status, the timeline event and the email. Each row is done in its own
-    transaction, exactly as the pass would have done it; a row that the pass's
-    own follow-up is doing at the same moment is waited for and then skipped.
-    Returns the number of batches done (at most `limit` per call).
+    Python twin: `_orders_allocated_python`. Parity:
+    orders/tests/test_allocation_parity.py::test_python_and_postgres_batches_write_the_same_rows.
     """
-    done = 0
-    for pk in AllocationFollowUp.objects.order_by("pk").values_list("pk", flat=True)[:limit]:
-        with transaction.atomic():
-            row = AllocationFollowUp.objects.select_for_update(no_key=True).filter(pk=pk).first()
-            if row is None:
-                continue
-            lines = [int(i) for i in row.lines.get("lines", [])]
-            takes = dict(zip(lines, (int(t) for t in row.lines.get("takes", [])), strict=True))
-            order_ids = set(OrderLine.objects.filter(pk__in=lines).values_list("order_id", flat=True))
-            done += order_lines_allocated(
-                order_ids=order_ids, takes=takes, run_id=row.run_id, follow_up_id=pk
-            )
-    if done:
-        logger.warning("Finished the order updates of %s auto-allocation batch(es) left behind.", done)
-    return done
+    # Lock the orders first, in a statement of their own. The statement that follows then starts
+    # (READ COMMITTED) after every other transaction that held one of these orders has committed,
+    # so it sees their lines: another worker's pass serving another variant of the same order, a
+    # shipment, a cancellation. Were the lock taken by the UPDATE itself, its snapshot would
+    # predate the wait and the status could be stale.
+    orders_lock(order_ids)
+    lines = sorted(takes)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ORDERS_ALLOCATED_SQL,
+            {
+                "orders": _pg_array(sorted(order_ids)),
+                "lines": _pg_array(lines),
+                "takes": _pg_array(map(takes.__getitem__, lines)),
+                "run": run_id,
+                "event_kind": OrderEventKind.ALLOCATED.value,
+                "closed_line_status": CLOSED_LINE_STATUS.value,
+                **_ORDER_STATUS_PARAMS,
+            },
+        )
+        recipients = cursor.fetchall()
+        # On this connection (the follow-up's own, in its thread); the new rows are enqueued for
+        # sending after this transaction commits, and only those: a dedupe key that exists (an
+        # earlier batch of the pass) creates no row, so each order gets one email per pass.
+        notifications_insert(rows=_allocated_emails(recipients, run_id=run_id), cursor=cursor)
 
 
-def _order_statuses_refresh_python(*, order_ids: set[int], takes: dict[int, int], run_id: str) -> list:
+def _orders_allocated_python(*, order_ids: set[int], takes: dict[int, int], run_id: str) -> None:
+    """The orders' side of a batch with the ORM (SQLite). PostgreSQL twin: `_orders_allocated_postgres`.
+    Parity: orders/tests/test_allocation_parity.py::test_python_and_postgres_batches_write_the_same_rows.
+    """
     orders = list(Order.objects.filter(pk__in=order_ids).prefetch_related("lines").order_by("pk"))
     changed, events = [], []
     for order in orders:
@@ -195,4 +182,31 @@ def _order_statuses_refresh_python(*, order_ids: set[int], takes: dict[int, int]
         )
     Order.objects.bulk_update(changed, ["status"], batch_size=1000)
     OrderEvent.objects.bulk_create(events, batch_size=1000)
-    return [(order.pk, order.email) for order in orders]
+    notifications_insert(rows=_allocated_emails([(order.pk, order.email) for order in orders], run_id=run_id))
+
+
+def order_allocation_follow_ups_finish(*, limit: int = 100) -> int:
+    """Do the order work of served batches whose follow-up was left behind (the sweep).
+
+    A worker that died between a batch's commit and its follow-up's leaves the
+    `AllocationFollowUp` row: the lines are allocated, but their orders lack the
+    new status, the timeline event and the email. Each row is done in its own
+    transaction, exactly as the pass would have done it; a row that the pass's
+    own follow-up is doing at the same moment is waited for and then skipped.
+    Returns the number of batches done (at most `limit` per call).
+    """
+    done = 0
+    for pk in AllocationFollowUp.objects.order_by("pk").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            row = allocation_follow_up_lock(pk)
+            if row is None:
+                continue
+            lines = [int(i) for i in row.lines.get("lines", [])]
+            takes = dict(zip(lines, (int(t) for t in row.lines.get("takes", [])), strict=True))
+            order_ids = set(OrderLine.objects.filter(pk__in=lines).values_list("order_id", flat=True))
+            done += order_lines_allocated(
+                order_ids=order_ids, takes=takes, run_id=row.run_id, follow_up_id=pk
+            )
+    if done:
+        logger.warning("Finished the order updates of %s auto-allocation batch(es) left behind.", done)
+    return done

@@ -5,10 +5,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connection
 from django.utils import timezone
 
 from inventory.projection import ordered_incoming, project_ready_date
+from inventory.selectors import availability_for_variants
 
+from ..models import OrderLine
 from ..querysets import queue_order
 
 logger = logging.getLogger(__name__)
@@ -82,15 +85,11 @@ def backorder_dates_reproject(*, variant_ids: Iterable[int], today: date | None 
     The delay checks (orders.delays) compare each projection with the date the
     customer was told, so they never run a projection of their own.
     """
-    from django.db import connection
-
-    from inventory.selectors import availability_for_variants
-    from orders.models import OrderLine
-
     today = today or timezone.localdate()
     availability = availability_for_variants(variant_ids=variant_ids, today=today)
     lines = (
-        OrderLine.objects.filter(variant_id__in=list(availability), quantity_backordered__gt=0)
+        OrderLine.objects.waiting()
+        .filter(variant_id__in=list(availability))
         .order_by("variant_id", *queue_order())
         .values_list("pk", "variant_id", "quantity_backordered", "expected_date")
     )
@@ -114,17 +113,30 @@ def backorder_dates_reproject(*, variant_ids: Iterable[int], today: date | None 
         if new != old:
             changed.append((pk, new))
     result = DatesRefresh(today=today, availability=availability, lines=projections, changed=len(changed))
-    if not changed:
-        return result
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {OrderLine._meta.db_table} l SET expected_date = v.d "
-                "FROM unnest(%s::bigint[], %s::date[]) AS v(id, d) WHERE l.id = v.id",
-                [[pk for pk, _ in changed], [d for _, d in changed]],
-            )
-    else:
-        OrderLine.objects.bulk_update(
-            [OrderLine(pk=pk, expected_date=d) for pk, d in changed], ["expected_date"], batch_size=1000
-        )
+    if changed:
+        if connection.vendor == "postgresql":
+            _expected_dates_write_postgres(changed)
+        else:
+            _expected_dates_write(changed)
     return result
+
+
+def _expected_dates_write(changed: list[tuple[int, date]]) -> None:
+    """Store the new expected dates, [(line id, date)] (ORM; SQLite). PostgreSQL twin below.
+    Parity: orders/tests/test_allocation_parity.py::test_python_and_postgres_write_the_same_expected_dates.
+    """
+    OrderLine.objects.bulk_update(
+        [OrderLine(pk=pk, expected_date=d) for pk, d in changed], ["expected_date"], batch_size=1000
+    )
+
+
+def _expected_dates_write_postgres(changed: list[tuple[int, date]]) -> None:
+    """`_expected_dates_write` in one statement whatever the number of lines (PostgreSQL).
+    Parity: orders/tests/test_allocation_parity.py::test_python_and_postgres_write_the_same_expected_dates.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OrderLine._meta.db_table} l SET expected_date = v.d "
+            "FROM unnest(%s::bigint[], %s::date[]) AS v(id, d) WHERE l.id = v.id",
+            [[pk for pk, _ in changed], [d for _, d in changed]],
+        )

@@ -3,11 +3,12 @@
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from orders.models import OrderLine
 from orders.querysets import WAITING, queue_order
-from orders.services.allocation import _queue_order  # the allocation pass's own, until it uses queue_order()
+from orders.services.allocation_batches import QUEUE_ORDER_SQL  # the allocation pass's SQL window order
 from orders.tests.factories import OrderFactory, OrderLineFactory
 from shop.models import Variant
 from shop.tests.factories import VariantFactory
@@ -71,8 +72,21 @@ def line(variant, *, priority=False, minutes=0, quantity=1):
     return OrderLineFactory(order=order, variant=variant, quantity=quantity)
 
 
+def in_the_pass_order(lines) -> list[int]:
+    """The ids of these lines as the allocation pass's statement orders them (QUEUE_ORDER_SQL)."""
+    ids = list(lines.values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.id FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id "
+            f"WHERE l.id IN ({', '.join(['%s'] * len(ids))}) ORDER BY {QUEUE_ORDER_SQL}",
+            ids,
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def test_queue_order_is_the_allocation_pass_order():
-    assert queue_order() == _queue_order()
+    assert queue_order() == ("-order__is_priority", "order__placed_at", "pk")
+    assert QUEUE_ORDER_SQL == "o.is_priority DESC, o.placed_at, l.id"
 
 
 # (name, (priority, minutes after noon) of each order in the order they are created, expected service order)
@@ -94,7 +108,7 @@ def test_queue_order_serves_the_same_lines_first_as_the_allocation_pass(orders, 
     waiting = OrderLine.objects.waiting().filter(variant=variant)
 
     ours = list(waiting.order_by(*queue_order()).values_list("pk", flat=True))
-    theirs = list(waiting.order_by(*_queue_order()).values_list("pk", flat=True))
+    theirs = in_the_pass_order(waiting)
 
     assert ours == theirs == [lines[n].pk for n in expected]
 
@@ -108,5 +122,5 @@ def test_queue_order_keeps_an_orders_lines_together_in_line_order():
 
     ours = list(OrderLine.objects.waiting().order_by(*queue_order()).values_list("pk", flat=True))
 
-    assert ours == list(OrderLine.objects.waiting().order_by(*_queue_order()).values_list("pk", flat=True))
+    assert ours == in_the_pass_order(OrderLine.objects.waiting())
     assert ours == [first.pk, second.pk, late.pk]

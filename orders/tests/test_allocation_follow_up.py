@@ -16,8 +16,8 @@ from inventory.models import StockItem
 from inventory.selectors import ledger_discrepancies
 from inventory.tasks import sweep_allocation_requests
 from notifications.models import Notification
-from orders import services as order_services
 from orders.models import AllocationFollowUp, Order, OrderEvent
+from orders.services import allocation_follow_up as order_services
 from orders.services import allocation_serve_queue, order_allocation_follow_ups_finish
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.tests.factories import VariantFactory

@@ -223,7 +223,7 @@ def test_a_crash_between_batches_leaves_whole_batches_and_the_rerun_finishes():
     orders = waiting_orders(variant, [1] * 6)
     stock_adjust(variant_id=variant.pk, warehouse_id=WarehouseFactory().pk, quantity_change=6)
 
-    from orders import services as order_services
+    from orders.services import allocation_follow_up as order_services
 
     real = order_services.order_lines_allocated
     calls = {"n": 0}
