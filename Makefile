@@ -74,9 +74,11 @@ $(AXE_JS): package.json package-lock.json
 	  echo "browser-deps: npm not found, so no axe-core: install Node.js and npm; until then the browser tests skip."; \
 	fi
 
+## make lint: ruff, then the floor plan's import contracts (pyproject.toml, docs/architecture.md).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 ## make bench: every benchmark (bench/bench_*.py, the load test included), then ONE table of figures and
 ## their targets; JSON in bench/results/. Meaningful on PostgreSQL + Redis (DATABASE_URL, REDIS_URL; see

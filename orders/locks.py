@@ -77,8 +77,8 @@ def order_lines_lock(line_ids: Iterable[int]) -> QuerySet[OrderLine]:
     After the variants and their stock items, before the lines' orders. A
     customer's cancellation may have shrunk a line while the pass chose it;
     the pass reads the line again under this lock.
-    SQL: SELECT ... FROM orders_orderline WHERE id IN (...) ORDER BY id
-         FOR NO KEY UPDATE OF orders_orderline
+    SQL: SELECT ... FROM the order lines WHERE id IN (...) ORDER BY id
+         FOR NO KEY UPDATE OF the order lines
     """
     return (
         OrderLine.objects.select_for_update(of=("self",), no_key=True)
@@ -95,8 +95,8 @@ def order_lines_of_order_lock(order_id: int) -> QuerySet[OrderLine]:
     computed from all of them). After stock items and allocations (shipping
     locks those first) and delay notices (the cancel link), before the order's
     row and its payment.
-    SQL: SELECT ... FROM orders_orderline WHERE order_id = %s ORDER BY id
-         FOR NO KEY UPDATE OF orders_orderline
+    SQL: SELECT ... FROM the order lines WHERE order_id = %s ORDER BY id
+         FOR NO KEY UPDATE OF the order lines
     """
     return (
         OrderLine.objects.select_for_update(of=("self",), no_key=True)

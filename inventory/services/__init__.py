@@ -8,6 +8,9 @@ One module per concern; this package re-exports their public names, so callers w
 - `reservation`: checkout's reservation of stock for order lines, and shipping it
 - `requests`: allocation requests, the durable "this variant has stock to serve"
 - `bulk`: set-based receipts and counts (imports, the demo)
+- `serving`: the stock side of an allocation pass's batch (stock items, allocations, ledger rows),
+  called by `orders.services.allocation_batches` in the batch's transaction; imported from its
+  module, not re-exported here
 - `errors`: the refusals
 
 Every function writes a StockMovement row in the same transaction as the stock change, so the

@@ -62,11 +62,6 @@ class Reservation:
     recorded: bool = False
 
 
-# The allocation pass (orders.services.allocation) still imports the old name; remove this alias
-# once it calls inventory.locks.variants_lock itself.
-_lock_variants = variants_lock
-
-
 def _availability_under_lock(seen, *, free_stock: int, waiting: int):
     """`seen` (an Availability read before the variant was locked) with the two numbers that
     checkouts and the auto-allocation pass change, read again under the lock.

@@ -9,7 +9,9 @@ One module per concern; this package re-exports their public names, so callers w
 - `fulfilment`: shipping allocated units and capturing their money
 - `cancellation`: cancelling waiting units
 - `priority`: staff priority in the backorder queue
-- `allocation`: the auto-allocation pass that serves waiting order lines when stock arrives
+- `allocation`: the auto-allocation pass that serves waiting order lines when stock arrives;
+  `allocation_batches` (one batch, in Python and its PostgreSQL twin side by side) and
+  `allocation_follow_up` (the orders' side of each batch on a second connection)
 - `after_allocation`: the orders' side of an allocation batch (statuses, events, emails)
 - `dates`: the expected dates of waiting lines
 - `cart`: the cart
