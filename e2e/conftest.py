@@ -7,9 +7,14 @@ SMTP server that keeps what it receives. The browser (`browser_session`) opens p
 contexts (a guest, a member of staff), records every CSP violation and JavaScript error, and
 saves a screenshot of every open page to test-results/ when the test fails.
 
-Mark a test `browser` (with `postgres` and `redis`): without Chromium at CHROMIUM_PATH
-(default /usr/bin/chromium), the playwright package or axe-core (node_modules/), it is skipped
-with the command that installs them, `make browser-deps`; with REQUIRE_SERVICES=1 it fails.
+`any_live_shop` is the same shop where PostgreSQL and Redis are there, and the shop in this
+process (pytest-django's live-server thread, eager tasks) on SQLite, so a test using it runs in
+both CI runs (test_shop_journey.py).
+
+Mark a test `browser` (with `postgres` and `redis` if it uses `live_shop`): without Chromium at
+CHROMIUM_PATH (default /usr/bin/chromium), the playwright package or axe-core (node_modules/), it
+is skipped with the command that installs them, `make browser-deps`; with REQUIRE_SERVICES=1 it
+fails.
 """
 
 import os
@@ -250,6 +255,51 @@ def live_shop(transactional_db, celery_via_broker, smtp_server, static_root, tmp
     if _failed(request):
         for log in tmp_path.glob("*.log"):
             shutil.copy(log, _results_dir(request) / log.name)
+
+
+@pytest.fixture
+def any_live_shop(request, transactional_db, smtp_server, settings):
+    """Returns `start()` -> LiveShop on whichever database this run has, so one journey runs in both of
+    CI's runs.
+
+    With PostgreSQL and a reachable Redis (CI's second run; REQUIRE_SERVICES=1 insists on them) it
+    is `live_shop`: gunicorn with production settings and a real Celery worker. Otherwise (SQLite,
+    CI's first run) gunicorn cannot share pytest's in-memory test database, so the shop runs in this
+    process, in pytest-django's `live_server` thread (test settings, static files from the finders),
+    tasks run eagerly inside the request that enqueues them, and emails go through SMTP to the same
+    real `smtp_server`. Links in emails point at whichever server runs; delay emails have no quiet
+    period in either case.
+    """
+    from conftest import _missing_service
+
+    missing = [reason for marker in ("postgres", "redis") if (reason := _missing_service(marker))]
+    if REQUIRE_SERVICES and missing:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {'; '.join(missing)}", pytrace=False)
+    if not missing:
+        return request.getfixturevalue("live_shop")
+
+    def start() -> LiveShop:
+        server = request.getfixturevalue("live_server")
+        url = server.url
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost", "127.0.0.1"]
+        settings.SHOP_BASE_URL = url
+        settings.DELAY_NOTIFY_QUIET_MINUTES = 0
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        # a_staff_member() stores a PBKDF2 hash (what gunicorn's production settings check); the test
+        # settings hash with MD5 only.
+        settings.PASSWORD_HASHERS = [
+            *settings.PASSWORD_HASHERS,
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        ]
+        from config.celery import app
+
+        assert app.conf.task_always_eager, "the in-process shop needs the test settings' eager tasks"
+        return LiveShop(url=url, mailbox=smtp_server, queue="(eager: tasks run in the server thread)")
+
+    return start
 
 
 # --- the browser ---------------------------------------------------------------------------------

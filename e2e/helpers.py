@@ -3,9 +3,12 @@ shopping and checkout, staff signing in to the admin, reading emails and running
 
 import email.message
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -161,6 +164,52 @@ def link_after(text: str, label: str, base_url: str) -> str:
     link = match.group(1)
     assert link.startswith(f"{base_url}/"), f"{link} does not point at the running shop {base_url}"
     return link
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    """Poll `condition` (e.g. a query for a row the worker writes) until it is true."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.1)
+
+
+# --- screenshots -------------------------------------------------------------------------------
+
+SCREENSHOTS_DIR = Path(__file__).resolve().parent / "screenshots"
+# (width, height): a laptop, and a phone (iPhone 12-15 size). Full-page shots, so height is the fold.
+WIDE, NARROW = (1280, 800), (390, 844)
+
+
+@dataclass
+class Screenshots:
+    """Full-page screenshots of each page a journey visits, at a laptop's and a phone's width, into
+    e2e/screenshots/ (not committed): `01-product-1280.png`, `01-product-390.png`, ...
+
+    The 390 px shot is of the same page, resized with `set_viewport_size` (no second trip through
+    the flow); the page goes back to 1280 px afterwards. The folder's old shots are removed first,
+    so it always holds one run's pictures.
+    """
+
+    folder: Path = SCREENSHOTS_DIR
+    taken: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+
+    def take(self, page: Page, name: str) -> None:
+        # A page can pass the test's checks while its end is still arriving: shoot it once loaded.
+        page.wait_for_load_state("load")
+        number = len(self.taken) // 2 + 1
+        for width, height in (WIDE, NARROW):
+            page.set_viewport_size({"width": width, "height": height})
+            path = self.folder / f"{number:02d}-{name}-{width}.png"
+            page.screenshot(path=str(path), full_page=True)
+            self.taken.append(path.name)
+        page.set_viewport_size({"width": WIDE[0], "height": WIDE[1]})
 
 
 # --- accessibility -------------------------------------------------------------------------------
