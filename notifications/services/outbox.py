@@ -125,34 +125,55 @@ def notifications_insert(*, rows: Iterable[dict], cursor=None, enqueue: bool = T
     return ids
 
 
-def _insert_postgres(cursor, rows: list[dict]) -> list[int]:
-    db = cursor.db
+def notifications_insert_sql(*, source: str, db) -> tuple[str, dict]:
+    """The outbox's one INSERT on PostgreSQL, as text to run or to embed in a larger statement.
+
+    `source` is a SELECT whose columns are `kind`, `recipient`, `context` (jsonb),
+    `dedupe_key` and `position` (rows get ids in that order). Returns the
+    statement `INSERT ... SELECT ... FROM (source) ... ON CONFLICT (dedupe_key)
+    DO NOTHING RETURNING id` and its named parameters (prefixed `outbox_`).
+    Every other column gets the value a new row gets from the model (its
+    default, or the time of the insert for `auto_now_add`), so the column list
+    lives here and nowhere else. A caller that embeds it (as a data-modifying
+    CTE) enqueues the ids it returns itself (`notifications_enqueue_on_commit`).
+    """
     now = timezone.now()
-    columns, values, params = [], [], []
+    columns, values, params = [], [], {}
     for field in Notification._meta.concrete_fields:
         if field.primary_key:
             continue
         columns.append(db.ops.quote_name(field.column))
         if field.name in _ROW_FIELDS:
-            index = _ROW_FIELDS.index(field.name)
-            values.append(
-                f"r.item -> {index}" if field.get_internal_type() == "JSONField" else f"r.item ->> {index}"
-            )
+            values.append(f"r.{field.name}")
         else:
+            name = f"outbox_{field.column}"
             value = now if getattr(field, "auto_now_add", False) else field.get_default()
-            values.append(f"%s::{field.db_type(db)}")
-            params.append(field.get_db_prep_save(value, db))
+            values.append(f"%({name})s::{field.db_type(db)}")
+            params[name] = field.get_db_prep_save(value, db)
+    sql = (
+        f"INSERT INTO {db.ops.quote_name(Notification._meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM ({source}) AS r ORDER BY r.position "
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+    )
+    return sql, params
+
+
+# Rows given in Python travel as one JSON array, unnested by the database: one `json.dumps` costs
+# the client far less than quoting four arrays of thousands of values.
+_JSON_ROWS_SOURCE = (
+    "SELECT j.item ->> 0 AS kind, j.item ->> 1 AS recipient, j.item -> 2 AS context, "
+    "j.item ->> 3 AS dedupe_key, j.n AS position "
+    "FROM jsonb_array_elements(%(outbox_rows)s::jsonb) WITH ORDINALITY AS j(item, n)"
+)
+
+
+def _insert_postgres(cursor, rows: list[dict]) -> list[int]:
+    sql, params = notifications_insert_sql(source=_JSON_ROWS_SOURCE, db=cursor.db)
     items = [  # each row as a JSON array of its values, in the order of _ROW_FIELDS
         [str(row["kind"]), row["recipient"], row.get("context") or {}, row["dedupe_key"]] for row in rows
     ]
-    params.append(json.dumps(items))
-    cursor.execute(
-        f"INSERT INTO {db.ops.quote_name(Notification._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} "
-        "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(item, n) ORDER BY r.n "
-        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        params,
-    )
+    params["outbox_rows"] = json.dumps(items)
+    cursor.execute(sql, params)
     return sorted(row[0] for row in cursor.fetchall())
 
 

@@ -5,7 +5,11 @@ import logging
 from django.db import connection, transaction
 
 from notifications.models import NotificationKind
-from notifications.services.outbox import notifications_insert
+from notifications.services.outbox import (
+    notifications_enqueue_on_commit,
+    notifications_insert,
+    notifications_insert_sql,
+)
 
 from ..lifecycle import CLOSED_LINE_STATUS, ORDER_STATUS_TABLE, order_status, order_totals_sql
 from ..locks import allocation_follow_up_lock, orders_lock
@@ -56,10 +60,18 @@ WHERE o.id = a.order_id AND o.id = ANY(%(orders)s::bigint[])
 RETURNING o.id, o.email
 """
 
+# The "your backordered items are allocated" emails of the orders just updated: the outbox's one
+# insert (notifications_insert_sql) fed by the UPDATE's RETURNING rows, one per order per pass.
+_ALLOCATED_EMAILS_SOURCE = (
+    "SELECT %(email_kind)s AS kind, u.email AS recipient, "
+    "jsonb_build_object('order_id', u.id, 'run_id', %(run)s::text) AS context, "
+    "'backorder-allocated:' || u.id || ':' || %(run)s::text AS dedupe_key, u.id AS position FROM updated u"
+)
+
 # A served batch's orders brought up to date in one statement (PostgreSQL): one timeline event
-# per order naming what this batch reserved, and the statuses (above); it returns the orders'
-# addresses, for one email per order per pass (the dedupe key carries the pass id, so several
-# batches of one pass send one email), written by the outbox's one insert.
+# per order naming what this batch reserved, the statuses (above), and one email per order per
+# pass (the dedupe key carries the pass id, so several batches of one pass send one email),
+# written by the outbox's one insert embedded as the last step; it returns the new emails' ids.
 _ORDERS_ALLOCATED_SQL = (
     """
 WITH batch(line_id, take) AS (SELECT * FROM unnest(%(lines)s::bigint[], %(takes)s::int[])),
@@ -74,8 +86,9 @@ events AS (
 ),
 updated AS ("""
     + _ORDER_STATUS_SQL
-    + """)
-SELECT id, email FROM updated ORDER BY id
+    + """),
+emails AS ({emails})
+SELECT id FROM emails ORDER BY id
 """
 )
 
@@ -136,24 +149,26 @@ def _orders_allocated_postgres(*, order_ids: set[int], takes: dict[int, int], ru
     # predate the wait and the status could be stale.
     orders_lock(order_ids)
     lines = sorted(takes)
+    emails_sql, emails_params = notifications_insert_sql(source=_ALLOCATED_EMAILS_SOURCE, db=connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            _ORDERS_ALLOCATED_SQL,
+            _ORDERS_ALLOCATED_SQL.format(emails=emails_sql),
             {
                 "orders": _pg_array(sorted(order_ids)),
                 "lines": _pg_array(lines),
                 "takes": _pg_array(map(takes.__getitem__, lines)),
                 "run": run_id,
                 "event_kind": OrderEventKind.ALLOCATED.value,
+                "email_kind": NotificationKind.BACKORDER_ALLOCATED.value,
+                **emails_params,
                 "closed_line_status": CLOSED_LINE_STATUS.value,
                 **_ORDER_STATUS_PARAMS,
             },
         )
-        recipients = cursor.fetchall()
         # On this connection (the follow-up's own, in its thread); the new rows are enqueued for
         # sending after this transaction commits, and only those: a dedupe key that exists (an
         # earlier batch of the pass) creates no row, so each order gets one email per pass.
-        notifications_insert(rows=_allocated_emails(recipients, run_id=run_id), cursor=cursor)
+        notifications_enqueue_on_commit([row[0] for row in cursor.fetchall()])
 
 
 def _orders_allocated_python(*, order_ids: set[int], takes: dict[int, int], run_id: str) -> None:
