@@ -182,6 +182,33 @@ def payment_terms_text() -> str:
     )
 
 
+def money_released_staff_text(released: MoneyReleased) -> str:
+    """The same facts for staff, in the admin's plain amounts, e.g. "27.55 EUR card hold released"."""
+
+    def m(value: Decimal) -> str:
+        return money(value, released.currency, plain=True)
+
+    if released.gateway == CARD:
+        parts = [
+            f"{m(released.voided)} card hold released" if released.voided else "",
+            f"{m(released.refunded)} refunded to the card" if released.refunded else "",
+        ]
+    elif released.gateway == INVOICE:
+        parts = [
+            f"{m(released.voided)} will not be invoiced" if released.voided else "",
+            f"a credit note is due for {m(released.refunded)} already invoiced" if released.refunded else "",
+        ]
+    else:
+        parts = [
+            f"{m(released.voided)} not charged" if released.voided else "",
+            f"{m(released.refunded)} refunded" if released.refunded else "",
+        ]
+    if released.unreleased:
+        parts.append(f"the gateway refused to release {m(released.unreleased)}: follow it up")
+    parts = [part for part in parts if part]
+    return "; ".join(parts) if parts else "no money to release"
+
+
 def cancel_money_text(*, gateway: str | None) -> str:
     """What cancelling waiting units does to the money, said before the customer cancels."""
     if gateway == CARD:

@@ -41,6 +41,7 @@ from orders.models import (
 from orders.selectors import escalated_cutoff
 from orders.selectors.amounts import order_amounts, orders_with_amounts
 from orders.services import OrderActionError, order_cancel_backordered, order_set_priority, order_ship
+from orders.wording import MoneyReleased, money_released_staff_text
 from shop.formatting import date_in_words, money, units
 from shop.submissions import OUT_OF_DATE, AlreadySubmitted, SubmissionKeyForm, submission_key_new
 
@@ -465,7 +466,7 @@ class OrderAdmin(admin.ModelAdmin):
             return TemplateResponse(request, "admin/orders/order/cancel_backordered.html", context)
         for pk, number, currency in queryset.order_by("pk").values_list("pk", "number", "currency"):
             try:
-                released = order_cancel_backordered(
+                order_cancel_backordered(
                     order_id=pk,
                     quantities=None,
                     user_id=request.user.pk,
@@ -482,10 +483,14 @@ class OrderAdmin(admin.ModelAdmin):
                 "created_at", "pk"
             )
             cancelled = sum(event.data.get("lines", {}).values())
+            refund = OrderEvent.objects.filter(order_id=pk, kind=OrderEventKind.REFUNDED).latest(
+                "created_at", "pk"
+            )
+            gateway = Payment.objects.filter(order_id=pk).values_list("gateway", flat=True).first()
+            outcome = MoneyReleased.from_data(refund.data, gateway=gateway, currency=currency)
             self.message_user(
                 request,
-                f"{number}: cancelled {units(cancelled)} waiting for stock; "
-                f"{money(released, currency, plain=True)} released to the customer.",
+                f"{number}: cancelled {units(cancelled)} waiting for stock; {money_released_staff_text(outcome)}.",
                 messages.SUCCESS,
             )
         return None

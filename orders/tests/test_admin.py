@@ -312,11 +312,11 @@ def test_cancel_action_confirmed_cancels_and_voids_exactly(admin_client, admin_u
     assert messages_of(response) == [
         (
             "success",
-            f"{partly.number}: cancelled 2 units waiting for stock; 180.00 EUR released to the customer.",
+            f"{partly.number}: cancelled 2 units waiting for stock; 180.00 EUR card hold released.",
         ),
         (
             "success",
-            f"{entirely.number}: cancelled 2 units waiting for stock; 24.90 EUR released to the customer.",
+            f"{entirely.number}: cancelled 2 units waiting for stock; 24.90 EUR card hold released.",
         ),
     ]
     assert line_quantities(partly.lines.get()) == (1, 0, 0, 2)

@@ -173,7 +173,7 @@ def test_cancel_confirmed_twice_cancels_and_releases_once(admin_client):
     assert messages_of(first) == [
         (
             "success",
-            f"{order.number}: cancelled 3 units waiting for stock; 34.90 EUR released to the customer.",
+            f"{order.number}: cancelled 3 units waiting for stock; 34.90 EUR card hold released.",
         )
     ]
     assert (second.status_code, second.url) == (302, ORDERS)

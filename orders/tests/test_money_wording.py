@@ -422,3 +422,23 @@ def test_the_confirmation_says_when_waiting_items_are_paid_for(
 
     [message] = [m for m in mailoutbox if m.subject.startswith(f"Order {order.number} confirmed")]
     assert f"{expected} You can cancel them until they are in stock for you." in text_of(message)
+
+
+def test_the_admin_says_what_cancelling_did_with_the_money_per_payment_method():
+    from decimal import Decimal
+
+    from orders.wording import MoneyReleased, money_released_staff_text
+
+    def said(gateway, **amounts):
+        return money_released_staff_text(MoneyReleased(gateway=gateway, currency="EUR", **amounts))
+
+    assert said("test_card", voided=Decimal("27.55")) == "27.55 EUR card hold released"
+    assert said("test_card", voided=Decimal("5.00"), refunded=Decimal("10.00")) == (
+        "5.00 EUR card hold released; 10.00 EUR refunded to the card"
+    )
+    assert said("invoice", voided=Decimal("51.45")) == "51.45 EUR will not be invoiced"
+    assert said("invoice", refunded=Decimal("12.00")) == "a credit note is due for 12.00 EUR already invoiced"
+    assert said("invoice", unreleased=Decimal("3.00")) == (
+        "the gateway refused to release 3.00 EUR: follow it up"
+    )
+    assert said("invoice") == "no money to release"
