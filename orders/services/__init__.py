@@ -3,7 +3,7 @@
 One module per concern; this package re-exports their public names, so callers write
 `from orders.services import order_place`.
 
-- `quote`: shipping options, the backorder price, the quote the customer sees before paying
+- the quote the customer sees before paying is a read: `orders.selectors.quote`, re-exported here
 - `checkout`: placing an order
 - `charges`: payment records, voids
 - `fulfilment`: shipping allocated units and capturing their money
@@ -23,6 +23,16 @@ PaymentTransaction; every transition is an OrderEvent; every email is an outbox 
 the same transaction.
 """
 
+from ..selectors.quote import (  # noqa: F401  (a read: the quote lives with the selectors)
+    CENT,
+    MAX_LINE_QUANTITY,
+    Quote,
+    QuoteLine,
+    ShippingOption,
+    backorder_price,
+    order_quote,
+    shipping_options,
+)
 from .after_allocation import (  # noqa: F401
     order_allocation_follow_ups_finish,
     order_lines_allocated,
@@ -67,14 +77,4 @@ from .priority import (  # noqa: F401
 from .questions import (  # noqa: F401
     customer_question_answer,
     customer_question_ask,
-)
-from .quote import (  # noqa: F401
-    CENT,
-    MAX_LINE_QUANTITY,
-    Quote,
-    QuoteLine,
-    ShippingOption,
-    backorder_price,
-    order_quote,
-    shipping_options,
 )
