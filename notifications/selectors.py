@@ -1,11 +1,14 @@
 """Reads for the notification pages."""
 
+from dataclasses import dataclass
+
+from django.db.models import Exists
 from django.http import Http404
 
 from inventory.selectors import Availability, availability_for_variant
 from shop.models import Variant
 
-from .models import OPEN_SUBSCRIPTION_STATUSES, BackInStockSubscription, SubscriptionStatus
+from .models import OPEN_SUBSCRIPTION_STATUSES, BackInStockSubscription, EmailPreference, SubscriptionStatus
 
 
 def variant_get_for_alert(*, variant_id: int) -> tuple[Variant, Availability]:
@@ -27,4 +30,40 @@ def subscription_get_open_or_confirmed(*, subscription_id: int) -> BackInStockSu
         BackInStockSubscription.objects.select_related("variant__product")
         .filter(pk=subscription_id, status__in=[*OPEN_SUBSCRIPTION_STATUSES, SubscriptionStatus.NOTIFIED])
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class UnsubscribeState:
+    """Where an address stands with back-in-stock emails, for its unsubscribe page."""
+
+    email: str
+    unsubscribed: bool  # opted out, and no alert of it is open: pressing "Unsubscribe" would do nothing
+    variant: Variant | None  # what it last asked an alert for, if customers can still see it
+
+
+def unsubscribe_state_get(*, email: str) -> UnsubscribeState:
+    """Whether `email` is already unsubscribed (by an earlier visit or a mail client's one-click
+    POST), and the item it last asked an alert for, to go back to. Two queries."""
+    latest = (
+        BackInStockSubscription.objects.filter(email__iexact=email)
+        .annotate(
+            any_open=Exists(
+                BackInStockSubscription.objects.filter(
+                    email__iexact=email, status__in=OPEN_SUBSCRIPTION_STATUSES
+                )
+            )
+        )
+        .select_related("variant__product")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    opted_out = EmailPreference.objects.filter(email__iexact=email, marketing_opt_out=True).exists()
+    variant = latest.variant if latest is not None else None
+    if variant is not None and not (variant.is_active and variant.product.is_active):
+        variant = None
+    return UnsubscribeState(
+        email=email,
+        unsubscribed=opted_out and not (latest is not None and latest.any_open),
+        variant=variant,
     )

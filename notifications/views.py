@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,7 +19,12 @@ from django_ratelimit.core import is_ratelimited
 from inventory.selectors import AvailabilityStatus
 
 from .forms import NotifyMeForm
-from .selectors import subscription_get_open_or_confirmed, variant_get_for_alert
+from .selectors import (
+    UnsubscribeState,
+    subscription_get_open_or_confirmed,
+    unsubscribe_state_get,
+    variant_get_for_alert,
+)
 from .services import email_normalize, subscription_confirm, subscription_create, subscription_unsubscribe
 from .tokens import read_confirm_token, read_unsubscribe_token
 
@@ -51,6 +57,11 @@ def _signup_limited(request: HttpRequest, *, email: str) -> bool:
     return by_ip or by_email
 
 
+# The address the visitor just asked an alert for, per variant, so the "check your inbox" page can
+# name it. Only ever shown back to the session that typed it.
+ALERT_EMAIL_SESSION_KEY = "notifications.alert_email"
+
+
 def _invalid_link(request: HttpRequest) -> HttpResponse:
     return render(request, "notifications/invalid_link.html", status=400)
 
@@ -72,6 +83,10 @@ def subscribe(request: HttpRequest, variant_id: int) -> HttpResponse:
                 email=form.address(),
                 user_id=request.user.pk if form.uses_account else None,
             )
+            request.session[ALERT_EMAIL_SESSION_KEY] = {
+                "variant": variant.pk,
+                "email": email_normalize(form.address()),
+            }
             # The same answer whether or not the address was subscribed before.
             return redirect("notifications:subscribe_done", variant_id=variant.pk)
     return render(
@@ -89,15 +104,22 @@ def subscribe(request: HttpRequest, variant_id: int) -> HttpResponse:
 
 @require_GET
 def subscribe_done(request: HttpRequest, variant_id: int) -> HttpResponse:
+    """The answer to a signup, the same whether or not the address was subscribed before. It names
+    the address the visitor typed (or their account's), which they know already; nothing else."""
     variant, _ = variant_get_for_alert(variant_id=variant_id)
     user = request.user
+    instant = bool(user.is_authenticated and user.email)
+    asked = request.session.get(ALERT_EMAIL_SESSION_KEY) or {}
+    typed = asked.get("email", "") if asked.get("variant") == variant.pk else ""
     return render(
         request,
         "notifications/subscribe_done.html",
         {
             "variant": variant,
             "product_url": _product_url(variant),
-            "instant": bool(user.is_authenticated and user.email),
+            "subscribe_url": reverse("notifications:subscribe", args=[variant.pk]),
+            "instant": instant,
+            "email": user.email if instant else typed,
         },
     )
 
@@ -135,6 +157,28 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if email is None:
         return _invalid_link(request)
     if request.method == "POST":
-        subscription_unsubscribe(email=email)
-        return render(request, "notifications/unsubscribe_done.html", {"email": email})
+        subscription_unsubscribe(email=email)  # harmless when already done: the page says so alike
+        return _unsubscribed(request, email=email, already=False)
+    state = unsubscribe_state_get(email=email)
+    if state.unsubscribed:  # by an earlier visit, or the mail client's one-click POST: no button
+        return _unsubscribed(request, email=email, already=True, state=state)
     return render(request, "notifications/unsubscribe.html", {"email": email})
+
+
+def _unsubscribed(
+    request: HttpRequest, *, email: str, already: bool, state: UnsubscribeState | None = None
+) -> HttpResponse:
+    """The page of an address that gets no back-in-stock emails: a way back to the item it last
+    asked about, and to ask for its alert again."""
+    variant = (state or unsubscribe_state_get(email=email)).variant
+    return render(
+        request,
+        "notifications/unsubscribe_done.html",
+        {
+            "email": email,
+            "already": already,
+            "variant": variant,
+            "product_url": _product_url(variant) if variant else None,
+            "subscribe_url": reverse("notifications:subscribe", args=[variant.pk]) if variant else None,
+        },
+    )

@@ -18,7 +18,7 @@ urlpatterns = [
         views.PasswordResetView.as_view(),
         name="password_reset",
     ),
-    path("password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password_reset/done/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(),

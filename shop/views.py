@@ -243,6 +243,10 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+# The address typed on the password-reset form, for the "check your email" page after it.
+PASSWORD_RESET_EMAIL_SESSION_KEY = "accounts.password_reset_email"
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's password reset, throttled per IP and per address. Its answer is the same whether or
     not an account has the address (an email goes only to an existing account's address); so is the
@@ -271,7 +275,19 @@ class PasswordResetView(auth_views.PasswordResetView):
         # Not form.save(): looking the address up and sending the email in the request would
         # make answers for real accounts measurably slower. The worker does both.
         password_reset_request(email=form.cleaned_data["email"])
+        self.request.session[PASSWORD_RESET_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
         return redirect(self.get_success_url())
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    """ "Check your email", naming the address this visitor just typed (and nothing about whether an
+    account has it: the sentence is the same either way)."""
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "email": self.request.session.get(PASSWORD_RESET_EMAIL_SESSION_KEY, ""),
+        }
 
 
 @require_GET

@@ -70,8 +70,9 @@ def test_signed_in_customer_is_subscribed_at_once(client, variant, customer):
     )
     assert subscription.confirmed_at is not None
     assert Notification.objects.count() == 0  # no confirmation needed
-    done = client.get(response["Location"])
-    assert "You're on the list" in done.content.decode()
+    done = client.get(response["Location"]).content.decode()
+    assert "You're on the list" in done
+    assert "We'll email you at <strong>ada@example.com</strong> once" in done
 
 
 def test_guest_double_opt_in(client, variant, django_capture_on_commit_callbacks):
@@ -116,11 +117,33 @@ def test_the_answer_is_identical_whether_or_not_the_address_was_subscribed(clien
 
     assert new.status_code == known.status_code == again.status_code == 302
     assert new["Location"] == known["Location"] == again["Location"]
-    pages = {client.get(r["Location"]).content for r in (new, known, again)}
-    assert len(pages) == 1
+    pages = [client.get(r["Location"]).content.decode() for r in (new, known, again)]
+    # Each page names the address just typed (the visitor's own words) and otherwise reads the same.
+    assert "We've sent a link to <strong>new@example.com</strong>." in pages[0]
+    assert {page.replace("known@", "new@") for page in pages} == {pages[0]}
     assert BackInStockSubscription.objects.filter(variant=variant).count() == 2  # duplicates were no-ops
     # One confirmation for the new address (a repeat the same day adds none), none for the active one.
     assert list(Notification.objects.values_list("recipient", flat=True)) == ["new@example.com"]
+
+
+def test_check_your_inbox_names_the_address_typed_for_this_item_only(client, variant):
+    other = VariantFactory(sku="TEAPOT-RED", product__name="Red teapot", product__slug="red-teapot")
+
+    # when: an alert asked for at one address (typed with spaces and capitals)
+    response = client.post(subscribe_url(variant), {"email": " Grace@Example.com "}, follow=True)
+
+    # then: its page names the address, as it will be written to
+    content = response.content.decode()
+    assert "Check your inbox" in content
+    assert "We've sent a link to <strong>grace@example.com</strong>." in content
+    assert f'href="{subscribe_url(variant)}">Ask again</a>' in content
+    # another item's page (never asked for in this session) names no address
+    elsewhere = client.get(reverse("notifications:subscribe_done", args=[other.pk])).content.decode()
+    assert "We've sent a link to the address you entered." in elsewhere
+    assert "grace@example.com" not in elsewhere
+    # nor does another visitor's
+    stranger = Client().get(reverse("notifications:subscribe_done", args=[variant.pk])).content.decode()
+    assert "grace@example.com" not in stranger
 
 
 def test_signup_rate_limited_per_ip_shows_a_friendly_page_and_writes_nothing(client, variant, settings):
@@ -292,6 +315,56 @@ def test_rfc8058_one_click_unsubscribe_without_csrf_token(open_alerts):
     assert response.status_code == 200
     assert BackInStockSubscription.objects.filter(email="ada@example.com", status="unsubscribed").count() == 2
     assert EmailPreference.objects.get(email="ada@example.com").marketing_opt_out is True
+
+
+@pytest.mark.parametrize("how", ["one_click", "button"])
+def test_unsubscribe_link_after_unsubscribing_says_so_without_a_button(open_alerts, how):
+    # given: ada unsubscribed by her mail client's one-click POST, or by the page's button
+    client = Client(enforce_csrf_checks=True)
+    if how == "one_click":
+        one_click(client, unsubscribe_url())
+    else:
+        page = client.get(unsubscribe_url()).content.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        client.post(unsubscribe_url(), {"csrfmiddlewaretoken": token})
+
+    # when: she opens the link (again)
+    response = client.get(unsubscribe_url())
+
+    # then: no button that would do nothing; a way back to the item she last asked about, and to
+    # its alert
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "You're already unsubscribed" in content
+    assert '<button class="btn btn-primary" type="submit">Unsubscribe</button>' not in content
+    assert 'method="post"' not in content
+    latest = open_alerts[1].variant
+    assert f'href="{subscribe_url(latest)}">Ask for an alert again</a>' in content
+    product_url = f"{latest.product.get_absolute_url()}?variant={latest.sku}"
+    assert f'href="{product_url}">Back to the product</a>' in content
+    statuses = [s.status for s in BackInStockSubscription.objects.order_by("pk")]
+    assert statuses == ["unsubscribed", "unsubscribed", "active"]  # bob's stays
+
+
+def test_unsubscribe_link_still_offers_the_button_while_an_alert_is_open(variant):
+    # given: unsubscribed once, then asked again for an alert (not confirmed yet: the opt-out stays)
+    EmailPreference.objects.create(email="ada@example.com", marketing_opt_out=True)
+    SubscriptionFactory(variant=variant, email="ada@example.com", status=SubscriptionStatus.UNCONFIRMED)
+
+    response = Client().get(unsubscribe_url())
+
+    content = response.content.decode()
+    assert "already unsubscribed" not in content
+    assert '<button class="btn btn-primary" type="submit">Unsubscribe</button>' in content
+
+
+def test_unsubscribed_page_without_any_alert_offers_the_shop(client):
+    response = client.post(unsubscribe_url("nobody@example.com"))
+
+    content = response.content.decode()
+    assert "You're unsubscribed" in content
+    assert "Ask for an alert again on any product page." in content
+    assert EmailPreference.objects.get().email == "nobody@example.com"
 
 
 def test_unsubscribe_cancels_back_in_stock_emails_still_in_the_outbox(client, variant):

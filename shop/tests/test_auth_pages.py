@@ -163,6 +163,24 @@ def test_password_reset_for_unknown_email_sends_nothing(
     assert mailoutbox == []
 
 
+def test_password_reset_done_names_the_address_typed_and_nothing_more(client, alice):
+    # given: one address with an account, one without
+    known = client.post(reverse("password_reset"), {"email": "alice@example.com"}, follow=True)
+    unknown = client.post(reverse("password_reset"), {"email": "nobody@example.com"}, follow=True)
+
+    # then: each page names what was typed, in the same sentence (nothing says which has an account)
+    sentence = "If an account uses <strong>{}</strong>, we have sent it a link to choose a new password."
+    assert sentence.format("alice@example.com") in known.content.decode()
+    assert sentence.format("nobody@example.com") in unknown.content.decode()
+    assert known.content.decode().replace("alice@", "nobody@") == unknown.content.decode()
+
+
+def test_password_reset_done_opened_directly_names_no_address(client):
+    response = client.get(reverse("password_reset_done"))
+
+    assert "If an account uses the address you entered, we have sent it a link" in response.content.decode()
+
+
 def test_invalid_reset_link_says_so(client):
     response = client.get(reverse("password_reset_confirm", kwargs={"uidb64": "xx", "token": "bad"}))
 
