@@ -25,6 +25,9 @@ class NotificationKind(models.TextChoices):
     QUESTION_TO_STAFF = "question_to_staff", "Customer question (to customer service)"
     QUESTION_RECEIVED = "question_received", "Customer question received"
     QUESTION_ANSWERED = "question_answered", "Answer to a customer question"
+    CARD_PAYMENT_NEEDED = "card_payment_needed", "Card payment needed (stock set aside)"
+    CARD_PAYMENT_REMINDER = "card_payment_reminder", "Card payment reminder"
+    CARD_PAYMENT_RELEASED = "card_payment_released", "Unpaid items released"
 
 
 # Marketing-type mail: carries a one-click unsubscribe link and RFC 8058 headers.

@@ -89,3 +89,28 @@ class QuestionSubject(models.TextChoices):
     WHEN_SHIP = "when_ship", "When will it ship?"
     CHANGE_CANCEL = "change_cancel", "Change or cancel"
     OTHER = "other", "Something else"
+
+
+# --- card payments (Stripe) ---------------------------------------------------------------------
+
+
+class PaymentPlan(models.TextChoices):
+    """When a card pays for units that wait for stock (settings.PAYMENT_PLAN_DEFAULT; docs/payments.md)."""
+
+    SHIP = "ship", "Pay when it ships"
+    NOW = "now", "Pay now"
+
+
+class ChargePurpose(models.TextChoices):
+    CHECKOUT = "checkout", "At checkout"
+    ALLOCATION = "allocation", "When stock was set aside"
+    SHIPMENT = "shipment", "At shipment"
+
+
+class ChargeStatus(models.TextChoices):
+    PENDING = "pending", "Not sent to Stripe yet"
+    REQUIRES_ACTION = "requires_action", "Waiting for the customer to confirm"
+    FAILED = "failed", "Failed"
+    AUTHORIZED = "authorized", "Authorized (held on the card)"
+    CAPTURED = "captured", "Charged"
+    RELEASED = "released", "Released"

@@ -9,6 +9,7 @@ order, rows of one kind in primary-key order.
 7. order lines                                    `order_lines_lock`, `order_lines_of_order_lock`
 8. orders, for their status                       `orders_lock`
 9. the payment                                    `payment_lock`
+10. the payment's card charges                    `card_charges_lock`, `card_charge_lock`
 
 Carts and allocation follow-ups are never locked together with any of those:
 `cart_lock`, `carts_lock` and `allocation_follow_up_lock` stand alone.
@@ -34,7 +35,16 @@ from django.db import connection
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from .models import AllocationFollowUp, Cart, DelayNotice, DelayNoticeStatus, Order, OrderLine, Payment
+from .models import (
+    AllocationFollowUp,
+    CardCharge,
+    Cart,
+    DelayNotice,
+    DelayNoticeStatus,
+    Order,
+    OrderLine,
+    Payment,
+)
 
 
 def delay_notices_pending_lock(order_ids: Iterable[int]) -> QuerySet[DelayNotice]:
@@ -145,6 +155,25 @@ def payment_lock(payment_id: int) -> Payment:
     SQL: SELECT ... FROM orders_payment WHERE id = %s FOR NO KEY UPDATE
     """
     return Payment.objects.select_for_update(no_key=True).order_by("pk").get(pk=payment_id)
+
+
+def card_charges_lock(payment_id: int) -> list[CardCharge]:
+    """Every card charge of a payment, locked in pk order: a shipment captures them, a
+    cancellation releases or refunds them. After the payment (the caller holds its lock).
+    SQL: SELECT ... FROM orders_cardcharge WHERE payment_id = %s ORDER BY id FOR NO KEY UPDATE
+    """
+    return list(
+        CardCharge.objects.select_for_update(no_key=True).filter(payment_id=payment_id).order_by("pk")
+    )
+
+
+def card_charge_lock(charge_id: int) -> CardCharge | None:
+    """One card charge, locked, while it is sent to Stripe or its answer is recorded: two workers
+    (a redelivered message, the sweep) never send one charge twice at once. Stands alone, or after
+    its payment. None when there is no such row.
+    SQL: SELECT ... FROM orders_cardcharge WHERE id = %s ORDER BY id LIMIT 1 FOR NO KEY UPDATE
+    """
+    return CardCharge.objects.select_for_update(no_key=True).filter(pk=charge_id).order_by("pk").first()
 
 
 def cart_lock(cart_id: int) -> Cart | None:

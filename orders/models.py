@@ -16,12 +16,15 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from .choices import (  # the fields' vocabularies, re-exported from here
+    ChargePurpose,  # noqa: F401 (re-exported)
+    ChargeStatus,  # noqa: F401 (re-exported)
     DelayCause,
     DelayChoice,
     DelayNoticeStatus,
     LineStatus,
     OrderEventKind,
     OrderStatus,
+    PaymentPlan,
     PaymentStatus,
     QuestionSubject,
     ShipPolicy,
@@ -268,6 +271,10 @@ class Payment(models.Model):
     amount_voided = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.AUTHORIZED)
+    # Card payments through Stripe (gateway "card"): `reference` is the Stripe customer, this the
+    # saved card, `plan` when waiting units are paid; each PaymentIntent is a CardCharge.
+    stripe_payment_method = models.CharField(max_length=100, blank=True)
+    plan = models.CharField(max_length=10, choices=PaymentPlan.choices, default=PaymentPlan.SHIP)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -492,3 +499,6 @@ class CustomerQuestion(models.Model):
 
     def __str__(self) -> str:
         return f"Question {self.pk} on order {self.order_id}"
+
+
+from .card_models import CardCharge, StripeEvent  # noqa: E402,F401  (the card payments' tables)

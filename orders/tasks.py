@@ -5,11 +5,15 @@ tick finds the same slips, the same due notices or the same candidates and
 creates nothing new.
 """
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.db import OperationalError
 
 from .delays import delay_digest_send, delay_notices_send_due, delays_detect, delays_scan
 from .feedback import feedback_requests_send
+from .services.card_charges import card_charge_send, card_charges_pending
+from .stripe_api import StripeUnavailable
 
 RETRYING = {
     "autoretry_for": (OperationalError,),
@@ -64,3 +68,29 @@ def check_delays_enqueue(
     check_delays.delay_on_commit(
         variant_ids=sorted(set(variant_ids)), cause=cause, purchase_order_id=purchase_order_id
     )
+
+
+# --- card payments (orders.services.card_charges) ------------------------------------------------
+
+CARD_RETRYING = {**RETRYING, "autoretry_for": (OperationalError, StripeUnavailable)}
+
+
+@shared_task(ignore_result=True, **CARD_RETRYING)
+def card_charges_send(charge_ids: list[int]) -> None:
+    """Send pending off-session charges; each is sent once (its row lock and its idempotency key)."""
+    for charge_id in charge_ids:
+        card_charge_send(charge_id)
+
+
+@shared_task(ignore_result=True, **RETRYING)
+def card_charges_sweep() -> int:
+    """Send what a lost message left pending for more than a minute (beat)."""
+    ids = card_charges_pending(older_than=timedelta(seconds=60))
+    for charge_id in ids:
+        card_charges_send.delay([charge_id])
+    return len(ids)
+
+
+def card_charges_enqueue(*, charge_ids: list[int]) -> None:
+    """Receiver of orders.events.card_charges_created: send them once the transaction commits."""
+    card_charges_send.delay_on_commit(sorted(charge_ids))

@@ -20,6 +20,7 @@ from ..models import (
     OrderEventKind,
     OrderLine,
 )
+from .card_charges import card_charges_announce, card_charges_for_allocations
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ def order_lines_allocated(
         _orders_allocated_postgres(order_ids=order_ids, takes=takes, run_id=run_id)
     else:
         _orders_allocated_python(order_ids=order_ids, takes=takes, run_id=run_id)
+    # Card orders paid when they ship: the units just set aside are charged (after the commit).
+    card_charges_announce(card_charges_for_allocations(takes=takes, run_id=run_id))
     return True
 
 

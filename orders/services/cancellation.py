@@ -20,6 +20,7 @@ from ..models import (
     OrderLine,
 )
 from ..wording import MoneyReleased, money_released_text
+from .cards import CARD, card_settle
 from .charges import _payment_void
 from .errors import OrderActionError
 
@@ -159,6 +160,16 @@ def _money_release(*, order: Order, amount: Decimal, user_id: int | None) -> Mon
     rest refunded from what was charged) and say how, from the payment's numbers before and after.
     The payment is locked first (after the lines: the lock order), so nothing else moves them."""
     payment = payment_lock(order.payment.pk)
+    if payment.gateway == CARD:
+        lines = list(order.lines.all())  # locked by the caller (order_lines_of_order_lock)
+        result = card_settle(order=order, payment=payment, lines=lines, user_id=user_id)
+        return MoneyReleased(
+            gateway=payment.gateway,
+            currency=order.currency,
+            voided=result.released,
+            refunded=result.refunded,
+            unreleased=result.unreleased,
+        )
     voided, refunded = payment.amount_voided, payment.amount_refunded
     requested = _payment_void(payment_id=payment.pk, amount=amount, user_id=user_id)
     payment.refresh_from_db(fields=["amount_voided", "amount_refunded"])

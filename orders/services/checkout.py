@@ -23,6 +23,7 @@ from notifications.services.subscriptions import back_in_stock_close_for_buyer
 from shop.formatting import date_in_words
 
 from ..lifecycle import Move, line_apply, order_status
+from ..locks import order_lines_of_order_lock, payment_lock
 from ..models import (
     CartLine,
     Order,
@@ -35,6 +36,14 @@ from ..models import (
 )
 from ..payments import gateway_get
 from ..selectors.quote import Quote, order_quote, shipping_options
+from .cards import (
+    CARD,
+    CardAuth,
+    card_checkout_authorize,
+    card_checkout_undo,
+    card_payment_create,
+    card_settle,
+)
 from .charges import _payment_void, _record_transaction
 from .errors import BackorderTermsRequired, CheckoutError
 
@@ -75,6 +84,8 @@ def order_place(
     ship_policy: str,
     payment_method: str,
     card_number: str = "",
+    card_setup_intent: str = "",
+    card_payment_intent: str = "",
     accept_backorder_terms: bool = False,
     idempotency_key: str,
     user_id: int | None = None,
@@ -116,13 +127,34 @@ def order_place(
             "Some items will be backordered: please read and accept the backorder terms."
         )
 
-    try:
-        gateway = gateway_get(payment_method)
-    except ValueError:
-        raise CheckoutError("Choose a payment method.") from None
-    auth = gateway.authorize(amount=quote.total, currency=settings.SHOP_CURRENCY, card_number=card_number)
-    if not auth.success:
-        raise CheckoutError(auth.message or "The payment was declined.")
+    if payment_method == CARD:
+        if not settings.STRIPE_ENABLED:
+            raise CheckoutError(
+                "Card payments are not available right now: please choose another way to pay."
+            )
+        gateway = None
+        auth = card_checkout_authorize(
+            quote=quote,
+            setup_intent_id=card_setup_intent,
+            payment_intent_id=card_payment_intent,
+            idempotency_key=idempotency_key,
+        )
+    else:
+        if payment_method == "test_card" and not settings.PAYMENT_TEST_GATEWAY:
+            raise CheckoutError("Choose a payment method.")
+        try:
+            gateway = gateway_get(payment_method)
+        except ValueError:
+            raise CheckoutError("Choose a payment method.") from None
+        auth = gateway.authorize(amount=quote.total, currency=settings.SHOP_CURRENCY, card_number=card_number)
+        if not auth.success:
+            raise CheckoutError(auth.message or "The payment was declined.")
+
+    def undo() -> None:
+        if gateway is None:
+            card_checkout_undo(auth, idempotency_key=idempotency_key)
+        else:
+            gateway.void(reference=auth.reference, amount=quote.total)
 
     try:
         order = None
@@ -140,7 +172,7 @@ def order_place(
                     accept_backorder_terms=accept_backorder_terms,
                     idempotency_key=idempotency_key,
                     user_id=user_id,
-                    gateway_code=gateway.code,
+                    gateway_code=gateway.code if gateway else CARD,
                     auth=auth,
                     cart_id=cart_id,
                 )
@@ -155,28 +187,39 @@ def order_place(
             raise RuntimeError("could not find a free order number")
     except IntegrityError:
         # The same checkout was submitted twice at once: the other submit won.
-        gateway.void(reference=auth.reference, amount=quote.total)
+        undo()
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
         if existing:
             return _same_checkout(existing, email=email, user_id=user_id)
         raise
     except BackorderRefused as exc:
-        gateway.void(reference=auth.reference, amount=quote.total)
+        undo()
         raise CheckoutError(
             f"Sorry, availability changed while you were checking out. {exc}", variant_id=exc.variant_id
         ) from exc
     except StockError as exc:
-        gateway.void(reference=auth.reference, amount=quote.total)
+        undo()
         raise CheckoutError(str(exc)) from exc
     except Exception:
-        gateway.void(reference=auth.reference, amount=quote.total)
+        undo()
         raise
 
     payment = order.payment
+    if gateway is None:
+        _card_settle_placed(order, user_id=user_id)
+        return PlaceResult(order, created=True)
     excess = payment.amount_authorized - order.total
     if excess > 0:
         _payment_void(payment_id=payment.pk, amount=excess, note="backorder discount applied at placement")
     return PlaceResult(order, created=True)
+
+
+@transaction.atomic
+def _card_settle_placed(order: Order, *, user_id: int | None) -> None:
+    """Fewer units shipped now than quoted (stock went to a checkout that won): the checkout's
+    hold is reduced to what the allocated units need (they come first on the lock order)."""
+    lines = list(order_lines_of_order_lock(order.pk))
+    card_settle(order=order, payment=payment_lock(order.payment.pk), lines=lines, user_id=user_id)
 
 
 def _order_lines(order: Order, quote: Quote, plans: list[PlannedLine]) -> list[OrderLine]:
@@ -282,14 +325,17 @@ def _order_create(
     ]
     totals = _order_set_totals(order, _order_lines(order, quote, as_quoted))
     order.save(force_insert=True)
-    payment = Payment.objects.create(
-        order=order,
-        gateway=gateway_code,
-        reference=auth.reference,
-        currency=order.currency,
-        amount_authorized=quote.total,
-    )
-    _record_transaction(payment, TransactionKind.AUTHORIZE, quote.total, auth, user_id=user_id)
+    if isinstance(auth, CardAuth):
+        card_payment_create(order=order, auth=auth, user_id=user_id)
+    else:
+        payment = Payment.objects.create(
+            order=order,
+            gateway=gateway_code,
+            reference=auth.reference,
+            currency=order.currency,
+            amount_authorized=quote.total,
+        )
+        _record_transaction(payment, TransactionKind.AUTHORIZE, quote.total, auth, user_id=user_id)
     if cart_id is not None:
         CartLine.objects.filter(cart_id=cart_id).delete()
     # Whoever bought a variant is not told again that it is back in stock.

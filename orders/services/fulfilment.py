@@ -25,6 +25,7 @@ from ..models import (
     TransactionKind,
 )
 from ..payments import gateway_get
+from .cards import CARD, card_shipment_pay
 from .charges import _payment_status, _record_transaction
 from .errors import OrderActionError
 
@@ -72,14 +73,21 @@ def order_ship(*, order_id: int, user_id: int | None = None, submission_key: str
         shipment.amount = amount
         shipment.save(update_fields=["amount"])
     payment = payment_lock(order.payment.pk)
-    capture = min(amount, payment.amount_open)
-    result = gateway_get(payment.gateway).capture(reference=payment.reference, amount=capture)
-    _record_transaction(payment, TransactionKind.CAPTURE, capture, result, shipment=shipment, user_id=user_id)
-    if not result.success:
-        raise OrderActionError(f"The payment capture failed: {result.message}")
-    payment.amount_captured += capture
-    payment.status = _payment_status(payment)
-    payment.save()
+    if payment.gateway == CARD:
+        capture = card_shipment_pay(
+            order=order, payment=payment, shipment=shipment, amount=amount, user_id=user_id
+        )
+    else:
+        capture = min(amount, payment.amount_open)
+        result = gateway_get(payment.gateway).capture(reference=payment.reference, amount=capture)
+        _record_transaction(
+            payment, TransactionKind.CAPTURE, capture, result, shipment=shipment, user_id=user_id
+        )
+        if not result.success:
+            raise OrderActionError(f"The payment capture failed: {result.message}")
+        payment.amount_captured += capture
+        payment.status = _payment_status(payment)
+        payment.save()
     order.status = order_status(list(locked.values()), ship_policy=order.ship_policy)
     order.save(update_fields=["status"])
     OrderEvent.objects.create(
