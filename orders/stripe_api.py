@@ -104,6 +104,7 @@ def _id(value) -> str:
 
 
 def _intent(obj) -> Intent:
+    obj = obj.to_dict() if hasattr(obj, "to_dict") else obj
     error = obj.get("last_payment_error") or obj.get("last_setup_error") or {}
     return Intent(
         id=obj["id"],

@@ -53,6 +53,15 @@ from .cart import (  # noqa: F401
     cart_remove,
     cart_set_quantity,
 )
+from .card_charges import (  # noqa: F401
+    card_charge_send,
+    card_charges_pending,
+)
+from .cards import (  # noqa: F401
+    PaymentActionRequired,
+    card_checkout_setup,
+    card_payment_amounts,
+)
 from .checkout import (  # noqa: F401
     PlaceResult,
     order_place,
@@ -60,6 +69,7 @@ from .checkout import (  # noqa: F401
 from .dates import (  # noqa: F401
     DatesRefresh,
     LineProjection,
+    backorder_dates_preview,
     backorder_dates_refresh,
     backorder_dates_reproject,
 )

@@ -93,6 +93,18 @@ def _minor(amount: Decimal) -> int:
     return to_minor(amount, settings.SHOP_CURRENCY)
 
 
+def card_checkout_setup(*, email: str, name: str, key: str) -> stripe_api.Intent:
+    """A Stripe customer and a SetupIntent for the checkout page: Stripe.js confirms it with the
+    card the customer types (the card never reaches the shop), saving it for later charges.
+    `key`: the checkout's idempotency key, so a page submitted twice sets up one card."""
+    try:
+        customer = stripe_api.customer_create(email=email, name=name, key=f"customer:{key}")
+        return stripe_api.setup_intent_create(customer=customer, key=f"setup:{key}")
+    except (StripeDeclined, StripeUnavailable) as exc:
+        logger.warning("checkout: could not start a card setup: %s", exc)
+        raise CheckoutError("We could not reach the card processor. Please try again in a moment.") from exc
+
+
 def card_checkout_authorize(
     *, quote: Quote, setup_intent_id: str, payment_intent_id: str, idempotency_key: str
 ) -> CardAuth:
@@ -429,6 +441,7 @@ __all__ = [
     "CardRelease",
     "PaymentActionRequired",
     "card_checkout_authorize",
+    "card_checkout_setup",
     "card_checkout_undo",
     "card_needed",
     "card_payment_amounts",
