@@ -45,14 +45,6 @@ from .allocation import (  # noqa: F401
 from .cancellation import (  # noqa: F401
     order_cancel_backordered,
 )
-from .cart import (  # noqa: F401
-    CartError,
-    cart_add,
-    cart_get_or_create,
-    cart_merge,
-    cart_remove,
-    cart_set_quantity,
-)
 from .card_charges import (  # noqa: F401
     card_charge_send,
     card_charges_pending,
@@ -61,6 +53,14 @@ from .cards import (  # noqa: F401
     PaymentActionRequired,
     card_checkout_setup,
     card_payment_amounts,
+)
+from .cart import (  # noqa: F401
+    CartError,
+    cart_add,
+    cart_get_or_create,
+    cart_merge,
+    cart_remove,
+    cart_set_quantity,
 )
 from .checkout import (  # noqa: F401
     PlaceResult,
