@@ -1,8 +1,11 @@
-"""Suite-wide pytest hooks: tests that need PostgreSQL or Redis.
+"""Suite-wide pytest hooks: tests that need PostgreSQL or Redis, and the suite's fake Stripe.
 
 Mark a test `@pytest.mark.postgres` or `@pytest.mark.redis`. Where the service
 is missing the test is skipped with a reason that says how to run it; with
 REQUIRE_SERVICES=1 (CI's second run) a missing service fails the test instead.
+
+A test that pays by card asks for `stripe_settings`: the shop's settings pointed at
+localstripe (one server per test run, started by the first test that needs it).
 """
 
 import os
@@ -11,6 +14,14 @@ import uuid
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+# Every process the suite starts (the browser and fault tests' gunicorn and workers) is part of a
+# test run: its settings let the test card gateway run with DEBUG off (config/settings.py).
+os.environ["SHOP_TEST_HARNESS"] = "1"
+# A developer's real Stripe keys never reach a process the suite starts (this one ignores them
+# already: config/settings.py); a test that wants Stripe uses `stripe_settings`.
+for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)
@@ -222,3 +233,59 @@ def smtp_server():
         yield Server()
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_server(tmp_path_factory):
+    """One localstripe (a fake Stripe API server, config/testing_stripe.py) for the whole test run.
+
+    Started by the first test that asks for it (a run that needs none starts none), on a free
+    loopback port, its data in memory only, so concurrent test runs on one machine never meet;
+    stopped when the run ends. Yields a `config.testing_stripe.LocalStripe` (`.base_url`, `.log()`).
+    Skipped when localstripe is not installed (failed with REQUIRE_SERVICES=1); a server that does
+    not start fails the test with its log.
+    """
+    try:
+        import localstripe  # noqa: F401
+    except ImportError:
+        reason = "needs localstripe (requirements-dev.txt): run `make install`"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    from config.testing_stripe import LocalStripe, LocalStripeError
+
+    server = LocalStripe.start(log_path=tmp_path_factory.mktemp("localstripe") / "localstripe.log")
+    try:
+        server.wait_ready(timeout=30)
+    except LocalStripeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_settings(settings, stripe_server):
+    """The shop's Stripe settings pointed at the suite's localstripe, for this test.
+
+    Returns a `config.testing_stripe.StripeTestAccount`: `.base_url`, the keys (`.secret_key`
+    "sk_test_x", `.publishable_key` "pk_test_x", `.webhook_secret` "whsec_test"), `.client()` (a
+    stripe.StripeClient), and what a customer's browser would do: `.confirm_setup(client_secret,
+    card_number)`, `.authenticate_setup(client_secret, success=True)`,
+    `.authenticate_payment(client_secret, success=True)`; `.register_webhook(url, secret=None)`
+    sends the server's events to `url` until the test ends.
+    """
+    from config.settings import content_security_policy
+    from config.testing_stripe import StripeTestAccount
+
+    account = StripeTestAccount(stripe_server)
+    settings.STRIPE_API_BASE = account.base_url
+    settings.STRIPE_SECRET_KEY = account.secret_key
+    settings.STRIPE_PUBLISHABLE_KEY = account.publishable_key
+    settings.STRIPE_WEBHOOK_SECRET = account.webhook_secret
+    settings.STRIPE_ENABLED = True
+    settings.STRIPE_JS_URL = f"{account.base_url}/js.stripe.com/v3/"
+    settings.CONTENT_SECURITY_POLICY = content_security_policy(
+        stripe_enabled=True, stripe_api_base=account.base_url
+    )
+    yield account
+    account.close()

@@ -6,11 +6,14 @@ runs with nothing else installed: a SQLite file, a Celery broker on the local
 filesystem, and emails printed to the console.
 """
 
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local runtime data: SQLite file, broker folders, uploads
@@ -327,6 +330,79 @@ SHOP_ADDRESS = env.str(
 )
 SHOP_SUPPORT_HOURS = env.str("SHOP_SUPPORT_HOURS", default="Monday to Friday, 9:00 to 17:00 UK time")
 
+# --- Payments (README "Paying by card") ------------------------------------------------------
+
+# A test run: pytest itself (pytest-django loads these settings before any conftest runs), or a
+# process a test harness starts with SHOP_TEST_HARNESS=1 (conftest.py sets it for every process the
+# suite starts; `make bench` and `make load` for theirs). Only there may the test card gateway run
+# with DEBUG off.
+UNDER_PYTEST = "pytest" in sys.modules
+TEST_HARNESS = UNDER_PYTEST or env.bool("SHOP_TEST_HARNESS", default=False)
+# The raw-card "test_card" gateway (orders/payments.py): card numbers typed into the shop's own form,
+# never charged anywhere. For tests and demos only; a production process refuses to start with it.
+PAYMENT_TEST_GATEWAY = env.bool("PAYMENT_TEST_GATEWAY", default=TEST_HARNESS)
+if PAYMENT_TEST_GATEWAY and not DEBUG and not TEST_HARNESS:
+    raise ImproperlyConfigured(
+        "PAYMENT_TEST_GATEWAY is on with DEBUG off: the test card gateway takes card numbers on the "
+        "shop's own form and charges nothing. Unset PAYMENT_TEST_GATEWAY in production."
+    )
+
+# Stripe (orders/stripe_api.py). Card payments are on when both keys are set. STRIPE_API_BASE points
+# the same code at another server speaking Stripe's API: localstripe under `make run` and in tests
+# (http://127.0.0.1:8420, `manage.py localstripe`); empty means Stripe itself.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+# Signs the events Stripe posts to /payments/stripe/webhook/ (Dashboard, or `stripe listen` locally).
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="").rstrip("/")
+if UNDER_PYTEST:
+    # A developer's real keys in the environment never reach a test: a test that wants Stripe asks
+    # for conftest.py's `stripe_settings`, which points it at the suite's own localstripe.
+    STRIPE_SECRET_KEY = STRIPE_PUBLISHABLE_KEY = STRIPE_WEBHOOK_SECRET = STRIPE_API_BASE = ""
+if STRIPE_API_BASE and (
+    urlsplit(STRIPE_API_BASE).scheme not in ("http", "https") or not urlsplit(STRIPE_API_BASE).netloc
+):
+    raise ImproperlyConfigured(f"STRIPE_API_BASE={STRIPE_API_BASE!r}: expected e.g. http://127.0.0.1:8420")
+STRIPE_ENABLED = bool(STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY)
+# Stripe.js; localstripe serves its stand-in at the same path under its own address.
+STRIPE_JS_URL = f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/"
+
+# How an order is paid by card unless the customer chooses otherwise: "ship" (the card is saved at
+# checkout and each parcel is charged as it ships), "now" (everything at checkout) or "deposit"
+# (PAYMENT_DEPOSIT_PERCENT of the order at checkout, the rest as the parcels ship).
+PAYMENT_PLAN_DEFAULT = env.str("PAYMENT_PLAN_DEFAULT", default="ship")
+PAYMENT_DEPOSIT_PERCENT = env.int("PAYMENT_DEPOSIT_PERCENT", default=20)
+# A card authorization (a hold on the money) is trusted this many days; later the charge is a new one.
+PAYMENT_AUTHORIZATION_DAYS = env.int("PAYMENT_AUTHORIZATION_DAYS", default=7)
+# A payment that needs the customer (a declined charge, a bank asking them to confirm) leaves them this
+# many days to act before the shop gives up on it; a reminder goes PAYMENT_REMINDER_HOURS before the end.
+PAYMENT_GRACE_DAYS = env.int("PAYMENT_GRACE_DAYS", default=3)
+PAYMENT_REMINDER_HOURS = env.int("PAYMENT_REMINDER_HOURS", default=24)
+
+
+def _require(ok: bool, problem: str) -> None:
+    if not ok:
+        raise ImproperlyConfigured(problem)
+
+
+_require(
+    PAYMENT_PLAN_DEFAULT in ("ship", "now", "deposit"),
+    f"PAYMENT_PLAN_DEFAULT={PAYMENT_PLAN_DEFAULT!r}: expected ship, now or deposit",
+)
+_require(
+    1 <= PAYMENT_DEPOSIT_PERCENT <= 99, f"PAYMENT_DEPOSIT_PERCENT={PAYMENT_DEPOSIT_PERCENT}: expected 1 to 99"
+)
+_require(
+    PAYMENT_AUTHORIZATION_DAYS >= 1,
+    f"PAYMENT_AUTHORIZATION_DAYS={PAYMENT_AUTHORIZATION_DAYS}: expected 1 or more",
+)
+_require(PAYMENT_GRACE_DAYS >= 1, f"PAYMENT_GRACE_DAYS={PAYMENT_GRACE_DAYS}: expected 1 or more")
+_require(
+    0 < PAYMENT_REMINDER_HOURS < PAYMENT_GRACE_DAYS * 24,
+    f"PAYMENT_REMINDER_HOURS={PAYMENT_REMINDER_HOURS}: expected 1 to {PAYMENT_GRACE_DAYS * 24 - 1}, "
+    f"inside PAYMENT_GRACE_DAYS={PAYMENT_GRACE_DAYS}",
+)
+
 # --- Inventory defaults (a variant's own BackorderPolicy overrides them) -------------------
 
 INVENTORY_DEFAULT_BACKORDER_MODE = env.str("INVENTORY_DEFAULT_BACKORDER_MODE", default="deny")  # deny | allow
@@ -393,8 +469,17 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
 # inline script or style anywhere, so templates link static files only (docs/security.md).
 # frame-src only spells out what default-src already allows: the admin's email preview shows the
 # email's HTML in a sandboxed same-origin iframe; that one response carries its own narrower policy.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
+# With card payments on, Stripe.js adds its origins (content_security_policy below).
+
+
+def content_security_policy(*, stripe_enabled: bool, stripe_api_base: str) -> dict:
+    """The site's policy; with Stripe on, plus exactly what Stripe.js needs.
+
+    Stripe itself: its script from js.stripe.com, its calls to api.stripe.com, its card fields and
+    3-D Secure pages in frames from js.stripe.com and hooks.stripe.com. localstripe (a
+    STRIPE_API_BASE): script and calls to that one origin; its stand-in draws no frames.
+    """
+    directives = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
@@ -404,8 +489,22 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "frame-ancestors": [NONE],
         "frame-src": [SELF],
-    },
-}
+    }
+    if stripe_enabled and stripe_api_base:
+        parts = urlsplit(stripe_api_base)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        directives["script-src"] += [origin]
+        directives["connect-src"] = [SELF, origin]
+    elif stripe_enabled:
+        directives["script-src"] += ["https://js.stripe.com"]
+        directives["connect-src"] = [SELF, "https://api.stripe.com"]
+        directives["frame-src"] += ["https://js.stripe.com", "https://hooks.stripe.com"]
+    return {"DIRECTIVES": directives}
+
+
+CONTENT_SECURITY_POLICY = content_security_policy(
+    stripe_enabled=STRIPE_ENABLED, stripe_api_base=STRIPE_API_BASE
+)
 
 # --- Logging ------------------------------------------------------------------------
 
