@@ -14,6 +14,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import get_usage
@@ -243,8 +244,10 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-# The address typed on the password-reset form, for the "check your email" page after it.
-PASSWORD_RESET_EMAIL_SESSION_KEY = "accounts.password_reset_email"
+# The address typed on the password-reset form, for the "check your email" page after it: a signed
+# cookie of the visitor's own browser, not the session, so the request still makes no query at all.
+PASSWORD_RESET_EMAIL_COOKIE = "password_reset_email"
+PASSWORD_RESET_EMAIL_MAX_AGE = 60 * 60
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -275,8 +278,18 @@ class PasswordResetView(auth_views.PasswordResetView):
         # Not form.save(): looking the address up and sending the email in the request would
         # make answers for real accounts measurably slower. The worker does both.
         password_reset_request(email=form.cleaned_data["email"])
-        self.request.session[PASSWORD_RESET_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
-        return redirect(self.get_success_url())
+        response = redirect(self.get_success_url())
+        response.set_signed_cookie(
+            PASSWORD_RESET_EMAIL_COOKIE,
+            form.cleaned_data["email"],
+            salt=PASSWORD_RESET_EMAIL_COOKIE,
+            max_age=PASSWORD_RESET_EMAIL_MAX_AGE,
+            path=reverse("password_reset_done"),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
@@ -286,7 +299,12 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     def get_context_data(self, **kwargs):
         return {
             **super().get_context_data(**kwargs),
-            "email": self.request.session.get(PASSWORD_RESET_EMAIL_SESSION_KEY, ""),
+            "email": self.request.get_signed_cookie(
+                PASSWORD_RESET_EMAIL_COOKIE,
+                default="",
+                salt=PASSWORD_RESET_EMAIL_COOKIE,
+                max_age=PASSWORD_RESET_EMAIL_MAX_AGE,
+            ),
         }
 
 
