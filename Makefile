@@ -20,10 +20,25 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 install: $(STAMP)
 
-## make run: migrate, seed demo data if the database is empty, start web + worker + beat.
+## make run: migrate, seed demo data if the database is empty, start web + worker + beat + stripe.
 ## Demo defaults, each only when not set already: DEBUG=1; DELAY_NOTIFY_QUIET_MINUTES=0, so a delay email
 ## goes out within a minute of a slip (the delay-notices beat entry) instead of after the 30-minute quiet
-## period; WORKER_POOL=threads (see HONCHO).
+## period; WORKER_POOL=threads (see HONCHO); the Stripe settings below.
+##
+## Card payments (README "Paying by card"): with no STRIPE_SECRET_KEY in the environment or .env, the shop
+## talks to localstripe, a fake Stripe that the Procfile's stripe process (manage.py localstripe) runs on
+## 127.0.0.1:$(LOCALSTRIPE_PORT), with fake keys and webhook secret. With real test-mode keys set instead
+## (STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, and STRIPE_WEBHOOK_SECRET from `stripe listen`), none of these
+## defaults apply: STRIPE_API_BASE stays empty, the same code talks to Stripe itself and the stripe process
+## only waits.
+LOCALSTRIPE_PORT ?= 8420
+STRIPE_KEY_GIVEN := $(or $(STRIPE_SECRET_KEY),$(shell grep -sE '^(export )?STRIPE_SECRET_KEY=.' .env))
+ifeq ($(STRIPE_KEY_GIVEN),)
+run: export STRIPE_API_BASE ?= http://127.0.0.1:$(LOCALSTRIPE_PORT)
+run: export STRIPE_SECRET_KEY = sk_test_localstripe
+run: export STRIPE_PUBLISHABLE_KEY = pk_test_localstripe
+run: export STRIPE_WEBHOOK_SECRET = whsec_localstripe
+endif
 run: export SHOP_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: export DELAY_NOTIFY_QUIET_MINUTES ?= 0
 run: export WORKER_POOL ?= threads
@@ -33,6 +48,9 @@ run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_staff
 	@echo ""
 	@echo "  The shop is starting at http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
+	@if [ -n "$$STRIPE_API_BASE" ]; then \
+	  echo "  Card payments: localstripe at $$STRIPE_API_BASE (try the card 4242 4242 4242 4242)."; \
+	else echo "  Card payments: Stripe itself, with the keys from your environment."; fi
 	@echo "  Stop everything with Ctrl+C."
 	@echo ""
 	@trap 'exit 0' INT; DEBUG=$${DEBUG:-1} PORT=$(PORT) $(HONCHO) start -f Procfile
@@ -80,10 +98,13 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+## make bench / make load run the shop with production settings and pay with the test_card gateway:
+## SHOP_TEST_HARNESS=1 marks their processes as a test harness, where config/settings.py allows it.
 ## make bench: every benchmark (bench/bench_*.py, the load test included), then ONE table of figures and
 ## their targets; JSON in bench/results/. Meaningful on PostgreSQL + Redis (DATABASE_URL, REDIS_URL; see
 ## bench/README.md). BENCH_ARGS="--quick" for a smoke run, "allocation fanout" for some, "--skip load".
 .PHONY: load
+bench: export SHOP_TEST_HARNESS = 1
 bench: install
 	$(PY) manage.py migrate --noinput
 	$(PY) -m bench $(BENCH_ARGS)
@@ -91,6 +112,7 @@ bench: install
 ## make load: the locust scenario (load/) against gunicorn + PostgreSQL + Redis with a Celery worker for
 ## LOAD_DURATION seconds (default 60), then oversold units and ledger drift; JSON in bench/results/load.json.
 ## LOAD_ARGS="--duration 120 --users 40" to change it.
+load: export SHOP_TEST_HARNESS = 1
 load: install
 	$(PY) manage.py migrate --noinput
 	$(PY) -m load $(LOAD_ARGS)

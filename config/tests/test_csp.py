@@ -11,11 +11,13 @@ from html.parser import HTMLParser
 from pprint import pformat
 
 import pytest
+from csp.constants import NONE, SELF
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.test import Client
 from django.urls import reverse
 
+from config.settings import content_security_policy
 from config.tests.authz import PASSWORD, build_world
 from notifications.models import NotificationKind
 from shop.tests.helpers import keyed
@@ -346,3 +348,72 @@ def test_email_preview_frame_is_the_only_framed_page(client):
     assert frame.status_code == 200
     assert frame["Content-Security-Policy"] == "script-src 'none'"
     assert frame["X-Frame-Options"] == "SAMEORIGIN"
+
+
+# --- card payments: what Stripe.js needs --------------------------------------------------------
+
+SITE_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF],
+    "img-src": [SELF, "data:"],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+    "frame-src": [SELF],
+}
+
+
+def test_without_card_payments_the_policy_is_the_sites_own(settings):
+    assert content_security_policy(stripe_enabled=False, stripe_api_base="") == {
+        "DIRECTIVES": SITE_DIRECTIVES
+    }
+    assert content_security_policy(stripe_enabled=False, stripe_api_base="http://127.0.0.1:8420") == {
+        "DIRECTIVES": SITE_DIRECTIVES
+    }
+    # The settings' own policy is the function's, from the settings' own values.
+    assert (
+        content_security_policy(
+            stripe_enabled=settings.STRIPE_ENABLED, stripe_api_base=settings.STRIPE_API_BASE
+        )
+        == settings.CONTENT_SECURITY_POLICY
+    )
+
+
+def test_stripe_itself_adds_its_script_its_api_and_its_frames():
+    policy = content_security_policy(stripe_enabled=True, stripe_api_base="")
+
+    assert policy == {
+        "DIRECTIVES": {
+            **SITE_DIRECTIVES,
+            "script-src": [SELF, "https://js.stripe.com"],
+            "connect-src": [SELF, "https://api.stripe.com"],
+            "frame-src": [SELF, "https://js.stripe.com", "https://hooks.stripe.com"],
+        }
+    }
+
+
+def test_localstripe_adds_its_one_origin_for_script_and_calls():
+    policy = content_security_policy(stripe_enabled=True, stripe_api_base="http://127.0.0.1:8420")
+
+    assert policy == {
+        "DIRECTIVES": {
+            **SITE_DIRECTIVES,
+            "script-src": [SELF, "http://127.0.0.1:8420"],
+            "connect-src": [SELF, "http://127.0.0.1:8420"],
+        }
+    }
+
+
+def test_pages_carry_the_stripe_policy_when_card_payments_are_on(client, settings):
+    settings.CONTENT_SECURITY_POLICY = content_security_policy(stripe_enabled=True, stripe_api_base="")
+
+    response = client.get(reverse("shop:home"))
+
+    assert parse_policy(response["Content-Security-Policy"]) == {
+        **POLICY,
+        "script-src": "'self' https://js.stripe.com",
+        "connect-src": "'self' https://api.stripe.com",
+        "frame-src": "'self' https://js.stripe.com https://hooks.stripe.com",
+    }
