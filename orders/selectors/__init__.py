@@ -5,7 +5,8 @@
 * `carts`: the visitor's cart, priced and split as checkout will place it;
 * `delays`: escalated lines, a delay email's notice and its cancel preview;
 * `feedback`: the request behind a feedback link;
-* `questions`: customer questions, for the order page and customer service.
+* `questions`: customer questions, for the order page and customer service;
+* `timeline`: an order's timeline as its customer reads it.
 """
 
 from .carts import CartSummary, CartSummaryLine, cart_count, cart_get, cart_items, cart_summary
@@ -29,6 +30,7 @@ from .quote import (
     order_quote,
     shipping_options,
 )
+from .timeline import TimelineEntry, order_timeline_for_customer
 
 __all__ = [
     "CENT",
@@ -50,9 +52,11 @@ __all__ = [
     "order_list_for_user",
     "order_questions_for_customer",
     "order_quote",
+    "order_timeline_for_customer",
     "Quote",
     "QuoteLine",
     "ShippingOption",
+    "TimelineEntry",
     "backorder_price",
     "shipping_options",
 ]

@@ -1,5 +1,7 @@
 """Shared test helpers for orders: stock and checkout through the real services."""
 
+import html
+import re
 import uuid
 
 from inventory.models import BackorderMode
@@ -41,3 +43,21 @@ def place(items, *, email="ada@example.com", card=GOOD_CARD, accept=True, key=No
         idempotency_key=key or uuid.uuid4().hex,
         **kwargs,
     )
+
+
+def timeline_of(page: str) -> list[tuple[str, str, str]]:
+    """The order page's timeline as (title, when, detail) per entry, tags removed."""
+
+    def text(fragment: str) -> str:
+        return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", fragment)).strip())
+
+    items = re.findall(
+        r"<li[^>]*>(.*?)</li>", page.split('class="list-group order-timeline"', 1)[-1].split("</ol>")[0], re.S
+    )
+    entries = []
+    for item in items:
+        title = re.search(r'<strong class="timeline-title">(.*?)</strong>', item, re.S)
+        when = re.search(r"<time[^>]*>(.*?)</time>", item, re.S)
+        detail = re.search(r'<span class="timeline-detail">(.*?)</span>', item, re.S)
+        entries.append((text(title.group(1)), text(when.group(1)), text(detail.group(1)) if detail else ""))
+    return entries

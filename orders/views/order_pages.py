@@ -12,7 +12,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..forms import CancelBackorderedForm, CustomerQuestionForm, form_error_text
 from ..models import Order
-from ..selectors import order_get_for_customer, order_list_for_user, order_questions_for_customer
+from ..selectors import (
+    order_get_for_customer,
+    order_list_for_user,
+    order_questions_for_customer,
+    order_timeline_for_customer,
+)
 from ..services import OrderActionError
 from ..services.cancellation import order_cancel_by_customer
 from ..wording import money_released_text
@@ -44,6 +49,7 @@ def order_page_context(
         "thank_you": thank_you,
         "waiting_lines": waiting,
         "cancel_form": cancel_form,
+        "timeline": order_timeline_for_customer(order=order),
         "questions": order_questions_for_customer(order_id=order.pk) if asking else [],
         "question_form": (question_form or CustomerQuestionForm()) if asking else None,
     }
