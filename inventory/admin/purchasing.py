@@ -30,6 +30,8 @@ from inventory.services import (
     purchase_order_receive,
     purchase_order_set_expected_date,
 )
+from orders.delays import delays_preview
+from orders.models import Order
 from shop.formatting import date_in_words, datetime_in_words, units
 from shop.submissions import AlreadySubmitted
 
@@ -60,6 +62,28 @@ class PurchaseOrderDueFilter(admin.SimpleListFilter):
         if self.value() == "none":
             return open_orders.filter(expected_date__isnull=True)
         return None
+
+
+def date_change_news(po: PurchaseOrder) -> str:
+    """What a new expected date means for waiting customers, said when staff save it.
+
+    After commit, the delay check (`orders.delays.delays_detect`, run by the service's
+    `supply_changed` hook) re-projects the queues of the order's items and emails every customer
+    whose date got later; `delays_preview` runs that same check now, writing nothing. A draft sends
+    no hook (it promises nothing), so nobody is told.
+    """
+    if po.status == PurchaseOrderStatus.DRAFT:
+        return f"{po.reference} is a draft, so no customer waits on its date and nobody is emailed."
+    variant_ids = po.lines.values_list("variant_id", flat=True)
+    order_ids = {slip.order_id for slip in delays_preview(variant_ids=variant_ids)}
+    if not order_ids:
+        return "No waiting order gets a later date, so no customer is emailed about it."
+    customers = Order.objects.filter(pk__in=order_ids).values("email").distinct().count()
+    orders = len(order_ids)
+    if orders == 1:
+        return "1 waiting order now gets a later date: its customer will be emailed about the new date."
+    who = "their customer" if customers == 1 else f"their {customers} customers"
+    return f"{orders} waiting orders now get a later date: {who} will be emailed about the new date."
 
 
 def _line_sum(field: str):
@@ -126,10 +150,12 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         date_fields = ["expected_date"]
         if obj.status not in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
             date_fields.append("date_change_reason")
+        # "Cancelled: Not yet" on every open order says nothing: the field shows only once it happened.
+        history = ["created", "ordered", *(["cancelled"] if obj.cancelled_at else []), "last_changed"]
         return [
             (None, {"fields": ["supplier", "warehouse", "reference", "status"]}),
             ("Delivery", {"fields": date_fields}),
-            (None, {"fields": ["notes", "created", "ordered", "cancelled", "last_changed"]}),
+            (None, {"fields": ["notes", *history]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -184,8 +210,9 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     def ordered(self, obj: PurchaseOrder) -> str:
         return self._when_and_who(obj.ordered_at, obj.ordered_by)
 
-    @admin.display(description="Cancelled")
+    @admin.display(description="Cancelled on")
     def cancelled(self, obj: PurchaseOrder) -> str:
+        """Shown only on a cancelled order (get_fieldsets): "Cancelled on: 3 March 2026, 14:05 by ann"."""
         return self._when_and_who(obj.cancelled_at, obj.cancelled_by)
 
     # --- saving: plain fields directly, everything else through the services ---
@@ -212,12 +239,22 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         if changed:
             obj.save(update_fields=[*changed, "updated_at"])
         if "expected_date" in form.changed_data:
-            purchase_order_set_expected_date(
+            changed_date = purchase_order_set_expected_date(
                 purchase_order_id=obj.pk,
                 expected_date=form.cleaned_data["expected_date"],
                 user_id=request.user.pk,
                 reason=form.cleaned_data.get("date_change_reason", ""),
             )
+            if changed_date is not None:
+                # Told after the whole save succeeded (response_change), never for a rolled-back one.
+                request._po_date_news = date_change_news(current)
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        news = getattr(request, "_po_date_news", None)
+        if news:
+            self.message_user(request, news, messages.INFO)
+        return response
 
     def save_related(self, request, form, formsets, change):
         if change:

@@ -21,7 +21,7 @@ Lock order: variants (pk) → delay notices (pk) → order lines (pk) → paymen
 (`inventory.locks`, `orders.locks`).
 """
 
-from .detect import DETECT_CHUNK, Slip, delays_detect, delays_scan
+from .detect import DETECT_CHUNK, Slip, delays_detect, delays_preview, delays_scan
 from .digest import DIGEST_MAX_LINES, delay_digest_send
 from .links import DelayCancelResult, DelayLinkError, DelayLinkUsed, delay_cancel_waiting, delay_keep_waiting
 from .notices import delay_notices_send_due
@@ -38,5 +38,6 @@ __all__ = [
     "delay_keep_waiting",
     "delay_notices_send_due",
     "delays_detect",
+    "delays_preview",
     "delays_scan",
 ]

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.locks import variants_lock
-from orders.services.dates import DatesRefresh, backorder_dates_reproject
+from orders.services.dates import DatesRefresh, backorder_dates_preview, backorder_dates_reproject
 
 from ..locks import delay_notices_pending_lock
 from ..models import DelayCause, DelayNotice, DelayNoticeStatus, LineDelay, OrderLine
@@ -180,6 +180,16 @@ def delays_detect(
                 _slips(refresh, cause=cause), purchase_order_id=purchase_order_id, now=now
             )
     return touched
+
+
+def delays_preview(*, variant_ids: Iterable[int]) -> list[Slip]:
+    """The slips `delays_detect` would record for these variants now, writing and locking nothing.
+
+    For staff who just changed a purchase order in this transaction: the lines
+    whose customers the delay check will tell (after commit) about a later date.
+    The same projection and the same test (`_slips`) as the check itself.
+    """
+    return _slips(backorder_dates_preview(variant_ids=sorted(set(variant_ids))), cause="")
 
 
 def delays_scan() -> list[int]:

@@ -85,6 +85,25 @@ def backorder_dates_reproject(*, variant_ids: Iterable[int], today: date | None 
     The delay checks (orders.delays) compare each projection with the date the
     customer was told, so they never run a projection of their own.
     """
+    result, changed = _project(variant_ids=variant_ids, today=today)
+    if changed:
+        if connection.vendor == "postgresql":
+            _expected_dates_write_postgres(changed)
+        else:
+            _expected_dates_write(changed)
+    return result
+
+
+def backorder_dates_preview(*, variant_ids: Iterable[int], today: date | None = None) -> DatesRefresh:
+    """The projection `backorder_dates_reproject` would make now, writing nothing: what a change
+    made in the current transaction will do to waiting lines' dates (`orders.delays.delays_preview`)."""
+    return _project(variant_ids=variant_ids, today=today)[0]
+
+
+def _project(
+    *, variant_ids: Iterable[int], today: date | None
+) -> tuple[DatesRefresh, list[tuple[int, date]]]:
+    """Every waiting line's projection, and the (line id, new date) pairs whose stored date differs."""
     today = today or timezone.localdate()
     availability = availability_for_variants(variant_ids=variant_ids, today=today)
     lines = (
@@ -112,13 +131,9 @@ def backorder_dates_reproject(*, variant_ids: Iterable[int], today: date | None 
         projections.append(LineProjection(pk, variant_id, units_ahead, waiting, old, new))
         if new != old:
             changed.append((pk, new))
-    result = DatesRefresh(today=today, availability=availability, lines=projections, changed=len(changed))
-    if changed:
-        if connection.vendor == "postgresql":
-            _expected_dates_write_postgres(changed)
-        else:
-            _expected_dates_write(changed)
-    return result
+    return DatesRefresh(
+        today=today, availability=availability, lines=projections, changed=len(changed)
+    ), changed
 
 
 def _expected_dates_write(changed: list[tuple[int, date]]) -> None:
