@@ -18,14 +18,18 @@ from urllib.parse import quote
 
 from django.db.models import (
     BooleanField,
+    DecimalField,
     Exists,
     ExpressionWrapper,
+    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
+from django.db.models.functions import Abs
 from django.http import Http404
 
 from inventory.selectors import (
@@ -237,21 +241,24 @@ def product_list_attach_availability(
 
 
 def _alternative_candidates(*, product: Product, limit: int) -> list[Product]:
-    """Up to `limit` visible products that can ship now: `product`'s substitutes first, then
-    products of its category. Each group comes in the products' own order (by name): the
-    substitutes relation has no position, and `add()`/`set()` insert in no defined order.
+    """Up to `limit` visible products of `product`'s own category that can ship now: the ones staff
+    named as its substitutes first, then the rest, each group closest in price to `product` first
+    (its `from_price`), then by name. A substitute from another category is not offered: next to
+    an item that cannot ship, a shopper expects something that can stand in for it.
     Two queries (products and their variants), the availability check being an EXISTS.
     """
     is_substitute = Exists(
         Product.substitutes.through.objects.filter(from_product_id=product.pk, to_product_id=OuterRef("pk"))
     )
+    price = getattr(product, "from_price", None)
+    by_price = [Abs(F("from_price") - Value(price, output_field=DecimalField()))] if price is not None else []
     candidates = (
         _visible_products()
         .annotate(is_substitute=is_substitute)
-        .filter(Q(is_substitute=True) | Q(category_id=product.category_id))
+        .filter(category_id=product.category_id)
         .exclude(pk=product.pk)
         .filter(product_availability_filter(kind="now"))
-        .order_by("-is_substitute", "name", "pk")
+        .order_by("-is_substitute", *by_price, "name", "pk")
     )
     return list(_with_active_variants(candidates)[:limit])
 

@@ -312,44 +312,69 @@ def test_product_page_query_count_does_not_grow_with_variants(
 
 
 def make_alternatives_catalog():
-    """Kettle (out of stock) in Kitchen; substitutes and Kitchen products in every situation."""
+    """Kettle at €40.00 (out of stock) in Kitchen; substitutes and products of Kitchen and of another
+    category in every situation, at prices near and far."""
     kitchen = CategoryFactory(name="Kitchen")
-    kettle = product_with("out_of_stock", name="Kettle", slug="kettle", category=kitchen)
+    kettle = product_with(
+        "out_of_stock", name="Kettle", slug="kettle", category=kitchen, price=Decimal("40.00")
+    )
     substitutes = [
-        product_with("in_stock", name="Zeta substitute", slug="zeta", price=Decimal("12.34")),
-        product_with("backorder", name="Backordered substitute", slug="sub-backorder"),
-        product_with("low_stock", name="Low substitute", slug="low"),
-        product_with("in_stock", name="Hidden substitute", slug="hidden"),
+        product_with(
+            "in_stock", name="Zeta substitute", slug="zeta", category=kitchen, price=Decimal("12.34")
+        ),
+        product_with("backorder", name="Backordered substitute", slug="sub-backorder", category=kitchen),
+        product_with(
+            "low_stock", name="Low substitute", slug="low", category=kitchen, price=Decimal("35.00")
+        ),
+        product_with("in_stock", name="Hidden substitute", slug="hidden", category=kitchen),
+        # named a substitute by staff, but of another category: not something to buy instead
+        product_with("in_stock", name="Foreign substitute", slug="foreign", price=Decimal("40.00")),
     ]
     substitutes[3].is_active = False
     substitutes[3].save()
     kettle.substitutes.add(*substitutes)
-    product_with("in_stock", name="Delta", slug="delta", category=kitchen)
-    product_with("in_stock", name="Alpha", slug="alpha", category=kitchen)
-    product_with("in_stock", name="Gamma", slug="gamma", category=kitchen)
-    product_with("backorder", name="Beta", slug="beta", category=kitchen)
-    product_with("discontinued", name="Epsilon", slug="epsilon", category=kitchen)
-    product_with("in_stock", name="Elsewhere", slug="elsewhere")  # another category, not a substitute
+    product_with("in_stock", name="Delta", slug="delta", category=kitchen, price=Decimal("41.00"))
+    product_with("in_stock", name="Alpha", slug="alpha", category=kitchen, price=Decimal("60.00"))
+    product_with("in_stock", name="Gamma", slug="gamma", category=kitchen, price=Decimal("38.00"))
+    product_with("backorder", name="Beta", slug="beta", category=kitchen, price=Decimal("40.00"))
+    product_with("discontinued", name="Epsilon", slug="epsilon", category=kitchen, price=Decimal("40.00"))
+    product_with("in_stock", name="Elsewhere", slug="elsewhere", price=Decimal("40.00"))  # another category
     return kettle
 
 
-def test_alternatives_are_available_substitutes_first_then_same_category_at_most_four(client):
+def test_alternatives_are_same_category_products_that_ship_now_substitutes_first_closest_price_first(client):
     # given
     make_alternatives_catalog()
 
     # when
     response = product_page(client)
 
-    # then
+    # then: Kitchen only; staff's substitutes first; each group closest to the kettle's €40.00 first
     alternatives = response.context["alternatives"]
-    # substitutes first (by name, as the substitutes relation has no position), then Kitchen by name
-    assert names(alternatives) == ["Low substitute", "Zeta substitute", "Alpha", "Delta"]
+    assert names(alternatives) == ["Low substitute", "Zeta substitute", "Delta", "Gamma"]
     assert [p.availability.status for p in alternatives] == ["low_stock", "in_stock", "in_stock", "in_stock"]
     content = response.content.decode()
     assert '<h2 id="alternatives-heading" class="h4">Available now instead</h2>' in content
     assert badge_texts(response)[-4:] == ["Only 3 left", "In stock", "In stock", "In stock"]
     assert 'href="/p/zeta/">Zeta substitute</a>' in content
     assert "€12.34" in content.split('id="alternatives-heading"')[1]
+    for elsewhere in ("Foreign substitute", "Elsewhere", "Alpha"):
+        assert elsewhere not in content
+
+
+def test_no_alternatives_block_when_only_other_categories_can_ship(client):
+    # given: the kettle's only substitute that ships now is of another category, and so is the rest
+    kitchen = CategoryFactory(name="Kitchen")
+    kettle = product_with("out_of_stock", category=kitchen)
+    kettle.substitutes.add(product_with("in_stock", name="Foreign substitute", slug="foreign"))
+    product_with("in_stock", name="Elsewhere", slug="elsewhere")
+
+    # when
+    response = product_page(client)
+
+    # then
+    assert response.context["alternatives"] == []
+    assert "Available now instead" not in response.content.decode()
 
 
 @pytest.mark.parametrize("situation", ["backorder", "out_of_stock", "discontinued"])
