@@ -134,7 +134,7 @@ def test_a_day_at_the_shop_from_checkout_to_shipment_with_alerts_delays_and_the_
     staff.get_by_role("button", name="Log in").click()
     expect(staff.get_by_role("heading", name="Shop administration")).to_be_visible()
     shots.take(staff, "admin-home")
-    staff.get_by_role("link", name="Stock items", exact=True).first.click()  # titled "Stock levels"
+    staff.get_by_role("link", name="Stock levels", exact=True).first.click()
     expect(staff.get_by_role("heading", level=1)).to_have_text("Stock levels")
     staff.locator("#searchbar").fill(POLES_SKU)
     staff.locator("#searchbar").press("Enter")
@@ -142,14 +142,14 @@ def test_a_day_at_the_shop_from_checkout_to_shipment_with_alerts_delays_and_the_
     expect(unstocked).to_contain_text("Trekking Poles")
     shots.take(staff, "admin-stock-search")
     unstocked.get_by_role("link", name="Add stock").click()
-    expect(staff.get_by_role("heading", level=1)).to_have_text("Adjust stock")
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Add stock")
     expect(staff.locator("#content-main")).to_contain_text("Main warehouse: no stock yet")
-    staff.get_by_label("Quantity change").fill("4")
+    staff.get_by_label("Units to add").fill("4")
     staff.get_by_label("Note").fill("First delivery from the supplier")
     shots.take(staff, "admin-add-stock")
-    staff.get_by_role("button", name="Adjust stock").click()
+    staff.get_by_role("button", name="Add stock").click()
     expect(staff.locator(".messagelist")).to_contain_text(
-        f"{POLES_SKU} at Main warehouse: 4 units added; now 4 on hand, 0 promised to orders, 4 free."
+        f"{POLES_SKU} at Main warehouse: 4 units added; now 4 on hand, 0 set aside for orders, 4 free."
     )
     shots.take(staff, "admin-stock-added")
 
@@ -223,7 +223,7 @@ def test_a_day_at_the_shop_from_checkout_to_shipment_with_alerts_delays_and_the_
     staff.goto("/admin/")
     staff.locator("tr.model-order").get_by_role("link", name="Orders", exact=True).click()
     staff.get_by_role("row").filter(has_text=number).get_by_role("checkbox").check()
-    staff.locator("select[name=action]").select_option(label="Ship allocated items")
+    staff.locator("select[name=action]").select_option(label="Ship ready items")
     shots.take(staff, "admin-orders-ship")
     staff.get_by_role("button", name="Go").click()
     # What shipped, priced as the guest saw it: both items, and the shipping with the first parcel

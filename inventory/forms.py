@@ -102,6 +102,18 @@ class StockAdjustForm(_StockTargetForm):
         return value
 
 
+class StockAddForm(StockAdjustForm):
+    """ "Add stock": the adjustment that only adds (units found, returned or delivered outside a
+    purchase order), so the page its link opens is titled and labelled the same."""
+
+    quantity_change = forms.IntegerField(
+        label="Units to add",
+        min_value=1,
+        max_value=DELTA_MAX,
+        help_text="How many units to add. To remove units, use “Adjust stock”.",
+    )
+
+
 class StockCountForm(_StockTargetForm):
     counted = forms.IntegerField(
         label="Counted quantity",

@@ -46,12 +46,16 @@ class StockItem(models.Model):
     variant = models.ForeignKey("shop.Variant", on_delete=models.PROTECT, related_name="stock_items")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_items")
     on_hand = models.IntegerField(default=0)
-    allocated = models.IntegerField(default=0)
+    # Staff read "set aside for orders" wherever this number shows (lists, forms, messages).
+    allocated = models.IntegerField(default=0, verbose_name="set aside for orders")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = StockItemQuerySet.as_manager()
 
     class Meta:
+        # One name for staff: the admin index, the list, breadcrumbs and the console say "Stock levels".
+        verbose_name = "stock level"
+        verbose_name_plural = "stock levels"
         ordering = ["variant_id", "warehouse__priority"]
         constraints = [
             models.UniqueConstraint(

@@ -110,6 +110,11 @@ STORED_IN: dict[str, dict[str, Column | NotStored]] = {
         "reason": Column("inventory.StockMovement.reason"),
         "note": Column("inventory.StockMovement.note"),
     },
+    "inventory.forms.StockAddForm": {
+        "quantity_change": Column("inventory.StockMovement.on_hand_delta"),
+        "reason": Column("inventory.StockMovement.reason"),
+        "note": Column("inventory.StockMovement.note"),
+    },
     "inventory.forms.StockCountForm": {
         "counted": Column("inventory.StockItem.on_hand"),
         "note": Column("inventory.StockMovement.note"),
@@ -142,6 +147,7 @@ FORM_ARGUMENTS = {
     "notifications.forms.NotifyMeForm": lambda: {"user": None},
     "inventory.forms._StockTargetForm": lambda: {"admin_site": admin.site},
     "inventory.forms.StockAdjustForm": lambda: {"admin_site": admin.site},
+    "inventory.forms.StockAddForm": lambda: {"admin_site": admin.site},
     "inventory.forms.StockCountForm": lambda: {"admin_site": admin.site},
     "inventory.forms.PurchaseOrderReceiveForm": lambda: {"lines": [_a_po_line()]},
 }

@@ -64,7 +64,7 @@ class StockMovementAdmin(admin.ModelAdmin):
     def on_hand_change(self, obj: StockMovement) -> str:
         return signed(obj.on_hand_delta)
 
-    @admin.display(description="Allocated", ordering="allocated_delta")
+    @admin.display(description="Set aside for orders", ordering="allocated_delta")
     def allocated_change(self, obj: StockMovement) -> str:
         return signed(obj.allocated_delta)
 

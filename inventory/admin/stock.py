@@ -21,7 +21,7 @@ from inventory.console.page import restock_urls
 from inventory.console.permissions import can_change_stock
 from inventory.console.queue import backorder_queue_link
 from inventory.console.resources import StockCountResource
-from inventory.forms import StockAdjustForm, StockCountForm
+from inventory.forms import StockAddForm, StockAdjustForm, StockCountForm
 from inventory.models import StockItem, Warehouse
 from inventory.services import StockError, stock_adjust, stock_count
 from orders.models import OrderLine
@@ -119,25 +119,29 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         can_change = self.can_change_stock(request)
         search = request.GET.get("q", "").strip()
+        # Shown to everyone who may see the list, so that its count is honest; links only to those who
+        # may change stock. One more than shown tells whether there are more.
+        unstocked = self._unstocked_matches(search, links=can_change) if search else []
         extra_context = {
             **(extra_context or {}),
             "title": "Stock levels",  # short: the list's five buttons sit beside it
             "can_change_stock": can_change,
-            "unstocked": self._unstocked_matches(search) if can_change and search else [],
+            "unstocked": unstocked[:UNSTOCKED_MATCHES_SHOWN],
+            "unstocked_more": len(unstocked) > UNSTOCKED_MATCHES_SHOWN,
         }
         return super().changelist_view(request, extra_context)
 
     @staticmethod
-    def _unstocked_matches(search: str) -> list[dict]:
+    def _unstocked_matches(search: str, *, links: bool) -> list[dict]:
         """Variants matching a stock-list search that have no stock line at all, so no row to act on:
-        each with the links that restock or count it (one query)."""
+        each with the links that restock or count it when `links` (one query; one more than shown)."""
         variants = (
             Variant.objects.filter(Q(sku__icontains=search) | Q(product__name__icontains=search))
             .exclude(Exists(StockItem.objects.filter(variant=OuterRef("pk"))))
             .select_related("product")
-            .order_by("sku")[:UNSTOCKED_MATCHES_SHOWN]
+            .order_by("sku")[: UNSTOCKED_MATCHES_SHOWN + 1]
         )
-        return [{"sku": v.sku, "name": str(v), **restock_urls(v.pk)} for v in variants]
+        return [{"sku": v.sku, "name": str(v), **(restock_urls(v.pk) if links else {})} for v in variants]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "can_change_stock": self.can_change_stock(request)}
@@ -162,12 +166,25 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
                 wrap(queue.queue_allocate_view),
                 name="inventory_stockitem_queue_allocate",
             ),
+            path("add-stock/", wrap(self.add_stock_view), name="inventory_stockitem_add_stock"),
             path("adjust/", wrap(self.adjust_view), name="inventory_stockitem_adjust"),
             path("<path:object_id>/adjust/", wrap(self.adjust_view), name="inventory_stockitem_adjust_item"),
             path("count/", wrap(self.count_view), name="inventory_stockitem_count"),
             path("<path:object_id>/count/", wrap(self.count_view), name="inventory_stockitem_count_item"),
             *super().get_urls(),
         ]
+
+    def add_stock_view(self, request):
+        """The "Add stock" links (an item's first stock, found or returned units): an adjustment that
+        only adds, titled like its link."""
+        return self._stock_form_view(
+            request,
+            None,
+            form_class=StockAddForm,
+            title="Add stock",
+            submit_label="Add stock",
+            apply=self._apply_adjustment,
+        )
 
     def adjust_view(self, request, object_id=None):
         return self._stock_form_view(
@@ -264,7 +281,7 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
         for warehouse in Warehouse.objects.filter(is_active=True).order_by("priority", "pk"):
             item = items.get(warehouse.pk)
             levels.append(
-                f"{warehouse.name}: {item.on_hand} on hand, {item.allocated} promised to orders"
+                f"{warehouse.name}: {item.on_hand} on hand, {item.allocated} set aside for orders"
                 if item
                 else f"{warehouse.name}: no stock yet"
             )
@@ -280,7 +297,7 @@ class StockItemAdmin(ExportMixin, admin.ModelAdmin):
 
     @staticmethod
     def _levels(item: StockItem) -> str:
-        return f"now {item.on_hand} on hand, {item.allocated} promised to orders, {item.free} free."
+        return f"now {item.on_hand} on hand, {item.allocated} set aside for orders, {item.free} free."
 
     def _apply_adjustment(self, data, *, user_id):
         change = data["quantity_change"]

@@ -28,10 +28,12 @@ def url_with_query(name: str, **params) -> str:
 
 
 def restock_urls(variant_id: int) -> dict[str, str]:
-    """The "Adjust stock" and "Record a stock count" pages opened on one variant, whether or not it has
-    stock lines yet (the services create a line with its first change): linked from the stock list's
-    search, the variant page and the backorder queue, so any variant can be restocked or counted."""
+    """The "Add stock", "Adjust stock" and "Record a stock count" pages opened on one variant, whether
+    or not it has stock lines yet (the services create a line with its first change): linked from the
+    stock list's search, the variant page and the backorder queue, so any variant can be restocked or
+    counted. Each link's text is its page's title."""
     return {
+        "add": url_with_query("admin:inventory_stockitem_add_stock", variant=variant_id),
         "adjust": url_with_query("admin:inventory_stockitem_adjust", variant=variant_id),
         "count": url_with_query("admin:inventory_stockitem_count", variant=variant_id),
     }

@@ -36,7 +36,7 @@ COLUMNS = [
     ("sku", "SKU"),
     ("supplier", "Supplier"),
     ("on_hand", "On hand"),
-    ("allocated", "Allocated"),
+    ("allocated", "Set aside for orders"),
     ("backordered", "Backordered"),
     ("incoming", "Incoming"),
     ("velocity", "Units / day"),

@@ -137,7 +137,7 @@ def stock_count_bulk(
         on_hand, allocated = items[item_id]
         if counted < allocated:
             raise CountBelowAllocated(
-                f"{allocated} units are promised to orders, so the count cannot be {counted}.", index=index
+                f"{allocated} units are set aside for orders, so the count cannot be {counted}.", index=index
             )
         delta = counted - on_hand
         if delta == 0:

@@ -98,7 +98,7 @@ def stock_adjust(
         item = StockItem.objects.select_related("variant", "warehouse").get(pk=item_id)
         raise InsufficientStock(
             f"Cannot remove {-quantity_change} of {item.variant.sku} at {item.warehouse.code}: "
-            f"{item.on_hand} on hand, {item.allocated} promised to orders, so at most {item.free} can be removed."
+            f"{item.on_hand} on hand, {item.allocated} set aside for orders, so at most {item.free} can be removed."
         )
     movement = StockMovement.objects.create(
         stock_item_id=item_id,
@@ -140,7 +140,7 @@ def stock_count(
     item = stock_item_lock(item_id)
     if counted < item.allocated:
         raise InsufficientStock(
-            f"{item.variant.sku} at {item.warehouse.code}: {item.allocated} units are promised to orders, "
+            f"{item.variant.sku} at {item.warehouse.code}: {item.allocated} units are set aside for orders, "
             f"so the count cannot be {counted}. Release those allocations first."
         )
     delta = counted - item.on_hand

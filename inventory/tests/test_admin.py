@@ -134,7 +134,7 @@ def test_adjust_page_adds_stock_for_a_variant_without_stock_and_records_the_user
         "back from a fair",
     )
     assert messages_of(response) == [
-        "MUG-1 at Main: 5 units added; now 5 on hand, 0 promised to orders, 5 free."
+        "MUG-1 at Main: 5 units added; now 5 on hand, 0 set aside for orders, 5 free."
     ]
 
 
@@ -166,7 +166,7 @@ def test_adjust_page_shows_a_refused_removal_and_writes_nothing(admin_client):
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
         f"Cannot remove 8 of {item.variant.sku} at {item.warehouse.code}: 5 on hand, "
-        "0 promised to orders, so at most 5 can be removed."
+        "0 set aside for orders, so at most 5 can be removed."
     ]
     assert "The stock was not changed." in response.content.decode()
     assert levels(item) == (5, 0)
@@ -205,7 +205,7 @@ def test_adjust_page_get_shows_the_levels_and_changes_nothing(admin_client):
     response = admin_client.get(reverse("admin:inventory_stockitem_adjust_item", args=[item.pk]))
 
     assert response.status_code == 200
-    assert "5 on hand, 0 promised to orders, 5 free." in response.content.decode()
+    assert "5 on hand, 0 set aside for orders, 5 free." in response.content.decode()
     assert StockMovement.objects.count() == 1
 
 
@@ -223,7 +223,7 @@ def test_stock_count_sets_on_hand_and_records_the_difference(admin_client, admin
     assert (movement.on_hand_delta, movement.user, movement.note) == (-2, admin_user, "shelf B")
     assert messages_of(response) == [
         f"{item.variant.sku} at {item.warehouse.name}: stock count recorded, on hand changed by −2; "
-        "now 3 on hand, 0 promised to orders, 3 free."
+        "now 3 on hand, 0 set aside for orders, 3 free."
     ]
 
 

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 STOCK_LIST = reverse("admin:inventory_stockitem_changelist")
 ADJUST = reverse("admin:inventory_stockitem_adjust")
+ADD_STOCK = reverse("admin:inventory_stockitem_add_stock")
 COUNT = reverse("admin:inventory_stockitem_count")
 
 
@@ -47,8 +48,8 @@ def test_stock_list_search_offers_restock_links_for_an_item_without_stock_lines(
     page = response.content.decode()
     assert response.context["cl"].result_count == 1  # COOK-SSP's stock line
     assert [m["sku"] for m in response.context["unstocked"]] == ["COOK-SSS"]
-    assert "Matching items with no stock yet" in page
-    assert f'href="{ADJUST}?variant={saucepan.pk}">Add stock</a>' in page
+    assert "Matching items with no stock line yet" in page
+    assert f'href="{ADD_STOCK}?variant={saucepan.pk}">Add stock</a>' in page
     assert f'href="{COUNT}?variant={saucepan.pk}">Record a count</a>' in page
 
 
@@ -71,8 +72,10 @@ def test_staff_who_may_only_view_stock_get_no_restock_links(client, saucepan):
     response = client.get(STOCK_LIST, {"q": "COOK-SSS"})
 
     assert response.status_code == 200
-    assert response.context["unstocked"] == []
+    # They are told the item exists with no stock line (issue 16 item 2), without links to change it.
+    assert response.context["unstocked"] == [{"sku": "COOK-SSS", "name": "Stainless Saucepan Set"}]
     assert "Add stock" not in response.content.decode()
+    assert "Record a count" not in response.content.decode()
 
 
 def test_adjust_page_opened_on_a_variant_without_stock_lines_restocks_it(admin_client, admin_user, saucepan):
@@ -215,3 +218,100 @@ def test_picker_answers_in_constant_queries(admin_client, django_assert_max_num_
 
     with django_assert_max_num_queries(4):  # session, user, count, the page of variants with products
         assert len(picker(admin_client, "COOK")) == 15
+
+
+# --- issue 16 (admin screenshots) item 2: a search that finds an item with no stock line says so ------
+
+
+def test_stock_search_counts_an_item_with_no_stock_line_instead_of_0_results(admin_client, saucepan):
+    WarehouseFactory()
+
+    response = admin_client.get(STOCK_LIST, {"q": "COOK-SSS"})
+
+    page = response.content.decode()
+    assert response.context["cl"].result_count == 0
+    assert "0 results" not in page
+    assert (
+        '<span class="small quiet" id="stock-search-count">0 stock lines; 1 item with no stock line yet '
+        '(<a href="?">0 stock lines in all</a>)</span>'
+    ) in page
+    row = page[page.index('<th scope="row">COOK-SSS</th>') :]
+    row = row[: row.index("</tr>")]
+    assert "<td>Stainless Saucepan Set</td>" in row
+    assert "<td>No stock line yet</td>" in row
+    assert f'<a href="{ADD_STOCK}?variant={saucepan.pk}">Add stock</a>' in row
+
+
+def test_stock_search_with_stock_lines_and_unstocked_items_counts_both(admin_client, saucepan):
+    stocked = VariantFactory(sku="COOK-SSP")
+    stock_adjust(variant_id=stocked.pk, warehouse_id=WarehouseFactory().pk, quantity_change=3)
+    stock_adjust(
+        variant_id=VariantFactory(sku="TENT-1").pk, warehouse_id=WarehouseFactory().pk, quantity_change=1
+    )
+
+    page = admin_client.get(STOCK_LIST, {"q": "COOK-SS"}).content.decode()
+
+    assert '1 stock line; 1 item with no stock line yet (<a href="?">2 stock lines in all</a>)' in page
+
+
+def test_stock_search_says_when_more_unstocked_items_match_than_are_listed(admin_client, monkeypatch):
+    monkeypatch.setattr("inventory.admin.stock.UNSTOCKED_MATCHES_SHOWN", 2)
+    for n in range(3):
+        VariantFactory(sku=f"COOK-{n}")
+
+    response = admin_client.get(STOCK_LIST, {"q": "COOK-"})
+
+    page = response.content.decode()
+    assert [m["sku"] for m in response.context["unstocked"]] == ["COOK-0", "COOK-1"]
+    assert "0 stock lines; more than 2 items with no stock line yet" in page
+    assert "Matching items with no stock line yet (the first 2)" in page
+
+
+# --- issue 16 item 3: "Add stock" opens a page titled "Add stock" ----------------------------------
+
+
+def test_add_stock_link_opens_a_page_titled_add_stock_that_adds(admin_client, admin_user, saucepan):
+    main = WarehouseFactory(name="Main")
+    link = admin_client.get(STOCK_LIST, {"q": "COOK-SSS"}).context["unstocked"][0]["add"]
+
+    response = admin_client.get(link)
+
+    page = response.content.decode()
+    assert response.context["title"] == "Add stock"
+    assert "<h1>Add stock</h1>" in page
+    assert '<input type="submit" value="Add stock" class="default">' in page
+    assert "Units to add" in page
+    assert "Adjust stock" not in page.replace("use “Adjust stock”", "")
+
+    response = admin_client.post(
+        link,
+        keyed({"variant": saucepan.pk, "warehouse": main.pk, "quantity_change": "4", "reason": "adjusted"}),
+    )
+
+    assert response.status_code == 302
+    item = StockItem.objects.get(variant=saucepan)
+    assert (item.warehouse, item.on_hand) == (main, 4)
+    assert StockMovement.objects.get().user == admin_user
+
+
+def test_add_stock_page_refuses_a_removal_and_writes_nothing(admin_client, saucepan):
+    main = WarehouseFactory(name="Main")
+
+    response = admin_client.post(
+        ADD_STOCK,
+        keyed({"variant": saucepan.pk, "warehouse": main.pk, "quantity_change": "-2", "reason": "adjusted"}),
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "quantity_change": ["Ensure this value is greater than or equal to 1."]
+    }
+    assert not StockItem.objects.exists()
+    assert not StockMovement.objects.exists()
+
+
+def test_adjust_stock_links_still_open_the_page_titled_adjust_stock(admin_client, saucepan):
+    response = admin_client.get(ADJUST, {"variant": saucepan.pk})
+
+    assert response.context["title"] == "Adjust stock"
+    assert "<h1>Adjust stock</h1>" in response.content.decode()

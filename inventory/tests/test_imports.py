@@ -133,7 +133,7 @@ def test_a_count_below_what_is_promised_refuses_the_whole_file(stock, django_cap
         )
 
     assert [str(e) for e in result.errors] == [
-        "Line 4: CUP: 3 units are promised to orders, so the count cannot be 2."
+        "Line 4: CUP: 3 units are set aside for orders, so the count cannot be 2."
     ]
     assert (result.applied, result.changed, result.preview) == (False, 0, [])
     assert levels() == before

@@ -108,7 +108,7 @@ def test_count_below_allocated_is_refused():
     stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=10)
     StockItem.objects.filter(variant=variant).update(allocated=6)
 
-    with pytest.raises(InsufficientStock, match="6 units are promised"):
+    with pytest.raises(InsufficientStock, match="6 units are set aside"):
         stock_count(variant_id=variant.pk, warehouse_id=warehouse.pk, counted=5)
 
     assert levels(variant, warehouse) == (10, 6)

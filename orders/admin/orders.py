@@ -6,7 +6,8 @@ change only through `orders.services`, which the order list's actions call
 with the staff user's id, one order (one transaction) at a time, reporting a
 refusal as a message on the page. Shipping and cancelling claim the list
 page's one-time submission key (one claim per order), so a page sent twice
-ships or cancels once (shop/submissions.py).
+ships or cancels once (shop/submissions.py). Shipping, also from the order
+page's "Ship ready items" button, is in `orders.admin.shipping`.
 
 The order form itself saves nothing, not even the address: there is no
 service for address changes yet (one would record a timeline event and refuse
@@ -20,30 +21,25 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from inventory.services import StockError
-from orders.lifecycle import TransitionError
 from orders.models import (
     Order,
     OrderEvent,
     OrderEventKind,
     OrderLine,
     Payment,
-    PaymentTransaction,
-    Shipment,
     ShipPolicy,
-    TransactionKind,
 )
 from orders.selectors import escalated_cutoff
 from orders.selectors.amounts import order_amounts, orders_with_amounts
-from orders.services import OrderActionError, order_cancel_backordered, order_set_priority, order_ship
+from orders.services import order_cancel_backordered, order_set_priority
 from orders.wording import MoneyReleased, money_released_staff_text
 from shop.formatting import date_in_words, money, units
-from shop.submissions import OUT_OF_DATE, AlreadySubmitted, SubmissionKeyForm, submission_key_new
+from shop.submissions import AlreadySubmitted, submission_key_new
 
 from .base import ReadOnlyInline, sum_of
 from .delays import DelayNoticeInline
@@ -51,9 +47,7 @@ from .events import OrderEventInline
 from .feedback import OrderFeedbackInline
 from .payments import payment_table
 from .shipments import ShipmentInline
-
-# What a service may refuse with: the message says why, and nothing was written.
-REFUSALS = (OrderActionError, StockError, TransitionError)
+from .shipping import REFUSALS, OrderShippingMixin, about
 
 
 def waiting_lines():
@@ -113,6 +107,21 @@ class EscalatedFilter(OrderLinesFilter):
     lines = staticmethod(escalated_lines)
 
 
+class PriorityFilter(admin.SimpleListFilter):
+    """The `is_priority` flag, titled as staff say it ("By priority", not the field's "By is priority")."""
+
+    title = "priority"
+    parameter_name = "priority"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Priority orders"), ("no", "Not priority")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(is_priority=self.value() == "yes")
+        return None
+
+
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     verbose_name_plural = "Lines"
@@ -139,7 +148,7 @@ class OrderLineInline(ReadOnlyInline):
     def ordered(self, line: OrderLine) -> int:
         return line.quantity
 
-    @admin.display(description="Allocated")
+    @admin.display(description="Set aside for the order")
     def allocated(self, line: OrderLine) -> int:
         return line.quantity_allocated
 
@@ -214,14 +223,8 @@ class CancelPreview:
         )
 
 
-def _about(number: str, exc: Exception) -> str:
-    """A refusal message that names the order once."""
-    text = str(exc)
-    return text if text.startswith(number) else f"{number}: {text}"
-
-
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(OrderShippingMixin, admin.ModelAdmin):
     """Orders, read-only; the actions are the only way to change one, each through a service."""
 
     list_display = [
@@ -241,7 +244,7 @@ class OrderAdmin(admin.ModelAdmin):
         HasBackordersFilter,
         OverdueFilter,
         EscalatedFilter,
-        "is_priority",
+        PriorityFilter,
         "ship_policy",
         "placed_at",
     ]
@@ -306,10 +309,6 @@ class OrderAdmin(admin.ModelAdmin):
     def has_process_permission(self, request) -> bool:
         """Cancelling waiting units (releasing money) and priority need the "change order" permission."""
         return request.user.has_perm("orders.change_order")
-
-    def has_ship_permission(self, request) -> bool:
-        """Shipping needs "change order" or "add shipment" (the Warehouse role: it ships, never refunds)."""
-        return request.user.has_perm("orders.change_order") or request.user.has_perm("orders.add_shipment")
 
     @admin.display(description="Customer email", ordering="email")
     def customer_email(self, obj: Order) -> str:
@@ -403,44 +402,6 @@ class OrderAdmin(admin.ModelAdmin):
             request, {**(extra_context or {}), "submission_key": submission_key_new()}
         )
 
-    def _submission_key(self, request) -> str | None:
-        """The posted one-time key of the action form; None, with an error message, if it is missing or bad."""
-        form = SubmissionKeyForm(request.POST)
-        if form.is_valid():
-            return form.cleaned_data["submission_key"]
-        self.message_user(request, OUT_OF_DATE, messages.ERROR)
-        return None
-
-    @admin.action(description="Ship allocated items", permissions=["ship"])
-    def ship_action(self, request, queryset):
-        key = self._submission_key(request)
-        if key is None:
-            return None
-        rows = queryset.order_by("pk").values_list("pk", "number", "currency", "shipping_cost")
-        for pk, number, currency, shipping_cost in rows:
-            try:
-                shipment = order_ship(order_id=pk, user_id=request.user.pk, submission_key=f"{key}:{pk}")
-            except AlreadySubmitted as exc:
-                self.message_user(request, _about(number, exc), messages.WARNING)
-                continue
-            except REFUSALS as exc:
-                self.message_user(request, _about(number, exc), messages.ERROR)
-                continue
-            shipped = shipment.lines.aggregate(units=Sum("quantity"))["units"]
-            captured = PaymentTransaction.objects.get(shipment=shipment, kind=TransactionKind.CAPTURE).amount
-            first = not Shipment.objects.filter(order_id=pk).exclude(pk=shipment.pk).exists()
-            note = (
-                f", including {money(shipping_cost, currency, plain=True)} shipping"
-                if first and shipping_cost
-                else ""
-            )
-            self.message_user(
-                request,
-                f"{number}: shipped {units(shipped)} (shipment #{shipment.pk}); "
-                f"captured {money(captured, currency, plain=True)}{note}.",
-                messages.SUCCESS,
-            )
-
     @admin.action(description="Cancel backordered quantities…", permissions=["process"])
     def cancel_backordered_action(self, request, queryset):
         """Ask first (listing every waiting unit and the money released); cancel on the confirming POST.
@@ -474,10 +435,10 @@ class OrderAdmin(admin.ModelAdmin):
                     submission_key=f"{key}:{pk}",
                 )
             except AlreadySubmitted as exc:
-                self.message_user(request, _about(number, exc), messages.WARNING)
+                self.message_user(request, about(number, exc), messages.WARNING)
                 continue
             except REFUSALS as exc:
-                self.message_user(request, _about(number, exc), messages.ERROR)
+                self.message_user(request, about(number, exc), messages.ERROR)
                 continue
             event = OrderEvent.objects.filter(order_id=pk, kind=OrderEventKind.CANCELLED).latest(
                 "created_at", "pk"

@@ -11,15 +11,27 @@ from shop.formatting import datetime_in_words, money
 from .base import ReadOnlyAdmin, ReadOnlyInline, order_link, sum_of
 
 
+def shipment_amount(obj: Shipment) -> str:
+    """'27.55 EUR': a shipment's amount with its order's currency, as staff read money (shop.formatting)."""
+    return money(obj.amount, obj.order.currency, plain=True)
+
+
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    fields = ["shipment", "created", "created_by", "items", "amount"]
+    fields = ["shipment", "created", "created_by", "items", "amount_with_currency"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request).select_related("created_by").prefetch_related("lines__order_line")
+            super()
+            .get_queryset(request)
+            .select_related("created_by", "order")
+            .prefetch_related("lines__order_line")
         )
+
+    @admin.display(description="Amount")
+    def amount_with_currency(self, obj: Shipment) -> str:
+        return shipment_amount(obj)
 
     @admin.display(description="Shipment")
     def shipment(self, obj: Shipment) -> str:
@@ -55,11 +67,18 @@ class ShipmentLineInline(ReadOnlyInline):
 
 @admin.register(Shipment)
 class ShipmentAdmin(ReadOnlyAdmin):
-    list_display = ["shipment", "order_number", "created", "created_by", "units_shipped", "amount"]
+    list_display = [
+        "shipment",
+        "order_number",
+        "created",
+        "created_by",
+        "units_shipped",
+        "amount_with_currency",
+    ]
     list_filter = ["created_at"]
     list_select_related = ["order", "created_by"]
     search_fields = ["=id", "order__number", "order__email", "lines__order_line__sku"]
-    fields = ["order_number", "created", "created_by", "amount", "capture"]
+    fields = ["order_number", "created", "created_by", "amount_with_currency", "capture"]
     readonly_fields = fields
     inlines = [ShipmentLineInline]
 
@@ -86,6 +105,10 @@ class ShipmentAdmin(ReadOnlyAdmin):
     @admin.display(description="Units", ordering="_units")
     def units_shipped(self, obj: Shipment) -> int:
         return obj._units
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_with_currency(self, obj: Shipment) -> str:
+        return shipment_amount(obj)
 
     @admin.display(description="Captured")
     def capture(self, obj: Shipment) -> str:
