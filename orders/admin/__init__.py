@@ -10,14 +10,13 @@ Orders are placed by customers; their stock, quantities, statuses and money chan
 - `payments`: PaymentAdmin, and the payment table shown on the order page;
 - `shipments`, `events` (the order timeline), `delays`, `feedback`, `carts`: one admin each, with the
   inline the order page shows of it;
-- `stripe_events`: Stripe's webhook events as received (a filter lists the disputes);
 - `questions`: customers' questions from their order's page, and customer service's answers.
 
 Django's admin autodiscovery imports `orders.admin`; importing the modules here runs their
 `@admin.register` decorators.
 """
 
-from . import carts, delays, events, feedback, orders, payments, questions, shipments, shipping, stripe_events
+from . import carts, delays, events, feedback, orders, payments, questions, shipments, shipping
 
 __all__ = [
     "carts",
@@ -29,5 +28,4 @@ __all__ = [
     "questions",
     "shipments",
     "shipping",
-    "stripe_events",
 ]
