@@ -10,13 +10,14 @@ Orders are placed by customers; their stock, quantities, statuses and money chan
 - `payments`: PaymentAdmin, and the payment table shown on the order page;
 - `shipments`, `events` (the order timeline), `delays`, `feedback`, `carts`: one admin each, with the
   inline the order page shows of it;
+- `stripe_events`: Stripe's webhook events as received (a filter lists the disputes);
 - `questions`: customers' questions from their order's page, and customer service's answers.
 
 Django's admin autodiscovery imports `orders.admin`; importing the modules here runs their
 `@admin.register` decorators.
 """
 
-from . import carts, delays, events, feedback, orders, payments, questions, shipments, shipping
+from . import carts, delays, events, feedback, orders, payments, questions, shipments, shipping, stripe_events
 
 __all__ = [
     "carts",
@@ -28,4 +29,5 @@ __all__ = [
     "questions",
     "shipments",
     "shipping",
+    "stripe_events",
 ]
