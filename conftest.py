@@ -274,7 +274,7 @@ def stripe_settings(settings, stripe_server):
     `.authenticate_payment(client_secret, success=True)`; `.register_webhook(url, secret=None)`
     sends the server's events to `url` until the test ends.
     """
-    from config.settings import content_security_policy
+    from config.csp_policy import content_security_policy
     from config.testing_stripe import StripeTestAccount
 
     account = StripeTestAccount(stripe_server)

@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
-from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from config.csp_policy import content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local runtime data: SQLite file, broker folders, uploads
@@ -266,6 +267,8 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "orders.tasks.send_feedback_requests",
         "schedule": crontab(hour=FEEDBACK_SEND_HOUR, minute=0),
     },
+    # Unpaid card charges: the reminder before their grace ends, then their units to the next customer.
+    "card-payments-grace": {"task": "orders.tasks.card_payments_grace_sweep", "schedule": 15 * 60.0},
 }
 
 # django-ratelimit counts in the default cache: Redis when REDIS_URL is set, else the shared file
@@ -378,6 +381,11 @@ PAYMENT_AUTHORIZATION_DAYS = env.int("PAYMENT_AUTHORIZATION_DAYS", default=7)
 # many days to act before the shop gives up on it; a reminder goes PAYMENT_REMINDER_HOURS before the end.
 PAYMENT_GRACE_DAYS = env.int("PAYMENT_GRACE_DAYS", default=3)
 PAYMENT_REMINDER_HOURS = env.int("PAYMENT_REMINDER_HOURS", default=24)
+# Card holds in their last day are released before they expire; their parcels are charged at
+# shipment instead (orders.services.card_expiry, docs/payments.md).
+CELERY_BEAT_SCHEDULE |= {
+    "card-authorizations-renew": {"task": "orders.tasks.card_authorizations_renew", "schedule": 3600.0},
+}
 
 
 def _require(ok: bool, problem: str) -> None:
@@ -469,39 +477,7 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
 # inline script or style anywhere, so templates link static files only (docs/security.md).
 # frame-src only spells out what default-src already allows: the admin's email preview shows the
 # email's HTML in a sandboxed same-origin iframe; that one response carries its own narrower policy.
-# With card payments on, Stripe.js adds its origins (content_security_policy below).
-
-
-def content_security_policy(*, stripe_enabled: bool, stripe_api_base: str) -> dict:
-    """The site's policy; with Stripe on, plus exactly what Stripe.js needs.
-
-    Stripe itself: its script from js.stripe.com, its calls to api.stripe.com, its card fields and
-    3-D Secure pages in frames from js.stripe.com and hooks.stripe.com. localstripe (a
-    STRIPE_API_BASE): script and calls to that one origin; its stand-in draws no frames.
-    """
-    directives = {
-        "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
-        "img-src": [SELF, "data:"],
-        "object-src": [NONE],
-        "base-uri": [SELF],
-        "form-action": [SELF],
-        "frame-ancestors": [NONE],
-        "frame-src": [SELF],
-    }
-    if stripe_enabled and stripe_api_base:
-        parts = urlsplit(stripe_api_base)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        directives["script-src"] += [origin]
-        directives["connect-src"] = [SELF, origin]
-    elif stripe_enabled:
-        directives["script-src"] += ["https://js.stripe.com"]
-        directives["connect-src"] = [SELF, "https://api.stripe.com"]
-        directives["frame-src"] += ["https://js.stripe.com", "https://hooks.stripe.com"]
-    return {"DIRECTIVES": directives}
-
-
+# With card payments on, Stripe.js adds its origins (config/csp_policy.py).
 CONTENT_SECURITY_POLICY = content_security_policy(
     stripe_enabled=STRIPE_ENABLED, stripe_api_base=STRIPE_API_BASE
 )

@@ -17,7 +17,7 @@ from django.contrib.admin.utils import quote
 from django.test import Client
 from django.urls import reverse
 
-from config.settings import content_security_policy
+from config.csp_policy import content_security_policy
 from config.tests.authz import PASSWORD, build_world
 from notifications.models import NotificationKind
 from shop.tests.helpers import keyed
