@@ -13,6 +13,7 @@ from django.db import OperationalError
 from .delays import delay_digest_send, delay_notices_send_due, delays_detect, delays_scan
 from .feedback import feedback_requests_send
 from .services.card_charges import card_charge_send, card_charges_pending
+from .services.card_expiry import card_authorizations_release_expiring
 from .stripe_api import StripeUnavailable
 
 RETRYING = {
@@ -94,3 +95,10 @@ def card_charges_sweep() -> int:
 def card_charges_enqueue(*, charge_ids: list[int]) -> None:
     """Receiver of orders.events.card_charges_created: send them once the transaction commits."""
     card_charges_send.delay_on_commit(sorted(charge_ids))
+
+
+@shared_task(ignore_result=True, **RETRYING)
+def card_authorizations_renew() -> int:
+    """Beat, hourly: card holds in their last day are released before they expire; their parcels
+    are charged off-session when they ship (orders.services.card_expiry)."""
+    return len(card_authorizations_release_expiring().released)
