@@ -11,6 +11,7 @@ from notifications.emails import PermanentEmailError, absolute_url, register_bui
 from notifications.models import Notification, NotificationKind
 
 from .models import (
+    CardCharge,
     CustomerQuestion,
     DelayCause,
     DelayNotice,
@@ -31,6 +32,7 @@ from .tokens import (
     DELAY_KEEP_SALT,
     EMAIL_PREFERENCES_SALT,
     FEEDBACK_SALT,
+    card_payment_path,
     make_link_token,
     order_access_path,
 )
@@ -301,6 +303,43 @@ def question_answered_context(context: dict) -> dict:
     }
 
 
+# --- a card payment that failed off-session (orders.services.card_payment, allocation_release) ---
+
+
+def card_payment_context(context: dict) -> dict:
+    """The three emails about one failed charge: what it is for, until when, the signed pay link."""
+    charge = (
+        CardCharge.objects.filter(pk=context.get("charge_id")).select_related("order_line", "payment").first()
+    )
+    if charge is None:
+        raise PermanentEmailError(f"card charge {context.get('charge_id')} no longer exists")
+    common = _common(_order(context))
+    line, units = charge.order_line, context.get("units", charge.units)
+    released = MoneyReleased.from_data(
+        context, gateway=common["payment_method"], currency=charge.payment.currency
+    )
+    return {
+        **common,
+        "charge": charge,
+        "item": f"{units} × {line.product_name}" if line else "your items",
+        "options": line.options_label if line else "",
+        "pay_url": absolute_url(card_payment_path(charge.pk)),
+        "other_lines": [x for x in common["lines"] if x.quantity_open and x.pk != charge.order_line_id],
+        "money_released": money_released_text(released) if released.total else "",
+        "grace_days": settings.PAYMENT_GRACE_DAYS,
+    }
+
+
+def _sample_card_charge() -> dict | None:
+    row = (
+        CardCharge.objects.exclude(grace_ends_at=None)
+        .order_by("-pk")
+        .values("pk", "payment__order_id")
+        .first()
+    )
+    return None if row is None else {"order_id": row["payment__order_id"], "charge_id": row["pk"]}
+
+
 # --- samples for the admin preview ----------------------------------------------------------
 #
 # Each returns the context of an email of its kind built from real rows, or None when the shop
@@ -398,5 +437,8 @@ def register() -> None:
         (NotificationKind.QUESTION_TO_STAFF, question_to_staff_context, _sample_question),
         (NotificationKind.QUESTION_RECEIVED, question_received_context, _sample_question),
         (NotificationKind.QUESTION_ANSWERED, question_answered_context, _sample_answered_question),
+        (NotificationKind.CARD_PAYMENT_NEEDED, card_payment_context, _sample_card_charge),
+        (NotificationKind.CARD_PAYMENT_REMINDER, card_payment_context, _sample_card_charge),
+        (NotificationKind.CARD_PAYMENT_RELEASED, card_payment_context, _sample_card_charge),
     ]:
         register_builder(kind, builder, sample=_sample(kind, fallback))

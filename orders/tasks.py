@@ -12,6 +12,7 @@ from django.db import OperationalError
 
 from .delays import delay_digest_send, delay_notices_send_due, delays_detect, delays_scan
 from .feedback import feedback_requests_send
+from .services.allocation_release import card_grace_sweep
 from .services.card_charges import card_charge_send, card_charges_pending
 from .services.card_expiry import card_authorizations_release_expiring
 from .stripe_api import StripeUnavailable
@@ -102,3 +103,11 @@ def card_authorizations_renew() -> int:
     """Beat, hourly: card holds in their last day are released before they expire; their parcels
     are charged off-session when they ship (orders.services.card_expiry)."""
     return len(card_authorizations_release_expiring().released)
+
+
+@shared_task(ignore_result=True, **CARD_RETRYING)
+def card_payments_grace_sweep() -> int:
+    """Beat, every 15 minutes: remind customers whose card payment's grace ends soon (once each),
+    and give the units of charges still unpaid after it to the next customers in line."""
+    result = card_grace_sweep()
+    return len(result.reminded) + len(result.released)

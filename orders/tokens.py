@@ -48,3 +48,22 @@ def read_link_token(salt: str, token: str, *, max_age: int) -> int | str | None:
         return None
     value = payload.get("v") if isinstance(payload, dict) else None
     return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
+# --- the card payment page (an off-session charge that failed; orders.views.card_payment) --------
+#
+# The link names the charge; it outlives the grace period (PAYMENT_GRACE_DAYS) so that a late click
+# lands on a page that says what became of the items, not on "invalid link".
+
+CARD_PAYMENT_SALT = "orders.card-payment"
+CARD_PAYMENT_MAX_AGE = 60 * 60 * 24 * 60
+
+
+def card_payment_path(charge_id: int) -> str:
+    return reverse("orders:card_payment", kwargs={"token": make_link_token(CARD_PAYMENT_SALT, charge_id)})
+
+
+def read_card_payment_token(token: str) -> int | None:
+    """The charge id in a valid payment-page token; None otherwise."""
+    value = read_link_token(CARD_PAYMENT_SALT, token, max_age=CARD_PAYMENT_MAX_AGE)
+    return value if isinstance(value, int) else None

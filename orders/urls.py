@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views import card_payment
 
 app_name = "orders"
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("delays/<str:token>/keep-waiting/", views.delay_keep, name="delay_keep"),
     path("delays/<str:token>/cancel/", views.delay_cancel, name="delay_cancel"),
     path("feedback/<str:token>/", views.feedback, name="feedback"),
+    path("pay/<str:token>/", card_payment.card_payment, name="card_payment"),
     path("email-preferences/", views.email_preferences, name="email_preferences"),
     path("email-preferences/<str:token>/", views.email_preferences_link, name="email_preferences_link"),
     path("<str:number>/", views.order_detail, name="detail"),

@@ -1,8 +1,9 @@
 """Checkout's reservation: stock set aside under the variant lock, recorded per order line, shipped.
 
 Owns `allocation_reserve` (how many units of each demand come from stock now and how many wait),
-`allocation_record` (the Allocation rows and ledger movements of the order lines just created) and
-`allocation_ship` (allocated units leaving the warehouse).
+`allocation_record` (the Allocation rows and ledger movements of the order lines just created),
+`allocation_ship` (allocated units leaving the warehouse) and `allocation_release` (allocated units
+given back to free stock: an unpaid card charge's grace ended, orders.services.allocation_release).
 
 Transactions and locks: every function runs inside the caller's transaction (checkout's, shipping's)
 and raises RuntimeError outside one. Lock order (docs/concurrency.md, inventory.locks): the variants
@@ -31,6 +32,7 @@ from ..models import (
 )
 from ..selectors import availability_for_variants
 from .errors import BackorderRefused, StockError
+from .requests import allocation_request_add
 
 logger = logging.getLogger(__name__)
 
@@ -263,3 +265,60 @@ def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None
     StockItem.objects.bulk_update(items.values(), ["on_hand", "allocated"], batch_size=500)
     Allocation.objects.bulk_update(changed, ["quantity"], batch_size=500)
     StockMovement.objects.bulk_create(movements, batch_size=500)
+
+
+def allocation_release(*, quantities: Mapping[int, int], user_id: int | None = None) -> list[int]:
+    """Units set aside for order lines go back to free stock: {line id: units}; returns the variants.
+
+    The lines' allocations give the units back, the lowest-priority warehouse first (shipping
+    draws on the highest first): `allocated` falls on the stock items, a "deallocated" movement per
+    stock item and line. The stock is free again, so an allocation request is written and
+    `stock_grew` announced (`requests.allocation_request_add`): the next customers in the queue
+    are served after commit. The caller updates the lines afterwards, in the same transaction,
+    and holds the variants' lock (`variants_lock`); the stock items, then the allocations, are
+    locked here. Raises StockError when a line has fewer units allocated than asked.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("allocation_release must run inside transaction.atomic()")
+    wanted = {line_id: qty for line_id, qty in quantities.items() if qty > 0}
+    if not wanted:
+        return []
+    allocations = list(
+        Allocation.objects.filter(order_line_id__in=wanted, quantity__gt=0)
+        .select_related("stock_item__warehouse")
+        .order_by("order_line_id", "-stock_item__warehouse__priority", "-stock_item_id")
+    )
+    items = {item.pk: item for item in stock_items_lock(a.stock_item_id for a in allocations)}
+    locked = {a.pk: a for a in allocations_lock(a.pk for a in allocations)}
+    movements, changed = [], []
+    for allocation in allocations:
+        current = locked[allocation.pk]
+        take = min(wanted.get(allocation.order_line_id, 0), current.quantity)
+        if take <= 0:
+            continue
+        wanted[allocation.order_line_id] -= take
+        current.quantity -= take
+        changed.append(current)
+        item = items[current.stock_item_id]
+        item.allocated -= take
+        movements.append(
+            StockMovement(
+                stock_item_id=item.pk,
+                variant_id=item.variant_id,
+                warehouse_id=item.warehouse_id,
+                allocated_delta=-take,
+                reason=MovementReason.DEALLOCATED,
+                order_line_id=allocation.order_line_id,
+                user_id=user_id,
+            )
+        )
+    short = {line_id: qty for line_id, qty in wanted.items() if qty}
+    if short:
+        raise StockError(f"Not enough allocated stock to release for lines {sorted(short)}.")
+    StockItem.objects.bulk_update(items.values(), ["allocated"], batch_size=500)
+    Allocation.objects.bulk_update(changed, ["quantity"], batch_size=500)
+    StockMovement.objects.bulk_create(movements, batch_size=500)
+    variant_ids = sorted({m.variant_id for m in movements})
+    availability_changed.send(variant_ids=variant_ids)
+    allocation_request_add(variant_ids=variant_ids)
+    return variant_ids

@@ -31,3 +31,4 @@ __all__ = [
     "shipping",
     "stripe_events",
 ]
+from . import card_charges  # noqa: E402,F401  (CardChargeAdmin)

@@ -139,7 +139,7 @@ def card_charge_send(charge_id: int) -> str:
         raise
     charge.stripe_id = intent.id
     if intent.authorized:
-        _authorized(charge, payment, intent)
+        card_charge_authorized(charge=charge, payment=payment, intent=intent)
         return "authorized"
     status = "requires_action" if intent.needs_action else "failed"
     return _failed(
@@ -152,7 +152,12 @@ def card_charge_send(charge_id: int) -> str:
     )
 
 
-def _authorized(charge: CardCharge, payment, intent) -> None:
+def card_charge_authorized(
+    *, charge: CardCharge, payment, intent, message: str = "held when stock was set aside"
+) -> None:
+    """Record Stripe's yes for `charge` (the caller holds the payment's and the charge's locks): the
+    charge authorized (or captured), a fresh hold period, the grace over; the payment's sums and a
+    gateway call. Used when it is sent, and when the customer pays on the page (card_payment)."""
     now = timezone.now()
     captured = intent.status == "succeeded"
     charge.status = ChargeStatus.CAPTURED if captured else ChargeStatus.AUTHORIZED
@@ -166,9 +171,7 @@ def _authorized(charge: CardCharge, payment, intent) -> None:
     payment.amount_captured += charge.amount_captured
     payment.status = _payment_status(payment)
     payment.save()
-    _transaction(
-        payment, TransactionKind.AUTHORIZE, charge.amount, True, intent.id, "held when stock was set aside"
-    )
+    _transaction(payment, TransactionKind.AUTHORIZE, charge.amount, True, intent.id, message)
 
 
 def _failed(charge, payment, *, code, message, intent_id, status="failed") -> str:
