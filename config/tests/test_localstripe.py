@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from config.testing_stripe import CARD_EXPIRY, loopback_address, webhook_url
+from config.testing_stripe import CARD_EXPIRY, _keep_store_in, loopback_address, webhook_url
 from shop.management.commands.localstripe import localstripe_plan
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -291,17 +291,35 @@ def test_the_signature_is_stripes_scheme():
 
 
 def test_the_test_server_is_private_to_this_run(stripe_server):
-    """On a loopback port of its own, nothing written to localstripe's shared /tmp/localstripe.pickle."""
+    """On a loopback port of its own, its data in memory only (no --store)."""
     host, port = loopback_address(stripe_server.base_url)
+
     assert host == "127.0.0.1"
-    assert "localstripe: listening on 127.0.0.1:" in stripe_server.log()
-    shared = Path("/tmp/localstripe.pickle")
-    before = shared.stat().st_mtime_ns if shared.exists() else None
-    client = stripe.StripeClient("sk_test_x", base_addresses={"api": stripe_server.base_url})
+    assert f"localstripe: listening on 127.0.0.1:{port}" in stripe_server.log()
+    assert "--store" not in stripe_server.process.args
 
-    client.v1.customers.create(params={"email": "nobody@example.com"})
 
-    assert (shared.stat().st_mtime_ns if shared.exists() else None) == before
+def test_the_store_goes_to_its_own_file_or_nowhere(tmp_path, monkeypatch):
+    """Instead of localstripe's /tmp/localstripe.pickle, shared by every server on the machine."""
+    from localstripe import resources
+
+    for name in ("try_load_from_disk", "dump_to_disk"):
+        monkeypatch.setattr(resources.Store, name, getattr(resources.Store, name))  # restored after
+    store_file = tmp_path / "store.pickle"
+
+    _keep_store_in(store_file)
+    store = resources.Store()
+    store["customer:cus_1"] = {"email": "kept@example.com"}
+    reloaded = resources.Store()
+    reloaded.try_load_from_disk()
+    assert dict(reloaded) == {"customer:cus_1": {"email": "kept@example.com"}}
+
+    _keep_store_in(None)
+    monkeypatch.setattr("pickle.dump", lambda *args, **kwargs: pytest.fail("memory only, yet pickled"))
+    store["customer:cus_2"] = {"email": "not-kept@example.com"}
+    empty = resources.Store()
+    empty.try_load_from_disk()
+    assert dict(empty) == {}
 
 
 def test_stripe_settings_point_the_shop_at_the_server(stripe_settings, settings):
