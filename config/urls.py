@@ -7,6 +7,7 @@ from django.urls import include, path
 from inventory.console.dashboard import dashboard_view
 from inventory.console.replenishment import replenishment_view
 from inventory.console.stock_counts import stock_count_import_view
+from orders.views.stripe_webhook import stripe_webhook
 from shop.views import admin_login
 
 admin.site.site_header = f"{settings.SHOP_NAME} administration"
@@ -31,6 +32,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("shop.account_urls")),
     path("orders/", include("orders.urls")),
+    # Stripe's events (orders.views.stripe_webhook); the address Stripe's dashboard is given.
+    path("payments/stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("notifications/", include("notifications.urls")),
     path("", include("shop.urls")),
 ]

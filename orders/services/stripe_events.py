@@ -192,7 +192,8 @@ def _intent_event(obj: dict, intent: Intent, event_type: str) -> str:
 def _charge_refunded(obj: dict, event_id: str) -> str:
     """A refund of a Charge (ours or made in Stripe's dashboard): record what Stripe refunded
     beyond what we have recorded. `amount_refunded` is Stripe's running total, so an older event
-    (a smaller total) and our own refunds (recorded when we made them) add nothing."""
+    (a smaller total) and our own refunds (recorded when we made them) add nothing. Locks as our
+    refunds do (the payment, then the charge): a refund of ours in flight commits first."""
     intent_id = obj.get("payment_intent") or ""
     if not isinstance(intent_id, str):
         intent_id = intent_id.get("id", "")
@@ -201,7 +202,14 @@ def _charge_refunded(obj: dict, event_id: str) -> str:
         return f"no card charge of ours for {intent_id or obj.get('id')}"
     payment, charge = _lock(charge)
     order = payment.order
-    stripe_total = from_minor(int(obj.get("amount_refunded") or 0), payment.currency)
+    # A capture of less than the hold "refunds" the rest at Stripe: that part is not a refund here.
+    if obj.get("amount_captured") is not None:
+        uncaptured = from_minor(int(obj.get("amount") or 0) - int(obj["amount_captured"]), payment.currency)
+    else:
+        uncaptured = (
+            charge.amount - charge.amount_captured if charge.status == ChargeStatus.CAPTURED else ZERO
+        )
+    stripe_total = from_minor(int(obj.get("amount_refunded") or 0), payment.currency) - max(uncaptured, ZERO)
     missing = stripe_total - charge.amount_refunded
     if missing <= 0:
         return f"{order.number}: refunds of charge {charge.pk} already recorded ({charge.amount_refunded})"
