@@ -309,6 +309,25 @@ def _keep_store_in(path: Path | None) -> None:
     store_class.dump_to_disk = dump
 
 
+def _stripe_js_in_a_block_middleware():
+    from aiohttp import web
+
+    @web.middleware
+    async def middleware(request, handler):
+        """localstripe's Stripe.js stand-in declares `class Element` at the top level of a classic
+        script, which replaces the browser's own `Element` for every script of the page (Bootstrap's
+        `Element.prototype.querySelectorAll` then fails). Stripe's real Stripe.js declares nothing
+        global but `Stripe`. Served inside a block, the class is the script's own, and `Stripe`,
+        assigned without a declaration, is still global. (docs/payments.md: what localstripe does
+        differently.)"""
+        response = await handler(request)
+        if request.path == "/js.stripe.com/v3/" and getattr(response, "text", None):
+            response.text = "{\n" + response.text + "\n}\n"
+        return response
+
+    return middleware
+
+
 async def _serve(sock: socket.socket, parent_pid: int) -> None:
     import asyncio
     import logging
@@ -321,6 +340,7 @@ async def _serve(sock: socket.socket, parent_pid: int) -> None:
     access_log.setLevel(logging.INFO)
     access_log.addHandler(logging.StreamHandler(sys.stdout))
 
+    server.app.middlewares.append(_stripe_js_in_a_block_middleware())
     runner = web.AppRunner(server.app, access_log=access_log)
     await runner.setup()
     await web.SockSite(runner, sock).start()

@@ -91,15 +91,18 @@ def add_to_cart(page: Page) -> None:
     expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
 
 
-def fill_checkout(page: Page, *, email: str) -> None:
-    """The checkout form, as a guest in London paying with the test card that is accepted."""
+def fill_checkout(page: Page, *, email: str, test_card: bool = True) -> None:
+    """The checkout form, as a guest in London; with `test_card`, paying with the test gateway's
+    card that is accepted (card payments through Stripe: e2e/test_card_checkout.py)."""
     page.locator("#id_email").fill(email)
     page.locator("#id_full_name").fill("Ada Lovelace")
     page.locator("#id_address_line1").fill("12 Analytical Row")
     page.locator("#id_city").fill("London")
     page.locator("#id_postcode").fill("N1 9GU")
     page.locator("#id_country").select_option("GB")
-    page.locator("#id_card_number").fill(GOOD_CARD)
+    if test_card:
+        page.get_by_label("Card (test mode)").check()
+        page.locator("#id_card_number").fill(GOOD_CARD)
 
 
 def place_order(page: Page) -> str:

@@ -117,6 +117,24 @@ def _order_column_length(name: str) -> int:
     return Order._meta.get_field(name).max_length
 
 
+def payment_method_choices() -> list[tuple[str, str]]:
+    """The ways to pay this shop offers: a card through Stripe when its keys are set, an invoice,
+    and the test card gateway only where PAYMENT_TEST_GATEWAY allows it (tests, DEBUG)."""
+    choices = []
+    if settings.STRIPE_ENABLED:
+        choices.append(("card", "Card (Visa, Mastercard, American Express)"))
+    choices += [
+        (code, gateway.label)
+        for code, gateway in GATEWAYS.items()
+        if code != "test_card" or settings.PAYMENT_TEST_GATEWAY
+    ]
+    return choices
+
+
+def default_payment_method() -> str:
+    return payment_method_choices()[0][0]
+
+
 class CheckoutForm(forms.Form):
     """Contact, address, delivery, payment and the backorder terms. No prices, SKUs or quantities:
     those come from the server-side cart. The text fields are stored on the `Order` as cleaned: one
@@ -141,11 +159,12 @@ class CheckoutForm(forms.Form):
         choices=ShipPolicy.choices,
         widget=forms.RadioSelect,
     )
-    payment_method = forms.ChoiceField(
-        label="Payment method",
-        choices=[(code, gateway.label) for code, gateway in GATEWAYS.items()],
-        widget=forms.RadioSelect,
-    )
+    payment_method = forms.ChoiceField(label="Payment method", widget=forms.RadioSelect)
+    # Card payments through Stripe: the card is typed into Stripe's own field (Stripe.js), never
+    # into this form; the page's script puts the confirmed SetupIntent here (and, after 3-D Secure
+    # at checkout, the PaymentIntent) before it submits.
+    card_setup_intent = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
+    card_payment_intent = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
     card_number = SingleLineField(
         label="Card number",
         required=False,
@@ -165,6 +184,9 @@ class CheckoutForm(forms.Form):
         self.fields["shipping_method"].choices = [
             (code, f"{option.label}: {money(option.cost)}") for code, option in shipping_options().items()
         ]
+        self.fields["payment_method"].choices = payment_method_choices()
+        if not settings.PAYMENT_TEST_GATEWAY:
+            del self.fields["card_number"]
         self.fields["email"].widget.attrs["autocomplete"] = "email"
         self.fields["full_name"].widget.attrs["autocomplete"] = "name"
         self.fields["address_line1"].widget.attrs["autocomplete"] = "address-line1"
@@ -175,6 +197,8 @@ class CheckoutForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("payment_method") == "card" and not cleaned.get("card_setup_intent"):
+            self.add_error(None, "Enter your card details: they are checked by our card processor, Stripe.")
         if cleaned.get("payment_method") == "test_card" and not cleaned.get("card_number"):
             self.add_error("card_number", "Enter your card number, or choose to pay by invoice.")
         if self.requires_terms and not cleaned.get("accept_backorder_terms"):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cart/lines/<int:line_id>/", views.cart_line_update, name="cart_update"),
     path("cart/lines/<int:line_id>/remove/", views.cart_line_remove, name="cart_remove"),
     path("checkout/", views.checkout, name="checkout"),
+    path("checkout/card/", views.checkout_card_setup, name="checkout_card_setup"),
     # Signed links from delay and feedback emails: GET shows a page, only its button (POST) acts.
     path("delays/<str:token>/keep-waiting/", views.delay_keep, name="delay_keep"),
     path("delays/<str:token>/cancel/", views.delay_cancel, name="delay_cancel"),

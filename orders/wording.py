@@ -27,21 +27,27 @@ from shop.formatting import date_in_words, money
 
 from .models import Order, OrderEvent, OrderEventKind, OrderLine, OrderStatus, ShipPolicy
 
-CARD = "test_card"
+CARD = "test_card"  # the test gateway: the whole order reserved at checkout, each parcel charged
+STRIPE_CARD = "card"  # Stripe, pay when it ships: a hold when stock is set aside, charged as it ships
+STRIPE_CARD_NOW = "card_now"  # Stripe, pay now: the whole order charged at checkout
+CARDS = frozenset({CARD, STRIPE_CARD, STRIPE_CARD_NOW})
 INVOICE = "invoice"
 ZERO = Decimal("0")
 _BANK_DELAY = " (your bank may take a few days to show it)"
 
 
 def payment_method_of(order: Order) -> str | None:
-    """The gateway code of the order's payment (`test_card`, `invoice`), None if it has none.
+    """How the order is paid (`test_card`, `invoice`, Stripe's `card` or `card_now`), None if unknown.
 
     Reads `order.payment`: a query unless the caller selected it with the order.
     """
     try:
-        return order.payment.gateway
+        payment = order.payment
     except ObjectDoesNotExist:
         return None
+    if payment.gateway == STRIPE_CARD and payment.plan == "now":
+        return STRIPE_CARD_NOW
+    return payment.gateway
 
 
 # --- money ------------------------------------------------------------------------------------
@@ -103,7 +109,7 @@ def money_released_text(released: MoneyReleased) -> str:
     def m(value: Decimal) -> str:
         return money(value, released.currency)
 
-    if released.gateway == CARD:
+    if released.gateway in CARDS:
         done = [
             f"the {m(released.voided)} reserved on your card for them has been released"
             if released.voided
@@ -149,7 +155,7 @@ def money_charged_text(
     if not amount:
         return "There is nothing more to pay for this parcel."
     including = f", including {money(shipping, currency)} shipping" if shipping else ""
-    if gateway == CARD:
+    if gateway in CARDS:
         return f"{money(amount, currency)} has been charged to your card for this parcel{including}."
     if gateway == INVOICE:
         return f"We will invoice you {money(amount, currency)} for this parcel{including}."
@@ -166,6 +172,13 @@ def when_charged_text(
     No method yet: "You pay for items waiting for stock only when they ship."
     """
     ship = "it ships" if one else "they ship"
+    if gateway == STRIPE_CARD:
+        return (
+            f"Your card is charged for {what} only when {ship}: we place a hold on your card for "
+            f"{'it' if one else 'them'} when stock arrives."
+        )
+    if gateway == STRIPE_CARD_NOW:
+        return f"{what[:1].upper()}{what[1:]} {'is' if one else 'are'} paid for; {ship} as soon as stock arrives."
     if gateway == CARD:
         return f"Your card is charged for {what} only when {ship}; until then the amount is only reserved."
     if gateway == INVOICE:
@@ -173,8 +186,21 @@ def when_charged_text(
     return f"You pay for {what} only when {ship}."
 
 
-def payment_terms_text() -> str:
-    """At checkout, before the customer chooses how to pay: what each way means for waiting units."""
+def payment_terms_text(*, card: str | None = None, grace_days: int = 3) -> str:
+    """At checkout, before the customer chooses how to pay: what each way means for waiting units.
+    `card`: how a card pays here (STRIPE_CARD, STRIPE_CARD_NOW; None: the test gateway)."""
+    if card == STRIPE_CARD:
+        return (
+            "You pay for backordered items only when they ship. Paying by card, we hold what ships now "
+            "on your card; when stock arrives for a backordered item, we place a hold for its price and "
+            "charge it as it ships. If your bank declines then, we email you and keep the item for you "
+            f"for {grace_days} days while you pay. Paying by invoice, we invoice each parcel as it ships."
+        )
+    if card == STRIPE_CARD_NOW:
+        return (
+            "Paying by card, you pay for the whole order now, backordered items included; anything you "
+            "cancel is refunded to your card. Paying by invoice, we invoice each parcel as it ships."
+        )
     return (
         "You pay for backordered items only when they ship: paying by card, we reserve the order's "
         "amount on your card now and charge each parcel as it ships; paying by invoice, we invoice "
@@ -188,7 +214,7 @@ def money_released_staff_text(released: MoneyReleased) -> str:
     def m(value: Decimal) -> str:
         return money(value, released.currency, plain=True)
 
-    if released.gateway == CARD:
+    if released.gateway in CARDS:
         parts = [
             f"{m(released.voided)} card hold released" if released.voided else "",
             f"{m(released.refunded)} refunded to the card" if released.refunded else "",
@@ -211,6 +237,10 @@ def money_released_staff_text(released: MoneyReleased) -> str:
 
 def cancel_money_text(*, gateway: str | None) -> str:
     """What cancelling waiting units does to the money, said before the customer cancels."""
+    if gateway == STRIPE_CARD:
+        return "You pay nothing for what you cancel: nothing is taken from your card for items still waiting."
+    if gateway == STRIPE_CARD_NOW:
+        return "You pay nothing for what you cancel: what you paid for it is refunded to your card."
     if gateway == CARD:
         return "You pay nothing for what you cancel: the amount reserved on your card for it is released."
     if gateway == INVOICE:

@@ -77,6 +77,8 @@ STORED_IN: dict[str, dict[str, Column | NotStored]] = {
         "ship_policy": Column("orders.Order.ship_policy"),
         "payment_method": Column("orders.Payment.gateway"),
         "card_number": NotStored("sent to the payment gateway only"),
+        "card_setup_intent": NotStored("a Stripe SetupIntent's id, read back from Stripe"),
+        "card_payment_intent": Column("orders.CardCharge.stripe_id"),
         "accept_backorder_terms": NotStored("checked by order_place"),
         "idempotency_key": Column("orders.Order.idempotency_key"),
     },

@@ -12,9 +12,12 @@
 from collections.abc import Sequence
 
 from django import template
+from django.conf import settings
 
 from ..models import Order, OrderLine
 from ..wording import (
+    STRIPE_CARD,
+    STRIPE_CARD_NOW,
     AmountDue,
     amount_due,
     cancel_money_text,
@@ -55,7 +58,10 @@ def line_status(line: OrderLine, order: Order, lines: Sequence[OrderLine]) -> li
 
 @register.simple_tag
 def payment_terms() -> str:
-    return payment_terms_text()
+    card = None
+    if settings.STRIPE_ENABLED:
+        card = STRIPE_CARD_NOW if settings.PAYMENT_PLAN_DEFAULT == "now" else STRIPE_CARD
+    return payment_terms_text(card=card, grace_days=settings.PAYMENT_GRACE_DAYS)
 
 
 @register.simple_tag

@@ -24,7 +24,7 @@ from .base import (
     session_cart_id,
 )
 from .cart import cart_detail, cart_line_add, cart_line_remove, cart_line_update
-from .checkout_page import CHECKOUT_KEYS_KEPT, checkout
+from .checkout_page import CHECKOUT_KEYS_KEPT, checkout, checkout_card_setup
 from .delay_links import delay_cancel, delay_keep
 from .order_pages import ORDERS_PER_PAGE, order_cancel, order_detail, order_history
 from .questions import order_question
@@ -42,6 +42,7 @@ __all__ = [
     "cart_line_update",
     "cart_merge_at_login",
     "checkout",
+    "checkout_card_setup",
     "delay_cancel",
     "delay_keep",
     "email_preferences",

@@ -2,18 +2,30 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
 
-from ..forms import CheckoutForm, default_ship_policy
+from ..forms import CheckoutForm, default_payment_method, default_ship_policy
 from ..selectors import CartSummary, cart_items, cart_summary
-from ..services import BackorderTermsRequired, CheckoutError, order_place, shipping_options
+from ..services import (
+    BackorderTermsRequired,
+    CheckoutError,
+    PaymentActionRequired,
+    card_checkout_setup,
+    order_place,
+    shipping_options,
+)
+from ..services.cards import checkout_due_now
 from ..tokens import order_access_path
 from .base import CHECKOUT_KEYS_SESSION_KEY, THANK_YOU_SESSION_KEY, request_user_id, session_cart_id
 
 CHECKOUT_KEYS_KEPT = 20
+CARD_SETUPS_SESSION_KEY = "checkout_card_setups"  # checkout key -> the SetupIntent this session started
 
 
 def _issue_checkout_key(request: HttpRequest) -> str:
@@ -24,7 +36,9 @@ def _issue_checkout_key(request: HttpRequest) -> str:
     return key
 
 
-def _render_checkout(request: HttpRequest, form: CheckoutForm, summary: CartSummary) -> HttpResponse:
+def _render_checkout(
+    request: HttpRequest, form: CheckoutForm, summary: CartSummary, *, payment_action_secret: str = ""
+) -> HttpResponse:
     totals = [(option, summary.goods_total + option.cost) for option in shipping_options().values()]
     return render(
         request,
@@ -35,8 +49,45 @@ def _render_checkout(request: HttpRequest, form: CheckoutForm, summary: CartSumm
             "quote": summary.quote,
             "totals_by_option": totals,
             "cart_count": summary.count,
+            "stripe_enabled": settings.STRIPE_ENABLED,
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "payment_action_secret": payment_action_secret,
+            "due_now": checkout_due_now(summary.quote, settings.PAYMENT_PLAN_DEFAULT),
         },
     )
+
+
+@require_POST
+@ratelimit(key="ip", rate="20/m", block=False)
+def checkout_card_setup(request: HttpRequest) -> JsonResponse:
+    """Start saving a card for this checkout: a Stripe customer and a SetupIntent whose secret the
+    page's Stripe.js confirms with the card typed into Stripe's field. JSON, for the page's script."""
+    if getattr(request, "limited", False):
+        return JsonResponse({"error": "Too many attempts. Please wait a minute and try again."}, status=429)
+    if not settings.STRIPE_ENABLED:
+        return JsonResponse({"error": "Card payments are not available right now."}, status=404)
+    key = request.POST.get("idempotency_key", "")
+    if not (key and key in request.session.get(CHECKOUT_KEYS_SESSION_KEY, [])):
+        return JsonResponse(
+            {"error": "This checkout page has expired. Please reload it; nothing was ordered."}, status=400
+        )
+    email_field = CheckoutForm.base_fields["email"]
+    try:
+        email = email_field.clean(request.POST.get("email", ""))
+    except ValidationError:
+        return JsonResponse(
+            {"error": "Enter your email address first: we send your receipt there."}, status=400
+        )
+    name = " ".join(request.POST.get("full_name", "").split())[:200]
+    try:
+        setup = card_checkout_setup(email=email, name=name, key=f"{key}:{email}:{name}"[:200])
+    except CheckoutError as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
+    setups = request.session.get(CARD_SETUPS_SESSION_KEY, {})
+    setups[key] = setup.id
+    request.session[CARD_SETUPS_SESSION_KEY] = dict(list(setups.items())[-CHECKOUT_KEYS_KEPT:])
+    return JsonResponse({"client_secret": setup.client_secret})
 
 
 def _render_checkout_again(
@@ -46,6 +97,7 @@ def _render_checkout_again(
     *,
     errors: tuple[str, ...] = (),
     requires_terms: bool = False,
+    payment_action_secret: str = "",
 ) -> HttpResponse:
     """The checkout page again, for a POST that placed nothing: the posted fields with their errors
     (the backorder terms required when the cart as it is now, or `order_place`, says some units
@@ -57,7 +109,7 @@ def _render_checkout_again(
     form.is_valid()
     for error in errors:
         form.add_error(None, error)
-    return _render_checkout(request, form, summary)
+    return _render_checkout(request, form, summary, payment_action_secret=payment_action_secret)
 
 
 @require_http_methods(["GET", "POST"])
@@ -79,7 +131,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             "email": request.user.email if request.user.is_authenticated else "",
             "shipping_method": shipping_method,
             "ship_policy": default_ship_policy(),
-            "payment_method": "test_card",
+            "payment_method": default_payment_method(),
             "idempotency_key": _issue_checkout_key(request),
         }
         form = CheckoutForm(initial=initial, requires_terms=summary.quote.has_backorders)
@@ -104,6 +156,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
     form = CheckoutForm(data, requires_terms=False)
     if not form.is_valid():
         return _render_checkout_again(request, data, shipping_method)
+    setup = form.cleaned_data["card_setup_intent"]
+    if setup and request.session.get(CARD_SETUPS_SESSION_KEY, {}).get(key) != setup:
+        # A card confirmed in another page (or tab, or session) is not this checkout's.
+        data["card_setup_intent"] = data["card_payment_intent"] = ""
+        return _render_checkout_again(
+            request, data, shipping_method, errors=("Please enter your card details again.",)
+        )
 
     cart_id, items = cart_items(user=request.user, cart_id=session_cart_id(request))
     try:
@@ -115,11 +174,19 @@ def checkout(request: HttpRequest) -> HttpResponse:
             shipping_method=form.cleaned_data["shipping_method"],
             ship_policy=form.cleaned_data["ship_policy"],
             payment_method=form.cleaned_data["payment_method"],
-            card_number=form.cleaned_data["card_number"],
+            card_number=form.cleaned_data.get("card_number", ""),
+            card_setup_intent=form.cleaned_data["card_setup_intent"],
+            card_payment_intent=form.cleaned_data["card_payment_intent"],
             accept_backorder_terms=form.cleaned_data["accept_backorder_terms"],
             idempotency_key=key,
             user_id=request_user_id(request),
             cart_id=cart_id,
+        )
+    except PaymentActionRequired as action:
+        # 3-D Secure: the page asks the bank in the browser (Stripe.js), then submits again.
+        data["card_payment_intent"] = action.intent_id
+        return _render_checkout_again(
+            request, data, shipping_method, payment_action_secret=action.client_secret
         )
     except BackorderTermsRequired:
         return _render_checkout_again(request, data, shipping_method, requires_terms=True)
