@@ -46,7 +46,9 @@ def goods(db):
     return in_stock, waiting, warehouse
 
 
-def test_card_checkout_holds_what_ships_now_and_charges_waiting_units_when_stock_arrives(stripe_settings, goods):
+def test_card_checkout_holds_what_ships_now_and_charges_waiting_units_when_stock_arrives(
+    stripe_settings, goods
+):
     in_stock, waiting, warehouse = goods
     order = card_place(stripe_settings, [(in_stock, 2), (waiting, 1)]).order
     payment = order.payment
@@ -86,7 +88,9 @@ def test_card_checkout_holds_what_ships_now_and_charges_waiting_units_when_stock
     assert Order.objects.get(pk=order.pk).status == "shipped"
 
 
-def test_everything_waiting_holds_nothing_at_checkout_and_cancelling_gives_nothing_back(stripe_settings, goods):
+def test_everything_waiting_holds_nothing_at_checkout_and_cancelling_gives_nothing_back(
+    stripe_settings, goods
+):
     _, waiting, _ = goods
     order = card_place(stripe_settings, [(waiting, 2)]).order
     assert order.payment.amount_authorized == 0 and not order.payment.charges.exists()
