@@ -169,7 +169,7 @@ def test_password_reset_done_names_the_address_typed_and_nothing_more(client, al
     unknown = client.post(reverse("password_reset"), {"email": "nobody@example.com"}, follow=True)
 
     # then: each page names what was typed, in the same sentence (nothing says which has an account)
-    sentence = "If an account uses <strong>{}</strong>, we have sent it a link to choose a new password."
+    sentence = 'If an account uses <strong class="text-break">{}</strong>, we have sent it a link to choose a new password.'
     assert sentence.format("alice@example.com") in known.content.decode()
     assert sentence.format("nobody@example.com") in unknown.content.decode()
     assert known.content.decode().replace("alice@", "nobody@") == unknown.content.decode()
