@@ -2,9 +2,11 @@
 happened (item 4), and a new expected date saying how many waiting customers will be told (item 5)."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
@@ -154,3 +156,17 @@ def test_saving_without_a_date_change_says_nothing_about_customers(clock, admin_
     response = admin_client.post(change_url(po), change_form_data(admin_client.get(change_url(po))))
 
     assert [level for level, _ in messages_of(response)] == ["success"]
+
+
+# --- item 6: on a phone (390 px) the receive page's table scrolls inside its box ------------------
+
+
+def test_the_receive_table_scrolls_inside_its_box_on_a_phone(admin_client):
+    po = PurchaseOrderLineFactory().purchase_order
+
+    page = admin_client.get(reverse("admin:inventory_purchaseorder_receive", args=[po.pk])).content.decode()
+
+    assert '<div class="module admin-table-scroll">\n      <table class="full-width">' in page
+    assert "css/admin_pages.css" in page
+    css = (Path(settings.BASE_DIR) / "static" / "css" / "admin_pages.css").read_text()
+    assert ".admin-table-scroll { overflow-x: auto; max-width: 100%;" in css
