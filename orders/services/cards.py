@@ -427,8 +427,9 @@ def card_payment_amounts(payment: Payment) -> dict[str, Decimal]:
     """The sums of the payment's charges, as `Payment` keeps them (payments_reconcile compares)."""
     sums = {"authorized": ZERO, "captured": ZERO, "voided": ZERO, "refunded": ZERO}
     for charge in payment.charges.all():
-        if charge.status in (ChargeStatus.AUTHORIZED, ChargeStatus.CAPTURED, ChargeStatus.RELEASED):
-            sums["authorized"] += charge.amount
+        if charge.authorized_at is None:
+            continue  # never held nor charged (pending, failed, or let go before it was sent)
+        sums["authorized"] += charge.amount
         sums["captured"] += charge.amount_captured
         sums["voided"] += charge.amount_released
         sums["refunded"] += charge.amount_refunded
