@@ -15,8 +15,8 @@ back); a refund compares Stripe's total refunded with ours and records only the 
 - `payment_intent.succeeded`, `.amount_capturable_updated`: a charge of ours that was not paid
   (the customer confirmed 3-D Secure or paid through the emailed link away from the shop, or a
   call whose answer was lost) is recorded as authorized or captured, as `card_charge_send` records it;
-- `payment_intent.payment_failed`, `.requires_action`: a charge still pending is marked failed or
-  waiting for the customer, as `card_charge_send` marks it (stock kept for the grace period, the
+- `payment_intent.payment_failed`, `.requires_action`: a charge still pending, whose intent Stripe
+  now has refused or waiting for the customer, is marked failed or waiting for the customer, as `card_charge_send` marks it (stock kept for the grace period, the
   customer asked to pay); a charge already paid is left alone;
 - `charge.refunded`: a refund made in Stripe's dashboard is recorded on the charge and the payment,
   with a gateway call and a staff note on the order; our own refunds are recorded already;
@@ -47,7 +47,7 @@ from ..models import (
     StripeEvent,
     TransactionKind,
 )
-from ..stripe_api import Intent, from_minor
+from ..stripe_api import Intent, StripeDeclined, from_minor
 from .card_charges import _failed, card_charge_authorized
 from .charges import _payment_status
 
@@ -99,7 +99,7 @@ def stripe_webhook_receive(*, payload: bytes, signature: str) -> WebhookOutcome:
     # Stripe's current state of the intent, asked before any lock is taken (a network call).
     intent = None
     if event_type in INTENT_PAID + INTENT_NOT_PAID and obj.get("id"):
-        intent = stripe_api.payment_intent_get(obj["id"])
+        intent = _current_intent(obj)
     return stripe_event_process(event=event, intent=intent)
 
 
@@ -117,7 +117,7 @@ def stripe_event_process(*, event: dict, intent: Intent | None = None) -> Webhoo
     obj = event["data"]["object"]
     if event_type in INTENT_PAID + INTENT_NOT_PAID:
         # Asked here only when the caller did not (tests): stripe_webhook_receive asks before the lock.
-        intent = intent or stripe_api.payment_intent_get(obj["id"])
+        intent = intent or _current_intent(obj)
         result = _intent_event(obj, intent, event_type)
     elif event_type == "charge.refunded":
         result = _charge_refunded(obj, event_id)
@@ -129,6 +129,14 @@ def stripe_event_process(*, event: dict, intent: Intent | None = None) -> Webhoo
     row.result = result[:255]
     row.save(update_fields=["processed_at", "result"])
     return WebhookOutcome(event_id, event_type, False, result)
+
+
+def _current_intent(obj: dict) -> Intent:
+    """The PaymentIntent as Stripe has it now. Raises StripeUnavailable."""
+    try:
+        return stripe_api.payment_intent_get(str(obj["id"]))
+    except StripeDeclined:  # Stripe does not know it (another account's, deleted): no effect
+        return Intent(id=str(obj["id"]), status="unknown", metadata=dict(obj.get("metadata") or {}))
 
 
 def _charge_for_intent(intent_id: str, metadata: dict | None = None) -> CardCharge | None:
@@ -175,15 +183,15 @@ def _intent_event(obj: dict, intent: Intent, event_type: str) -> str:
                 {"card_charge": charge.pk, "stripe_intent": intent.id},
             )
         return f"{order.number}: charge {charge.pk} {charge.status} (Stripe: {intent.status})"
-    if event_type in INTENT_NOT_PAID and charge.status == ChargeStatus.PENDING:
-        needs_action = intent.needs_action or event_type == "payment_intent.requires_action"
+    refused = intent.needs_action or intent.status in ("requires_payment_method", "canceled")
+    if event_type in INTENT_NOT_PAID and charge.status == ChargeStatus.PENDING and refused:
         status = _failed(
             charge,
             payment,
-            code=intent.error_code or ("authentication_required" if needs_action else "card_declined"),
+            code=intent.error_code or ("authentication_required" if intent.needs_action else "card_declined"),
             message=intent.error_message,
             intent_id=intent.id,
-            status="requires_action" if needs_action else "failed",
+            status="requires_action" if intent.needs_action else "failed",
         )
         return f"{order.number}: charge {charge.pk} {status}"
     return f"{order.number}: charge {charge.pk} stays {charge.status} (Stripe: {intent.status})"

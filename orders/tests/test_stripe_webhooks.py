@@ -254,6 +254,14 @@ def test_a_failure_whose_answer_was_lost_marks_the_pending_charge_by_its_key(str
     assert payment.amount_authorized == Decimal(payment.amount_authorized)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_intent_that_is_not_ours_is_stored_with_no_effect(stripe_settings, client):
+    obj = {"id": "pi_unknown", "object": "payment_intent", "status": "succeeded", "metadata": {}}
+    assert deliver(client, event("payment_intent.succeeded", obj)).status_code == 200
+    assert StripeEvent.objects.get().result == "no card charge of ours for pi_unknown"
+    assert not CardCharge.objects.exists()
+
+
 # --- refunds -------------------------------------------------------------------------------------
 
 
