@@ -21,7 +21,8 @@ The checks, per payment (all amounts to the cent):
    `amount_voided` = Σ void + what each captured hold let go with its capture (its amount, less
    what it captured, less the voids recorded against it earlier).
 2. **Card charges** (gateway `card`): the payment's four sums equal those of its `CardCharge`
-   rows (`orders.services.cards.card_payment_amounts`, the same sums in SQL).
+   rows that Stripe held or charged (`authorized_at` set: `orders.services.cards.card_payment_amounts`,
+   the same sums in SQL; a charge let go before it was held counts for nothing).
 3. **What shipped.** Old gateways (authorize everything, capture per parcel): every capture
    belongs to a parcel (`amount_captured` = Σ captures with a shipment) and
    captured − refunded = Σ `Shipment.amount`. Card payments, by the money rule of
@@ -132,9 +133,8 @@ def _transaction_sums() -> dict:
 
 
 def _charge_sums() -> dict:
-    held = [ChargeStatus.AUTHORIZED, ChargeStatus.CAPTURED, ChargeStatus.RELEASED]
     return {
-        "ch_authorized": _total(F("amount"), status__in=held),
+        "ch_authorized": _total(F("amount")),
         "ch_captured": _total(F("amount_captured")),
         "ch_released": _total(F("amount_released")),
         "ch_refunded": _total(F("amount_refunded")),
@@ -218,7 +218,8 @@ def payment_sums() -> Iterator[PaymentSums]:
         "payment_id",
         tx_voided_on_captured_holds=_total(F("amount")),
     )
-    charges = _grouped(CardCharge.objects.all(), "payment_id", **_charge_sums())
+    # As card_payment_amounts: a charge counts once Stripe held or charged it (authorized_at).
+    charges = _grouped(CardCharge.objects.filter(authorized_at__isnull=False), "payment_id", **_charge_sums())
     shipments = _grouped(Shipment.objects.all(), "order_id", shipped=_total(F("amount")))
     lines = _grouped(OrderLine.objects.all(), "order_id", **_line_sums())
     payments = Payment.objects.order_by("pk").values_list(
