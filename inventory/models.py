@@ -211,6 +211,16 @@ class BackorderMode(models.TextChoices):
     ALLOW = "allow", "Sell beyond stock (backorder)"
 
 
+class PaymentPlan(models.TextChoices):
+    """When a card pays for units that wait for stock (orders/services/cards.py, docs/payments.md).
+    A policy's plan applies to orders whose waiting units it governs; the strictest wins (NOW, then
+    DEPOSIT, then SHIP)."""
+
+    SHIP = "ship", "Pay when it ships"
+    DEPOSIT = "deposit", "Deposit now, the rest when stock arrives"
+    NOW = "now", "Pay everything now"
+
+
 class BackorderPolicy(models.Model):
     """How one variant may be sold beyond its stock. Variants without a row use the shop defaults
     (settings INVENTORY_DEFAULT_BACKORDER_MODE, INVENTORY_DEFAULT_LEAD_TIME_DAYS,
@@ -238,6 +248,19 @@ class BackorderPolicy(models.Model):
     low_stock_threshold = models.PositiveIntegerField(
         null=True, blank=True, help_text="'Only N left' is shown at or below this many units."
     )
+    payment_plan = models.CharField(
+        max_length=10,
+        choices=PaymentPlan.choices,
+        blank=True,
+        help_text="When a card pays for these units while they wait. Empty: the shop's default "
+        "(PAYMENT_PLAN_DEFAULT).",
+    )
+    deposit_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="With a deposit: the share of the waiting units' price paid at checkout. Empty: the "
+        "shop's default (PAYMENT_DEPOSIT_PERCENT).",
+    )
 
     class Meta:
         verbose_name = "backorder policy"
@@ -250,6 +273,11 @@ class BackorderPolicy(models.Model):
                     backorder_discount_percent__lte=Decimal("100"),
                 ),
                 name="backorderpolicy_discount_is_percentage",
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit_percent__isnull=True)
+                | Q(deposit_percent__gte=1, deposit_percent__lte=99),
+                name="backorderpolicy_deposit_is_percentage",
             ),
         ]
 

@@ -7,6 +7,9 @@ nothing from the project (the bottom layer, beside the models).
 
 from django.db import models
 
+# When a card pays for waiting units: a backorder policy's field, so inventory defines it.
+from inventory.models import PaymentPlan  # noqa: F401
+
 
 class ShipPolicy(models.TextChoices):
     SPLIT = "split", "Ship what is available now, the rest as it arrives"
@@ -92,13 +95,6 @@ class QuestionSubject(models.TextChoices):
 
 
 # --- card payments (Stripe) ---------------------------------------------------------------------
-
-
-class PaymentPlan(models.TextChoices):
-    """When a card pays for units that wait for stock (settings.PAYMENT_PLAN_DEFAULT; docs/payments.md)."""
-
-    SHIP = "ship", "Pay when it ships"
-    NOW = "now", "Pay now"
 
 
 class ChargePurpose(models.TextChoices):

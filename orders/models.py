@@ -275,6 +275,7 @@ class Payment(models.Model):
     # saved card, `plan` when waiting units are paid; each PaymentIntent is a CardCharge.
     stripe_payment_method = models.CharField(max_length=100, blank=True)
     plan = models.CharField(max_length=10, choices=PaymentPlan.choices, default=PaymentPlan.SHIP)
+    deposit_percent = models.PositiveSmallIntegerField(default=0, help_text="The deposit plan's share.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -30,7 +30,8 @@ from .models import Order, OrderEvent, OrderEventKind, OrderLine, OrderStatus, S
 CARD = "test_card"  # the test gateway: the whole order reserved at checkout, each parcel charged
 STRIPE_CARD = "card"  # Stripe, pay when it ships: a hold when stock is set aside, charged as it ships
 STRIPE_CARD_NOW = "card_now"  # Stripe, pay now: the whole order charged at checkout
-CARDS = frozenset({CARD, STRIPE_CARD, STRIPE_CARD_NOW})
+STRIPE_CARD_DEPOSIT = "card_deposit"  # Stripe, a deposit at checkout, the balance as for STRIPE_CARD
+CARDS = frozenset({CARD, STRIPE_CARD, STRIPE_CARD_NOW, STRIPE_CARD_DEPOSIT})
 INVOICE = "invoice"
 ZERO = Decimal("0")
 _BANK_DELAY = " (your bank may take a few days to show it)"
@@ -47,6 +48,8 @@ def payment_method_of(order: Order) -> str | None:
         return None
     if payment.gateway == STRIPE_CARD and payment.plan == "now":
         return STRIPE_CARD_NOW
+    if payment.gateway == STRIPE_CARD and payment.plan == "deposit":
+        return STRIPE_CARD_DEPOSIT
     return payment.gateway
 
 
@@ -179,6 +182,11 @@ def when_charged_text(
         )
     if gateway == STRIPE_CARD_NOW:
         return f"{what[:1].upper()}{what[1:]} {'is' if one else 'are'} paid for; {ship} as soon as stock arrives."
+    if gateway == STRIPE_CARD_DEPOSIT:
+        return (
+            f"You paid a deposit for {what}; the rest is charged when {ship}: we place a hold on your "
+            "card for it when stock arrives."
+        )
     if gateway == CARD:
         return f"Your card is charged for {what} only when {ship}; until then the amount is only reserved."
     if gateway == INVOICE:
@@ -186,7 +194,7 @@ def when_charged_text(
     return f"You pay for {what} only when {ship}."
 
 
-def payment_terms_text(*, card: str | None = None, grace_days: int = 3) -> str:
+def payment_terms_text(*, card: str | None = None, grace_days: int = 3, deposit_percent: int = 0) -> str:
     """At checkout, before the customer chooses how to pay: what each way means for waiting units.
     `card`: how a card pays here (STRIPE_CARD, STRIPE_CARD_NOW; None: the test gateway)."""
     if card == STRIPE_CARD:
@@ -195,6 +203,14 @@ def payment_terms_text(*, card: str | None = None, grace_days: int = 3) -> str:
             "on your card; when stock arrives for a backordered item, we place a hold for its price and "
             "charge it as it ships. If your bank declines then, we email you and keep the item for you "
             f"for {grace_days} days while you pay. Paying by invoice, we invoice each parcel as it ships."
+        )
+    if card == STRIPE_CARD_DEPOSIT:
+        return (
+            f"Paying by card, you pay now for what ships now and a {deposit_percent}% deposit on each "
+            "backordered item; when its stock arrives we place a hold for the rest of its price and "
+            "charge it as it ships. If your bank declines then, we email you and keep the item for you "
+            f"for {grace_days} days while you pay. Cancel a backordered item and its deposit is refunded "
+            "to your card. Paying by invoice, we invoice each parcel as it ships."
         )
     if card == STRIPE_CARD_NOW:
         return (
@@ -241,6 +257,8 @@ def cancel_money_text(*, gateway: str | None) -> str:
         return "You pay nothing for what you cancel: nothing is taken from your card for items still waiting."
     if gateway == STRIPE_CARD_NOW:
         return "You pay nothing for what you cancel: what you paid for it is refunded to your card."
+    if gateway == STRIPE_CARD_DEPOSIT:
+        return "You pay nothing for what you cancel: its deposit is refunded to your card."
     if gateway == CARD:
         return "You pay nothing for what you cancel: the amount reserved on your card for it is released."
     if gateway == INVOICE:

@@ -25,6 +25,8 @@ class BackorderPolicyAdmin(admin.ModelAdmin):
         "discontinued",
         "backorder_discount_percent",
         "low_stock_threshold",
+        "payment_plan",
+        "deposit_percent",
     ]
     # The change page links to the variant's backorder queue.
     change_form_template = "admin/inventory/backorder_queue_policy_change_form.html"

@@ -42,7 +42,7 @@ from ..models import (
     TransactionKind,
 )
 from ..stripe_api import StripeDeclined, StripeUnavailable, to_minor
-from .cards import CARD
+from .cards import CARD, waiting_reserve
 from .charges import _payment_status
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,9 @@ def card_charges_for_allocations(*, takes: dict[int, int], run_id: str) -> list[
     if not takes:
         return []
     lines = OrderLine.objects.filter(
-        pk__in=list(takes), order__payment__gateway=CARD, order__payment__plan=PaymentPlan.SHIP
+        pk__in=list(takes),
+        order__payment__gateway=CARD,
+        order__payment__plan__in=[PaymentPlan.SHIP, PaymentPlan.DEPOSIT],
     ).select_related("order__payment")
     rows = []
     for line in lines:
@@ -67,6 +69,13 @@ def card_charges_for_allocations(*, takes: dict[int, int], run_id: str) -> list[
             continue
         start = line.quantity_shipped + line.quantity_allocated - take
         amount = line.price_of_units(start, take)
+        payment = line.order.payment
+        if payment.plan == PaymentPlan.DEPOSIT:
+            # The balance: the deposit these units carried while they waited was paid at checkout.
+            before = waiting_reserve(
+                line, payment.plan, payment.deposit_percent, waiting=line.quantity_backordered + take
+            )
+            amount -= before - waiting_reserve(line, payment.plan, payment.deposit_percent)
         if amount <= 0:
             continue
         rows.append(

@@ -24,7 +24,7 @@ when staff ship again, and Stripe answers with the first capture.
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import Sum
@@ -44,7 +44,8 @@ from ..models import (
     Shipment,
     TransactionKind,
 )
-from ..selectors.quote import Quote
+from ..selectors.payment_plans import checkout_payment_plan
+from ..selectors.quote import CENT, Quote
 from ..stripe_api import StripeDeclined, StripeUnavailable, from_minor, to_minor
 from .charges import _payment_status
 from .errors import CheckoutError, OrderActionError
@@ -74,19 +75,36 @@ class CardAuth:
     plan: str
     amount: Decimal  # held or charged at checkout
     intent: stripe_api.Intent | None  # None: nothing due now (everything waits, pay when it ships)
+    deposit_percent: int = 0
 
     @property
     def captured(self) -> bool:
         return self.intent is not None and self.intent.status == "succeeded"
 
 
-def checkout_due_now(quote: Quote, plan: str) -> Decimal:
-    """What a card checkout holds now: everything under *pay now*; under *pay when it ships* the
-    units that ship now (they come first on their lines, at the full price) and the shipping."""
+def deposit_of(amount: Decimal, percent: int) -> Decimal:
+    """A deposit's share of a price, to the cent (half up)."""
+    return (amount * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def checkout_due_now(quote: Quote, plan: str, deposit_percent: int = 0) -> Decimal:
+    """What a card checkout holds or charges now: everything under *pay now*; under *pay when it
+    ships* the units that ship now (they come first on their lines, at the full price) and the
+    shipping; with a deposit, that and each line's deposit on its waiting units."""
     if plan == PaymentPlan.NOW:
         return quote.total
     goods = sum((line.ship_now * line.unit_price for line in quote.lines), ZERO)
-    return goods + quote.shipping_cost if goods else ZERO
+    due = goods + quote.shipping_cost if goods else ZERO
+    if plan == PaymentPlan.DEPOSIT:
+        deposits = sum(
+            (
+                deposit_of(line.total - line.ship_now * line.unit_price, deposit_percent)
+                for line in quote.lines
+            ),
+            ZERO,
+        )
+        due += deposits + (quote.shipping_cost if deposits and not goods else ZERO)
+    return due
 
 
 def _minor(amount: Decimal) -> int:
@@ -111,7 +129,8 @@ def card_checkout_authorize(
     """Check the card the customer saved in the page (a SetupIntent Stripe.js confirmed) and hold
     or charge what is due now. Raises CheckoutError (declined: nothing ordered, nothing held) or
     PaymentActionRequired (3-D Secure in the page, then this again with `payment_intent_id`)."""
-    plan = settings.PAYMENT_PLAN_DEFAULT
+    choice = checkout_payment_plan(quote)
+    plan, percent = choice.plan, choice.deposit_percent
     if not setup_intent_id:
         raise CheckoutError("Enter your card details.")
     try:
@@ -121,9 +140,9 @@ def card_checkout_authorize(
         raise CheckoutError("We could not check your card. Please enter it again.") from exc
     if setup.status != "succeeded" or not setup.payment_method or not setup.customer:
         raise CheckoutError("Your card was not confirmed. Please enter it again.")
-    amount = checkout_due_now(quote, plan)
+    amount = checkout_due_now(quote, plan, percent)
     if amount == 0:
-        return CardAuth(setup.customer, setup.payment_method, plan, ZERO, None)
+        return CardAuth(setup.customer, setup.payment_method, plan, ZERO, None, percent)
     try:
         if payment_intent_id:
             intent = stripe_api.payment_intent_get(payment_intent_id)
@@ -137,7 +156,7 @@ def card_checkout_authorize(
                 currency=settings.SHOP_CURRENCY,
                 customer=setup.customer,
                 payment_method=setup.payment_method,
-                capture_manual=plan == PaymentPlan.SHIP,
+                capture_manual=plan == PaymentPlan.SHIP,  # pay now and deposits are charged at once
                 off_session=False,
                 key=f"checkout:{idempotency_key}:{_minor(amount)}",
                 metadata={"checkout": idempotency_key},
@@ -153,7 +172,7 @@ def card_checkout_authorize(
         raise PaymentActionRequired(client_secret=intent.client_secret, intent_id=intent.id)
     if not intent.authorized:
         raise CheckoutError(intent.error_message or "Your card was declined.")
-    return CardAuth(setup.customer, setup.payment_method, plan, amount, intent)
+    return CardAuth(setup.customer, setup.payment_method, plan, amount, intent, percent)
 
 
 def card_checkout_undo(auth: CardAuth, *, idempotency_key: str) -> None:
@@ -179,6 +198,7 @@ def card_payment_create(*, order: Order, auth: CardAuth, user_id: int | None) ->
         reference=auth.customer,
         stripe_payment_method=auth.payment_method,
         plan=auth.plan,
+        deposit_percent=auth.deposit_percent,
         currency=order.currency,
         amount_authorized=auth.amount,
         amount_captured=captured,
@@ -225,15 +245,28 @@ def _transaction(payment, kind, amount, success, reference, message, user_id, sh
 # --- what the payment must hold ----------------------------------------------------------------
 
 
-def card_needed(order: Order, lines: list[OrderLine], plan: str) -> Decimal:
+def waiting_reserve(
+    line: OrderLine, plan: str, deposit_percent: int = 0, *, waiting: int | None = None
+) -> Decimal:
+    """What the payment keeps for a line's waiting units: their price (pay now), their deposit
+    (deposit), nothing (pay when it ships). `waiting`: that many waiting units instead of the
+    line's own (the allocation pass asks how much a line kept before it served it)."""
+    if waiting is None:
+        waiting = line.quantity_backordered
+    start = line.quantity - line.quantity_cancelled - waiting  # waiting units are the line's last open ones
+    if plan == PaymentPlan.NOW:
+        return line.price_of_units(start, waiting)
+    if plan == PaymentPlan.DEPOSIT:
+        return deposit_of(line.price_of_units(start, waiting), deposit_percent)
+    return ZERO
+
+
+def card_needed(order: Order, lines: list[OrderLine], plan: str, deposit_percent: int = 0) -> Decimal:
     """What the order's open units need held now (the module's money rule)."""
     needed = ZERO
     for line in lines:
         needed += line.price_of_units(line.quantity_shipped, line.quantity_allocated)
-        if plan == PaymentPlan.NOW:
-            needed += line.price_of_units(
-                line.quantity_shipped + line.quantity_allocated, line.quantity_backordered
-            )
+        needed += waiting_reserve(line, plan, deposit_percent)
     open_units = any(line.quantity_allocated or line.quantity_backordered for line in lines)
     if open_units and not Shipment.objects.filter(order_id=order.pk).exists():
         needed += order.shipping_cost
@@ -260,7 +293,7 @@ def card_settle(
     the order's lines and payment locks; the charges are locked here."""
     charges = card_charges_lock(payment.pk)
     open_total = sum((c.amount_open for c in charges), ZERO)
-    excess = open_total + _credit(payment) - card_needed(order, lines, payment.plan)
+    excess = open_total + _credit(payment) - card_needed(order, lines, payment.plan, payment.deposit_percent)
     released = refunded = unreleased = ZERO
     for charge in sorted(charges, key=lambda c: -c.pk):
         if excess <= 0:
@@ -334,7 +367,11 @@ def card_shipment_pay(
     declined: nothing ships."""
     now = timezone.now()
     charges = card_charges_lock(payment.pk)
-    credit = max(ZERO, _credit(payment) + shipment.amount)  # the credit before this parcel
+    # The credit before this parcel, less what it keeps for units still waiting (pay now, deposit).
+    kept = sum(
+        (waiting_reserve(line, payment.plan, payment.deposit_percent) for line in order.lines.all()), ZERO
+    )
+    credit = max(ZERO, _credit(payment) + shipment.amount - kept)
     due = amount - min(credit, amount)
     captures: list[tuple[CardCharge, Decimal]] = []
     for charge in charges:
@@ -450,5 +487,7 @@ __all__ = [
     "card_settle",
     "card_shipment_pay",
     "checkout_due_now",
+    "deposit_of",
+    "waiting_reserve",
     "from_minor",
 ]

@@ -17,6 +17,7 @@ from django.conf import settings
 from ..models import Order, OrderLine
 from ..wording import (
     STRIPE_CARD,
+    STRIPE_CARD_DEPOSIT,
     STRIPE_CARD_NOW,
     AmountDue,
     amount_due,
@@ -57,11 +58,14 @@ def line_status(line: OrderLine, order: Order, lines: Sequence[OrderLine]) -> li
 
 
 @register.simple_tag
-def payment_terms() -> str:
+def payment_terms(plan=None) -> str:
+    """`plan`: the checkout's orders.selectors.payment_plans.PlanChoice (None: the shop's default)."""
     card = None
+    percent = plan.deposit_percent if plan else settings.PAYMENT_DEPOSIT_PERCENT
     if settings.STRIPE_ENABLED:
-        card = STRIPE_CARD_NOW if settings.PAYMENT_PLAN_DEFAULT == "now" else STRIPE_CARD
-    return payment_terms_text(card=card, grace_days=settings.PAYMENT_GRACE_DAYS)
+        name = plan.plan if plan else settings.PAYMENT_PLAN_DEFAULT
+        card = {"now": STRIPE_CARD_NOW, "deposit": STRIPE_CARD_DEPOSIT}.get(name, STRIPE_CARD)
+    return payment_terms_text(card=card, grace_days=settings.PAYMENT_GRACE_DAYS, deposit_percent=percent)
 
 
 @register.simple_tag

@@ -140,3 +140,81 @@ def test_off_session_decline_keeps_the_stock_and_asks_the_customer(stripe_settin
     assert charge.status == ChargeStatus.FAILED and charge.grace_ends_at
     assert order.lines.get().quantity_allocated == 1
     assert order.payment.amount_authorized == 0
+
+
+# --- plans per backorder policy: deposit, pay now ----------------------------------------------
+
+
+def test_a_deposit_policy_charges_the_deposit_at_checkout_and_holds_the_balance_when_stock_arrives(
+    stripe_settings, goods
+):
+    in_stock, waiting, warehouse = goods
+    waiting.backorder_policy.payment_plan = "deposit"
+    waiting.backorder_policy.deposit_percent = 20
+    waiting.backorder_policy.save()
+    order = card_place(stripe_settings, [(in_stock, 1), (waiting, 1)]).order
+    payment = order.payment
+    shipping = order.shipping_cost
+    assert (payment.plan, payment.deposit_percent) == ("deposit", 20)
+    # What ships now, the delivery and 20 % of the waiting 30.00, charged at once.
+    assert sums(payment)["captured"] == Decimal("20.00") + shipping + Decimal("6.00")
+
+    order_ship(order_id=order.pk)  # the in-stock unit: paid already, nothing more is taken
+    assert sums(payment)["captured"] == Decimal("26.00") + shipping
+
+    stock_adjust(variant_id=waiting.pk, warehouse_id=warehouse.pk, quantity_change=1)
+    stock_arrived_process(variant_ids=[waiting.pk])
+    balance = CardCharge.objects.get(purpose=ChargePurpose.ALLOCATION)
+    assert balance.amount == Decimal("24.00")
+    card_charge_send(balance.pk)
+    order_ship(order_id=order.pk)
+    assert sums(payment) == {
+        "authorized": Decimal("50.00") + shipping,
+        "captured": Decimal("50.00") + shipping,
+        "voided": Decimal("0"),
+        "refunded": Decimal("0"),
+    }
+    assert_sums_agree(payment)
+
+
+def test_cancelling_a_deposit_item_refunds_its_deposit(stripe_settings, goods):
+    _, waiting, _ = goods
+    waiting.backorder_policy.payment_plan = "deposit"
+    waiting.backorder_policy.deposit_percent = 25
+    waiting.backorder_policy.save()
+    order = card_place(stripe_settings, [(waiting, 2)]).order
+    shipping = order.shipping_cost
+    assert sums(order.payment)["captured"] == Decimal("15.00") + shipping  # 25 % of 60.00, and the delivery
+    line = order.lines.get()
+    outcome = order_cancel_by_customer(order_id=order.pk, quantities={line.pk: 1}, user_id=None)
+    assert outcome.released.refunded == Decimal("7.50")
+    outcome = order_cancel_by_customer(order_id=order.pk, quantities={line.pk: 1}, user_id=None)
+    assert outcome.released.refunded == Decimal("7.50") + shipping  # nothing will ship: the delivery too
+    assert sums(order.payment)["refunded"] == Decimal("15.00") + shipping
+    assert_sums_agree(order.payment)
+
+
+def test_the_strictest_policy_decides_a_pay_now_item_makes_the_whole_order_paid_now(stripe_settings, goods):
+    in_stock, waiting, _ = goods
+    other = VariantFactory(price=Decimal("10.00"))
+    allow_backorders(other)  # the shop's default plan: pay when it ships
+    waiting.backorder_policy.payment_plan = "now"
+    waiting.backorder_policy.save()
+    order = card_place(stripe_settings, [(in_stock, 1), (waiting, 1), (other, 1)]).order
+    assert order.payment.plan == "now"
+    assert sums(order.payment)["captured"] == order.total
+    line = order.lines.get(variant=other)
+    outcome = order_cancel_by_customer(order_id=order.pk, quantities={line.pk: 1}, user_id=None)
+    assert outcome.released.refunded == Decimal("10.00")
+    assert_sums_agree(order.payment)
+
+
+def test_the_checkout_page_states_the_plan_before_place_order(stripe_settings, goods, client):
+    _, waiting, _ = goods
+    waiting.backorder_policy.payment_plan = "deposit"
+    waiting.backorder_policy.deposit_percent = 20
+    waiting.backorder_policy.save()
+    client.post("/orders/cart/add/", {"variant": waiting.pk, "quantity": 1})
+    page = client.get("/orders/checkout/").content.decode()
+    assert "a 20% deposit on each backordered item" in page
+    assert "We charge €" in page

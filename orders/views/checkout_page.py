@@ -12,6 +12,7 @@ from django_ratelimit.decorators import ratelimit
 
 from ..forms import CheckoutForm, default_payment_method, default_ship_policy
 from ..selectors import CartSummary, cart_items, cart_summary
+from ..selectors.payment_plans import checkout_payment_plan
 from ..services import (
     BackorderTermsRequired,
     CheckoutError,
@@ -40,6 +41,7 @@ def _render_checkout(
     request: HttpRequest, form: CheckoutForm, summary: CartSummary, *, payment_action_secret: str = ""
 ) -> HttpResponse:
     totals = [(option, summary.goods_total + option.cost) for option in shipping_options().values()]
+    plan = checkout_payment_plan(summary.quote)
     return render(
         request,
         "orders/checkout.html",
@@ -53,7 +55,8 @@ def _render_checkout(
             "stripe_js_url": settings.STRIPE_JS_URL,
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "payment_action_secret": payment_action_secret,
-            "due_now": checkout_due_now(summary.quote, settings.PAYMENT_PLAN_DEFAULT),
+            "due_now": checkout_due_now(summary.quote, plan.plan, plan.deposit_percent),
+            "payment_plan": plan,
         },
     )
 
