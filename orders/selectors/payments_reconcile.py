@@ -4,9 +4,10 @@ parcels. `payments_reconcile` (a management command) asks it; a healthy shop has
 Reads only, no locks. Six queries however many orders: each table is read once, grouped by
 payment or order (`payment_sums`), and the numbers are compared in Python; with `--stripe`, one
 Stripe call per card charge on top. Measured on 10,000 orders (a third each card, test card and
-invoice; 23,006 transactions, 6,346 card charges): 0.45 s on SQLite, 0.36 s on
-PostgreSQL 15 (1.4 s and 1.1 s while other test runs loaded the machine). (The first version, one query with a correlated subquery per sum, took 2.4 s on
-SQLite and 30 s on PostgreSQL, 12 s of it compiling the plan with JIT.)
+invoice; 23,006 transactions, 6,346 card charges): 0.45 s on SQLite, 0.36 s on PostgreSQL 15
+(1.4 s and 1.1 s while other test runs loaded the machine). The first version, one query with a
+correlated subquery per sum, took 2.4 s on SQLite and 30 s on PostgreSQL, 12 s of it compiling
+the plan with JIT.
 
 The checks, per payment (all amounts to the cent):
 
