@@ -16,11 +16,8 @@ The checks, per payment (all amounts to the cent):
    `amount_voided` = Σ void, `amount_refunded` = Σ refund. This holds exactly for the old
    gateways (`test_card`, `invoice`: checkout records the authorization, each parcel its
    capture, a cancellation its void and refund, and the payment moves only on success). Card
-   payments record two amounts with no row of their own, so for them
-   `amount_authorized` = Σ authorize + Σ charges made at shipment (one off-session call that
-   authorizes and captures: only its capture is written), and
-   `amount_voided` = Σ void + what each captured hold let go with its capture (its amount, less
-   what it captured, less the voids recorded against it earlier).
+   payments too: a charge made at shipment writes its authorization and its capture, and a hold
+   captured for less writes the void of the rest.
 2. **Card charges** (gateway `card`): the payment's four sums equal those of its `CardCharge`
    rows that Stripe held or charged (`authorized_at` set: `orders.services.cards.card_payment_amounts`,
    the same sums in SQL; a charge let go before it was held counts for nothing).
@@ -30,10 +27,12 @@ The checks, per payment (all amounts to the cent):
    `orders.services.cards`: plan `ship`: captured − refunded = Σ `Shipment.amount` (nothing is
    captured before it ships); plan `now`: captured − refunded = Σ `Shipment.amount` + the price
    of the open units (allocated and waiting) + the shipping charge while nothing has shipped and
-   some unit is open. Another plan has no rule here yet and is not checked.
+   some unit is open; plan `deposit` has no equality here (its credit mixes deposits and what
+   shipped), only check 4.
 4. **Cancelled units hold nothing** (card): open holds (`CardCharge.amount_open`) + credit
    (captured − refunded − shipped) ≤ what the open units need (`cards.card_needed`: allocated
-   units, and under plan `now` waiting ones too, plus the shipping while nothing has shipped).
+   units, and under plan `now` waiting ones too, under plan `deposit` their deposits, plus the
+   shipping while nothing has shipped).
    Less is allowed: a charge that failed or is not sent yet holds nothing.
 5. **At Stripe** (`card_charges_at_stripe`, optional): each charge's PaymentIntent has the
    charge's amount and the status its row says (authorized: `requires_capture`; captured:
@@ -41,7 +40,7 @@ The checks, per payment (all amounts to the cent):
    partial capture as a refund of the rest on its charge, Stripe as an uncaptured remainder.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,10 +48,8 @@ from decimal import Decimal
 from django.db.models import (
     Case,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     QuerySet,
     Sum,
     Value,
@@ -63,7 +60,6 @@ from django.db.models.functions import Greatest, Least
 from .. import stripe_api
 from ..models import (
     CardCharge,
-    ChargePurpose,
     ChargeStatus,
     OrderLine,
     Payment,
@@ -72,6 +68,7 @@ from ..models import (
     Shipment,
     TransactionKind,
 )
+from .card_money import waiting_reserve
 
 CARD = "card"  # orders.services.cards.CARD (a selector does not import services)
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -142,12 +139,6 @@ def _charge_sums() -> dict:
         "ch_open": _total(
             F("amount") - F("amount_captured") - F("amount_released"), status=ChargeStatus.AUTHORIZED
         ),
-        "ch_charged_at_shipment": _total(
-            F("amount"), purpose=ChargePurpose.SHIPMENT, status=ChargeStatus.CAPTURED
-        ),
-        "ch_let_go_at_capture": _total(
-            F("amount") - F("amount_captured"), status=ChargeStatus.CAPTURED, capture_manual=True
-        ),
     }
 
 
@@ -181,17 +172,15 @@ class PaymentSums:
     tx_voided: Decimal = ZERO
     tx_refunded: Decimal = ZERO
     tx_captured_for_parcels: Decimal = ZERO
-    tx_voided_on_captured_holds: Decimal = ZERO
     ch_authorized: Decimal = ZERO
     ch_captured: Decimal = ZERO
     ch_released: Decimal = ZERO
     ch_refunded: Decimal = ZERO
     ch_open: Decimal = ZERO
-    ch_charged_at_shipment: Decimal = ZERO
-    ch_let_go_at_capture: Decimal = ZERO
     shipped: Decimal = ZERO
     allocated_value: Decimal = ZERO
     open_value: Decimal = ZERO
+    deposit_reserve: Decimal = ZERO  # plan deposit: what its waiting units keep (card_money)
 
     @property
     def shipping_held(self) -> Decimal:
@@ -199,30 +188,30 @@ class PaymentSums:
         return self.shipping_cost if self.open_units and not self.has_shipment else ZERO
 
 
+def _deposit_reserves() -> dict[int, Decimal]:
+    """Per order paid with a deposit: what its waiting units keep (their deposit, to the cent per
+    line, as the services compute it: `card_money.waiting_reserve`). One query, deposit orders only."""
+    reserves: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    lines = OrderLine.objects.filter(
+        order__payment__gateway=CARD, order__payment__plan=PaymentPlan.DEPOSIT, quantity_backordered__gt=0
+    ).select_related("order__payment")
+    for line in lines.iterator(chunk_size=2000):
+        payment = line.order.payment
+        reserves[line.order_id] += waiting_reserve(line, payment.plan, payment.deposit_percent)
+    return dict(reserves)
+
+
 def payment_sums() -> Iterator[PaymentSums]:
     """Every payment, in pk order, with what the checks compare: six queries however many orders,
-    each reading one table grouped by payment or order."""
+    each reading one table grouped by payment or order (and deposit orders' waiting lines)."""
     transactions = _grouped(
         PaymentTransaction.objects.filter(success=True), "payment_id", **_transaction_sums()
-    )
-    voids_on_captured_holds = _grouped(
-        PaymentTransaction.objects.filter(kind=TransactionKind.VOID, success=True).filter(
-            Exists(
-                CardCharge.objects.filter(
-                    payment_id=OuterRef("payment_id"),
-                    stripe_id=OuterRef("gateway_reference"),
-                    status=ChargeStatus.CAPTURED,
-                    capture_manual=True,
-                )
-            )
-        ),
-        "payment_id",
-        tx_voided_on_captured_holds=_total(F("amount")),
     )
     # As card_payment_amounts: a charge counts once Stripe held or charged it (authorized_at).
     charges = _grouped(CardCharge.objects.filter(authorized_at__isnull=False), "payment_id", **_charge_sums())
     shipments = _grouped(Shipment.objects.all(), "order_id", shipped=_total(F("amount")))
     lines = _grouped(OrderLine.objects.all(), "order_id", **_line_sums())
+    deposits = _deposit_reserves()
     payments = Payment.objects.order_by("pk").values_list(
         "pk",
         "order_id",
@@ -240,11 +229,12 @@ def payment_sums() -> Iterator[PaymentSums]:
         row.has_shipment = order_id in shipments
         sums = {
             **transactions.get(pk, {}),
-            **voids_on_captured_holds.get(pk, {}),
             **charges.get(pk, {}),
             **shipments.get(order_id, {}),
             **lines.get(order_id, {}),
         }
+        if order_id in deposits:
+            sums["deposit_reserve"] = deposits[order_id]
         row.open_units = sums.pop("open_units", 0) or 0
         for name, value in sums.items():  # to the cent: SQLite sums decimals as floats
             setattr(row, name, Decimal(value).quantize(CENT))
@@ -255,9 +245,9 @@ def _differences_of(p: PaymentSums) -> Iterator[tuple[str, str]]:
     card = p.gateway == CARD
     # 1. the gateway calls
     expected = {
-        "authorized": p.tx_authorized + (p.ch_charged_at_shipment if card else ZERO),
+        "authorized": p.tx_authorized,
         "captured": p.tx_captured,
-        "voided": p.tx_voided + ((p.ch_let_go_at_capture - p.tx_voided_on_captured_holds) if card else ZERO),
+        "voided": p.tx_voided,
         "refunded": p.tx_refunded,
     }
     for name, want in expected.items():
@@ -299,7 +289,7 @@ def _differences_of(p: PaymentSums) -> Iterator[tuple[str, str]]:
                 f"+ open units {p.open_value} + shipping held {p.shipping_held}",
             )
     else:
-        needed = p.allocated_value + p.shipping_held
+        needed = p.allocated_value + p.shipping_held + p.deposit_reserve
         if p.plan == PaymentPlan.SHIP and credit != 0:
             yield (
                 "shipped",

@@ -24,7 +24,7 @@ when staff ship again, and Stripe answers with the first capture.
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Sum
@@ -44,8 +44,9 @@ from ..models import (
     Shipment,
     TransactionKind,
 )
+from ..selectors.card_money import card_needed, deposit_of, waiting_reserve
 from ..selectors.payment_plans import checkout_payment_plan
-from ..selectors.quote import CENT, Quote
+from ..selectors.quote import Quote
 from ..stripe_api import StripeDeclined, StripeUnavailable, from_minor, to_minor
 from .charges import _payment_status
 from .errors import CheckoutError, OrderActionError
@@ -80,11 +81,6 @@ class CardAuth:
     @property
     def captured(self) -> bool:
         return self.intent is not None and self.intent.status == "succeeded"
-
-
-def deposit_of(amount: Decimal, percent: int) -> Decimal:
-    """A deposit's share of a price, to the cent (half up)."""
-    return (amount * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def checkout_due_now(quote: Quote, plan: str, deposit_percent: int = 0) -> Decimal:
@@ -245,34 +241,6 @@ def _transaction(payment, kind, amount, success, reference, message, user_id, sh
 # --- what the payment must hold ----------------------------------------------------------------
 
 
-def waiting_reserve(
-    line: OrderLine, plan: str, deposit_percent: int = 0, *, waiting: int | None = None
-) -> Decimal:
-    """What the payment keeps for a line's waiting units: their price (pay now), their deposit
-    (deposit), nothing (pay when it ships). `waiting`: that many waiting units instead of the
-    line's own (the allocation pass asks how much a line kept before it served it)."""
-    if waiting is None:
-        waiting = line.quantity_backordered
-    start = line.quantity - line.quantity_cancelled - waiting  # waiting units are the line's last open ones
-    if plan == PaymentPlan.NOW:
-        return line.price_of_units(start, waiting)
-    if plan == PaymentPlan.DEPOSIT:
-        return deposit_of(line.price_of_units(start, waiting), deposit_percent)
-    return ZERO
-
-
-def card_needed(order: Order, lines: list[OrderLine], plan: str, deposit_percent: int = 0) -> Decimal:
-    """What the order's open units need held now (the module's money rule)."""
-    needed = ZERO
-    for line in lines:
-        needed += line.price_of_units(line.quantity_shipped, line.quantity_allocated)
-        needed += waiting_reserve(line, plan, deposit_percent)
-    open_units = any(line.quantity_allocated or line.quantity_backordered for line in lines)
-    if open_units and not Shipment.objects.filter(order_id=order.pk).exists():
-        needed += order.shipping_cost
-    return needed
-
-
 def _credit(payment: Payment) -> Decimal:
     """Captured, less refunded, less what shipments used."""
     used = Shipment.objects.filter(order_id=payment.order_id).aggregate(s=Sum("amount"))["s"] or ZERO
@@ -377,9 +345,8 @@ def card_shipment_pay(
     for charge in charges:
         if charge.amount_open <= 0:
             continue
-        if charge.expires_at and charge.expires_at <= now:
-            _cancel(charge, payment, user_id)  # expired, or about to: charged anew below
-            continue
+        if charge.expires_at and charge.expires_at <= now and _cancel(charge, payment, user_id):
+            continue  # expired, or about to: let go, and charged anew below (if Stripe refused, captured)
         take = min(charge.amount_open, due)
         captures.append((charge, take))
         due -= take
@@ -390,7 +357,10 @@ def card_shipment_pay(
     taken = ZERO
     for charge, take in captures:
         if take == 0:
-            _cancel(charge, payment, user_id)
+            if not _cancel(charge, payment, user_id):
+                raise OrderActionError(
+                    "A card hold could not be released at Stripe: nothing was shipped; try again."
+                )
             continue
         try:
             stripe_api.payment_intent_capture(
@@ -413,6 +383,16 @@ def card_shipment_pay(
         _transaction(
             payment, TransactionKind.CAPTURE, take, True, charge.stripe_id, "captured", user_id, shipment
         )
+        if rest:
+            _transaction(
+                payment,
+                TransactionKind.VOID,
+                rest,
+                True,
+                charge.stripe_id,
+                "rest of the hold let go",
+                user_id,
+            )
         taken += take
     payment.status = _payment_status(payment)
     payment.save()
@@ -454,6 +434,7 @@ def _charge_now(*, order: Order, payment: Payment, amount: Decimal, user_id, shi
     charge.save()
     payment.amount_authorized += amount
     payment.amount_captured += amount
+    _transaction(payment, TransactionKind.AUTHORIZE, amount, True, intent.id, "charged at shipment", user_id)
     _transaction(
         payment, TransactionKind.CAPTURE, amount, True, intent.id, "charged at shipment", user_id, shipment
     )

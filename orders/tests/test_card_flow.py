@@ -7,6 +7,7 @@ import pytest
 
 from inventory.services import stock_adjust
 from orders.models import CardCharge, ChargePurpose, ChargeStatus, Order
+from orders.selectors.payments_reconcile import payment_differences
 from orders.services import (
     CheckoutError,
     card_charge_send,
@@ -35,6 +36,8 @@ def sums(payment):
 
 def assert_sums_agree(payment):
     assert sums(payment) == card_payment_amounts(payment)
+    differences = [d for d in payment_differences().differences if d.payment_id == payment.pk]
+    assert differences == []
 
 
 @pytest.fixture

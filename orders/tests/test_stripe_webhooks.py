@@ -415,10 +415,13 @@ def test_localstripe_posts_a_payment_to_the_running_shop(stripe_settings, goods,
     when a parcel's capture goes through (it sends nothing for a hold: a manual capture's intent
     succeeds when captured). The shop recorded the capture itself: the event adds nothing."""
     in_stock, _, _ = goods
-    stripe_settings.register_webhook(live_server.url + URL)
     order = card_place(stripe_settings, [(in_stock, 1)]).order
     (charge,) = order.payment.charges.all()
     order_ship(order_id=order.pk)  # captures the hold through the SDK
+    # Registered now, within the second localstripe waits before it posts: on SQLite the live
+    # server shares this thread's connection, so no request of its may arrive while this thread is
+    # inside a transaction (the checkout's or the shipment's).
+    stripe_settings.register_webhook(live_server.url + URL)
     payment = order.payment
     payment.refresh_from_db()
     captured = payment.amount_captured

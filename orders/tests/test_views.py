@@ -27,8 +27,9 @@ PASSWORD = "correct-horse-battery-staple"
 
 # Exact query counts, the same for 1 and for 10 lines or orders (each test runs both).
 # Session (+ its save, 3 with the savepoint, as a key is issued), the cart's lines (with variants
-# and products), availability (2), nav.
-CHECKOUT_PAGE_QUERIES = 8
+# and products), availability (2), nav, and the waiting items' backorder policies for the card
+# payment plan (orders.selectors.payment_plans, only when something waits).
+CHECKOUT_PAGE_QUERIES = 9
 # A guest with the emailed link (no session yet, so no cart to count): order + payment, lines,
 # events, nav categories, the questions asked about the order ("Ask about this order").
 ORDER_PAGE_QUERIES = 5
