@@ -58,11 +58,16 @@ def staff_role(name: str) -> Group:
         group.permissions.add(
             *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
         )
-    if name == "Customer service":  # inventory/migrations/0006: delays and feedback; 0009: questions
+    if (
+        name == "Customer service"
+    ):  # inventory/migrations/0006: delays and feedback; 0009: questions; 0012: card payments
         later = [
             *importlib.import_module("inventory.migrations.0006_customer_service_sees_delays").CODENAMES,
             *importlib.import_module(
                 "inventory.migrations.0009_customer_service_answers_questions"
+            ).CODENAMES,
+            *importlib.import_module(
+                "inventory.migrations.0012_customer_service_follows_card_payments"
             ).CODENAMES,
         ]
         group.permissions.add(

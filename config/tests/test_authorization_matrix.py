@@ -436,7 +436,9 @@ OTHER_LISTS = {
     "orders.cart": "403 403 200 403 200",
     "orders.linedelay": "403 403 200 403 200",
     "orders.orderfeedback": "403 403 200 403 200",
-    "orders.stripeevent": "403 403 403 403 200",  # Stripe's webhook events: superusers (disputes show on orders)
+    "orders.stripeevent": "403 403 403 403 200",
+    # Card charges (failed payments, "send the payment link again"): customer service and superusers.
+    "orders.cardcharge": "403 403 200 403 200",  # Stripe's webhook events: superusers (disputes show on orders)
     "notifications.backinstocksubscription": "403 403 200 403 200",
     "notifications.restockwave": "403 403 200 403 200",
     "notifications.lowstockstate": "403 403 200 403 200",
