@@ -1,6 +1,7 @@
 """Card orders end to end against localstripe: checkout, stock arriving, the off-session charge,
 shipping, cancelling. Exact amounts; the payment's sums agree with its charges."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -221,3 +222,32 @@ def test_the_checkout_page_states_the_plan_before_place_order(stripe_settings, g
     page = client.get("/orders/checkout/").content.decode()
     assert "a 20% deposit on each backordered item" in page
     assert "We charge €" in page
+
+
+def test_a_lost_message_is_sent_by_the_sweep_once(stripe_settings, goods, monkeypatch):
+    """The worker died with the message (or Redis lost it): the pending row is still there, and the
+    sweep sends it, once, however often it runs."""
+    import time_machine
+    from django.utils import timezone
+
+    from orders import tasks
+
+    _, waiting, warehouse = goods
+    order = card_place(stripe_settings, [(waiting, 1)]).order
+    monkeypatch.setattr(tasks.card_charges_send, "delay_on_commit", lambda *args, **kwargs: None)
+    stock_adjust(variant_id=waiting.pk, warehouse_id=warehouse.pk, quantity_change=1)
+    stock_arrived_process(variant_ids=[waiting.pk])
+    charge = CardCharge.objects.get(purpose=ChargePurpose.ALLOCATION)
+    assert charge.status == ChargeStatus.PENDING  # the message never reached a worker
+
+    assert tasks.card_charges_sweep() == 0  # too young: its message may still be on its way
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert tasks.card_charges_sweep() == 1  # eager here: sent at once
+        assert tasks.card_charges_sweep() == 0
+    charge.refresh_from_db()
+    assert charge.status == ChargeStatus.AUTHORIZED and charge.attempts == 1
+    intents = stripe_settings.client().v1.payment_intents.list(params={"limit": 100})
+    assert [i.id for i in intents.data if i.metadata.to_dict().get("charge") == charge.key] == [
+        charge.stripe_id
+    ]
+    assert_sums_agree(order.payment)
