@@ -155,7 +155,7 @@ def setup_intent_create(*, customer: str, key: str) -> Intent:
     return _intent(
         _call(
             client().v1.setup_intents.create,
-            params={"customer": customer, "usage": "off_session"},
+            params={"customer": customer, "usage": "off_session", "payment_method_types": ["card"]},
             options={"idempotency_key": key},
         )
     )
@@ -192,6 +192,9 @@ def payment_intent_create(
         "customer": customer,
         "payment_method": payment_method,
         "capture_method": "manual" if capture_manual else "automatic",
+        # Cards only: Stripe then needs no return_url to confirm on the server (with its automatic
+        # payment methods, a redirecting method could be chosen, and confirming would ask for one).
+        "payment_method_types": ["card"],
         "confirm": True,
         "metadata": {k: str(v) for k, v in metadata.items()},
     }

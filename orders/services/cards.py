@@ -364,7 +364,7 @@ def card_shipment_pay(
             continue
         try:
             stripe_api.payment_intent_capture(
-                charge.stripe_id, amount=_minor(take), key=f"capture:{charge.key}"
+                charge.stripe_id, amount=_minor(take), key=f"capture:{charge.key}:{_minor(take)}"
             )
         except (StripeDeclined, StripeUnavailable) as exc:
             _transaction(
