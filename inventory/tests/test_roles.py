@@ -74,6 +74,8 @@ def test_customer_service_permissions():
         "orders.view_orderfeedback",
         "orders.view_customerquestion",  # inventory/migrations/0009: read and answer customers' questions
         "orders.change_customerquestion",
+        "orders.view_cardcharge",  # inventory/migrations/0012: follow card payments that failed
+        "orders.change_cardcharge",
         "notifications.view_notification",
         "notifications.change_notification",
         "notifications.view_backinstocksubscription",
