@@ -427,6 +427,10 @@ INVENTORY_ALLOCATION_BATCH_SIZE = env.int("INVENTORY_ALLOCATION_BATCH_SIZE", def
 INVENTORY_REPLENISHMENT_WINDOW_DAYS = env.int("INVENTORY_REPLENISHMENT_WINDOW_DAYS", default=30)
 INVENTORY_REPLENISHMENT_SAFETY_DAYS = env.int("INVENTORY_REPLENISHMENT_SAFETY_DAYS", default=7)
 INVENTORY_REPLENISHMENT_REVIEW_DAYS = env.int("INVENTORY_REPLENISHMENT_REVIEW_DAYS", default=14)
+# Supplier habits (docs/inventory.md): received orders needed to learn; days late assumed until then.
+SUPPLIER_MIN_SAMPLE = env.int("SUPPLIER_MIN_SAMPLE", default=5)
+SUPPLIER_DEFAULT_LATE_P50_DAYS = env.int("SUPPLIER_DEFAULT_LATE_P50_DAYS", default=2)
+SUPPLIER_DEFAULT_LATE_P90_DAYS = env.int("SUPPLIER_DEFAULT_LATE_P90_DAYS", default=7)
 
 # --- CSV import/export (django-import-export) ------------------------------------------------
 

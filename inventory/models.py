@@ -332,6 +332,9 @@ class PurchaseOrder(models.Model):
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The expected date when it was ordered (or the first one given after): what the supplier's
+    # habits are measured against (inventory.selectors.suppliers). Set by inventory.services.
+    promised_date_at_order = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

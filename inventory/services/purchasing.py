@@ -105,6 +105,7 @@ def purchase_order_create(
                 notes=notes,
                 ordered_at=timezone.now() if ordered else None,
                 ordered_by_id=user_id if ordered else None,
+                promised_date_at_order=expected_date if ordered else None,
             )
     except IntegrityError as exc:
         raise PurchaseOrderError(f"A purchase order with reference {reference} already exists.") from exc
@@ -129,7 +130,8 @@ def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None =
         raise PurchaseOrderError(f"{po.reference} has no lines.")
     po.status = PurchaseOrderStatus.ORDERED
     po.ordered_at, po.ordered_by_id = timezone.now(), user_id
-    po.save(update_fields=["status", "ordered_at", "ordered_by", "updated_at"])
+    po.promised_date_at_order = po.expected_date  # what supplier habits measure against
+    po.save(update_fields=["status", "ordered_at", "ordered_by", "promised_date_at_order", "updated_at"])
     availability_changed.send(variant_ids=list(po.lines.values_list("variant_id", flat=True)))
     _supply_changed_send(purchase_order_id=po.pk, cause="")  # more supply: waiting lines' dates come forward
     return po
@@ -171,7 +173,11 @@ def purchase_order_set_expected_date(
         reason=reason[:255],
     )
     po.expected_date = expected_date
-    po.save(update_fields=["expected_date", "updated_at"])
+    fields = ["expected_date", "updated_at"]
+    if po.status != PurchaseOrderStatus.DRAFT and po.promised_date_at_order is None:
+        po.promised_date_at_order = expected_date  # ordered without a date: the first one given counts
+        fields.append("promised_date_at_order")
+    po.save(update_fields=fields)
     availability_changed.send(variant_ids=list(po.lines.values_list("variant_id", flat=True)))
     if po.status != PurchaseOrderStatus.DRAFT:  # a draft promises nothing, so it delays nothing
         _supply_changed_send(purchase_order_id=po.pk, cause="po_date_changed")

@@ -1,0 +1,133 @@
+"""Supplier habits, learned from purchase-order history: how often a supplier delivers by the date it
+promised when the order was placed, how late it typically is, and how much of what was ordered arrives.
+
+Every figure, exactly (docs/inventory.md, "Supplier habits"):
+
+- The promise of a purchase order is `promised_date_at_order`: its expected date when it was marked
+  ordered (or, ordered without a date, the first date given after). Later moves of the date do not
+  change it: a supplier that announces a slip was still late against what it first promised.
+- Lateness is counted **per purchase order**, in calendar days: the local date of its latest receipt so
+  far (the `received` ledger rows of its lines) minus its promise. An order received in two parts is
+  as late as its second part. Early counts as 0 days late.
+- `sample`: the supplier's orders with at least one receipt and a promise.
+- `on_time_rate`: the share of the sample with lateness 0 (received by the promised date).
+- `late_p50_days`, `late_p90_days`: the 50th and 90th percentiles of the sample's lateness, by nearest
+  rank (the value at position ceil(p/100 × n) of the sorted list), in whole days.
+- `fill_rate`: units received ÷ units ordered over the orders that should be complete by now: received
+  in full, cancelled after part of it arrived (closed short), or still open past their current
+  expected date. An order cancelled before anything arrived is the shop's decision and is left out.
+- `learned`: the sample has at least `SUPPLIER_MIN_SAMPLE` orders. Until then the lateness figures are
+  the shop's defaults (`SUPPLIER_DEFAULT_LATE_P50_DAYS`, `SUPPLIER_DEFAULT_LATE_P90_DAYS`), and
+  `on_time_rate` and `fill_rate` are what the few orders show (None with none).
+
+Two queries, however many suppliers are asked for.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from ..models import MovementReason, PurchaseOrder, PurchaseOrderStatus, StockMovement
+
+
+@dataclass(frozen=True)
+class SupplierHabits:
+    supplier_id: int
+    sample: int  # purchase orders with a receipt (and a promised date)
+    on_time_rate: float | None  # share of the sample received by the promised date; None: no sample
+    late_p50_days: int  # typical days late (the shop default until learned)
+    late_p90_days: int  # 9 in 10 orders arrive within this many days late (the shop default until learned)
+    fill_rate: float | None  # units received / ordered on orders due by now; None: none due yet
+    learned: bool  # False: too few samples, the shop default lateness is used
+
+    @property
+    def min_sample(self) -> int:
+        return supplier_min_sample()
+
+
+def supplier_min_sample() -> int:
+    return max(1, getattr(settings, "SUPPLIER_MIN_SAMPLE", 5))
+
+
+def supplier_default_lateness() -> tuple[int, int]:
+    """The shop's (p50, p90) days late for a supplier not learned yet; p90 is never below p50."""
+    p50 = max(0, getattr(settings, "SUPPLIER_DEFAULT_LATE_P50_DAYS", 2))
+    return p50, max(p50, getattr(settings, "SUPPLIER_DEFAULT_LATE_P90_DAYS", 7))
+
+
+def nearest_rank(values: list[int], percent: int) -> int:
+    """The nearest-rank percentile of a non-empty list: the value at position ceil(p/100 × n), sorted."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(percent * len(ordered) / 100)) - 1]
+
+
+def supplier_habits(supplier_ids: Iterable[int], *, today: date | None = None) -> dict[int, SupplierHabits]:
+    """Each asked supplier's habits (every id gets an entry, known or not). Two queries."""
+    ids = sorted(set(supplier_ids))
+    if not ids:
+        return {}
+    today = today or timezone.localdate()
+    orders = (
+        PurchaseOrder.objects.filter(supplier_id__in=ids)
+        .exclude(status=PurchaseOrderStatus.DRAFT)
+        .annotate(
+            ordered_units=Sum("lines__quantity_ordered"), received_units=Sum("lines__quantity_received")
+        )
+        .values_list(
+            "pk",
+            "supplier_id",
+            "status",
+            "promised_date_at_order",
+            "expected_date",
+            "ordered_units",
+            "received_units",
+        )
+    )
+    last_receipt = dict(
+        StockMovement.objects.filter(
+            reason=MovementReason.RECEIVED, po_line__purchase_order__supplier_id__in=ids
+        )
+        .values("po_line__purchase_order_id")
+        .annotate(last=Max("created_at"))
+        .values_list("po_line__purchase_order_id", "last")
+    )
+    lateness: dict[int, list[int]] = defaultdict(list)
+    filled: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # supplier -> [received, ordered]
+    for pk, supplier_id, status, promised, expected, ordered, received in orders:
+        received_at = last_receipt.get(pk)
+        if received_at is not None and promised is not None:
+            lateness[supplier_id].append((timezone.localdate(received_at) - promised).days)
+        due = (
+            status == PurchaseOrderStatus.RECEIVED
+            or (status == PurchaseOrderStatus.CANCELLED and received_at is not None)
+            or (
+                status in (PurchaseOrderStatus.ORDERED, PurchaseOrderStatus.PARTIALLY_RECEIVED)
+                and expected is not None
+                and expected < today
+            )
+        )
+        if due and ordered:
+            filled[supplier_id][0] += received or 0
+            filled[supplier_id][1] += ordered
+    return {sid: _habits(sid, lateness.get(sid, []), filled.get(sid)) for sid in ids}
+
+
+def _habits(supplier_id: int, days: list[int], filled: list[int] | None) -> SupplierHabits:
+    late = [max(0, d) for d in days]
+    learned = len(late) >= supplier_min_sample()
+    p50, p90 = (nearest_rank(late, 50), nearest_rank(late, 90)) if learned else supplier_default_lateness()
+    return SupplierHabits(
+        supplier_id=supplier_id,
+        sample=len(late),
+        on_time_rate=(sum(1 for d in late if d == 0) / len(late)) if late else None,
+        late_p50_days=p50,
+        late_p90_days=p90,
+        fill_rate=(filled[0] / filled[1]) if filled else None,
+        learned=learned,
+    )
