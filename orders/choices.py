@@ -75,12 +75,20 @@ class DelayNoticeStatus(models.TextChoices):
     PENDING = "pending", "Collecting delays"
     SENT = "sent", "Emailed"
     WITHDRAWN = "withdrawn", "Withdrawn (nothing left to tell)"
+    CANCELLED = "cancelled", "Cancelled: it would miss the customer's need-by date"
 
 
 class DelayChoice(models.TextChoices):
     NONE = "", "No answer yet"
     KEEP_WAITING = "keep_waiting", "Keeps waiting"
     CANCELLED = "cancelled", "Cancelled the delayed items"
+
+
+class NeedByAction(models.TextChoices):
+    """What the shop does when waiting items cannot arrive by the customer's need-by date."""
+
+    CANCEL = "cancel", "Cancel those items and refund me automatically"
+    ASK = "ask", "Ask me: email me so I can keep waiting or cancel"
 
 
 # --- customer questions -------------------------------------------------------------------------

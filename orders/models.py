@@ -22,6 +22,7 @@ from .choices import (  # the fields' vocabularies, re-exported from here
     DelayChoice,
     DelayNoticeStatus,
     LineStatus,
+    NeedByAction,
     OrderEventKind,
     OrderStatus,
     PaymentPlan,
@@ -46,6 +47,9 @@ class Order(models.Model):
     )
     placed_at = models.DateTimeField(db_index=True)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # unique: see Meta
+    # "I need it by" for the waiting items, and what to do if they cannot make it (docs/delays.md).
+    need_by = models.DateField(null=True, blank=True)
+    need_by_action = models.CharField(max_length=10, choices=NeedByAction.choices, blank=True)
 
     # Shipping address
     full_name = models.CharField(max_length=200, blank=True)

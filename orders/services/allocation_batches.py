@@ -32,7 +32,7 @@ from inventory.services.serving import (
 from ..lifecycle import LINE_STATUS_TABLE, Move, line_apply
 from ..locks import order_lines_lock
 from ..models import OrderLine
-from ..querysets import queue_order
+from ..querysets import queue_order, queue_order_columns, queue_order_sql
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,8 @@ def serve_batch(*, variant_id: int, run_id: str, batch_size: int) -> Batch:
     return Batch(takes=takes, order_ids={locked[pk].order_id for pk in takes})
 
 
-def _queue_order_sql() -> str:
-    """`orders.querysets.queue_order()` in the SQL of `_SERVE_SQL` (l: the line, o: its order)."""
-    spelled = {"-order__is_priority": "o.is_priority DESC", "order__placed_at": "o.placed_at", "pk": "l.id"}
-    return ", ".join(spelled[key] for key in queue_order())
-
-
-QUEUE_ORDER_SQL = _queue_order_sql()
+QUEUE_ORDER_SQL = queue_order_sql()  # orders.querysets.QUEUE_KEYS, as queue_order()
+_ORDER_KEYS_SQL = ", ".join(queue_order_columns())
 
 # The line's status after the move, by orders.lifecycle's table: the quantities the UPDATE writes.
 _LINE_STATUS_CASE, _LINE_STATUS_PARAMS = LINE_STATUS_TABLE.case_sql(
@@ -129,7 +124,7 @@ queue AS (
     -- The order's queue keys, looked up by primary key for each waiting line. OFFSET 0 keeps
     -- the planner from turning this into a hash join that reads every order ever placed: the
     -- work grows with the waiting lines, not with the shop's history.
-    CROSS JOIN LATERAL (SELECT is_priority, placed_at FROM orders_order WHERE id = l.order_id OFFSET 0) o
+    CROSS JOIN LATERAL (SELECT {_ORDER_KEYS_SQL} FROM orders_order WHERE id = l.order_id OFFSET 0) o
     -- The waiting lines (orders.querysets.WAITING) in queue order (orders.querysets.queue_order).
     WHERE l.variant_id = ANY(%(variants)s::bigint[]) AND l.quantity_backordered > 0
     WINDOW w AS (PARTITION BY l.variant_id ORDER BY {QUEUE_ORDER_SQL} ROWS UNBOUNDED PRECEDING)

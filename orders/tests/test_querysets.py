@@ -1,6 +1,6 @@
 """orders/querysets.py: the waiting lines, their units per variant, and the queue order."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -67,8 +67,13 @@ def test_waiting_units_subquery_annotates_each_variant_in_one_query(django_asser
     assert units == {mug.pk: 4, cup.pk: 0}
 
 
-def line(variant, *, priority=False, minutes=0, quantity=1):
-    order = OrderFactory(is_priority=priority, placed_at=NOON + timedelta(minutes=minutes))
+def line(variant, *, priority=False, minutes=0, quantity=1, need_by=None):
+    order = OrderFactory(
+        is_priority=priority,
+        placed_at=NOON + timedelta(minutes=minutes),
+        need_by=need_by,
+        need_by_action="cancel" if need_by else "",
+    )
     return OrderLineFactory(order=order, variant=variant, quantity=quantity)
 
 
@@ -85,16 +90,29 @@ def in_the_pass_order(lines) -> list[int]:
 
 
 def test_queue_order_is_the_allocation_pass_order():
-    assert queue_order() == ("-order__is_priority", "order__placed_at", "pk")
-    assert QUEUE_ORDER_SQL == "o.is_priority DESC, o.placed_at, l.id"
+    assert [str(key) for key in queue_order()] == [
+        "OrderBy(F(order__is_priority), descending=True)",
+        "OrderBy(F(order__need_by), descending=False)",
+        "OrderBy(F(order__placed_at), descending=False)",
+        "OrderBy(F(pk), descending=False)",
+    ]
+    assert queue_order()[1].nulls_last
+    assert QUEUE_ORDER_SQL == "o.is_priority DESC, o.need_by NULLS LAST, o.placed_at, l.id"
 
 
-# (name, (priority, minutes after noon) of each order in the order they are created, expected service order)
+D1, D2 = date(2026, 12, 1), date(2026, 12, 9)  # need-by dates
+
+# (name, (priority, minutes after noon[, need-by]) of each order in the order they are created,
+# expected service order)
 QUEUE_CASES = [
     ("oldest first", [(False, 30), (False, 0), (False, 10)], [1, 2, 0]),
     ("priority before age", [(False, 0), (True, 60), (False, 5), (True, 30)], [3, 1, 0, 2]),
     ("same minute: line id", [(False, 0), (False, 0), (False, 0)], [0, 1, 2]),
     ("same minute, priority", [(True, 0), (False, 0), (True, 0)], [0, 2, 1]),
+    ("need-by before age", [(False, 0), (False, 30, D2), (False, 60, D1)], [2, 1, 0]),
+    ("need-by: same date, oldest first", [(False, 30, D1), (False, 0, D1), (False, 5)], [1, 0, 2]),
+    ("priority before need-by", [(False, 0, D1), (True, 60), (True, 90, D2), (False, 5)], [2, 1, 0, 3]),
+    ("need-by: none last, even the oldest", [(False, 0), (False, 0, D2), (False, 0)], [1, 0, 2]),
 ]
 
 
@@ -103,7 +121,7 @@ QUEUE_CASES = [
 )
 def test_queue_order_serves_the_same_lines_first_as_the_allocation_pass(orders, expected):
     variant = VariantFactory()
-    lines = [line(variant, priority=p, minutes=m) for p, m in orders]
+    lines = [line(variant, priority=o[0], minutes=o[1], need_by=(o[2:] or [None])[0]) for o in orders]
     OrderLineFactory(variant=variant, quantity=1, quantity_allocated=1)  # served already: not queued
     waiting = OrderLine.objects.waiting().filter(variant=variant)
 
