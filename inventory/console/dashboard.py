@@ -35,6 +35,7 @@ from .reports import (
     units_waiting_by_week,
     variant_projection,
 )
+from .suppliers import suppliers_tile
 
 
 def dashboard_view(request):
@@ -77,6 +78,7 @@ def dashboard_view(request):
             "import_url": reverse("staff_stock_count_import"),
             "can_change_stock": can_change_stock(request.user),
             "can_view_stock": can_view_stock(request.user),
+            "suppliers_tile": suppliers_tile(),
         },
     )
 

@@ -131,3 +131,40 @@ def _habits(supplier_id: int, days: list[int], filled: list[int] | None) -> Supp
         fill_rate=(filled[0] / filled[1]) if filled else None,
         learned=learned,
     )
+
+
+@dataclass(frozen=True)
+class HabitsInWords:
+    on_time: str  # "80% on time (4 of 5 orders)"
+    lateness: str  # "usually 2 days late, 9 in 10 within 6 days" or "learning: 3 of 5 orders needed"
+    fill: str  # "96% of units delivered"
+    sample: str  # "5 orders received"
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def lateness_in_words(p50: int, p90: int) -> str:
+    usually = "usually on time" if p50 == 0 else f"usually {_days(p50)} late"
+    return f"{usually}, 9 in 10 {'on time' if p90 == 0 else 'within ' + _days(p90)}"
+
+
+def supplier_habits_in_words(habits: SupplierHabits) -> HabitsInWords:
+    """The figures as staff read them on the supplier pages and the dashboard (no queries)."""
+    n = habits.sample
+    on_time = (
+        f"{round(habits.on_time_rate * 100)}% on time ({round(habits.on_time_rate * n)} of {n})"
+        if habits.on_time_rate is not None
+        else "no order received yet"
+    )
+    lateness = lateness_in_words(habits.late_p50_days, habits.late_p90_days)
+    if not habits.learned:
+        lateness = f"learning: {n} of {habits.min_sample} orders needed (until then: {lateness})"
+    fill = f"{round(habits.fill_rate * 100)}% of units delivered" if habits.fill_rate is not None else "—"
+    return HabitsInWords(
+        on_time=on_time,
+        lateness=lateness,
+        fill=fill,
+        sample=f"{n} order{'' if n == 1 else 's'} received",
+    )
