@@ -5,6 +5,7 @@
 - `queue`: the backorder queue as staff see it (`backorder_queue_page`, `backorder_queue_variants`,
   `next_deliveries`).
 - `ledger`: stock levels that differ from their movements (`ledger_discrepancies`).
+- `suppliers`: each supplier's habits learned from its purchase orders (`supplier_habits`).
 
 The demand side (waiting order lines, the queue order) is `orders.querysets`.
 
@@ -37,6 +38,7 @@ from .queue import (
     backorder_queue_variants,
     next_deliveries,
 )
+from .suppliers import SupplierHabits, supplier_habits
 
 __all__ = [
     "Availability",
@@ -47,6 +49,7 @@ __all__ = [
     "QueueIncoming",
     "QueuePage",
     "QueueSource",
+    "SupplierHabits",
     "availability_best",
     "availability_for_variant",
     "availability_for_variants",
@@ -60,5 +63,6 @@ __all__ = [
     "ledger_discrepancies",
     "next_deliveries",
     "product_availability_filter",
+    "supplier_habits",
     "variants_with_stock",
 ]
