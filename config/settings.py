@@ -416,8 +416,12 @@ _require(
 INVENTORY_DEFAULT_BACKORDER_MODE = env.str("INVENTORY_DEFAULT_BACKORDER_MODE", default="deny")  # deny | allow
 INVENTORY_DEFAULT_LEAD_TIME_DAYS = env.int("INVENTORY_DEFAULT_LEAD_TIME_DAYS", default=21)
 INVENTORY_LOW_STOCK_THRESHOLD = env.int("INVENTORY_LOW_STOCK_THRESHOLD", default=5)
-# A purchase order past its expected date is still coming; promise it this many days from today.
+# A purchase order past its expected date is still coming; promise it this many shipping days from today.
 INVENTORY_OVERDUE_GRACE_DAYS = env.int("INVENTORY_OVERDUE_GRACE_DAYS", default=3)
+# Promised dates fall on shipping days (docs/dates.md): these weekdays, minus SHOP_COUNTRY's public
+# holidays (ISO 3166 code, "GB-ENG" = England's bank holidays, as the shop's address) and staff closures.
+SHOP_COUNTRY = env.str("SHOP_COUNTRY", default="GB-ENG")
+SHOP_SHIPPING_WEEKDAYS = env.list("SHOP_SHIPPING_WEEKDAYS", default=["mon", "tue", "wed", "thu", "fri"])
 # Order lines served per transaction by the allocation pass, over all its variants (each batch
 # commits on its own and holds the variants' locks about 0.1 s; on PostgreSQL the orders of one
 # batch are updated while the next is served, so smaller batches also overlap more).

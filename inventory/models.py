@@ -391,3 +391,6 @@ class PurchaseOrderDateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purchase_order.reference}: {self.old_date} → {self.new_date}"
+
+
+from .calendar_models import ShopClosure  # noqa: E402, F401  (the staff closures: inventory/calendar.py)

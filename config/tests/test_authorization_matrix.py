@@ -427,6 +427,7 @@ OTHER_LISTS = {
     "inventory.warehouse": "403 200 403 403 200",
     "inventory.backorderpolicy": "403 200 200 200 200",
     "inventory.supplier": "403 200 403 403 200",
+    "inventory.shopclosure": "403 200 403 403 200",  # days nothing ships: the warehouse manages them
     "shop.category": "403 403 200 200 200",
     "shop.product": "403 200 200 200 200",
     "shop.workerheartbeat": "403 403 403 403 200",

@@ -7,6 +7,7 @@ call a service with the staff user's id, and show a refused change (a
 StockError) as a message on the page. The ledger is read-only here.
 
 - `warehouses`: WarehouseAdmin;
+- `closures`: ShopClosureAdmin (days nothing ships; inventory/calendar.py);
 - `stock`: StockItemAdmin, its "Adjust stock" and "Record a stock count" pages, and the routes of
   the backorder queue pages (their views are the staff console's, `inventory.console.queue`);
 - `ledger`: StockMovementAdmin (the append-only ledger);
@@ -18,6 +19,6 @@ Django's admin autodiscovery imports `inventory.admin`; importing the modules he
 `@admin.register` decorators.
 """
 
-from . import ledger, policy, purchasing, stock, suppliers, warehouses
+from . import closures, ledger, policy, purchasing, stock, suppliers, warehouses
 
-__all__ = ["ledger", "policy", "purchasing", "stock", "suppliers", "warehouses"]
+__all__ = ["closures", "ledger", "policy", "purchasing", "stock", "suppliers", "warehouses"]
