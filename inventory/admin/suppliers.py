@@ -80,11 +80,12 @@ class SupplierAdmin(admin.ModelAdmin):
             return "Learned from its purchase orders once they arrive."
         words = supplier_habits_in_words(supplier_habits([obj.pk])[obj.pk])
         return format_html(
-            '<ul class="supplier-habits"><li>{}</li><li>{}</li><li>Fill rate: {}</li><li>{}</li></ul>'
+            '<ul class="supplier-habits"><li>{}</li><li>{}{}</li><li>Fill rate: {}</li><li>{}</li></ul>'
             '<p class="help">Measured against the date each order was promised when it was placed; '
             "how each figure is computed: docs/inventory.md, “Supplier habits”.</p>",
             words.on_time,
             words.lateness[:1].upper() + words.lateness[1:],
+            f" ({words.assumed})" if words.assumed else "",
             words.fill,
             words.sample,
         )

@@ -26,13 +26,16 @@ def suppliers_tile() -> SuppliersTile:
     needed = supplier_min_sample()
     if learned:
         worst = max(learned, key=lambda h: (h.late_p90_days, h.late_p50_days, -(h.on_time_rate or 0)))
-        note = f"least reliable: {names[worst.supplier_id]}, {lateness_in_words(worst.late_p50_days, worst.late_p90_days)}"
+        note = (
+            f"learned suppliers usually late; least reliable: {names[worst.supplier_id]} "
+            f"({lateness_in_words(worst.late_p50_days, worst.late_p90_days)})"
+        )
     else:
         note = f"none has {needed} orders received yet"
     if learning:
         note += f"; {learning} still learning"
     return SuppliersTile(
-        value=f"{len(late)} of {len(learned)} usually late" if learned else "—",
+        value=f"{len(late)} of {len(learned)}" if learned else "—",
         note=note,
         url=reverse("admin:inventory_supplier_changelist"),
         definition=(

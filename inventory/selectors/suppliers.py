@@ -137,6 +137,7 @@ def _habits(supplier_id: int, days: list[int], filled: list[int] | None) -> Supp
 class HabitsInWords:
     on_time: str  # "80% on time (4 of 5 orders)"
     lateness: str  # "usually 2 days late, 9 in 10 within 6 days" or "learning: 3 of 5 orders needed"
+    assumed: str  # until learned, the default lateness used meanwhile: "until then: usually 2 days late, ..."
     fill: str  # "96% of units delivered"
     sample: str  # "5 orders received"
 
@@ -158,13 +159,14 @@ def supplier_habits_in_words(habits: SupplierHabits) -> HabitsInWords:
         if habits.on_time_rate is not None
         else "no order received yet"
     )
-    lateness = lateness_in_words(habits.late_p50_days, habits.late_p90_days)
+    lateness, assumed = lateness_in_words(habits.late_p50_days, habits.late_p90_days), ""
     if not habits.learned:
-        lateness = f"learning: {n} of {habits.min_sample} orders needed (until then: {lateness})"
+        lateness, assumed = f"learning: {n} of {habits.min_sample} orders needed", f"until then: {lateness}"
     fill = f"{round(habits.fill_rate * 100)}% of units delivered" if habits.fill_rate is not None else "—"
     return HabitsInWords(
         on_time=on_time,
         lateness=lateness,
+        assumed=assumed,
         fill=fill,
         sample=f"{n} order{'' if n == 1 else 's'} received",
     )

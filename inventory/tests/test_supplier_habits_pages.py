@@ -57,7 +57,7 @@ def test_the_supplier_list_shows_each_suppliers_habits(admin_client, suppliers):
     ]
     assert cells(html, "New")[4:] == [
         "0% on time (0 of 2)",
-        "learning: 2 of 5 orders needed (until then: usually 2 days late, 9 in 10 within 7 days)",
+        "learning: 2 of 5 orders needed",
         "100% of units delivered",
     ]
 
@@ -111,15 +111,16 @@ def test_the_dashboard_tile_names_how_many_are_usually_late_and_the_least_reliab
     with django_assert_num_queries(3):
         tile = suppliers_tile()
     assert (tile.value, tile.note) == (
-        "2 of 3 usually late",
-        "least reliable: Erratic, usually 3 days late, 9 in 10 within 20 days; 1 still learning",
+        "2 of 3",
+        "learned suppliers usually late; least reliable: Erratic (usually 3 days late, 9 in 10 within 20 days); "
+        "1 still learning",
     )
 
     html = admin_client.get(reverse("staff_dashboard")).content.decode()
     assert (
         f'<a class="staff-figure" href="{SUPPLIERS}">\n'
         '    <span class="staff-figure-label">Suppliers</span>\n'
-        '    <span class="staff-figure-value">2 of 3 usually late</span>'
+        '    <span class="staff-figure-value">2 of 3</span>'
     ) in html
     assert "<dt>Suppliers</dt>\n<dd>Suppliers with at least 5 purchase orders received (learned)" in html
 
@@ -135,6 +136,6 @@ def test_the_tile_before_any_supplier_is_learned_and_its_queries_do_not_grow(dja
     with django_assert_num_queries(3):
         tile = suppliers_tile()
     assert (tile.value, tile.note) == (
-        "3 of 3 usually late",
-        "least reliable: " + supplier.name + ", usually 4 days late, 9 in 10 within 6 days",
+        "3 of 3",
+        f"learned suppliers usually late; least reliable: {supplier.name} (usually 4 days late, 9 in 10 within 6 days)",
     )
