@@ -6,7 +6,8 @@
 * `delays`: escalated lines, a delay email's notice and its cancel preview;
 * `feedback`: the request behind a feedback link;
 * `questions`: customer questions, for the order page and customer service;
-* `timeline`: an order's timeline as its customer reads it.
+* `timeline`: an order's timeline as its customer reads it;
+* `queue_place`: where an order's waiting lines stand in their queues (counts only).
 """
 
 from .carts import CartSummary, CartSummaryLine, cart_count, cart_get, cart_items, cart_summary
@@ -20,6 +21,7 @@ from .delays import (
 )
 from .feedback import feedback_get
 from .questions import customer_question_for_staff, order_questions_for_customer
+from .queue_place import QueuePlace, order_queue_places
 from .quote import (
     CENT,
     MAX_LINE_QUANTITY,
@@ -50,9 +52,11 @@ __all__ = [
     "feedback_get",
     "order_get_for_customer",
     "order_list_for_user",
+    "order_queue_places",
     "order_questions_for_customer",
     "order_quote",
     "order_timeline_for_customer",
+    "QueuePlace",
     "Quote",
     "QuoteLine",
     "ShippingOption",

@@ -76,10 +76,14 @@ from .dates import (  # noqa: F401
 from .errors import (  # noqa: F401
     BackorderTermsRequired,
     CheckoutError,
+    NeedByLate,
     OrderActionError,
 )
 from .fulfilment import (  # noqa: F401
     order_ship,
+)
+from .need_by import (  # noqa: F401
+    NeedBy,
 )
 from .priority import (  # noqa: F401
     order_set_priority,

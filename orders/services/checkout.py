@@ -46,6 +46,7 @@ from .cards import (
 )
 from .charges import _payment_void, _record_transaction
 from .errors import BackorderTermsRequired, CheckoutError
+from .need_by import NeedBy, need_by_check
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def order_place(
     idempotency_key: str,
     user_id: int | None = None,
     cart_id: int | None = None,
+    need_by: NeedBy | None = None,
 ) -> PlaceResult:
     """Place an order: re-read prices and stock, authorize payment, allocate, backorder the rest.
 
@@ -98,7 +100,8 @@ def order_place(
     the same idempotency key returns the first order. Stock is allocated under
     locks (inventory.services.allocation_reserve), so concurrent checkouts never
     oversell or overfill the backorder limit. `cart_id`: the cart the items come
-    from; its lines are removed in the transaction that creates the order.
+    from; its lines are removed in the transaction that creates the order. `need_by`: the date the
+    customer needs the waiting items by and what to do if we cannot make it (`need_by_check`).
 
     Availability is read once, for the quote (before the payment is authorized);
     under the variant locks only the numbers a concurrent checkout can change are
@@ -126,6 +129,7 @@ def order_place(
         raise BackorderTermsRequired(
             "Some items will be backordered: please read and accept the backorder terms."
         )
+    need_by = need_by_check(need_by=need_by, quote=quote)
 
     if payment_method == CARD:
         if not settings.STRIPE_ENABLED:
@@ -175,6 +179,7 @@ def order_place(
                     gateway_code=gateway.code if gateway else CARD,
                     auth=auth,
                     cart_id=cart_id,
+                    need_by=need_by,
                 )
                 break
             except IntegrityError:
@@ -282,6 +287,7 @@ def _order_create(
     gateway_code,
     auth,
     cart_id,
+    need_by=None,
 ) -> Order:
     """One transaction, in two parts. First everything that does not depend on the stock numbers,
     with no lock taken: the order (its totals as quoted), the payment, the emptied cart, the
@@ -301,6 +307,8 @@ def _order_create(
         ship_policy=ship_policy,
         placed_at=timezone.now(),
         idempotency_key=idempotency_key,
+        need_by=need_by.date if need_by else None,
+        need_by_action=need_by.action if need_by else "",
         full_name=address.get("full_name", ""),
         address_line1=address.get("address_line1", ""),
         address_line2=address.get("address_line2", ""),

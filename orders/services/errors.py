@@ -17,5 +17,10 @@ class BackorderTermsRequired(CheckoutError):
     """Some units would wait for stock, and the customer has not accepted the backorder terms."""
 
 
+class NeedByLate(CheckoutError):
+    """A waiting item is expected after the customer's need-by date, and they have not said they
+    understand it may arrive after it."""
+
+
 class OrderActionError(Exception):
     """A staff or customer action on an order that is not possible; the message says why."""

@@ -139,7 +139,11 @@ def test_the_order_page_says_each_thing_once(client, policy, lines, status, sent
     content = response.content.decode()
     [said] = re.findall(r'<p class="order-status"><strong>(.*?)</strong></p>', content, re.S)
     assert page_text(said) == sentence
-    status_cells = re.findall(r'<td class="line-status">(.*?)</td>', content, re.S)
+    # A waiting line's place in its queue follows its status (orders/tests/test_queue_place.py).
+    status_cells = [
+        cell.split('<br><small class="text-body-secondary queue-place">')[0]
+        for cell in re.findall(r'<td class="line-status">(.*?)</td>', content, re.S)
+    ]
     shown = [
         [page_text(item) for item in re.findall(r"<li>(.*?)</li>", cell)] or [page_text(cell)]
         for cell in status_cells

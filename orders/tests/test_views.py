@@ -31,10 +31,12 @@ PASSWORD = "correct-horse-battery-staple"
 # payment plan (orders.selectors.payment_plans, only when something waits).
 CHECKOUT_PAGE_QUERIES = 9
 # A guest with the emailed link (no session yet, so no cart to count): order + payment, lines,
-# events, nav categories, the questions asked about the order ("Ask about this order").
-ORDER_PAGE_QUERIES = 5
+# events, nav categories, the questions asked about the order ("Ask about this order"); with lines
+# waiting, their places in the queues: the variants' availability (2) and the order's lines with
+# the running sums of their queues (1).
+ORDER_PAGE_QUERIES = 8
 # The owner, signed in: + session, user, cart count (navbar).
-OWNER_ORDER_PAGE_QUERIES = 8
+OWNER_ORDER_PAGE_QUERIES = 11
 # Session, user, cart count, nav, order count (pagination), orders, their lines.
 HISTORY_PAGE_QUERIES = 7
 

@@ -16,6 +16,7 @@ from ..selectors import (
     order_get_for_customer,
     order_list_for_user,
     order_questions_for_customer,
+    order_queue_places,
     order_timeline_for_customer,
 )
 from ..services import OrderActionError
@@ -36,9 +37,15 @@ def order_page_context(
     order: Order, *, token: str, thank_you: bool = False, question_form: CustomerQuestionForm | None = None
 ) -> dict:
     """What orders/detail.html shows of an order the visitor may see: its lines, the cancel form for
-    waiting units, and "Ask about this order" (the questions asked so far, one query, and the form,
+    waiting units with their places in the queues, the need-by date, and "Ask about this order" (the questions asked so far, one query, and the form,
     `question_form` when it is shown again with its errors) when questions can reach customer service."""
     waiting = [line for line in order.lines.all() if line.quantity_backordered]
+    # Each waiting line's place in its queue, in words, on the line the table shows (the
+    # prefetched lines are the same objects every time `order.lines.all()` is read).
+    places = order_queue_places(order=order)
+    for line in waiting:
+        place = places.get(line.pk)
+        line.queue_place_text = place.text() if place else ""
     cancel_form = None
     if waiting:
         cancel_form = CancelBackorderedForm(lines=waiting, initial={"token": token})

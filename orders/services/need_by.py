@@ -1,0 +1,52 @@
+"""The customer's "I need it by" date at checkout (issue 18 item 5; docs/delays.md).
+
+What happens when a promise later moves past the date is `orders.delays.need_by`.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils import timezone
+
+from shop.formatting import date_in_words
+
+from ..choices import NeedByAction
+from ..selectors.need_by import need_by_misses
+from ..selectors.quote import Quote
+from .errors import CheckoutError, NeedByLate
+
+
+@dataclass(frozen=True)
+class NeedBy:
+    """What the customer asked for at checkout."""
+
+    date: date
+    action: str  # a NeedByAction: cancel automatically, or ask
+    accept_late: bool = False  # told a waiting item is expected after the date, they order anyway
+
+
+def need_by_check(*, need_by: NeedBy | None, quote: Quote) -> NeedBy | None:
+    """The need-by date to store on the order, or None when nothing waits (or none was given).
+
+    Refuses a date in the past and an unknown action (CheckoutError), and a date that a waiting
+    item is already expected after, unless the customer said they understand (NeedByLate).
+    """
+    if need_by is None or not quote.has_backorders:
+        return None
+    if need_by.action not in NeedByAction.values:
+        raise CheckoutError("Choose what we should do if your items cannot arrive by your date.")
+    if need_by.date < timezone.localdate():
+        raise CheckoutError(
+            "The date you need your items by has passed: choose a later one, or leave it empty."
+        )
+    late = need_by_misses(quote=quote, need_by=need_by.date)
+    if late and not need_by.accept_late:
+        raise NeedByLate(
+            f"We cannot promise everything by {date_in_words(need_by.date, weekday=True)}: "
+            + "; ".join(
+                f"{line.backorder} × {line.variant} is expected by {date_in_words(line.expected_date, weekday=True)}"
+                for line in late
+            )
+            + ". Tick the box to order anyway, or change the date."
+        )
+    return need_by
