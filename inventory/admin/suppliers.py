@@ -81,8 +81,8 @@ class SupplierAdmin(admin.ModelAdmin):
         words = supplier_habits_in_words(supplier_habits([obj.pk])[obj.pk])
         return format_html(
             '<ul class="supplier-habits"><li>{}</li><li>{}{}</li><li>Fill rate: {}</li><li>{}</li></ul>'
-            '<p class="help">Measured against the date each order was promised when it was placed; '
-            "how each figure is computed: docs/inventory.md, “Supplier habits”.</p>",
+            '<p class="help">Each order counts once it has a receipt: how late its last delivery was against '
+            "the date promised when it was placed; the fill rate counts the units of orders due by now.</p>",
             words.on_time,
             words.lateness[:1].upper() + words.lateness[1:],
             f" ({words.assumed})" if words.assumed else "",
