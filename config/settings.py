@@ -189,6 +189,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 30.0},
     # Serve backorder queues whose "stock arrived" message was lost.
     "sweep-allocation-requests": {"task": "inventory.tasks.sweep_allocation_requests", "schedule": 60.0},
+    "supplier-reminders": {"task": "inventory.tasks.send_supplier_reminders", "schedule": 3600.0},
     # Send the next back-in-stock wave of restocks whose wait is over (state lives in the database).
     "back-in-stock-waves": {"task": "notifications.tasks.send_due_back_in_stock_waves", "schedule": 60.0},
 }
@@ -386,6 +387,7 @@ PAYMENT_REMINDER_HOURS = env.int("PAYMENT_REMINDER_HOURS", default=24)
 CELERY_BEAT_SCHEDULE |= {
     "card-authorizations-renew": {"task": "orders.tasks.card_authorizations_renew", "schedule": 3600.0},
 }
+SUPPLIER_CONFIRM_REMINDER_DAYS = env.int("SUPPLIER_CONFIRM_REMINDER_DAYS", default=3)  # docs/inventory.md
 
 
 def _require(ok: bool, problem: str) -> None:

@@ -7,6 +7,7 @@ from django.urls import include, path
 from inventory.console.dashboard import dashboard_view
 from inventory.console.replenishment import replenishment_view
 from inventory.console.stock_counts import stock_count_import_view
+from inventory.console.supplier_loop import draft_shortfall_view
 from orders.views.stripe_webhook import stripe_webhook
 from shop.views import admin_login
 
@@ -23,6 +24,11 @@ urlpatterns = [
         name="staff_replenishment",
     ),
     path(
+        "admin/dashboard/draft-shortfall/",
+        admin.site.admin_view(draft_shortfall_view),
+        name="staff_draft_shortfall",
+    ),
+    path(
         "admin/stock-counts/import/",
         admin.site.admin_view(stock_count_import_view),
         name="staff_stock_count_import",
@@ -35,6 +41,8 @@ urlpatterns = [
     # Stripe's events (orders.views.stripe_webhook); the address Stripe's dashboard is given.
     path("payments/stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("notifications/", include("notifications.urls")),
+    # A supplier's page behind the link in a purchase order's email (inventory.views).
+    path("suppliers/", include("inventory.urls")),
     path("", include("shop.urls")),
 ]
 

@@ -199,3 +199,41 @@ class PurchaseOrderReceiveForm(forms.Form):
         if not self.errors and not self.receive_all and not self.quantities():
             raise forms.ValidationError("Enter at least one quantity to receive.")
         return cleaned
+
+
+class SupplierAnswerForm(forms.Form):
+    """A supplier's answer on their purchase order's page: confirm the date, or propose another.
+
+    The date's rules (not past, a day the shop receives) are the service's, said as its refusal.
+    """
+
+    answer = forms.ChoiceField(choices=[("confirm", "Confirm"), ("propose", "Propose another date")])
+    expected_date = forms.DateField(
+        required=False,
+        label="The date you can deliver",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the date as a date, for example 2027-03-14."},
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Why the date changes",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    submission_key = SubmissionKeyField()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("answer") == "propose" and not self.errors:
+            if cleaned.get("expected_date") is None:
+                self.add_error("expected_date", "Choose the date you can deliver.")
+            if not (cleaned.get("reason") or "").strip():
+                self.add_error("reason", "Please tell us why the date changes.")
+        return cleaned
+
+
+class DraftShortfallForm(forms.Form):
+    """The dashboard's "Draft a purchase order for the shortfall" button: the item, and the form's key."""
+
+    variant = forms.IntegerField(min_value=1, error_messages={"required": "Choose an item."})
+    submission_key = SubmissionKeyField()

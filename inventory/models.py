@@ -321,6 +321,10 @@ class PurchaseOrder(models.Model):
         null=True, blank=True, help_text="When the supplier says it will arrive."
     )
     notes = models.TextField(blank=True)
+    # The supplier's answer to the emailed order (inventory.services.supplier_answers): when they last
+    # gave a date, and which. Awaiting confirmation: open, and confirmed_date is not the expected date.
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmed_date = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Who sent it to the supplier and who cancelled it, and when (set by inventory.services).
@@ -374,6 +378,11 @@ class PurchaseOrderLine(models.Model):
         return self.quantity_ordered - self.quantity_received
 
 
+class DateChangeSource(models.TextChoices):
+    STAFF = "staff", "Staff"
+    SUPPLIER = "supplier", "Supplier (from the emailed link)"
+
+
 class PurchaseOrderDateChange(models.Model):
     """History of a purchase order's expected date; delay notifications read it."""
 
@@ -384,6 +393,7 @@ class PurchaseOrderDateChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    source = models.CharField(max_length=10, choices=DateChangeSource.choices, default=DateChangeSource.STAFF)
     reason = models.CharField(max_length=255, blank=True)
 
     class Meta:

@@ -5,7 +5,7 @@ from django.db import OperationalError
 
 from orders.services import order_allocation_follow_ups_finish, stock_arrived_process
 
-from .services import allocation_requests_pending, allocation_requests_restore
+from .services import allocation_requests_pending, allocation_requests_restore, supplier_reminders_send
 
 
 @shared_task(
@@ -38,3 +38,9 @@ def sweep_allocation_requests() -> int:
 def stock_arrived_enqueue(*, variant_ids: list[int]) -> None:
     """Receiver of inventory.events.stock_grew: one "stock arrived" message for these variants."""
     stock_arrived.delay_on_commit(variant_ids=sorted(set(variant_ids)))
+
+
+@shared_task(ignore_result=True)
+def send_supplier_reminders() -> int:
+    """Beat task: remind suppliers of unconfirmed and overdue purchase orders (once per order and kind)."""
+    return supplier_reminders_send()

@@ -28,6 +28,8 @@ class NotificationKind(models.TextChoices):
     CARD_PAYMENT_NEEDED = "card_payment_needed", "Card payment needed (stock set aside)"
     CARD_PAYMENT_REMINDER = "card_payment_reminder", "Card payment reminder"
     CARD_PAYMENT_RELEASED = "card_payment_released", "Unpaid items released"
+    SUPPLIER_PO = "supplier_po", "Purchase order (to the supplier)"
+    SUPPLIER_PO_REMINDER = "supplier_po_reminder", "Purchase order reminder (to the supplier)"
 
 
 # Marketing-type mail: carries a one-click unsubscribe link and RFC 8058 headers.

@@ -130,6 +130,16 @@ STORED_IN: dict[str, dict[str, Column | NotStored]] = {
         # than outstanding); the form keeps it a number the column's type can hold, either sign.
         "line_*": NotStored("added to PurchaseOrderLine.quantity_received by purchase_order_receive"),
     },
+    "inventory.forms.SupplierAnswerForm": {
+        "answer": NotStored("a choice: confirm or propose"),
+        "expected_date": Column("inventory.PurchaseOrderDateChange.new_date"),
+        "reason": Column("inventory.PurchaseOrderDateChange.reason"),
+        "submission_key": Column("shop.SubmissionKey.key"),
+    },
+    "inventory.forms.DraftShortfallForm": {
+        "variant": NotStored("a variant's id: purchase_order_create stores its line"),
+        "submission_key": Column("shop.SubmissionKey.key"),
+    },
 }
 
 

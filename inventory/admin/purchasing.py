@@ -36,6 +36,7 @@ from shop.formatting import date_in_words, datetime_in_words, units
 from shop.submissions import AlreadySubmitted
 
 from .purchasing_inlines import PurchaseOrderDateChangeInline, PurchaseOrderLineInline, is_draft
+from .purchasing_supplier import PurchaseOrderAnswerFilter, done_news, ordered_news, supplier_answer
 
 
 class PurchaseOrderDueFilter(admin.SimpleListFilter):
@@ -114,7 +115,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         "units_ordered",
         "units_received",
     ]
-    list_filter = ["status", PurchaseOrderDueFilter, "supplier", "warehouse"]
+    list_filter = ["status", PurchaseOrderDueFilter, PurchaseOrderAnswerFilter, "supplier", "warehouse"]
     list_select_related = ["supplier", "warehouse"]
     # A waiting SKU finds the purchase orders bringing it (the changelist keeps one row per order).
     search_fields = ["reference", "supplier__name", "lines__variant__sku", "lines__variant__product__name"]
@@ -147,7 +148,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             return [
                 (None, {"fields": ["supplier", "warehouse", "reference", "status", "expected_date", "notes"]})
             ]
-        date_fields = ["expected_date"]
+        date_fields = ["expected_date", *(["supplier_answer"] if obj.ordered_at else [])]
         if obj.status not in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
             date_fields.append("date_change_reason")
         # "Cancelled: Not yet" on every open order says nothing: the field shows only once it happened.
@@ -159,7 +160,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["status", "created", "ordered", "cancelled", "last_changed"]
+        readonly = ["status", "created", "ordered", "cancelled", "last_changed", "supplier_answer"]
         if not is_draft(obj):
             readonly += self.DRAFT_ONLY_FIELDS
         if obj is not None and obj.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
@@ -205,6 +206,8 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         if at is None:
             return "Not yet"
         return datetime_in_words(at) + (f" by {user.get_username()}" if user is not None else "")
+
+    supplier_answer = staticmethod(supplier_answer)
 
     @admin.display(description="Sent to the supplier")
     def ordered(self, obj: PurchaseOrder) -> str:
@@ -342,7 +345,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             except StockError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, done.format(reference=po.reference), messages.SUCCESS)
+                self.message_user(request, *done_news(done, po))
             return HttpResponseRedirect(self._change_url(po))
         context = {
             **self.admin_site.each_context(request),
@@ -368,7 +371,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
                 "changed, and customers' backorder dates start to count on its expected date."
             ),
             button="Yes, mark as ordered",
-            done="{reference} is now ordered.",
+            done=ordered_news,
         )
 
     def cancel_view(self, request, object_id):
@@ -388,21 +391,21 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected purchase orders as ordered", permissions=["change"])
     def mark_ordered_action(self, request, queryset):
-        self._run_for_each(request, queryset, purchase_order_mark_ordered, "{reference} is now ordered.")
+        self._run_for_each(request, queryset, purchase_order_mark_ordered, ordered_news)
 
     @admin.action(description="Cancel selected purchase orders", permissions=["change"])
     def cancel_action(self, request, queryset):
         self._run_for_each(request, queryset, purchase_order_cancel, "{reference} is cancelled.")
 
-    def _run_for_each(self, request, queryset, service, done: str) -> None:
+    def _run_for_each(self, request, queryset, service, done) -> None:
         """One service call (one transaction) per order, so one refusal does not stop the others."""
-        for pk, reference in queryset.order_by("pk").values_list("pk", "reference"):
+        for po in queryset.select_related("supplier").order_by("pk"):
             try:
-                service(purchase_order_id=pk, user_id=request.user.pk)
+                service(purchase_order_id=po.pk, user_id=request.user.pk)
             except StockError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, done.format(reference=reference), messages.SUCCESS)
+                self.message_user(request, *done_news(done, po))
 
     @admin.action(description="Receive the selected purchase order…", permissions=["change"])
     def receive_action(self, request, queryset):

@@ -73,7 +73,7 @@ class PurchaseOrderDateChangeInline(admin.TabularInline):
     """The expected-date history, written by purchase_order_set_expected_date; read-only."""
 
     model = PurchaseOrderDateChange
-    fields = ["changed", "old", "new", "changed_by", "reason"]
+    fields = ["changed", "old", "new", "source", "changed_by", "reason"]
     readonly_fields = fields
     extra = 0
     can_delete = False

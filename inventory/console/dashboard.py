@@ -35,6 +35,7 @@ from .reports import (
     units_waiting_by_week,
     variant_projection,
 )
+from .supplier_loop import supplier_loop_context
 from .suppliers import suppliers_tile
 
 
@@ -49,6 +50,8 @@ def dashboard_view(request):
     pos = purchase_order_figures(today=today)
     low_stock = low_stock_variants().count()
     figures = dashboard_tiles(backorders=backorders, rate=rate, pos=pos, low_stock=low_stock)
+    supplier_loop = supplier_loop_context(request, today=today)
+    figures += supplier_loop["tiles"]  # the supplier loop's figures (inventory/console/supplier_loop.py)
 
     ages = backorders.age_buckets
     weeks = units_waiting_by_week(now=now, units_now=backorders.units)
@@ -79,6 +82,7 @@ def dashboard_view(request):
             "can_change_stock": can_change_stock(request.user),
             "can_view_stock": can_view_stock(request.user),
             "suppliers_tile": suppliers_tile(),
+            "supplier_loop": supplier_loop,
         },
     )
 

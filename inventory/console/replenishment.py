@@ -193,7 +193,7 @@ def _draft_purchase_orders(request):
     today = timezone.localdate()
     for supplier_id, lines in sorted(groups.items()):
         supplier = suppliers[supplier_id]
-        reference = _next_reference(supplier_id, today)
+        reference = next_draft_reference(supplier_id, today)
         try:
             po = purchase_order_create(
                 supplier_id=supplier_id,
@@ -230,7 +230,8 @@ def _draft_purchase_orders(request):
     return HttpResponseRedirect(back)
 
 
-def _next_reference(supplier_id: int, today) -> str:
+def next_draft_reference(supplier_id: int, today) -> str:
+    """The next free reference of a draft for this supplier today: RP-20260302-4-1, -2, ..."""
     prefix = f"RP-{today:%Y%m%d}-{supplier_id}-"
     taken = set(
         PurchaseOrder.objects.filter(reference__startswith=prefix).values_list("reference", flat=True)

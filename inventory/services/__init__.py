@@ -66,3 +66,11 @@ from .reservation import (  # noqa: F401
     allocation_reserve,
     allocation_ship,
 )
+from .supplier_answers import (  # noqa: F401
+    purchase_order_supplier_confirm,
+    purchase_order_supplier_propose,
+)
+from .supplier_mail import (  # noqa: F401
+    supplier_po_email_queue,
+    supplier_reminders_send,
+)

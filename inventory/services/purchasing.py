@@ -25,6 +25,7 @@ from shop.submissions import submission_claim
 from ..events import availability_changed, supply_changed
 from ..locks import purchase_order_lines_lock, purchase_order_lock, stock_items_lock
 from ..models import (
+    DateChangeSource,
     MovementReason,
     PurchaseOrder,
     PurchaseOrderDateChange,
@@ -36,6 +37,7 @@ from ..models import (
 from .errors import PurchaseOrderError
 from .ledger import _stock_items_ensure
 from .requests import allocation_request_add
+from .supplier_mail import supplier_po_email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +85,17 @@ def purchase_order_create(
     status: str = PurchaseOrderStatus.DRAFT,
     notes: str = "",
     user_id: int | None = None,
+    submission_key: str | None = None,
 ) -> PurchaseOrder:
     """Create a purchase order with lines {variant_id: quantity}, all or nothing.
 
     Created as ordered (`status`), it is supply from now on: `user_id` is recorded as who
     ordered it, and the waiting lines of its variants get their new expected dates.
+    With `submission_key` a second submission of the same form raises AlreadySubmitted and
+    creates nothing (the dashboard's "Draft a purchase order for the shortfall").
     """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="purchase_order_create", user_id=user_id)
     if status not in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.ORDERED):
         raise PurchaseOrderError("A new purchase order is either a draft or ordered.")
     if not lines or any(q <= 0 for q in lines.values()):
@@ -134,6 +141,7 @@ def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None =
     po.save(update_fields=["status", "ordered_at", "ordered_by", "promised_date_at_order", "updated_at"])
     availability_changed.send(variant_ids=list(po.lines.values_list("variant_id", flat=True)))
     _supply_changed_send(purchase_order_id=po.pk, cause="")  # more supply: waiting lines' dates come forward
+    supplier_po_email_queue(po=po)  # the order to the supplier, in this transaction (if it has an email)
     return po
 
 
@@ -155,9 +163,17 @@ def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None)
 
 @transaction.atomic
 def purchase_order_set_expected_date(
-    *, purchase_order_id: int, expected_date: date | None, user_id: int | None = None, reason: str = ""
+    *,
+    purchase_order_id: int,
+    expected_date: date | None,
+    user_id: int | None = None,
+    reason: str = "",
+    source: str = DateChangeSource.STAFF,
 ) -> PurchaseOrderDateChange | None:
-    """Change the expected date and keep the old one in the history. None when unchanged."""
+    """Change the expected date and keep the old one in the history. None when unchanged.
+
+    `source`: who moved it, staff (the admin, `user_id`) or the supplier (their emailed link).
+    """
     po = purchase_order_lock(purchase_order_id)
     if po.expected_date == expected_date:
         return None
@@ -170,6 +186,7 @@ def purchase_order_set_expected_date(
         old_date=po.expected_date,
         new_date=expected_date,
         changed_by_id=user_id,
+        source=source,
         reason=reason[:255],
     )
     po.expected_date = expected_date

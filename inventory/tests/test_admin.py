@@ -445,7 +445,11 @@ def test_status_actions_report_each_purchase_order(admin_client):
     )
 
     assert response.status_code == 302
-    assert messages_of(response) == ["PO-D is now ordered.", "PO-C is cancelled, not a draft."]
+    supplier = draft.supplier
+    assert messages_of(response) == [
+        f"PO-D is now ordered and was emailed to {supplier.name} ({supplier.contact_email}).",
+        "PO-C is cancelled, not a draft.",
+    ]
     assert list(PurchaseOrder.objects.order_by("pk").values_list("status", flat=True)) == [
         "ordered",
         "cancelled",

@@ -244,6 +244,10 @@ def test_dashboard_page_shows_each_figure_linked_to_its_list(admin_client, histo
         "Overdue purchase orders": ("1", f"{pos}?due=overdue"),
         "Low stock, not on order": ("3", reverse("admin:shop_variant_changelist") + "?stock=low"),
         "Suppliers": ("—", reverse("admin:inventory_supplier_changelist")),
+        # The supplier loop (test_supplier_loop_staff.py): no supplier answered the history's orders.
+        "Awaiting supplier confirmation": ("4", f"{pos}?answer=awaiting"),
+        "Dates moved by suppliers, last 30 days": ("0", f"{pos}?answer=moved"),
+        "Waiting units no purchase order covers": ("5", "#uncovered"),
     }
 
 
@@ -309,14 +313,14 @@ def test_dashboard_queries_do_not_grow_with_orders(
     admin_client, history, now, django_assert_num_queries, django_assert_max_num_queries
 ):
     # session, user, backorders, fill rate, purchase orders, low stock, 3 for the weeks,
-    # the default variant, 4 for its projection, and 3 for the suppliers' habits
-    with django_assert_num_queries(17):
+    # the default variant, 4 for its projection, 3 for the suppliers' habits, 6 for the supplier loop
+    with django_assert_num_queries(23):
         admin_client.get(DASHBOARD)
     a = history["a"]
     for n in range(20):
         place([(a, 1)], email=f"more{n}@example.com")
 
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(23):
         response = admin_client.get(DASHBOARD)
     assert figure_values(response.content.decode())["Open backorder lines"][0] == "24"
 
