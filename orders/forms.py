@@ -9,15 +9,17 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from shop.form_fields import SingleLineField
 from shop.formatting import money
 from shop.models import Variant
 from shop.submissions import SubmissionKeyField
 
-from .models import CustomerQuestion, Order, OrderLine, QuestionSubject, ShipPolicy
+from .models import CustomerQuestion, NeedByAction, Order, OrderLine, QuestionSubject, ShipPolicy
 from .payments import GATEWAYS
 from .selectors import MAX_LINE_QUANTITY, shipping_options
+from .services.need_by import NeedBy
 
 # Countries we deliver to (ISO 3166-1 alpha-2), by name.
 COUNTRY_CHOICES = [
@@ -174,6 +176,23 @@ class CheckoutForm(forms.Form):
         widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
     accept_backorder_terms = forms.BooleanField(label="I accept the backorder terms", required=False)
+    # "I need it by" (optional, for the waiting items): orders.services.need_by.
+    need_by = forms.DateField(
+        label="I need the waiting items by",
+        required=False,
+        help_text="Optional. Leave it empty if any date is fine.",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    need_by_action = forms.ChoiceField(
+        label="If they cannot arrive by then",
+        choices=NeedByAction.choices,
+        initial=NeedByAction.ASK,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    accept_need_by_late = forms.BooleanField(
+        label="I understand they may arrive after that date", required=False
+    )
     idempotency_key = forms.CharField(
         widget=forms.HiddenInput, max_length=_order_column_length("idempotency_key")
     )
@@ -201,6 +220,11 @@ class CheckoutForm(forms.Form):
             self.add_error(None, "Enter your card details: they are checked by our card processor, Stripe.")
         if cleaned.get("payment_method") == "test_card" and not cleaned.get("card_number"):
             self.add_error("card_number", "Enter your card number, or choose to pay by invoice.")
+        need_by = cleaned.get("need_by")
+        if need_by and need_by < timezone.localdate():
+            self.add_error("need_by", "Choose today or a later date, or leave it empty.")
+        if need_by and not cleaned.get("need_by_action"):
+            self.add_error("need_by_action", "Choose what we should do if they cannot arrive by then.")
         if self.requires_terms and not cleaned.get("accept_backorder_terms"):
             self.add_error(
                 "accept_backorder_terms",
@@ -213,6 +237,13 @@ class CheckoutForm(forms.Form):
             key: self.cleaned_data[key]
             for key in ("full_name", "address_line1", "address_line2", "city", "postcode", "country")
         }
+
+    def need_by_choice(self) -> NeedBy | None:
+        """The need-by date and what to do if it cannot be made, when one was given."""
+        if not self.cleaned_data.get("need_by"):
+            return None
+        data = self.cleaned_data
+        return NeedBy(data["need_by"], data["need_by_action"], bool(data.get("accept_need_by_late")))
 
 
 class CancelBackorderedForm(forms.Form):

@@ -80,6 +80,9 @@ STORED_IN: dict[str, dict[str, Column | NotStored]] = {
         "card_setup_intent": NotStored("a Stripe SetupIntent's id, read back from Stripe"),
         "card_payment_intent": Column("orders.CardCharge.stripe_id"),
         "accept_backorder_terms": NotStored("checked by order_place"),
+        "need_by": Column("orders.Order.need_by"),
+        "need_by_action": Column("orders.Order.need_by_action"),
+        "accept_need_by_late": NotStored("checked by order_place (need_by_check)"),
         "idempotency_key": Column("orders.Order.idempotency_key"),
     },
     "orders.forms.CancelBackorderedForm": {

@@ -10,12 +10,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from shop.formatting import date_in_words
+
 from ..forms import CheckoutForm, default_payment_method, default_ship_policy
 from ..selectors import CartSummary, cart_items, cart_summary
+from ..selectors.need_by import need_by_latest, need_by_misses
 from ..selectors.payment_plans import checkout_payment_plan
 from ..services import (
     BackorderTermsRequired,
     CheckoutError,
+    NeedByLate,
     PaymentActionRequired,
     card_checkout_setup,
     order_place,
@@ -42,6 +46,11 @@ def _render_checkout(
 ) -> HttpResponse:
     totals = [(option, summary.goods_total + option.cost) for option in shipping_options().values()]
     plan = checkout_payment_plan(summary.quote)
+    need_by = getattr(form, "cleaned_data", {}).get("need_by")
+    late = need_by_misses(quote=summary.quote, need_by=need_by)
+    if late:
+        label = f"I understand they may arrive after {date_in_words(need_by, weekday=True)}"
+        form.fields["accept_need_by_late"].label = form["accept_need_by_late"].label = label
     return render(
         request,
         "orders/checkout.html",
@@ -57,6 +66,9 @@ def _render_checkout(
             "payment_action_secret": payment_action_secret,
             "due_now": checkout_due_now(summary.quote, plan.plan, plan.deposit_percent),
             "payment_plan": plan,
+            "need_by": need_by,
+            "need_by_late": late,  # waiting items expected after the customer's need-by date
+            "need_by_latest": need_by_latest(summary.quote),
         },
     )
 
@@ -99,6 +111,7 @@ def _render_checkout_again(
     shipping_method: str,
     *,
     errors: tuple[str, ...] = (),
+    field_errors: dict[str, str] | None = None,
     requires_terms: bool = False,
     payment_action_secret: str = "",
 ) -> HttpResponse:
@@ -112,6 +125,8 @@ def _render_checkout_again(
     form.is_valid()
     for error in errors:
         form.add_error(None, error)
+    for field, error in (field_errors or {}).items():
+        form.add_error(field, error)
     return _render_checkout(request, form, summary, payment_action_secret=payment_action_secret)
 
 
@@ -184,12 +199,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
             idempotency_key=key,
             user_id=request_user_id(request),
             cart_id=cart_id,
+            need_by=form.need_by_choice(),
         )
     except PaymentActionRequired as action:
         # 3-D Secure: the page asks the bank in the browser (Stripe.js), then submits again.
         data["card_payment_intent"] = action.intent_id
         return _render_checkout_again(
             request, data, shipping_method, payment_action_secret=action.client_secret
+        )
+    except NeedByLate as exc:
+        return _render_checkout_again(
+            request, data, shipping_method, field_errors={"accept_need_by_late": str(exc)}
         )
     except BackorderTermsRequired:
         return _render_checkout_again(request, data, shipping_method, requires_terms=True)
