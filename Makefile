@@ -34,12 +34,12 @@ install: $(STAMP)
 LOCALSTRIPE_PORT ?= 8420
 STRIPE_KEY_GIVEN := $(or $(STRIPE_SECRET_KEY),$(shell grep -sE '^(export )?STRIPE_SECRET_KEY=.' .env))
 ifeq ($(STRIPE_KEY_GIVEN),)
-run: export STRIPE_API_BASE ?= http://127.0.0.1:$(LOCALSTRIPE_PORT)
-run: export STRIPE_SECRET_KEY = sk_test_localstripe
-run: export STRIPE_PUBLISHABLE_KEY = pk_test_localstripe
-run: export STRIPE_WEBHOOK_SECRET = whsec_localstripe
+run manage: export STRIPE_API_BASE ?= http://127.0.0.1:$(LOCALSTRIPE_PORT)
+run manage: export STRIPE_SECRET_KEY = sk_test_localstripe
+run manage: export STRIPE_PUBLISHABLE_KEY = pk_test_localstripe
+run manage: export STRIPE_WEBHOOK_SECRET = whsec_localstripe
 endif
-run: export SHOP_BASE_URL ?= http://127.0.0.1:$(PORT)
+run manage: export SHOP_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: export DELAY_NOTIFY_QUIET_MINUTES ?= 0
 run: export WORKER_POOL ?= threads
 run: install
@@ -54,6 +54,12 @@ run: install
 	@echo "  Stop everything with Ctrl+C."
 	@echo ""
 	@trap 'exit 0' INT; DEBUG=$${DEBUG:-1} PORT=$(PORT) $(HONCHO) start -f Procfile
+
+## make manage CMD="payments_reconcile --stripe": a manage.py command against the shop `make run` runs (its
+## database, and localstripe unless Stripe keys are set), from another terminal.
+.PHONY: manage
+manage: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py $(CMD)
 
 ## Ctrl+C: honcho sends SIGTERM to each process's group, waits, and SIGKILLs what is left after its
 ## KILL_WAIT (5 s, no option for it). A worker on the filesystem broker needs up to about 5 s to stop

@@ -91,6 +91,10 @@ def from_minor(amount: int, currency: str) -> Decimal:
 
 
 def client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        # A card payment exists but this process has no key (a shell without make run's settings):
+        # say so instead of calling Stripe without one.
+        raise StripeUnavailable("Stripe is not configured here: set STRIPE_SECRET_KEY (docs/payments.md)")
     options = {}
     if settings.STRIPE_API_BASE:
         options["base_addresses"] = {"api": settings.STRIPE_API_BASE}
