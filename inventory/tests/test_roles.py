@@ -41,6 +41,11 @@ def test_warehouse_permissions():
         "inventory.add_purchaseorder",
         "inventory.change_purchaseorder",
         "inventory.delete_purchaseorder",
+        # inventory/migrations/0014: the warehouse keeps the shop's closures (days nothing ships)
+        "inventory.view_shopclosure",
+        "inventory.add_shopclosure",
+        "inventory.change_shopclosure",
+        "inventory.delete_shopclosure",
         "inventory.view_purchaseorderline",
         "inventory.add_purchaseorderline",
         "inventory.change_purchaseorderline",
