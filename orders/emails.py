@@ -145,6 +145,8 @@ def order_cancelled_context(context: dict) -> dict:
     return {
         **common,
         "cancelled": cancelled,
+        # Cancelled automatically: the items could not arrive by the customer's need-by date.
+        "need_by": date.fromisoformat(context["need_by"]) if context.get("need_by") else None,
         "amount": released.total,
         "money_released": money_released_text(released),
     }
@@ -205,6 +207,9 @@ def order_delayed_context(context: dict) -> dict:
         "delays": delays,
         "reasons": [CAUSE_SENTENCES[c] for c in causes],
         "other_waiting": [line for line in common["waiting_lines"] if line.pk not in delayed_ids],
+        # The customer's need-by date, and the delayed items that will now miss it.
+        "need_by": order.need_by,
+        "need_by_missed": [d for d in delays if order.need_by and d.new_date > order.need_by],
         "ready_lines": [line for line in common["lines"] if line.quantity_allocated],
         "cancel_money": cancel_money_text(gateway=common["payment_method"]),
         "keep_url": _link("orders:delay_keep", DELAY_KEEP_SALT, notice.pk),

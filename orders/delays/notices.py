@@ -22,6 +22,7 @@ from shop.formatting import date_in_words
 
 from ..locks import delay_notice_due_lock
 from ..models import DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind, OrderLine
+from .need_by import need_by_cancel_crossed
 from .schedule import next_day_send_time
 
 
@@ -80,6 +81,12 @@ def _delay_notice_send(*, notice_id: int, refresh: DatesRefresh | None, now: dat
         notice.save(update_fields=["status"])
         return False
     order = Order.objects.get(pk=notice.order_id)
+    # A promise past the customer's need-by date: cancelled now if they chose so (orders.delays.need_by).
+    kept = need_by_cancel_crossed(order=order, delays=kept)
+    if not kept:  # all cancelled: the "items cancelled" email tells them, not a delay email
+        notice.status, notice.sent_at = DelayNoticeStatus.SENT, now
+        notice.save(update_fields=["status", "sent_at"])
+        return True
     notification = notification_create(
         kind=NotificationKind.ORDER_DELAYED,
         recipient=order.email,

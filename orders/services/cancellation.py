@@ -75,10 +75,16 @@ def order_cancel_by_customer(
 
 @transaction.atomic
 def _order_cancel_backordered(
-    *, order_id: int, quantities: dict[int, int] | None, user_id: int | None, by_staff: bool
+    *,
+    order_id: int,
+    quantities: dict[int, int] | None,
+    user_id: int | None,
+    by_staff: bool,
+    email_context: dict | None = None,
 ) -> CancelOutcome:
     """`order_cancel_backordered` inside a caller's transaction (the delay email's cancel link
-    records the use of its link in the same transaction). Locks the order's lines, then the payment."""
+    records the use of its link in the same transaction). Locks the order's lines, then the payment.
+    `email_context`: more for the "items cancelled" email (why: a missed need-by date)."""
     order = Order.objects.select_related("payment").get(pk=order_id)
     locked = {line.pk: line for line in order_lines_of_order_lock(order.pk)}
     if quantities is None:
@@ -150,6 +156,7 @@ def _order_cancel_backordered(
             "order_id": order.pk,
             "lines": {str(line.pk): qty for line, qty in cancelled},
             **released.as_data(),
+            **(email_context or {}),
         },
     )
     return CancelOutcome(quantities={line.pk: qty for line, qty in cancelled}, released=released)

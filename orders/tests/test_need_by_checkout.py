@@ -14,6 +14,7 @@ from orders.services import CheckoutError, NeedBy, NeedByLate
 from orders.tests.delays_helpers import T0, backorderable, day, purchase_order
 from orders.tests.helpers import give_stock, place
 from orders.tests.test_views import add, checkout_data, issue_key
+from orders.tokens import make_order_token
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +65,7 @@ def test_a_date_we_cannot_make_is_said_before_paying_and_nothing_is_charged(clie
     assert "I understand they may arrive after Tuesday 10 March 2026" in page
     assert "You need them by Tuesday 10 March 2026 , and we cannot promise that for 2 × Alpine Tent" in page
     assert response.context["form"].errors["accept_need_by_late"] == [
-        "We cannot promise everything by Tuesday 10 March 2026: 2 × Alpine Tent is expected by "
-        "Thursday 12 March 2026. Tick the box to order anyway, or change the date."
+        "Tick this box to order anyway, or choose a later date."
     ]
     assert not Order.objects.exists()
     assert not PaymentTransaction.objects.exists()
@@ -138,4 +138,29 @@ def test_an_order_with_nothing_waiting_keeps_no_date():
         None,
         "",
         Decimal("8.00") + order.shipping_cost,
+    )
+
+
+def test_the_order_page_says_the_date_and_what_happens(client, tent):
+    late = place([(tent, 1)], need_by=NeedBy(day(8), NeedByAction.CANCEL, accept_late=True)).order
+    in_time = place([(tent, 1)], need_by=NeedBy(day(18), NeedByAction.ASK)).order
+
+    def said(order):
+        page = client.get(order.get_absolute_url(), {"token": make_order_token(order.number)})
+        return re.sub(
+            r"\s+",
+            " ",
+            re.sub(
+                r"<[^>]+>",
+                "",
+                re.search(r'<p class="need-by">(.*?)</p>', page.content.decode(), re.S).group(1),
+            ),
+        )
+
+    assert said(late) == (
+        "You need the waiting items by Tuesday 10 March 2026. Alpine Tent is expected after it and stays in your order."
+    )
+    assert said(in_time) == (
+        "You need the waiting items by Friday 20 March 2026. If an item can no longer arrive by then, "
+        "we email you to ask whether to keep waiting or cancel it."
     )

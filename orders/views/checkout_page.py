@@ -207,9 +207,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return _render_checkout_again(
             request, data, shipping_method, payment_action_secret=action.client_secret
         )
-    except NeedByLate as exc:
+    except NeedByLate:  # the page says which items and their dates beside the field
         return _render_checkout_again(
-            request, data, shipping_method, field_errors={"accept_need_by_late": str(exc)}
+            request,
+            data,
+            shipping_method,
+            field_errors={"accept_need_by_late": "Tick this box to order anyway, or choose a later date."},
         )
     except BackorderTermsRequired:
         return _render_checkout_again(request, data, shipping_method, requires_terms=True)

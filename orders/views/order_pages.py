@@ -19,6 +19,7 @@ from ..selectors import (
     order_queue_places,
     order_timeline_for_customer,
 )
+from ..selectors.need_by import need_by_late_lines
 from ..services import OrderActionError
 from ..services.cancellation import order_cancel_by_customer
 from ..wording import money_released_text
@@ -55,6 +56,7 @@ def order_page_context(
         "token": token,
         "thank_you": thank_you,
         "waiting_lines": waiting,
+        "need_by_late": need_by_late_lines(waiting, need_by=order.need_by),
         "cancel_form": cancel_form,
         "timeline": order_timeline_for_customer(order=order),
         "questions": order_questions_for_customer(order_id=order.pk) if asking else [],
