@@ -123,5 +123,15 @@ load: install
 	$(PY) manage.py migrate --noinput
 	$(PY) -m load $(LOAD_ARGS)
 
+## make simulate: the promise simulator (issue 18 item 7, docs/dates.md "Measuring the promises"): a seeded
+## 90-day shop driven through the real services on a throwaway database (SQLite in a temp folder, or a new
+## PostgreSQL database beside DATABASE_URL's), then each target with ok/MISSED; exits 1 when one is missed.
+## bench/results/simulate.json and simulate.svg. SEED=7 for another seed; SIMULATE_ARGS="--days 30" for more.
+SEED ?= 2026
+.PHONY: simulate
+simulate: export SHOP_TEST_HARNESS = 1
+simulate: install
+	$(PY) -m bench.simulate --seed $(SEED) $(SIMULATE_ARGS)
+
 clean-var:
 	rm -rf var
