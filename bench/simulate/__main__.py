@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import asdict, fields
@@ -61,6 +62,7 @@ def _throwaway_database(keep: bool):
             print(f"   database kept: {name}")
             return
         connection.creation.destroy_test_db(original, verbosity=0)
+        shutil.rmtree(folder, ignore_errors=True)
 
     return cleanup
 
