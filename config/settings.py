@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "inventory.middleware.ReadScopeMiddleware",  # the calendar and supplier habits once per request
 ]
 
 ROOT_URLCONF = "config.urls"

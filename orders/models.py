@@ -116,7 +116,13 @@ class OrderLine(models.Model):
     quantity_shipped = models.PositiveIntegerField(default=0)
     quantity_cancelled = models.PositiveIntegerField(default=0)
     expected_date = models.DateField(
-        null=True, blank=True, help_text="Projected date the backordered units will be ready to ship."
+        null=True,
+        blank=True,
+        help_text="Projected date the backordered units will be ready to ship: the confident end of the "
+        "range, the date we are 90% sure of (docs/dates.md).",
+    )
+    expected_earliest_date = models.DateField(
+        null=True, blank=True, help_text="The earliest end of the projected range (docs/dates.md)."
     )
     first_promised_date = models.DateField(
         null=True, blank=True, help_text="The date promised at checkout, kept for delay tracking."
@@ -415,7 +421,12 @@ class LineDelay(models.Model):
         "inventory.PurchaseOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     old_date = models.DateField(help_text="The date the customer had been told.")
-    new_date = models.DateField(help_text="The projected date (updated until the email goes out).")
+    new_date = models.DateField(
+        help_text="The projected date, the confident end of the range (updated until the email goes out)."
+    )
+    new_earliest_date = models.DateField(
+        null=True, blank=True, help_text="The earliest end of the new range, as emailed (docs/dates.md)."
+    )
     estimated = models.BooleanField(
         default=False, help_text="No purchase order covers it: the new date is today + the lead time."
     )

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ObjectDoesNotExist
 
-from shop.formatting import date_in_words, money
+from shop.formatting import money, ships_in_words
 
 from .models import Order, OrderEvent, OrderEventKind, OrderLine, OrderStatus, ShipPolicy
 
@@ -297,13 +297,13 @@ def _waits_together(order: Order, lines: Sequence[OrderLine]) -> bool:
 
 def line_status_text(line: OrderLine, *, order: Order, lines: Sequence[OrderLine]) -> list[str]:
     """Where a line's units are, each state said once: one phrase when they are all in the same
-    state ("Waiting for stock, expected by Wednesday 6 January 2027"), else one per state with its
+    state ("Waiting for stock, expected to ship 4–6 January 2027"), else one per state with its
     units ("1 shipped", "2 waiting for stock, expected by ..."). Units in stock of an order that ships together while others wait are "reserved for
     you, ship with the rest", not "ready to ship". `lines`: all the order's lines."""
     ready = "reserved for you, ship with the rest" if _waits_together(order, lines) else "ready to ship"
     waiting = "waiting for stock"
     if line.expected_date:
-        waiting += f", expected by {date_in_words(line.expected_date, weekday=True)}"
+        waiting += f", {ships_in_words(line.expected_earliest_date, line.expected_date)}"
     states = [
         (line.quantity_shipped, "shipped"),
         (line.quantity_allocated, ready),

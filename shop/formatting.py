@@ -10,6 +10,8 @@ rather than there being two functions:
 - `date_in_words(d, weekday=True)` is the customer's form ("Tuesday 1 December 2026": the promised
   date of availability messages, checkout and delay emails); staff pages and admin columns leave
   the weekday out ("1 December 2026"), which keeps their columns narrow.
+- `date_range_in_words(earliest, latest)` writes a promised range ("12–19 March 2026", the month
+  and year once); a range of one day is the customer's single date, with its weekday.
 - `money(amount)` is the storefront's form ("€1,234.50": symbol, thousands separator);
   `money(amount, currency, plain=True)` is the staff form ("1234.50 EUR": the number as stored,
   then the currency code), which staff compare with the payment provider's records and paste into
@@ -37,6 +39,28 @@ def date_in_words(value: date | None, *, weekday: bool = False) -> str:
     if not value:
         return NO_VALUE
     return format_date(value, "l j F Y" if weekday else "j F Y")
+
+
+def date_range_in_words(earliest: date | None, latest: date | None) -> str:
+    """'12–19 March 2026'; '28 March – 4 April 2026'; '28 December 2026 – 5 January 2027'.
+
+    One day (or one end missing): 'Thursday 17 December 2026'. '—' for no date at all.
+    """
+    if not earliest or not latest or earliest >= latest:
+        return date_in_words(latest or earliest, weekday=True)
+    if (earliest.year, earliest.month) == (latest.year, latest.month):
+        return f"{earliest.day}–{format_date(latest, 'j F Y')}"
+    if earliest.year == latest.year:
+        return f"{format_date(earliest, 'j F')} – {format_date(latest, 'j F Y')}"
+    return f"{format_date(earliest, 'j F Y')} – {format_date(latest, 'j F Y')}"
+
+
+def ships_in_words(earliest: date | None, latest: date | None) -> str:
+    """A promise in a sentence: 'expected to ship 12–19 March 2026', or for one day 'expected to ship
+    by Thursday 17 December 2026'. `latest` is the date we are 90% sure of (docs/dates.md)."""
+    if not earliest or not latest or earliest >= latest:
+        return f"expected to ship by {date_range_in_words(earliest, latest)}"
+    return f"expected to ship {date_range_in_words(earliest, latest)}"
 
 
 def datetime_in_words(value: datetime | None) -> str:

@@ -35,7 +35,7 @@ from inventory.selectors import (
 from inventory.services import allocation_request_add
 from orders.models import Order, OrderLine, ShipPolicy
 from orders.services import order_set_priority
-from shop.formatting import age_in_words, date_in_words, units
+from shop.formatting import age_in_words, date_in_words, date_range_in_words, units
 from shop.models import Variant
 
 from .page import restock_urls
@@ -151,11 +151,7 @@ def queue_view(request, variant_id: int):
                     "url": reverse("admin:inventory_purchaseorder_change", args=[inc.purchase_order_id]),
                     "units": units(inc.quantity),
                     "date": date_in_words(inc.promised_date, weekday=True),
-                    "overdue_since": (
-                        date_in_words(inc.expected_date)
-                        if inc.expected_date and inc.expected_date != inc.promised_date
-                        else ""
-                    ),
+                    "overdue_since": (date_in_words(inc.expected_date) if inc.overdue else ""),
                 }
                 for inc in queue.incoming
             ],
@@ -188,7 +184,7 @@ def _queue_row(entry, availability) -> dict:
         basis = (
             f"{entry.purchase_order_reference} is overdue (expected "
             f"{date_in_words(entry.purchase_order_expected_date)}): counted on "
-            f"{availability.overdue_grace_days} days from today"
+            f"at least {availability.overdue_grace_days} shipping days from today"
         )
     else:
         basis = ""
@@ -198,7 +194,10 @@ def _queue_row(entry, availability) -> dict:
         "age": age_in_words(entry.age_days),
         "placed": date_in_words(timezone.localdate(entry.placed_at)),
         "policy": "Together" if entry.ship_policy == ShipPolicy.TOGETHER else "Split",
-        "projected": date_in_words(entry.projected_date, weekday=True),
+        # The range the customer is shown (docs/dates.md); its confident end is the date promised.
+        "projected": date_range_in_words(
+            entry.projected_range.earliest if entry.projected_range else None, entry.projected_date
+        ),
         "basis": basis,
         "stored": date_in_words(entry.expected_date, weekday=True) if entry.expected_date else "—",
         "stored_differs": entry.expected_date != entry.projected_date,

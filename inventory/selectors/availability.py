@@ -1,8 +1,10 @@
 """The one availability answer used everywhere, and the catalog filters that agree with it.
 
-`availability_for_variants` answers for any number of variants in two queries:
+`availability_for_variants` answers for any number of variants in at most five queries:
 one for the variants' free stock, waiting backorders and policy (plain SQL,
-`_AVAILABILITY_NUMBERS_SQL`), one for their open purchase-order lines. Product
+`_AVAILABILITY_NUMBERS_SQL`), one for their open purchase-order lines, two for
+those purchase orders' suppliers' lateness (only when there are any) and one for
+the shop's closures (none when the caller passes the calendar). Product
 pages, listings, the cart and checkout all ask it, so a customer never sees two
 different answers. `variants_with_stock` computes the same numbers as ORM
 annotations, for listings that filter on them in SQL (`available_now_q`,
@@ -39,6 +41,7 @@ from orders.models import OrderLine
 from shop import formatting
 from shop.models import Variant
 
+from ..calendar import ShippingCalendar
 from ..conf import inventory_defaults
 from ..models import (
     OPEN_PO_STATUSES,
@@ -48,7 +51,9 @@ from ..models import (
     StockItem,
     Warehouse,
 )
-from ..projection import Incoming, project_ready_date
+from ..projection import DateRange, Incoming, project_ready_range
+from .calendar import shipping_calendar
+from .suppliers import supplier_default_lateness, supplier_habits
 
 
 class AvailabilityStatus:
@@ -95,7 +100,7 @@ class Availability:
     status: str
     sellable_now: int  # units that can ship from stock now
     backorderable: int | None  # units that may still be backordered; None = no limit
-    expected_date: date | None  # when the next backordered unit would be in stock
+    expected_date: date | None  # when the next backordered unit would ship: the confident end of the range
     message: str
     free_stock: int
     waiting_backorders: int
@@ -104,6 +109,9 @@ class Availability:
     discount_percent: Decimal | None = None
     today: date | None = None
     incoming: tuple[Incoming, ...] = field(default=(), repr=False)
+    calendar: ShippingCalendar = field(default_factory=ShippingCalendar, repr=False)
+    lead_time_padding_days: int = 0  # the confident end of a lead-time date: the shop's default p90
+    expected_range: DateRange | None = None  # expected_date is its confident end
 
     @property
     def label(self) -> str:
@@ -135,18 +143,36 @@ class Availability:
             raise ValueError(f"at most {self.max_orderable} can be ordered")
         return now, later
 
-    def backorder_date(self, quantity: int) -> date | None:
-        """When all of `quantity` newly backordered units would be in stock."""
+    def backorder_range(self, quantity: int) -> DateRange | None:
+        """When all of `quantity` newly backordered units would ship (earliest, confident)."""
         if quantity <= 0:
             return None
-        return project_ready_date(
+        return self.project(
             units_ahead=self.waiting_backorders,
             quantity=quantity,
             free_now=max(self.free_stock - self.sellable_now, 0),
+        )
+
+    def backorder_date(self, quantity: int) -> date | None:
+        """The confident end of `backorder_range`: the date recorded as promised."""
+        span = self.backorder_range(quantity)
+        return span.confident if span else None
+
+    def project(
+        self, *, units_ahead: int, quantity: int, free_now: int | None = None, today: date | None = None
+    ) -> DateRange:
+        """The projection for `quantity` units behind `units_ahead`, from this variant's supply, as of
+        `today` (default: the day this answer was computed for). Waiting lines use the whole free stock."""
+        return project_ready_range(
+            units_ahead=units_ahead,
+            quantity=quantity,
+            free_now=self.free_stock if free_now is None else free_now,
             incoming=self.incoming,
-            today=self.today or timezone.localdate(),
+            today=today or self.today or timezone.localdate(),
             lead_time_days=self.lead_time_days,
             overdue_grace_days=self.overdue_grace_days,
+            calendar=self.calendar,
+            lead_time_padding_days=self.lead_time_padding_days,
         )
 
 
@@ -198,8 +224,9 @@ def product_availability_filter(*, kind: str) -> Exists | None:
     return Exists(variants.filter(conditions[kind]()))
 
 
-def _incoming_by_variant(variant_ids: Iterable[int]) -> dict[int, list[Incoming]]:
-    rows = (
+def _incoming_by_variant(variant_ids: Iterable[int], today: date) -> dict[int, list[Incoming]]:
+    """Open purchase-order lines still to arrive, each with its supplier's lateness (p50, p90)."""
+    rows = list(
         PurchaseOrderLine.objects.filter(
             variant_id__in=list(variant_ids),
             purchase_order__status__in=OPEN_PO_STATUSES,
@@ -211,13 +238,22 @@ def _incoming_by_variant(variant_ids: Iterable[int]) -> dict[int, list[Incoming]
             "purchase_order__expected_date",
             "quantity_ordered",
             "quantity_received",
+            "purchase_order__supplier_id",
         )
         .order_by("purchase_order__expected_date", "purchase_order_id")
     )
+    habits = supplier_habits({row[-1] for row in rows}, today=today) if rows else {}
     result: dict[int, list[Incoming]] = defaultdict(list)
-    for variant_id, po_id, expected, ordered, received in rows:
+    for variant_id, po_id, expected, ordered, received, supplier_id in rows:
+        habit = habits[supplier_id]
         result[variant_id].append(
-            Incoming(purchase_order_id=po_id, expected_date=expected, quantity=ordered - received)
+            Incoming(
+                purchase_order_id=po_id,
+                expected_date=expected,
+                quantity=ordered - received,
+                late_p50_days=habit.late_p50_days,
+                late_p90_days=max(habit.late_p50_days, habit.late_p90_days),
+            )
         )
     return result
 
@@ -236,6 +272,8 @@ def availability_from_numbers(
     incoming: Iterable[Incoming],
     today: date,
     overdue_grace_days: int,
+    calendar: ShippingCalendar,
+    lead_time_padding_days: int,
 ) -> Availability:
     """The availability rules, applied to numbers already read. No queries."""
     incoming = tuple(incoming)
@@ -248,9 +286,9 @@ def availability_from_numbers(
         backorderable = max(backorder_limit - waiting_backorders, 0)
     can_backorder = backorderable is None or backorderable > 0
 
-    expected = None
+    expected = span = None
     if can_backorder:
-        expected = project_ready_date(
+        span = project_ready_range(
             units_ahead=waiting_backorders,
             quantity=1,
             free_now=max(free_stock - sellable_now, 0),
@@ -258,7 +296,10 @@ def availability_from_numbers(
             today=today,
             lead_time_days=lead_time_days,
             overdue_grace_days=overdue_grace_days,
+            calendar=calendar,
+            lead_time_padding_days=lead_time_padding_days,
         )
+        expected = span.confident
 
     if sellable_now > 0:
         low = sellable_now <= low_stock_threshold
@@ -267,13 +308,13 @@ def availability_from_numbers(
         if discontinued:
             message += " (this item will not be restocked)"
         elif can_backorder and expected is not None:
-            message += f"; more can be ordered on backorder, expected to ship by {date_in_words(expected)}"
+            message += f"; more can be ordered on backorder, {formatting.ships_in_words(span.earliest, span.confident)}"
     elif discontinued:
         status = AvailabilityStatus.DISCONTINUED
         message = "No longer available: this item will not be restocked"
     elif can_backorder:
         status = AvailabilityStatus.BACKORDER
-        message = f"Available on backorder, expected to ship by {date_in_words(expected)}"
+        message = f"Available on backorder, {formatting.ships_in_words(span.earliest, span.confident)}"
         if backorderable is not None:
             message += f" (only {backorderable} more can be backordered)"
     else:
@@ -296,6 +337,9 @@ def availability_from_numbers(
         discount_percent=discount_percent if can_backorder else None,
         today=today,
         incoming=incoming,
+        calendar=calendar,
+        lead_time_padding_days=lead_time_padding_days,
+        expected_range=span,
     )
 
 
@@ -337,16 +381,20 @@ def _availability_numbers(ids: list[int]) -> list[tuple]:
 
 
 def availability_for_variants(
-    *, variant_ids: Iterable[int], today: date | None = None
+    *, variant_ids: Iterable[int], today: date | None = None, calendar: ShippingCalendar | None = None
 ) -> dict[int, Availability]:
-    """Availability of many variants in exactly two queries, whatever their number."""
+    """Availability of many variants in at most five queries, whatever their number: the numbers, the
+    open purchase-order lines, their suppliers' habits (two, only with open lines) and the shop's
+    closures (only when `calendar` is not given)."""
     ids = list(dict.fromkeys(variant_ids))
     if not ids:
         return {}
     defaults = inventory_defaults()
     today = today or timezone.localdate()
+    calendar = calendar or shipping_calendar(today=today)
+    padding = supplier_default_lateness()[1]
     rows = _availability_numbers(ids)
-    incoming = _incoming_by_variant(ids)
+    incoming = _incoming_by_variant(ids, today)
     result = {}
     for pk, free, waiting, mode, discontinued, limit, lead_time, threshold, discount in rows:
         result[pk] = availability_from_numbers(
@@ -363,12 +411,16 @@ def availability_for_variants(
             incoming=incoming.get(pk, ()),
             today=today,
             overdue_grace_days=defaults.overdue_grace_days,
+            calendar=calendar,
+            lead_time_padding_days=padding,
         )
     return result
 
 
-def availability_for_variant(*, variant_id: int, today: date | None = None) -> Availability | None:
-    return availability_for_variants(variant_ids=[variant_id], today=today).get(variant_id)
+def availability_for_variant(
+    *, variant_id: int, today: date | None = None, calendar: ShippingCalendar | None = None
+) -> Availability | None:
+    return availability_for_variants(variant_ids=[variant_id], today=today, calendar=calendar).get(variant_id)
 
 
 def availability_best(availabilities: Iterable[Availability]) -> Availability | None:

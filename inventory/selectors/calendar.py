@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ..calendar import ShippingCalendar, weekdays_from_names
 from ..models import ShopClosure
+from .scope import scope_memo
 
 # Public holidays are known for this many years after today's; a promise further out than that counts
 # weekdays and closures only (no lead time in this shop comes near it).
@@ -31,8 +32,19 @@ def public_holidays(country: str, first_year: int) -> frozenset[date]:
 
 
 def shipping_calendar(*, today: date | None = None) -> ShippingCalendar:
-    """The calendar every promised date is computed with, from `today` on. One query."""
+    """The calendar every promised date is computed with, from `today` on. One query; none when a read
+    scope (`scope.read_scope`, one per web request) already read it for the same day."""
     today = today or timezone.localdate()
+    memo = scope_memo()
+    if memo is not None and ("calendar", today) in memo:
+        return memo["calendar", today]
+    calendar = _shipping_calendar(today)
+    if memo is not None:
+        memo["calendar", today] = calendar
+    return calendar
+
+
+def _shipping_calendar(today: date) -> ShippingCalendar:
     closures = tuple(
         ShopClosure.objects.filter(ends_on__gte=today)
         .order_by("starts_on")

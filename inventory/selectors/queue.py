@@ -32,8 +32,10 @@ from shop.models import Variant
 
 from ..conf import inventory_defaults
 from ..models import OPEN_PO_STATUSES, PurchaseOrder, PurchaseOrderLine
-from ..projection import effective_arrival, ordered_incoming, project_ready_date
+from ..projection import DateRange, effective_arrival, ordered_incoming
 from .availability import Availability, availability_for_variants, variants_with_stock
+from .calendar import shipping_calendar
+from .suppliers import supplier_habits
 
 
 class QueueSource:
@@ -60,21 +62,14 @@ class QueueEntry:
     is_priority: bool
     ship_policy: str
     expected_date: date | None  # as stored on the line (last written by backorder_dates_refresh)
-    projected_date: date  # the same projection as backorder_dates_refresh, computed now
+    projected_date: date  # the same projection as backorder_dates_refresh, computed now (confident end)
     source: str  # a QueueSource
     purchase_order_id: int | None = None  # the open purchase order expected to cover the line
     purchase_order_reference: str = ""
     purchase_order_expected_date: date | None = None  # as recorded on the purchase order
-
-    @property
-    def purchase_order_overdue(self) -> bool:
-        """The covering purchase order is late: the projection counts on today + grace instead."""
-        recorded = self.purchase_order_expected_date
-        return (
-            self.source == QueueSource.PURCHASE_ORDER
-            and recorded is not None
-            and recorded != self.projected_date
-        )
+    # The covering purchase order is past its recorded date: the projection counts on today + grace.
+    purchase_order_overdue: bool = False
+    projected_range: DateRange | None = None  # earliest and confident ends; projected_date is the latter
 
 
 @dataclass(frozen=True)
@@ -84,8 +79,9 @@ class QueueIncoming:
     purchase_order_id: int
     reference: str
     expected_date: date | None  # as recorded
-    promised_date: date  # what the projection counts on (overdue: today + grace)
+    promised_date: date  # what the projection counts on: padded by the supplier's p90 (overdue: + grace)
     quantity: int
+    overdue: bool = False  # its recorded date has passed
 
 
 @dataclass(frozen=True)
@@ -105,23 +101,24 @@ class NextDelivery:
     purchase_order_id: int
     reference: str
     expected_date: date | None  # as recorded; None: the supplier gave no date yet
-    promised_date: date | None  # what the projection counts on (overdue: today + grace); None: no date
+    # What the projection counts on (the confident end: padded by the supplier's p90, on a shipping
+    # day; overdue: at least today + grace); None: no date.
+    promised_date: date | None
     quantity: int  # units still to arrive for this variant
-
-    @property
-    def overdue(self) -> bool:
-        return self.expected_date is not None and self.expected_date != self.promised_date
+    overdue: bool = False  # its recorded date has passed
 
 
 def next_deliveries(*, variant_ids: Iterable[int], today: date | None = None) -> dict[int, NextDelivery]:
     """For each variant with units still to arrive on an open purchase order, the one that arrives first;
-    one without a date comes after every dated one (the projection does not count on it). One query."""
+    one without a date comes after every dated one (the projection does not count on it). Four queries:
+    the lines, the shop's closures and the suppliers' habits (two)."""
     ids = list(dict.fromkeys(variant_ids))
     if not ids:
         return {}
     today = today or timezone.localdate()
     grace = inventory_defaults().overdue_grace_days
-    rows = (
+    calendar = shipping_calendar(today=today)
+    rows = list(
         PurchaseOrderLine.objects.filter(
             variant_id__in=ids,
             purchase_order__status__in=OPEN_PO_STATUSES,
@@ -135,12 +132,21 @@ def next_deliveries(*, variant_ids: Iterable[int], today: date | None = None) ->
             "purchase_order__expected_date",
             "quantity_ordered",
             "quantity_received",
+            "purchase_order__supplier_id",
         )
     )
+    habits = supplier_habits({row[-1] for row in rows}, today=today) if rows else {}
     result: dict[int, NextDelivery] = {}
-    for variant_id, po_id, reference, expected, ordered, received in rows:
-        promised = effective_arrival(expected=expected, today=today, overdue_grace_days=grace)
-        candidate = NextDelivery(po_id, reference, expected, promised, ordered - received)
+    for variant_id, po_id, reference, expected, ordered, received, supplier_id in rows:
+        promised = effective_arrival(
+            expected=expected,
+            today=today,
+            overdue_grace_days=grace,
+            calendar=calendar,
+            late_days=habits[supplier_id].late_p90_days,
+        )
+        overdue = expected is not None and expected < today
+        candidate = NextDelivery(po_id, reference, expected, promised, ordered - received, overdue)
         current = result.get(variant_id)
         if current is None or _arrives_first(candidate, current):
             result[variant_id] = candidate
@@ -165,7 +171,10 @@ def _queue_supply(availability: Availability, today: date) -> list[tuple[date, i
         (when, inc.purchase_order_id, qty)
         for inc in availability.incoming
         for when, qty in ordered_incoming(
-            [inc], today=today, overdue_grace_days=availability.overdue_grace_days
+            [inc],
+            today=today,
+            overdue_grace_days=availability.overdue_grace_days,
+            calendar=availability.calendar,
         )
     )
 
@@ -176,7 +185,7 @@ def backorder_queue_page(
     """A variant's waiting lines in service order, each with the date it is projected to be served.
 
     None when the variant does not exist. Constant queries whatever the number
-    of lines: availability (2), the waiting lines with their running sum of
+    of lines: availability (at most 5: docs/dates.md), the waiting lines with their running sum of
     units (1; a window function, so a page that starts mid-queue still knows
     what is ahead of it), their count (1, only for a partial page) and the
     references of the purchase orders counted on (1, only when there are any).
@@ -225,15 +234,7 @@ def backorder_queue_page(
         rows
     ):
         ahead = through - units
-        projected = project_ready_date(
-            units_ahead=ahead,
-            quantity=units,
-            free_now=availability.free_stock,
-            incoming=availability.incoming,
-            today=today,
-            lead_time_days=availability.lead_time_days,
-            overdue_grace_days=availability.overdue_grace_days,
-        )
+        projected = availability.project(units_ahead=ahead, quantity=units, today=today)
         while covered < through and step < len(supply):
             covered += supply[step][2]
             step += 1
@@ -258,11 +259,13 @@ def backorder_queue_page(
                 is_priority=priority,
                 ship_policy=policy,
                 expected_date=stored,
-                projected_date=projected,
+                projected_date=projected.confident,
                 source=source,
                 purchase_order_id=po_id,
                 purchase_order_reference=references.get(po_id, ""),
                 purchase_order_expected_date=recorded.get(po_id),
+                purchase_order_overdue=po_id is not None and _before(recorded.get(po_id), today),
+                projected_range=projected,
             )
         )
     incoming = [
@@ -272,6 +275,7 @@ def backorder_queue_page(
             expected_date=recorded.get(po_id),
             promised_date=when,
             quantity=qty,
+            overdue=_before(recorded.get(po_id), today),
         )
         for when, po_id, qty in supply
     ]
@@ -282,6 +286,10 @@ def backorder_queue_page(
         total_lines=total_lines,
         incoming=incoming,
     )
+
+
+def _before(day: date | None, today: date) -> bool:
+    return day is not None and day < today
 
 
 def backorder_queue(*, variant_id: int, today: date | None = None) -> list[QueueEntry]:

@@ -34,6 +34,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from ..models import MovementReason, PurchaseOrder, PurchaseOrderStatus, StockMovement
+from .scope import scope_memo
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,23 @@ def nearest_rank(values: list[int], percent: int) -> int:
 
 
 def supplier_habits(supplier_ids: Iterable[int], *, today: date | None = None) -> dict[int, SupplierHabits]:
-    """Each asked supplier's habits (every id gets an entry, known or not). Two queries."""
+    """Each asked supplier's habits (every id gets an entry, known or not). Two queries; inside a read
+    scope (`scope.read_scope`, one per web request) none for suppliers it already read that day."""
     ids = sorted(set(supplier_ids))
     if not ids:
         return {}
     today = today or timezone.localdate()
+    memo = scope_memo()
+    if memo is None:
+        return _supplier_habits(ids, today)
+    missing = [sid for sid in ids if ("habits", sid, today) not in memo]
+    if missing:
+        for sid, habits in _supplier_habits(missing, today).items():
+            memo["habits", sid, today] = habits
+    return {sid: memo["habits", sid, today] for sid in ids}
+
+
+def _supplier_habits(ids: list[int], today: date) -> dict[int, SupplierHabits]:
     orders = (
         PurchaseOrder.objects.filter(supplier_id__in=ids)
         .exclude(status=PurchaseOrderStatus.DRAFT)

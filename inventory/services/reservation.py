@@ -52,8 +52,9 @@ class PlannedLine:
     quantity: int
     allocate: int  # units from stock now
     backorder: int  # units that wait
-    expected_date: date | None  # when the backordered units should be in stock
+    expected_date: date | None  # when the backordered units should ship: the confident end (docs/dates.md)
     picks: tuple[tuple[int, int], ...]  # (stock item id, units) in warehouse priority order
+    expected_earliest: date | None = None  # the earliest end of that range
 
 
 @dataclass
@@ -156,13 +157,15 @@ def allocation_reserve(
                 remaining -= take
         if remaining:  # cannot happen: `now` is at most the free units of these very rows
             raise StockError("Stock changed while the order was being placed; please try again.")
+        span = a.backorder_range(later)
         planned[demand.variant_id] = PlannedLine(
             variant_id=demand.variant_id,
             quantity=demand.quantity,
             allocate=now,
             backorder=later,
-            expected_date=a.backorder_date(later),
+            expected_date=span.confident if span else None,
             picks=tuple(picks),
+            expected_earliest=span.earliest if span else None,
         )
     return Reservation(lines=planned)
 

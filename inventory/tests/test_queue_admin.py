@@ -21,9 +21,11 @@ from inventory.selectors import (
 )
 from inventory.services import stock_adjust
 from inventory.tests.factories import PurchaseOrderLineFactory, WarehouseFactory
+from inventory.tests.promises import from_lead_time, from_purchase_order, from_stock
 from orders.models import OrderEvent, OrderEventKind
 from orders.services import backorder_dates_refresh, order_set_priority
 from orders.tests.helpers import allow_backorders, give_stock, place
+from shop.formatting import date_range_in_words
 from shop.tests.factories import VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,12 +120,25 @@ def test_projected_dates_follow_the_purchase_orders_that_cover_each_line():
     # When staff read the queue
     queue = backorder_queue(variant_id=variant.pk)
 
-    # Then each line is covered by the PO that brings its last unit; the third by nothing yet
-    assert [(e.order_number, e.projected_date, e.source, e.purchase_order_reference) for e in queue] == [
-        (orders[0].number, today + timedelta(days=5), QueueSource.PURCHASE_ORDER, "PO-EARLY"),
-        (orders[1].number, today + timedelta(days=12), QueueSource.PURCHASE_ORDER, "PO-LATE"),
-        (orders[2].number, today + timedelta(days=LEAD_TIME), QueueSource.LEAD_TIME, ""),
+    # Then each line is covered by the PO that brings its last unit; the third by nothing yet. Each
+    # range is the PO's date padded by its supplier's lateness (here the shop's default), or the lead
+    # time, on shipping days; the projected date is its confident end (docs/dates.md).
+    assert [(e.order_number, e.projected_range, e.source, e.purchase_order_reference) for e in queue] == [
+        (
+            orders[0].number,
+            from_purchase_order(today + timedelta(days=5)),
+            QueueSource.PURCHASE_ORDER,
+            "PO-EARLY",
+        ),
+        (
+            orders[1].number,
+            from_purchase_order(today + timedelta(days=12)),
+            QueueSource.PURCHASE_ORDER,
+            "PO-LATE",
+        ),
+        (orders[2].number, from_lead_time(LEAD_TIME), QueueSource.LEAD_TIME, ""),
     ]
+    assert [e.projected_date for e in queue] == [e.projected_range.confident for e in queue]
     assert [e.purchase_order_id for e in queue] == [early.pk, late.pk, None]
     # And the dates are the ones promised at checkout and kept by backorder_dates_refresh
     assert [e.expected_date for e in queue] == [e.projected_date for e in queue]
@@ -139,10 +154,14 @@ def test_a_purchase_order_that_straddles_two_lines_covers_both():
 
     queue = backorder_queue(variant_id=variant.pk)
 
-    assert [(e.units_ahead, e.projected_date, e.purchase_order_reference) for e in queue] == [
-        (0, today + timedelta(days=5), "PO-BIG"),
-        (1, today + timedelta(days=5), "PO-BIG"),
-        (3, today + timedelta(days=9), "PO-NEXT"),
+    big, following = (
+        from_purchase_order(today + timedelta(days=5)),
+        from_purchase_order(today + timedelta(days=9)),
+    )
+    assert [(e.units_ahead, e.projected_range, e.purchase_order_reference) for e in queue] == [
+        (0, big, "PO-BIG"),
+        (1, big, "PO-BIG"),
+        (3, following, "PO-NEXT"),
     ]
 
 
@@ -156,9 +175,10 @@ def test_free_stock_not_yet_allocated_serves_the_head_of_the_queue_today():
 
     queue = backorder_queue(variant_id=variant.pk)
 
-    assert [(e.source, e.projected_date, e.purchase_order_reference) for e in queue] == [
-        (QueueSource.STOCK, today, ""),
-        (QueueSource.PURCHASE_ORDER, today + timedelta(days=4), "PO-SOON"),
+    # Free stock ships on the next shipping day (today on a weekday)
+    assert [(e.source, e.projected_range, e.purchase_order_reference) for e in queue] == [
+        (QueueSource.STOCK, from_stock(), ""),
+        (QueueSource.PURCHASE_ORDER, from_purchase_order(today + timedelta(days=4)), "PO-SOON"),
     ]
 
 
@@ -171,8 +191,10 @@ def test_an_overdue_purchase_order_is_counted_on_from_today_plus_grace(settings)
 
     (entry,) = backorder_queue(variant_id=variant.pk)
 
-    assert (entry.projected_date, entry.purchase_order_reference, entry.purchase_order_overdue) == (
-        today + timedelta(days=3),
+    # At least 3 shipping days from today, or later if the supplier's lateness counted from the
+    # recorded date says so (docs/dates.md)
+    assert (entry.projected_range, entry.purchase_order_reference, entry.purchase_order_overdue) == (
+        from_purchase_order(today - timedelta(days=4)),
         "PO-LATE",
         True,
     )
@@ -188,9 +210,9 @@ def test_a_page_in_the_middle_of_the_queue_knows_what_is_ahead_of_it():
     page = backorder_queue_page(variant_id=variant.pk, offset=2, limit=2)
 
     assert page.total_lines == 5
-    assert [(e.position, e.order_number, e.units_ahead, e.projected_date) for e in page.entries] == [
-        (3, orders[2].number, 3, today + timedelta(days=6)),
-        (4, orders[3].number, 4, today + timedelta(days=LEAD_TIME)),
+    assert [(e.position, e.order_number, e.units_ahead, e.projected_range) for e in page.entries] == [
+        (3, orders[2].number, 3, from_purchase_order(today + timedelta(days=6))),
+        (4, orders[3].number, 4, from_lead_time(LEAD_TIME)),
     ]
     assert page.entries == backorder_queue(variant_id=variant.pk)[2:4]
 
@@ -217,10 +239,11 @@ def test_queue_page_shows_the_table_in_service_order(admin_client):
         (1, second.number, "1 day", "Split"),
         (2, first.number, "12 days", "Split"),
     ]
+    early, estimate = from_purchase_order(today + timedelta(days=5)), from_lead_time(LEAD_TIME)
     assert [(r["projected"], r["basis"], r["entry"].purchase_order_reference) for r in rows] == [
-        (date_in_words(today + timedelta(days=5)), "", "PO-EARLY"),
+        (date_range_in_words(early.earliest, early.confident), "", "PO-EARLY"),
         (
-            date_in_words(today + timedelta(days=LEAD_TIME)),
+            date_range_in_words(estimate.earliest, estimate.confident),
             f"no purchase order covers it yet: lead-time estimate ({LEAD_TIME} days)",
             "",
         ),
@@ -230,7 +253,7 @@ def test_queue_page_shows_the_table_in_service_order(admin_client):
     assert reverse("admin:inventory_purchaseorder_change", args=[po.pk]) in html
     assert html.count('<span class="priority-badge">Priority</span>') == 1
     assert "12 days" in html
-    assert date_in_words(today + timedelta(days=5)) in html  # e.g. "Tuesday 1 December 2026"
+    assert date_range_in_words(early.earliest, early.confident) in html  # e.g. "14–21 December 2026"
     assert "Run allocation now" in html
     assert "Mark selected orders as priority" in html
 
@@ -246,11 +269,15 @@ def test_queue_page_explains_an_overdue_purchase_order_and_free_stock(admin_clie
     rows = admin_client.get(queue_url(variant)).context["rows"]
 
     late = date_in_words(today - timedelta(days=4)).split(" ", 1)[1]  # "17 November 2026"
+    stock, overdue = from_stock(), from_purchase_order(today - timedelta(days=4))
     assert [(r["projected"], r["basis"]) for r in rows] == [
-        (date_in_words(today), "in stock now: served by the next allocation pass"),
         (
-            date_in_words(today + timedelta(days=3)),
-            f"PO-LATE is overdue (expected {late}): counted on 3 days from today",
+            date_range_in_words(stock.earliest, stock.confident),
+            "in stock now: served by the next allocation pass",
+        ),
+        (
+            date_range_in_words(overdue.earliest, overdue.confident),
+            f"PO-LATE is overdue (expected {late}): counted on at least 3 shipping days from today",
         ),
     ]
 
@@ -275,8 +302,9 @@ def test_queue_page_of_an_unknown_variant_is_404(admin_client):
 def test_queue_page_queries_do_not_grow_with_waiting_lines(
     admin_client, django_assert_num_queries, django_assert_max_num_queries, with_purchase_orders
 ):
-    # session, user, variant, availability (2), waiting lines (1), PO references (1 when any)
-    budget = 7 if with_purchase_orders else 6
+    # session, user, variant, availability (2), the shop's closures (1: the shipping calendar), waiting
+    # lines (1), PO references (1 when any) and their suppliers' habits (2 when any; docs/dates.md)
+    budget = 10 if with_purchase_orders else 7
     variant = backordered_item()
     if with_purchase_orders:
         incoming(variant, 3, in_days=5, reference="PO-A")
@@ -298,7 +326,9 @@ def test_a_long_queue_is_paged_and_positions_continue(admin_client, monkeypatch,
     variant = backordered_item()
     orders = waiting_orders(variant, [1, 1, 1, 1, 1])
 
-    with django_assert_num_queries(7):  # the page is full, so the lines are counted too
+    # session, user, variant, availability (2), closures (1), waiting lines (1), and the page is full, so
+    # the lines are counted too (1)
+    with django_assert_num_queries(8):
         response = admin_client.get(queue_url(variant) + "?page=2")
 
     assert [(r["entry"].position, r["entry"].order_number) for r in response.context["rows"]] == [
@@ -338,8 +368,9 @@ def test_list_page_when_nobody_waits(admin_client):
 def test_list_page_queries_do_not_grow_with_variants(
     admin_client, django_assert_num_queries, django_assert_max_num_queries
 ):
-    # session, user, count, the page of variants, their next deliveries
-    budget = 5
+    # session, user, count, the page of variants, their next deliveries (1), the shop's closures (1: the
+    # shipping calendar) and the deliveries' suppliers' habits (2, all suppliers at once; docs/dates.md)
+    budget = 8
     first = backordered_item()
     waiting_orders(first, [1])
     incoming(first, 5, in_days=3, reference="PO-1")
@@ -583,16 +614,19 @@ def test_list_page_shows_the_next_delivery_of_each_waiting_item(admin_client, se
 
     deliveries = {r["sku"]: r["next_delivery"] for r in response.context["rows"]}
     po_url = lambda po: reverse("admin:inventory_purchaseorder_change", args=[po.pk])  # noqa: E731
+    # The day the projection counts on: the supplier's p90 lateness added (docs/dates.md)
+    counted = from_purchase_order(today + timedelta(days=5)).confident
     assert deliveries["MUG-BLUE"] == {
-        "when": date_in_words(today + timedelta(days=5)),
-        "note": "in 5 days",
+        "when": date_in_words(counted),
+        "note": f"in {(counted - today).days} days",
         "reference": "PO-SOON",
         "url": po_url(soon),
         "units": "6 units",
     }
-    assert deliveries["LATE-1"]["when"] == date_in_words(today + timedelta(days=3))
+    counted = from_purchase_order(today - timedelta(days=2)).confident
+    assert deliveries["LATE-1"]["when"] == date_in_words(counted)
     assert deliveries["LATE-1"]["reference"] == "PO-OVERDUE"
-    assert deliveries["LATE-1"]["note"].startswith("in 3 days; overdue, expected ")
+    assert deliveries["LATE-1"]["note"].startswith(f"in {(counted - today).days} days; overdue, expected ")
     assert deliveries["NONE-1"] is None
     page = response.content.decode()
     assert '<th scope="col">Next delivery</th>' in page

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from inventory.models import BackorderMode, PurchaseOrderStatus, StockItem
+from inventory.projection import DateRange
 from inventory.selectors import (
     availability_best,
     availability_for_variant,
@@ -104,8 +105,11 @@ def test_allow_policy_without_po_uses_lead_time():
     a = avail(variant)
 
     assert (a.status, a.sellable_now, a.backorderable) == ("backorder", 0, None)
-    assert a.expected_date == date(2026, 12, 1)
-    assert a.message == "Available on backorder, expected to ship by Tuesday 1 December 2026"
+    # No purchase order: earliest today + 10 days (Tuesday 1 December), confident + the shop's default
+    # p90 lateness of 7 days (Tuesday 8 December); both are shipping days (docs/dates.md).
+    assert a.expected_range == DateRange(earliest=date(2026, 12, 1), confident=date(2026, 12, 8))
+    assert a.expected_date == date(2026, 12, 8)
+    assert a.message == "Available on backorder, expected to ship 1–8 December 2026"
     assert a.schema_org == "https://schema.org/BackOrder"
 
 
@@ -120,9 +124,12 @@ def test_backorder_date_respects_the_queue():
     a = avail(variant)
 
     assert a.waiting_backorders == 30
-    assert a.expected_date == date(2026, 12, 15)
-    assert a.backorder_date(10) == date(2026, 12, 15)
-    assert a.backorder_date(11) == date(2026, 12, 31)  # beyond both POs: today + 40 days lead time
+    # The second PO, padded by the default lateness: 15 Dec + 2 = Thu 17 Dec, + 7 = Tue 22 Dec.
+    assert a.expected_range == DateRange(earliest=date(2026, 12, 17), confident=date(2026, 12, 22))
+    assert a.backorder_date(10) == date(2026, 12, 22)
+    # Beyond both POs: today + 40 days lead time (Thu 31 Dec), confident + 7 (Thu 7 Jan 2027).
+    assert a.backorder_range(11) == DateRange(earliest=date(2026, 12, 31), confident=date(2027, 1, 7))
+    assert a.backorder_date(11) == date(2027, 1, 7)
 
 
 def test_partially_received_po_counts_only_what_is_outstanding():
@@ -134,8 +141,10 @@ def test_partially_received_po_counts_only_what_is_outstanding():
 
     a = avail(variant)
 
-    # 4 outstanding on the first PO cannot serve the 6th waiting unit.
-    assert a.expected_date == date(2026, 12, 20)
+    # 4 outstanding on the first PO cannot serve the 6th waiting unit: the second PO, 20 December (a
+    # Sunday) + the default lateness, 2 days (Tue 22 Dec) to 7 days (Sun 27 Dec, next shipping day:
+    # Tue 29 Dec, after Christmas and the Boxing Day bank holiday on Monday 28 December).
+    assert a.expected_range == DateRange(earliest=date(2026, 12, 22), confident=date(2026, 12, 29))
 
 
 def test_overdue_po_promises_today_plus_grace():
@@ -143,7 +152,10 @@ def test_overdue_po_promises_today_plus_grace():
     BackorderPolicyFactory(variant=variant, mode=BackorderMode.ALLOW)
     incoming(variant, 10, date(2026, 11, 10))
 
-    assert avail(variant).expected_date == date(2026, 11, 24)
+    # 3 shipping days from Saturday 21 November: Wednesday 25 November (later than 10 Nov + 2 or + 7).
+    assert avail(variant).expected_range == DateRange(
+        earliest=date(2026, 11, 25), confident=date(2026, 11, 25)
+    )
 
 
 def test_draft_and_cancelled_pos_are_not_counted():
@@ -152,7 +164,11 @@ def test_draft_and_cancelled_pos_are_not_counted():
     incoming(variant, 10, date(2026, 12, 1), status=PurchaseOrderStatus.DRAFT)
     incoming(variant, 10, date(2026, 12, 2), status=PurchaseOrderStatus.CANCELLED)
 
-    assert avail(variant).expected_date == date(2026, 12, 21)
+    # Today + 30 days lead time (Monday 21 December), confident + 7 days (Monday 28 December is the
+    # Boxing Day bank holiday: Tuesday 29 December).
+    assert avail(variant).expected_range == DateRange(
+        earliest=date(2026, 12, 21), confident=date(2026, 12, 29)
+    )
 
 
 def test_backorder_limit_reached_exactly_is_out_of_stock():
@@ -226,7 +242,8 @@ def test_low_stock_with_backorder_allowed_mentions_the_date():
     a = avail(variant)
 
     assert a.message == (
-        "Only 2 left in stock; more can be ordered on backorder, expected to ship by Saturday 28 November 2026"
+        # today + 7 days is Saturday 28 November: the next shipping day is Monday 30 November; + 7 more.
+        "Only 2 left in stock; more can be ordered on backorder, expected to ship 30 November – 7 December 2026"
     )
     assert a.discount_percent == Decimal("10")
 
@@ -247,13 +264,18 @@ def test_bulk_availability_uses_two_queries_whatever_the_count(django_assert_num
         incoming(v, 5, date(2026, 12, 1))
         waiting(v, 2)
 
-    with django_assert_num_queries(2):
+    # The numbers, the purchase-order lines, the suppliers' habits (2, for every supplier at once) and the
+    # shop's closures (the calendar): the same five for 24 variants as for one (docs/dates.md).
+    with django_assert_num_queries(5):
         result = availability_for_variants(variant_ids=[v.pk for v in variants], today=TODAY)
 
     assert [result[v.pk].status for v in variants] == ["in_stock"] * 8 + ["backorder"] * 8 + [
         "out_of_stock"
     ] * 8
-    assert {result[v.pk].expected_date for v in variants[8:16]} == {date(2026, 12, 1)}
+    # 1 December + 2 days (Thursday 3 December) to + 7 days (Tuesday 8 December).
+    assert {result[v.pk].expected_range for v in variants[8:16]} == {
+        DateRange(earliest=date(2026, 12, 3), confident=date(2026, 12, 8))
+    }
 
 
 def test_product_filters_available_now_and_backorder():

@@ -17,7 +17,7 @@ from orders.models import DelayCause, LineDelay
 from orders.tasks import send_due_delay_notices
 from orders.tests.delays_helpers import T0, backorderable, day, delay_emails, text_of, waiting_order
 from orders.tokens import make_order_token
-from shop.formatting import date_in_words
+from shop.formatting import date_range_in_words
 from shop.submissions import submission_key_new
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +197,10 @@ def test_a_later_date_from_the_supplier_runs_the_staff_date_change_and_emails_wa
         send_due_delay_notices()
     [email] = delay_emails(mailoutbox)
     assert email.to == ["ada@example.com"]
-    assert date_in_words(delay.new_date, weekday=True) in text_of(email)
+    # the new range: 20 March + the supplier's default lateness, 2 to 7 days (docs/dates.md)
+    delay.refresh_from_db()
+    assert date_range_in_words(delay.new_earliest_date, delay.new_date) == "23–27 March 2026"
+    assert "New date: 23–27 March 2026" in text_of(email)
     # The purchase order's history in the admin shows who moved it and why.
     html = admin_client.get(reverse("admin:inventory_purchaseorder_change", args=[po.pk])).content.decode()
     assert "Supplier (from the emailed link)" in html and "Factory closed for a week" in html

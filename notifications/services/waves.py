@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from inventory.selectors import availability_for_variant, availability_for_variants
+from inventory.selectors.scope import read_scope
 
 from ..locks import restock_wave_lock, subscriptions_skip_locked
 from ..models import (
@@ -41,6 +42,7 @@ def _wave_page_size() -> int:
     return getattr(settings, "BACK_IN_STOCK_PAGE_SIZE", 5000)
 
 
+@read_scope()  # one shipping calendar (and supplier habits) for the whole pass
 def back_in_stock_process(*, variant_ids: list[int]) -> dict[int, int]:
     """Stock of these variants grew: start a restock where units are free beyond the backorder queue.
 
@@ -73,6 +75,7 @@ def back_in_stock_process(*, variant_ids: list[int]) -> dict[int, int]:
     return result
 
 
+@read_scope()  # one shipping calendar (and supplier habits) for the whole pass
 def back_in_stock_send_due_waves(*, limit: int = 100) -> dict[int, int]:
     """Beat: send the next wave of every restock whose wait is over; end those with no stock left."""
     now = timezone.now()

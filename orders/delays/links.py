@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from shop.formatting import date_in_words
+from shop.formatting import ships_in_words
 
 from ..locks import order_lines_of_order_lock
 from ..models import DelayChoice, DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind
@@ -52,7 +52,7 @@ def delay_keep_waiting(*, notice_id: int) -> DelayNotice:
     notice = DelayNotice.objects.select_related("order").get(pk=notice_id)
     delays = list(notice.line_delays.filter(status=DelayNoticeStatus.SENT).select_related("line"))
     dates = "; ".join(
-        f"{d.line.product_name} now expected by {date_in_words(d.new_date, weekday=True)}" for d in delays
+        f"{d.line.product_name} now {ships_in_words(d.new_earliest_date, d.new_date)}" for d in delays
     )
     OrderEvent.objects.create(
         order=notice.order,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 from orders.services.dates import DatesRefresh, backorder_dates_reproject
-from shop.formatting import date_in_words
+from shop.formatting import date_in_words, date_range_in_words
 
 from ..locks import delay_notice_due_lock
 from ..models import DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind, OrderLine
@@ -30,9 +30,8 @@ def _delay_message(delays: list[LineDelay]) -> str:
     parts = []
     for delay in delays:
         line = delay.line
-        new = "no confirmed date yet" if delay.estimated else date_in_words(delay.new_date, weekday=True)
-        if delay.estimated:
-            new += f" (our estimate: {date_in_words(delay.new_date, weekday=True)})"
+        new_range = date_range_in_words(delay.new_earliest_date, delay.new_date)
+        new = f"no confirmed date yet (our estimate: {new_range})" if delay.estimated else new_range
         parts.append(
             f"{delay.units_waiting} × {line.product_name}: was {date_in_words(delay.old_date, weekday=True)}, now {new}"
         )
@@ -69,6 +68,7 @@ def _delay_notice_send(*, notice_id: int, refresh: DatesRefresh | None, now: dat
             continue
         projection = projections.get(line.pk)
         delay.new_date = line.expected_date
+        delay.new_earliest_date = line.expected_earliest_date
         delay.units_waiting = line.quantity_backordered
         delay.estimated = projection is not None and not refresh.covered_by_supply(projection)
         delay.lead_time_days = (
@@ -102,7 +102,15 @@ def _delay_notice_send(*, notice_id: int, refresh: DatesRefresh | None, now: dat
         delay.status = DelayNoticeStatus.SENT
     LineDelay.objects.bulk_update(
         kept,
-        ["status", "new_date", "units_waiting", "estimated", "lead_time_days", "updated_at"],
+        [
+            "status",
+            "new_date",
+            "new_earliest_date",
+            "units_waiting",
+            "estimated",
+            "lead_time_days",
+            "updated_at",
+        ],
         batch_size=500,
     )
     OrderLine.objects.bulk_update(
@@ -120,6 +128,7 @@ def _delay_notice_send(*, notice_id: int, refresh: DatesRefresh | None, now: dat
                 str(d.line_id): {
                     "old": d.old_date.isoformat(),
                     "new": d.new_date.isoformat(),
+                    "new_earliest": d.new_earliest_date.isoformat() if d.new_earliest_date else None,
                     "estimated": d.estimated,
                     "cause": d.cause,
                 }

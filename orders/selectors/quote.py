@@ -60,13 +60,14 @@ class QuoteLine:
     quantity: int
     ship_now: int
     backorder: int
-    expected_date: date | None
+    expected_date: date | None  # the confident end of the range (docs/dates.md)
     unit_price: Decimal
     backorder_unit_price: Decimal
     discount_percent: Decimal
     total: Decimal
     message: str = ""
     availability: Availability | None = field(default=None, repr=False)  # what the split was made from
+    expected_earliest: date | None = None  # the earliest end of the range
 
 
 @dataclass
@@ -124,13 +125,15 @@ def order_quote(
             problems.append(message)
         discount = a.discount_percent or Decimal("0") if later else Decimal("0")
         bo_price = backorder_price(variant.price, discount)
+        span = a.backorder_range(later)
         lines.append(
             QuoteLine(
                 variant=variant,
                 quantity=quantity,
                 ship_now=now,
                 backorder=later,
-                expected_date=a.backorder_date(later),
+                expected_date=span.confident if span else None,
+                expected_earliest=span.earliest if span else None,
                 unit_price=variant.price,
                 backorder_unit_price=bo_price,
                 discount_percent=discount,

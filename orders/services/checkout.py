@@ -20,7 +20,7 @@ from inventory.services import (
 from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 from notifications.services.subscriptions import back_in_stock_close_for_buyer
-from shop.formatting import date_in_words
+from shop.formatting import date_range_in_words
 
 from ..lifecycle import Move, line_apply, order_status
 from ..locks import order_lines_of_order_lock, payment_lock
@@ -250,6 +250,7 @@ def _order_lines(order: Order, quote: Quote, plans: list[PlannedLine]) -> list[O
             quantity_allocated=plan.allocate,
             quantity_backordered=plan.backorder,
             expected_date=plan.expected_date,
+            expected_earliest_date=plan.expected_earliest,
             first_promised_date=plan.expected_date,
             promised_date=plan.expected_date,
             promised_on=timezone.localdate() if plan.backorder else None,
@@ -328,6 +329,7 @@ def _order_create(
             backorder=quoted[v].backorder,
             expected_date=quoted[v].expected_date,
             picks=(),
+            expected_earliest=quoted[v].expected_earliest,
         )
         for v, q in items
     ]
@@ -371,7 +373,7 @@ def _order_create(
     message = "Order placed."
     if waiting:
         message += " Waiting for stock: " + "; ".join(
-            f"{line.quantity_backordered} × {line.product_name} (expected {date_in_words(line.expected_date, weekday=True)})"
+            f"{line.quantity_backordered} × {line.product_name} (expected {date_range_in_words(line.expected_earliest_date, line.expected_date)})"
             for line in waiting
         )
     events = [OrderEvent(order=order, kind=OrderEventKind.PLACED, message=message[:500], user_id=user_id)]

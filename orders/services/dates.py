@@ -8,7 +8,7 @@ from datetime import date
 from django.db import connection
 from django.utils import timezone
 
-from inventory.projection import ordered_incoming, project_ready_date
+from inventory.projection import DateRange, ordered_incoming
 from inventory.selectors import availability_for_variants
 
 from ..models import OrderLine
@@ -26,7 +26,8 @@ class LineProjection:
     units_ahead: int  # waiting units of the lines served before it
     waiting: int
     old_date: date | None  # as stored before this refresh
-    new_date: date  # projected now (and stored)
+    new_date: date  # projected now (and stored): the confident end, the date a promise is held to
+    new_earliest: date | None = None  # the earliest end of the range projected now (and stored)
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,7 @@ class DatesRefresh:
         the calendar simply moving on.
         """
         a = self.availability[line.variant_id]
-        return project_ready_date(
-            units_ahead=line.units_ahead,
-            quantity=line.waiting,
-            free_now=a.free_stock,
-            incoming=a.incoming,
-            today=today,
-            lead_time_days=a.lead_time_days,
-            overdue_grace_days=a.overdue_grace_days,
-        )
+        return a.project(units_ahead=line.units_ahead, quantity=line.waiting, today=today).confident
 
     def covered_by_supply(self, line: LineProjection) -> bool:
         """True when free stock and dated open purchase orders cover the line; False: lead-time estimate."""
@@ -63,7 +56,7 @@ class DatesRefresh:
         supply = a.free_stock + sum(
             qty
             for _, qty in ordered_incoming(
-                a.incoming, today=self.today, overdue_grace_days=a.overdue_grace_days
+                a.incoming, today=self.today, overdue_grace_days=a.overdue_grace_days, calendar=a.calendar
             )
         )
         return supply >= line.units_ahead + line.waiting
@@ -102,56 +95,52 @@ def backorder_dates_preview(*, variant_ids: Iterable[int], today: date | None = 
 
 def _project(
     *, variant_ids: Iterable[int], today: date | None
-) -> tuple[DatesRefresh, list[tuple[int, date]]]:
-    """Every waiting line's projection, and the (line id, new date) pairs whose stored date differs."""
+) -> tuple[DatesRefresh, list[tuple[int, DateRange]]]:
+    """Every waiting line's projection, and the (line id, new range) pairs whose stored dates differ."""
     today = today or timezone.localdate()
     availability = availability_for_variants(variant_ids=variant_ids, today=today)
     lines = (
         OrderLine.objects.waiting()
         .filter(variant_id__in=list(availability))
         .order_by("variant_id", *queue_order())
-        .values_list("pk", "variant_id", "quantity_backordered", "expected_date")
+        .values_list("pk", "variant_id", "quantity_backordered", "expected_date", "expected_earliest_date")
     )
     projections: list[LineProjection] = []
-    changed: list[tuple[int, date]] = []
+    changed: list[tuple[int, DateRange]] = []
     ahead: dict[int, int] = {}
-    for pk, variant_id, waiting, old in lines.iterator(chunk_size=5000):
+    for pk, variant_id, waiting, old, old_earliest in lines.iterator(chunk_size=5000):
         a = availability[variant_id]
         units_ahead = ahead.get(variant_id, 0)
-        new = project_ready_date(
-            units_ahead=units_ahead,
-            quantity=waiting,
-            free_now=a.free_stock,
-            incoming=a.incoming,
-            today=today,
-            lead_time_days=a.lead_time_days,
-            overdue_grace_days=a.overdue_grace_days,
-        )
+        new = a.project(units_ahead=units_ahead, quantity=waiting)
         ahead[variant_id] = units_ahead + waiting
-        projections.append(LineProjection(pk, variant_id, units_ahead, waiting, old, new))
-        if new != old:
+        projections.append(
+            LineProjection(pk, variant_id, units_ahead, waiting, old, new.confident, new.earliest)
+        )
+        if (new.earliest, new.confident) != (old_earliest, old):
             changed.append((pk, new))
     return DatesRefresh(
         today=today, availability=availability, lines=projections, changed=len(changed)
     ), changed
 
 
-def _expected_dates_write(changed: list[tuple[int, date]]) -> None:
-    """Store the new expected dates, [(line id, date)] (ORM; SQLite). PostgreSQL twin below.
+def _expected_dates_write(changed: list[tuple[int, DateRange]]) -> None:
+    """Store the new expected ranges, [(line id, range)] (ORM; SQLite). PostgreSQL twin below.
     Parity: orders/tests/test_allocation_parity.py::test_python_and_postgres_write_the_same_expected_dates.
     """
     OrderLine.objects.bulk_update(
-        [OrderLine(pk=pk, expected_date=d) for pk, d in changed], ["expected_date"], batch_size=1000
+        [OrderLine(pk=pk, expected_date=r.confident, expected_earliest_date=r.earliest) for pk, r in changed],
+        ["expected_date", "expected_earliest_date"],
+        batch_size=1000,
     )
 
 
-def _expected_dates_write_postgres(changed: list[tuple[int, date]]) -> None:
+def _expected_dates_write_postgres(changed: list[tuple[int, DateRange]]) -> None:
     """`_expected_dates_write` in one statement whatever the number of lines (PostgreSQL).
     Parity: orders/tests/test_allocation_parity.py::test_python_and_postgres_write_the_same_expected_dates.
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {OrderLine._meta.db_table} l SET expected_date = v.d "
-            "FROM unnest(%s::bigint[], %s::date[]) AS v(id, d) WHERE l.id = v.id",
-            [[pk for pk, _ in changed], [d for _, d in changed]],
+            f"UPDATE {OrderLine._meta.db_table} l SET expected_date = v.d, expected_earliest_date = v.e "
+            "FROM unnest(%s::bigint[], %s::date[], %s::date[]) AS v(id, d, e) WHERE l.id = v.id",
+            [[pk for pk, _ in changed], [r.confident for _, r in changed], [r.earliest for _, r in changed]],
         )

@@ -1,5 +1,6 @@
 """The auto-allocation pass: order of service, partial fills, idempotency, crash safety."""
 
+from dataclasses import astuple
 from datetime import timedelta
 from unittest import mock
 
@@ -9,9 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Allocation, AllocationRequest, MovementReason, StockItem, StockMovement
+from inventory.projection import DateRange
 from inventory.selectors import ledger_discrepancies
 from inventory.services import purchase_order_receive, stock_adjust
 from inventory.tests.factories import PurchaseOrderFactory, PurchaseOrderLineFactory, WarehouseFactory
+from inventory.tests.promises import from_lead_time, from_purchase_order
 from notifications.models import Notification
 from orders.models import OrderEvent, OrderLine
 from orders.services import allocation_serve_queue, order_set_priority, stock_arrived_process
@@ -251,16 +254,19 @@ def test_a_crash_between_batches_leaves_whole_batches_and_the_rerun_finishes():
     assert ledger_discrepancies() == []
 
 
+def range_of(line) -> DateRange:
+    return DateRange(earliest=line.expected_earliest_date, confident=line.expected_date)
+
+
 def test_dates_of_waiting_lines_are_recomputed_from_the_queue(django_capture_on_commit_callbacks):
     variant = VariantFactory()
     allow_backorders(variant, lead_time_days=30)
     po = PurchaseOrderFactory(expected_date=timezone.localdate() + timedelta(days=7))
     PurchaseOrderLineFactory(purchase_order=po, variant=variant, quantity_ordered=2)
     orders = waiting_orders(variant, [2, 2])
-    assert [o.lines.get().expected_date for o in orders] == [
-        timezone.localdate() + timedelta(days=7),
-        timezone.localdate() + timedelta(days=30),
-    ]
+    # The purchase order's date padded by its supplier's lateness, then the lead time (docs/dates.md)
+    covered, estimated = from_purchase_order(po.expected_date), from_lead_time(30)
+    assert [astuple(range_of(o.lines.get())) for o in orders] == [astuple(covered), astuple(estimated)]
 
     with django_capture_on_commit_callbacks(execute=True):
         stock_adjust(variant_id=variant.pk, warehouse_id=WarehouseFactory().pk, quantity_change=2)
@@ -268,7 +274,7 @@ def test_dates_of_waiting_lines_are_recomputed_from_the_queue(django_capture_on_
     lines = [o.lines.get() for o in orders]
     assert [(line.quantity_allocated, line.quantity_backordered) for line in lines] == [(2, 0), (0, 2)]
     # The second order now comes first in the queue: the purchase order covers it.
-    assert lines[1].expected_date == timezone.localdate() + timedelta(days=7)
+    assert range_of(lines[1]) == covered
     assert OrderLine.objects.filter(quantity_backordered__gt=0).count() == 1
 
 

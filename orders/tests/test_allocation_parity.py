@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Allocation, MovementReason, StockItem, StockMovement
+from inventory.projection import DateRange
 from inventory.selectors import ledger_discrepancies
 from inventory.tests.factories import WarehouseFactory
 from notifications.models import Notification
@@ -176,9 +177,13 @@ def test_python_and_postgres_write_the_same_expected_dates():
         lines[twin] = [
             place([(variant, n + 1)], email=f"d{n}@example.com").order.lines.get() for n in range(3)
         ]
-    changes = [
-        [(line.pk, today + timedelta(days=10 * (n + 1))) for n, line in enumerate(twin)] for twin in lines
-    ]
+
+    def span(n: int) -> DateRange:  # both ends of a range (docs/dates.md): the earliest, the confident
+        return DateRange(
+            earliest=today + timedelta(days=10 * n), confident=today + timedelta(days=10 * n + 7)
+        )
+
+    changes = [[(line.pk, span(n + 1)) for n, line in enumerate(twin)] for twin in lines]
 
     _expected_dates_write(changes[0])
     _expected_dates_write_postgres(changes[1])
@@ -187,12 +192,8 @@ def test_python_and_postgres_write_the_same_expected_dates():
         list(
             OrderLine.objects.filter(pk__in=[line.pk for line in twin])
             .order_by("pk")
-            .values_list("expected_date", flat=True)
+            .values_list("expected_earliest_date", "expected_date")
         )
         for twin in lines
     ]
-    assert (
-        dates[0]
-        == dates[1]
-        == [today + timedelta(days=10), today + timedelta(days=20), today + timedelta(days=30)]
-    )
+    assert dates[0] == dates[1] == [(span(n).earliest, span(n).confident) for n in (1, 2, 3)]

@@ -1,6 +1,5 @@
 """The cart: adding, changing and removing lines, refusals, the cart page, merging at login."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,23 +7,26 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import dateformat
 
+from inventory.tests.promises import from_lead_time
 from orders.models import Cart, CartLine
 from orders.services import cart_add, cart_get_or_create, cart_merge
 from orders.tests.helpers import allow_backorders, give_stock
 from orders.views import CART_SESSION_KEY
+from shop.formatting import ships_in_words
 from shop.tests.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery-staple"
-# Session, the cart's lines (with variants and products), availability (2), nav categories.
+# Session, the cart's lines (with variants and products), availability (2), the shop's closures (1: the
+# shipping calendar; no open purchase order here, so no supplier habits), nav categories.
 # Exactly this many for 1 line and for 10.
-CART_PAGE_QUERIES = 5
+CART_PAGE_QUERIES = 6
 # See test_a_guests_first_item_query_budget.
-ADD_FIRST_ITEM_QUERIES = 12
+ADD_FIRST_ITEM_QUERIES = 13
 
 
 def in_words(value) -> str:
@@ -249,10 +251,11 @@ def test_cart_page_shows_what_ships_now_what_waits_and_until_when(client):
     response = client.get(reverse("orders:cart"))
 
     content = response.content.decode()
-    expected = timezone.localdate() + timedelta(days=10)
+    # No purchase order: today + 10 days' lead time to + the default p90 lateness (docs/dates.md)
+    expected = from_lead_time(10)
     assert '<span class="fw-semibold">1</span> in stock, ready to ship' in content
     assert (
-        f'<span class="fw-semibold">2</span> on backorder, expected to ship by {in_words(expected)}'
+        f'<span class="fw-semibold">2</span> on backorder, {ships_in_words(expected.earliest, expected.confident)}'
         in content
     )
     assert "Backorder discount: 10% off the 2 waiting, €90.00 each" in content
@@ -413,7 +416,8 @@ def test_a_guests_first_item_query_budget(client, django_assert_max_num_queries)
     give_stock(variant, 3)
 
     # The form's variant (with its product); the transaction (2 with its savepoint): the variant
-    # again, its availability (2), the new cart and its line; the new session: exists?, insert (3).
+    # again, its availability (2) and the shop's closures (1: the shipping calendar; no open purchase
+    # order, so no supplier habits), the new cart and its line; the new session: exists?, insert (3).
     with django_assert_max_num_queries(ADD_FIRST_ITEM_QUERIES) as queries:
         response = client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 2})
 

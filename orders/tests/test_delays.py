@@ -24,6 +24,15 @@ from orders.tests.delays_helpers import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def punctual_suppliers(settings):
+    """These tests are about when a delay is told, so suppliers are counted on for the date they give
+    (no lateness padding): each promise is one day, the purchase order's (docs/dates.md). The first
+    test keeps the shop's default lateness and checks the ranges it gives."""
+    settings.SUPPLIER_DEFAULT_LATE_P50_DAYS = 0
+    settings.SUPPLIER_DEFAULT_LATE_P90_DAYS = 0
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
@@ -52,22 +61,26 @@ def told(order) -> list:
 # --- each cause: one email per order, with the date told and the new one ------------------------
 
 
-def test_a_later_purchase_order_date_emails_each_waiting_order_once(clock, commit, mailoutbox):
-    # Given a purchase order of 5 tents due Tuesday 10 March, and two customers waiting for 2 and 1
+def test_a_later_purchase_order_date_emails_each_waiting_order_once(clock, commit, mailoutbox, settings):
+    # The shop's default lateness for a supplier not learned yet: 2 days typical, 7 days 9 times in 10
+    settings.SUPPLIER_DEFAULT_LATE_P50_DAYS, settings.SUPPLIER_DEFAULT_LATE_P90_DAYS = 2, 7
+    # Given a purchase order of 5 tents due Tuesday 10 March, and two customers waiting for 2 and 1:
+    # they are told Thursday 12 to Tuesday 17 March, and promised the 17th (the confident end)
     tent = backorderable()
     po = purchase_order(tent, 5, day(8))
     ada = waiting_order(tent, 2, email="ada@example.com")
     bob = waiting_order(tent, 1, email="bob@example.com")
-    assert told(ada) == [(day(8), day(8))]
+    assert told(ada) == [(day(15), day(15))]
+    assert ada.lines.get().expected_earliest_date == day(10)
 
-    # When the supplier moves the delivery to Friday 20 March
+    # When the supplier moves the delivery to Friday 20 March: Monday 23 to Friday 27 March
     with commit():
         purchase_order_set_expected_date(purchase_order_id=po.pk, expected_date=day(18))
 
     # Then the slip is recorded at once, but nobody is emailed during the quiet period
     assert sorted(LineDelay.objects.values_list("line__order__email", "old_date", "new_date", "cause")) == [
-        ("ada@example.com", day(8), day(18), DelayCause.PO_DATE_CHANGED),
-        ("bob@example.com", day(8), day(18), DelayCause.PO_DATE_CHANGED),
+        ("ada@example.com", day(15), day(25), DelayCause.PO_DATE_CHANGED),
+        ("bob@example.com", day(15), day(25), DelayCause.PO_DATE_CHANGED),
     ]
     assert set(LineDelay.objects.values_list("purchase_order_id", flat=True)) == {po.pk}
     later(clock, minutes=29)
@@ -83,16 +96,15 @@ def test_a_later_purchase_order_date_emails_each_waiting_order_once(clock, commi
         ("bob@example.com", f"Order {bob.number}: sorry, Alpine Tent will be later than we said"),
     ]
     ada_text = text_of(next(m for m in emails if m.to == ["ada@example.com"]))
-    assert (
-        "- 2 × Alpine Tent\n  We said: Tuesday 10 March 2026\n  New date: Friday 20 March 2026\n" in ada_text
-    )
+    assert "- 2 × Alpine Tent\n  We said: Tuesday 17 March 2026\n  New date: 23–27 March 2026\n" in ada_text
     assert "Our supplier has moved their delivery to a later date." in ada_text
     assert "We're sorry" in ada_text
-    # The date told is now the new one; the timeline says so
-    assert told(ada) == [(day(18), day(18))]
+    # The date told is now the new confident end; the timeline says the new range
+    assert told(ada) == [(day(25), day(25))]
+    assert LineDelay.objects.filter(line__order=ada).get().new_earliest_date == day(21)
     event = OrderEvent.objects.get(order=ada, kind=OrderEventKind.DELAYED)
-    assert event.message == (
-        "Sorry, delayed: 2 × Alpine Tent: was Tuesday 10 March 2026, now Friday 20 March 2026."
+    assert (
+        event.message == "Sorry, delayed: 2 × Alpine Tent: was Tuesday 17 March 2026, now 23–27 March 2026."
     )
     # And running the sender again sends nothing more
     send_due(commit)
@@ -205,9 +217,10 @@ def test_the_daily_scan_tells_overdue_lines_once(clock, commit, mailoutbox):
     later(clock, days=9, hours=-2, minutes=-29)
     send_due(commit)
 
-    # Then Ada hears that the date passed, with the new date (today + the 3 days' grace of an overdue delivery)
+    # Then Ada hears that the date passed, with the new date: the 3 shipping days' grace of an overdue
+    # delivery from Wednesday 11 March, past the weekend (docs/dates.md)
     (message,) = delay_emails(mailoutbox)
-    assert "  We said: Tuesday 10 March 2026\n  New date: Saturday 14 March 2026\n" in text_of(message)
+    assert "  We said: Tuesday 10 March 2026\n  New date: Monday 16 March 2026\n" in text_of(message)
     assert "The stock we were expecting has not arrived on time." in text_of(message)
     assert LineDelay.objects.get().cause == DelayCause.OVERDUE
 
@@ -219,8 +232,8 @@ def test_the_daily_scan_tells_overdue_lines_once(clock, commit, mailoutbox):
     assert len(delay_emails(mailoutbox)) == 1
     assert LineDelay.objects.count() == 1
 
-    # Nor the next days, while the new date (14 March) has not passed, although the grace moves on daily
-    for n in (10, 11, 12):
+    # Nor the next days, while the new date (16 March) has not passed, although the grace moves on daily
+    for n in (10, 11, 12, 13, 14):
         later(clock, days=n, hours=-3)
         with commit():
             scan_delays()
@@ -228,17 +241,18 @@ def test_the_daily_scan_tells_overdue_lines_once(clock, commit, mailoutbox):
         send_due(commit)
     assert len(delay_emails(mailoutbox)) == 1
 
-    # But on 15 March, still waiting: the new date passed too, and she is told again
-    later(clock, days=13, hours=-3)
+    # But on Tuesday 17 March, still waiting: the new date passed too, and she is told again (3 shipping
+    # days from the 17th: Friday 20 March)
+    later(clock, days=15, hours=-3)
     with commit():
         scan_delays()
-    later(clock, days=13, hours=1)
+    later(clock, days=15, hours=1)
     send_due(commit)
     assert len(delay_emails(mailoutbox)) == 2
-    assert "  We said: Saturday 14 March 2026\n  New date: Wednesday 18 March 2026\n" in text_of(
+    assert "  We said: Monday 16 March 2026\n  New date: Friday 20 March 2026\n" in text_of(
         delay_emails(mailoutbox)[-1]
     )
-    assert told(ada) == [(day(16), day(16))]
+    assert told(ada) == [(day(18), day(18))]
 
 
 def test_a_lead_time_date_moving_on_with_the_calendar_is_not_a_delay_until_it_passes(
@@ -399,7 +413,7 @@ def test_one_email_names_every_delayed_item_and_what_is_still_on_its_way(clock, 
     )
     assert (
         "Still on its way as planned:\n"
-        "- 1 × Camp Stove, expected by Thursday 12 March 2026\n"
+        "- 1 × Camp Stove, expected to ship by Thursday 12 March 2026\n"
         "- 1 × Enamel Mug, in stock and reserved for you\n"
     ) in text
     assert LineDelay.objects.count() == 1

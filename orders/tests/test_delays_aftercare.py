@@ -54,7 +54,9 @@ def subjects(mailbox, word: str) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def escalation(clock, settings):
-    """On 25 March: Ada has waited 15 days past her first promised date (10 March), Bob 2 (23 March)."""
+    """On 1 April: Ada has waited 15 days past her first promised date (17 March: her purchase order's
+    10 March + the supplier's default p90 lateness, 7 days), Bob 2 (30 March: today + 21 days' lead time
+    + 7; docs/dates.md)."""
     settings.DELAY_ESCALATE_AFTER_DAYS = 14
     settings.STAFF_ALERT_EMAILS = ["ops@example.com", "Boss@example.com"]
     tent = backorderable()
@@ -62,7 +64,7 @@ def escalation(clock, settings):
     purchase_order(tent, 5, day(8))
     ada = waiting_order(tent, 2, email="ada@example.com")
     bob = waiting_order(stove, 1, email="bob@example.com")
-    later(clock, days=23, hours=-3)  # 25 March, 06:00
+    later(clock, days=30, hours=-3)  # 1 April, 06:00
     return {"tent": tent, "ada": ada, "bob": bob}
 
 
@@ -98,7 +100,9 @@ def test_the_daily_digest_lists_escalated_lines_with_their_customers_once_a_day(
     assert (
         f"- {ada.number} · ada@example.com (Ada Lovelace)\n"
         f"  2 × {tent.sku} Alpine Tent waiting\n"
-        "  First promised 10 March 2026 (15 days ago); now expected 28 March 2026\n"
+        # the overdue grace, 3 shipping days from Wednesday 1 April: Thursday 2, then Good Friday and Easter
+        # Monday are bank holidays, Tuesday 7, Wednesday 8
+        "  First promised 17 March 2026 (15 days ago); now expected 8 April 2026\n"
         f"  http://127.0.0.1:8000/admin/orders/order/{ada.pk}/change/\n"
     ) in text
     assert escalation["bob"].number not in text
@@ -398,7 +402,8 @@ def test_order_page_in_the_admin_shows_the_delay_and_the_answer(
 
     content = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
 
-    assert f"{tent.sku} — 10 March 2026 → 20 March 2026 (Purchase order date moved)" in content
+    # The dates promised: the confident ends, 10 March and 20 March + the default p90 lateness (7 days)
+    assert f"{tent.sku} — 17 March 2026 → 27 March 2026 (Purchase order date moved)" in content
     assert "Keeps waiting (2 March 2026, 09:31)" in content
     assert LineDelay.objects.count() == 1
     assert DelayNotice.objects.get().choice == "keep_waiting"

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from inventory.tests.promises import from_purchase_order
 from orders.models import DelayChoice, DelayNotice, LineDelay
 from orders.tests.delays_helpers import (
     DELAY_SUBJECT,
@@ -17,6 +18,7 @@ from orders.tests.delays_helpers import (
     text_of,
     waiting_order,
 )
+from shop.formatting import date_in_words, date_range_in_words
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -64,9 +66,12 @@ def test_a_date_moved_in_the_admin_emails_each_waiting_customer_once_through_the
     assert sorted(m["To"] for m in messages) == ["ada@example.com", "bob@example.com"]
     assert all(DELAY_SUBJECT in m["Subject"] for m in messages)
     ada_text = text_of(next(m for m in messages if m["To"] == "ada@example.com"))
-    old, new = today + timedelta(days=5), today + timedelta(days=20)
+    # We said the confident end of the old range; the new one is a range (docs/dates.md)
+    old = from_purchase_order(today + timedelta(days=5)).confident
+    new = from_purchase_order(today + timedelta(days=20))
     assert (
-        f"  We said: {old:%A} {old.day} {old:%B %Y}\n  New date: {new:%A} {new.day} {new:%B %Y}\n" in ada_text
+        f"  We said: {date_in_words(old, weekday=True)}\n"
+        f"  New date: {date_range_in_words(new.earliest, new.confident)}\n" in ada_text
     )
     time.sleep(2)  # nothing more arrives: exactly one email per affected order, none for Cy
     assert len(smtp_server.messages) == 2

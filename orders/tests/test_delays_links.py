@@ -42,7 +42,8 @@ def commit(django_capture_on_commit_callbacks):
 @pytest.fixture
 def delayed(clock, commit, mailoutbox):
     """Ada ordered 5 tents at 100.00 (10 % off those that wait): 2 from stock, 3 waiting for a purchase
-    order due 10 March that slipped to 20 March; the delay email went out at 09:31."""
+    order due 10 March that slipped to 20 March (told 12–17 March, then 23–27 March: the supplier's default
+    lateness, docs/dates.md); the delay email went out at 09:31."""
     tent = backorderable(backorder_discount_percent=Decimal("10"))
     give_stock(tent, 2)
     po = purchase_order(tent, 5, day(8))
@@ -94,7 +95,8 @@ def test_keep_waiting_page_asks_and_changes_nothing(client, delayed):
     assert response.status_code == 200
     content = response.content.decode()
     assert "Keep waiting for your items?" in content
-    assert "now expected by <strong>Friday 20 March 2026</strong>" in content
+    # The new range: 20 March + the supplier's default lateness, 2 to 7 days (docs/dates.md)
+    assert "now <strong>expected to ship 23–27 March 2026</strong>" in content
     assert choice_of(delayed["notice"]) == DelayChoice.NONE
     assert OrderEvent.objects.filter(order=delayed["order"], kind=OrderEventKind.NOTE).count() == 0
 
@@ -112,12 +114,13 @@ def test_keep_waiting_records_the_choice_once_and_the_order_page_shows_it(client
     delay, kept = timeline_of(page)[-2:]
     assert (delay[0], delay[2]) == (
         "Sorry, delayed",
-        "3 × Alpine Tent: was Tuesday 10 March 2026, now Friday 20 March 2026.",
+        # what was promised (the confident end of 12–17 March), then the new range
+        "3 × Alpine Tent: was Tuesday 17 March 2026, now 23–27 March 2026.",
     )
     assert kept == (
         "You chose to keep waiting",
         "Monday 2 March 2026 at 09:31",
-        "3 × Alpine Tent (Alpine Tent now expected by Friday 20 March 2026). Thank you for your patience.",
+        "3 × Alpine Tent (Alpine Tent now expected to ship 23–27 March 2026). Thank you for your patience.",
     )
 
     # And the link is used up: GET and POST are refused, and nothing is recorded twice

@@ -27,6 +27,15 @@ pytestmark = pytest.mark.django_db
 THURSDAY_12_MARCH = day(10)
 
 
+@pytest.fixture(autouse=True)
+def punctual_suppliers(settings):
+    """These tests are about a promise crossing the need-by date, so suppliers are counted on for the
+    date they give (no lateness padding, docs/dates.md): each promise is the purchase order's day, as
+    in orders/tests/test_delays.py."""
+    settings.SUPPLIER_DEFAULT_LATE_P50_DAYS = 0
+    settings.SUPPLIER_DEFAULT_LATE_P90_DAYS = 0
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:  # Monday 2 March 2026, 09:00

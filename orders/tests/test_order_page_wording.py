@@ -15,8 +15,10 @@ from orders.tokens import make_order_token
 
 pytestmark = pytest.mark.django_db
 
-EXPECTED = date(2027, 1, 6)  # when the waiting units of the table's lines are expected
-BY = ", expected by Wednesday 6 January 2027"
+# When the waiting units of the table's lines are expected: a range, the earliest day and the day we
+# are 90% sure of (docs/dates.md).
+EARLIEST, EXPECTED = date(2026, 12, 30), date(2027, 1, 6)
+BY = ", expected to ship 30 December 2026 – 6 January 2027"
 
 WAITING_SPLIT = "Waiting for stock: each item ships as soon as it arrives."
 WAITING_TOGETHER = "Waiting for stock: you asked for one parcel, so it ships when the last item arrives."
@@ -113,6 +115,7 @@ def an_order(policy: str, lines: list[tuple[int, int, int, int]]):
             quantity_shipped=shipped,
             quantity_cancelled=cancelled,
             expected_date=EXPECTED if waiting else None,
+            expected_earliest_date=EARLIEST if waiting else None,
         )
         line_apply(line, Move())  # the line's status, from its units
         line.save(update_fields=["status"])

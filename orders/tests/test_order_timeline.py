@@ -100,7 +100,9 @@ def test_the_timeline_tells_the_order_in_words_and_what_each_parcel_cost(
         (
             "You placed your order",
             "Monday 2 March 2026 at 09:00",
-            "Waiting for stock: 1 × Alpine Tent (expected Tuesday 10 March 2026)",
+            # The purchase order's 10 March + its supplier's lateness, 2 to 7 days (the shop's default):
+            # Thursday 12 to Tuesday 17 March (docs/dates.md)
+            "Waiting for stock: 1 × Alpine Tent (expected 12–17 March 2026)",
         ),
         ("Set aside for you", "Monday 2 March 2026 at 09:00", "2 × Blue mug"),
         ("Shipped", "Monday 2 March 2026 at 14:15", f"2 × Blue mug. {first_parcel}"),

@@ -3,6 +3,7 @@ throttle, bad input, and the three emails as their readers get them."""
 
 import re
 import uuid
+from dataclasses import astuple
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,12 +14,14 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
+from inventory.tests.promises import from_lead_time
 from notifications.models import Notification
 from orders.models import CustomerQuestion
 from orders.services import OrderActionError, customer_question_answer, customer_question_ask
 from orders.tests.helpers import allow_backorders, give_stock, place
 from orders.tokens import make_order_token
 from orders.views.questions import wait_in_words
+from shop.formatting import date_range_in_words
 from shop.tests.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -362,7 +365,10 @@ def test_customer_service_gets_the_question_with_the_order(
     client, alice, order, mailoutbox, django_capture_on_commit_callbacks
 ):
     client.force_login(alice)
-    expected = order.lines.get().expected_date
+    line = order.lines.get()
+    # No purchase order: today + the 14 days' lead time, and + the default p90 lateness (docs/dates.md)
+    assert (line.expected_earliest_date, line.expected_date) == astuple(from_lead_time(14))
+    expected = date_range_in_words(line.expected_earliest_date, line.expected_date)
 
     ask(
         client,
@@ -392,7 +398,7 @@ def test_customer_service_gets_the_question_with_the_order(
         f"Order {order.number}, placed {dateformat.format(timezone.localtime(order.placed_at), 'j F Y')}: "
         "Partly ready to ship\n"
         "Waiting for stock:\n"
-        f"- 2 × TENT-3P Alpine Tent (3 person), expected {in_words(expected)}\n"
+        f"- 2 × TENT-3P Alpine Tent (3 person), expected to ship {expected}\n"
         "\n"
         f"The order in the admin: http://127.0.0.1:8000/admin/orders/order/{order.pk}/change/\n"
         "\n" + FOOTER + "You are receiving this email at support@example.com.\n\n"
@@ -409,7 +415,10 @@ def test_the_customer_gets_an_acknowledgement(
     client, alice, order, mailoutbox, django_capture_on_commit_callbacks
 ):
     client.force_login(alice)
-    expected = order.lines.get().expected_date
+    line = order.lines.get()
+    # No purchase order: today + the 14 days' lead time, and + the default p90 lateness (docs/dates.md)
+    assert (line.expected_earliest_date, line.expected_date) == astuple(from_lead_time(14))
+    expected = date_range_in_words(line.expected_earliest_date, line.expected_date)
 
     ask(
         client, order, django_capture_on_commit_callbacks, subject="other", message="Can I <b>collect</b> it?"
@@ -430,7 +439,7 @@ def test_the_customer_gets_an_acknowledgement(
         "> Can I <b>collect</b> it?\n"
         "\n"
         "Still waiting for stock:\n"
-        f"- 2 × Alpine Tent (3 person), expected by {in_words(expected)}\n"
+        f"- 2 × Alpine Tent (3 person), expected to ship {expected}\n"
         "\n"
         "Your order page always shows the latest dates:\n"
         f"{order_link}\n"

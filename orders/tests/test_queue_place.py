@@ -39,8 +39,10 @@ def test_units_ahead_and_the_delivery_that_covers_them():
     waiting_order(tent, 1, email="second@example.com")
     mine = waiting_order(tent, 4, email="me@example.com")
 
+    # The day the projection counts on for it: 12 March + its supplier's p90 lateness (the shop's
+    # default, 7 days): Thursday 19 March (docs/dates.md)
     assert places_of(mine) == {
-        "Alpine Tent": "3 units ahead of yours; 20 arriving about Thursday 12 March 2026"
+        "Alpine Tent": "3 units ahead of yours; 20 arriving about Thursday 19 March 2026"
     }
 
 
@@ -67,12 +69,12 @@ def test_no_delivery_booked_says_the_date_is_an_estimate():
 def test_a_later_delivery_covers_the_units_beyond_the_first():
     tent = backorderable()
     purchase_order(tent, 3, day(10))
-    purchase_order(tent, 50, day(24))  # Thursday 26 March 2026
+    purchase_order(tent, 50, day(24))  # Thursday 26 March 2026; counted on 7 days later (p90 lateness)
     waiting_order(tent, 2, email="first@example.com")
     mine = waiting_order(tent, 2, email="me@example.com")  # units 3 and 4: the second delivery
 
     assert places_of(mine) == {
-        "Alpine Tent": "2 units ahead of yours; 50 arriving about Thursday 26 March 2026"
+        "Alpine Tent": "2 units ahead of yours; 50 arriving about Thursday 2 April 2026"
     }
 
 
@@ -86,7 +88,7 @@ def test_the_queue_order_counts_priority_and_need_by_orders_placed_later():
     waiting_order(tent, 4, email="later@example.com")  # behind mine: not counted
 
     assert places_of(mine) == {
-        "Alpine Tent": "5 units ahead of yours; 20 arriving about Thursday 12 March 2026"
+        "Alpine Tent": "5 units ahead of yours; 20 arriving about Thursday 19 March 2026"
     }
     assert places_of(urgent)["Alpine Tent"].startswith("3 units ahead of yours")
     assert places_of(vip)["Alpine Tent"].startswith("Yours are first in line")
@@ -100,7 +102,7 @@ def test_the_page_shows_each_waiting_line_and_nobody_else(client):
     give_stock(lamp, 1)
     mine_too = waiting_order(lamp, 1, email="me@example.com")  # in stock: not waiting, no place
 
-    assert page_places(client, mine) == ["3 units ahead of yours; 20 arriving about Thursday 12 March 2026."]
+    assert page_places(client, mine) == ["3 units ahead of yours; 20 arriving about Thursday 19 March 2026."]
     assert page_places(client, mine_too) == []
     page = client.get(mine.get_absolute_url() + f"?token={make_order_token(mine.number)}").content.decode()
     assert "someone.else" not in page

@@ -13,11 +13,13 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from inventory.models import StockItem
+from inventory.tests.promises import from_lead_time
 from orders.models import CartLine, Order, OrderLine, PaymentTransaction
 from orders.tests.factories import OrderFactory, OrderLineFactory
 from orders.tests.helpers import DECLINED_CARD, GOOD_CARD, allow_backorders, give_stock, place
 from orders.tokens import make_order_token, read_order_token
 from orders.views import CHECKOUT_KEYS_SESSION_KEY
+from shop.formatting import ships_in_words
 from shop.tests.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,16 +29,19 @@ PASSWORD = "correct-horse-battery-staple"
 
 # Exact query counts, the same for 1 and for 10 lines or orders (each test runs both).
 # Session (+ its save, 3 with the savepoint, as a key is issued), the cart's lines (with variants
-# and products), availability (2), nav, and the waiting items' backorder policies for the card
-# payment plan (orders.selectors.payment_plans, only when something waits).
-CHECKOUT_PAGE_QUERIES = 9
+# and products), availability (2), the shop's closures (1: the shipping calendar the promised ranges
+# are counted on; no open purchase order here, so no supplier habits), nav, and the waiting items'
+# backorder policies for the card payment plan (orders.selectors.payment_plans, only when something
+# waits).
+CHECKOUT_PAGE_QUERIES = 10
 # A guest with the emailed link (no session yet, so no cart to count): order + payment, lines,
 # events, nav categories, the questions asked about the order ("Ask about this order"); with lines
-# waiting, their places in the queues: the variants' availability (2) and the order's lines with
+# waiting, their places in the queues: the variants' availability (2), the shop's closures (1: the
+# shipping calendar; no open purchase order here, so no supplier habits) and the order's lines with
 # the running sums of their queues (1).
-ORDER_PAGE_QUERIES = 8
+ORDER_PAGE_QUERIES = 9
 # The owner, signed in: + session, user, cart count (navbar).
-OWNER_ORDER_PAGE_QUERIES = 11
+OWNER_ORDER_PAGE_QUERIES = 12
 # Session, user, cart count, nav, order count (pagination), orders, their lines.
 HISTORY_PAGE_QUERIES = 7
 
@@ -127,11 +132,14 @@ def test_checkout_page_states_the_backorder_terms_and_the_summary(client, mug, t
     response = client.get(reverse("orders:checkout"))
 
     content = response.content.decode()
-    expected = timezone.localdate() + timedelta(days=14)
+    # No purchase order: today + 14 days' lead time to + the default p90 lateness (docs/dates.md)
+    expected = from_lead_time(14)
     assert (
-        f"1 × Alpine Tent: expected to ship by <strong>{in_words(expected)}</strong> (10% off while you wait)"
-        in (content)
+        f"1 × Alpine Tent: <strong>{ships_in_words(expected.earliest, expected.confident)}</strong> "
+        "(10% off while you wait)" in (content)
     )
+    # and the order summary says the same range
+    assert f"<li>1 on backorder, {ships_in_words(expected.earliest, expected.confident)}</li>" in content
     assert (
         "You pay for backordered items only when they ship: paying by card, we reserve the order's amount "
         "on your card now and charge each parcel as it ships; paying by invoice, we invoice each parcel as "

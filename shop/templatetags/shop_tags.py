@@ -21,7 +21,7 @@ from inventory.selectors import Availability
 from shop.badges import availability_badge_html, availability_short, card_badge_html
 from shop.cache import nav_categories_fresh
 from shop.contact import shop_contact
-from shop.formatting import money
+from shop.formatting import date_range_in_words, money, ships_in_words
 
 register = template.Library()
 
@@ -29,6 +29,10 @@ register = template.Library()
 register.filter("money", money)
 # The badge's short text (shop/badges.py): {{ availability|availability_short }}.
 register.filter("availability_short", availability_short)
+# A promised range in words (docs/dates.md): {{ line.expected_earliest_date|ships:line.expected_date }}
+# gives "expected to ship 12–19 March 2026", or "expected to ship by Thursday 17 December 2026".
+register.filter("ships", ships_in_words)
+register.filter("date_range", date_range_in_words)  # "12–19 March 2026"
 
 
 @register.simple_tag(takes_context=True)

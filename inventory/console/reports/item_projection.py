@@ -66,7 +66,9 @@ def variant_projection(*, variant_id: int, today: date, weeks: int = 8) -> Varia
     on_hand_now = StockItem.objects.filter(variant_id=variant_id, warehouse__is_active=True).aggregate(
         n=on_hand
     )["n"]
-    arrivals = ordered_incoming(a.incoming, today=today, overdue_grace_days=a.overdue_grace_days)
+    arrivals = ordered_incoming(
+        a.incoming, today=today, overdue_grace_days=a.overdue_grace_days, calendar=a.calendar
+    )
     undated = sum(inc.quantity for inc in a.incoming if inc.expected_date is None)
     monday = today - timedelta(days=today.weekday())
     rows, arrived = [], 0
