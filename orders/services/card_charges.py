@@ -38,12 +38,12 @@ from ..models import (
     OrderEventKind,
     OrderLine,
     PaymentPlan,
-    PaymentTransaction,
     TransactionKind,
 )
 from ..stripe_api import StripeDeclined, StripeUnavailable, to_minor
 from .cards import CARD, waiting_reserve
 from .charges import _payment_status
+from .charges import payment_transaction_record as _transaction
 
 logger = logging.getLogger(__name__)
 
@@ -95,17 +95,6 @@ def card_charges_for_allocations(*, takes: dict[int, int], run_id: str) -> list[
         CardCharge.objects.filter(key__in=[r.key for r in rows], status=ChargeStatus.PENDING).values_list(
             "pk", flat=True
         )
-    )
-
-
-def _transaction(payment, kind, amount, success, reference, message):
-    PaymentTransaction.objects.create(
-        payment=payment,
-        kind=kind,
-        amount=amount,
-        success=success,
-        gateway_reference=reference[:100],
-        message=message[:255],
     )
 
 

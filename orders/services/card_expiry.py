@@ -37,11 +37,10 @@ from ..models import (
     ChargeStatus,
     OrderEvent,
     OrderEventKind,
-    PaymentTransaction,
     TransactionKind,
 )
 from ..stripe_api import StripeDeclined, StripeUnavailable
-from .charges import _payment_status
+from .charges import _payment_status, payment_transaction_record
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +112,7 @@ def card_authorization_release_expiring(*, charge_id: int, now: datetime | None 
     payment.amount_voided += part
     payment.status = _payment_status(payment)
     payment.save(update_fields=["amount_voided", "status"])
-    PaymentTransaction.objects.create(
-        payment=payment,
-        kind=TransactionKind.VOID,
-        amount=part,
-        success=True,
-        gateway_reference=charge.stripe_id[:100],
-        message=message,
-    )
+    payment_transaction_record(payment, TransactionKind.VOID, part, True, charge.stripe_id, message)
     OrderEvent.objects.create(
         order_id=payment.order_id,
         kind=OrderEventKind.NOTE,

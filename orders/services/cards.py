@@ -40,7 +40,6 @@ from ..models import (
     OrderLine,
     Payment,
     PaymentPlan,
-    PaymentTransaction,
     Shipment,
     TransactionKind,
 )
@@ -49,6 +48,7 @@ from ..selectors.payment_plans import checkout_payment_plan
 from ..selectors.quote import Quote
 from ..stripe_api import StripeDeclined, StripeUnavailable, from_minor, to_minor
 from .charges import _payment_status
+from .charges import payment_transaction_record as _transaction
 from .errors import CheckoutError, OrderActionError
 
 logger = logging.getLogger(__name__)
@@ -223,19 +223,6 @@ def card_payment_create(*, order: Order, auth: CardAuth, user_id: int | None) ->
                 payment, TransactionKind.CAPTURE, auth.amount, True, auth.intent.id, "paid now", user_id
             )
     return payment
-
-
-def _transaction(payment, kind, amount, success, reference, message, user_id, shipment=None):
-    PaymentTransaction.objects.create(
-        payment=payment,
-        kind=kind,
-        amount=amount,
-        success=success,
-        gateway_reference=reference[:100],
-        message=message[:255],
-        shipment=shipment,
-        user_id=user_id,
-    )
 
 
 # --- what the payment must hold ----------------------------------------------------------------

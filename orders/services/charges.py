@@ -17,16 +17,34 @@ from ..payments import gateway_get
 logger = logging.getLogger(__name__)
 
 
-def _record_transaction(payment: Payment, kind: str, amount: Decimal, result, *, shipment=None, user_id=None):
+def payment_transaction_record(
+    payment: Payment,
+    kind: str,
+    amount: Decimal,
+    success: bool,
+    reference: str,
+    message: str,
+    user_id: int | None = None,
+    shipment=None,
+) -> None:
+    """Record one call to a payment gateway (any gateway, Stripe included): the one place that writes
+    PaymentTransaction rows, the record `payments_reconcile` checks the payments against."""
     PaymentTransaction.objects.create(
         payment=payment,
         kind=kind,
         amount=amount,
-        success=result.success,
-        gateway_reference=result.reference,
-        message=result.message[:255],
+        success=success,
+        gateway_reference=(reference or "")[:100],
+        message=(message or "")[:255],
         shipment=shipment,
         user_id=user_id,
+    )
+
+
+def _record_transaction(payment: Payment, kind: str, amount: Decimal, result, *, shipment=None, user_id=None):
+    """`payment_transaction_record` for a GatewayResult (the test card and invoice gateways)."""
+    payment_transaction_record(
+        payment, kind, amount, result.success, result.reference, result.message, user_id, shipment
     )
 
 

@@ -43,13 +43,12 @@ from ..models import (
     ChargeStatus,
     OrderEvent,
     OrderEventKind,
-    PaymentTransaction,
     StripeEvent,
     TransactionKind,
 )
 from ..stripe_api import Intent, StripeDeclined, from_minor
 from .card_charges import _failed, card_charge_authorized
-from .charges import _payment_status
+from .charges import _payment_status, payment_transaction_record
 
 logger = logging.getLogger(__name__)
 
@@ -231,13 +230,8 @@ def _charge_refunded(obj: dict, event_id: str) -> str:
     payment.save(update_fields=["amount_refunded", "status"])
     refunds = (obj.get("refunds") or {}).get("data") or []
     reference = (refunds[0].get("id") if refunds else "") or obj.get("id") or intent_id
-    PaymentTransaction.objects.create(
-        payment=payment,
-        kind=TransactionKind.REFUND,
-        amount=part,
-        success=True,
-        gateway_reference=reference[:100],
-        message="refunded in Stripe's dashboard",
+    payment_transaction_record(
+        payment, TransactionKind.REFUND, part, True, reference, "refunded in Stripe's dashboard"
     )
     amount = money(part, payment.currency, plain=True)
     _staff_note(
