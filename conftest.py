@@ -26,10 +26,14 @@ for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SEC
 
 @pytest.fixture(autouse=True)
 def isolated_page_cache(settings, monkeypatch):
-    """Each test has its own page-cache keys (shop/cache.py): the cache outlives a test's rolled-back
-    data and may be a Redis shared with other runs. Worker processes the test starts inherit them."""
+    """Each test has its own page-cache keys (shop/cache.py) and throttle counters: the cache outlives a
+    test's rolled-back data and may be a Redis shared with other runs. Worker processes the test starts
+    inherit the page-cache namespace."""
     namespace = f"test-{uuid.uuid4().hex}"
     settings.SHOP_CACHE_NAMESPACE = namespace
+    # Throttle counters too (django-ratelimit, in the same cache): keyed by ids that start at 1 in
+    # every test database, so a Redis shared with an earlier run would count its requests.
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{namespace}:"
     monkeypatch.setenv("SHOP_CACHE_NAMESPACE", namespace)
 
 
