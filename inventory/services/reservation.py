@@ -215,6 +215,56 @@ def allocation_record(
     stock_fell.send(variant_ids=sorted({variant_id for _, _, variant_id in picks}))
 
 
+def _allocations_draw(
+    wanted: dict[int, int], *, order_by: tuple[str, ...], shipped: bool, user_id: int | None, verb: str
+) -> list[StockMovement]:
+    """Take units {line id: units} off the lines' allocations, in `order_by` order: `allocated` falls on
+    the stock items (and `on_hand` too when the units are `shipped`), one movement per stock item and
+    line ("shipped" or "deallocated"). Locks the stock items, then the allocations. Raises StockError
+    when a line has fewer units allocated than asked; returns the movements written."""
+    allocations = list(
+        Allocation.objects.filter(order_line_id__in=wanted, quantity__gt=0)
+        .select_related("stock_item__warehouse")
+        .order_by(*order_by)
+    )
+    items = {item.pk: item for item in stock_items_lock(sorted({a.stock_item_id for a in allocations}))}
+    locked = {a.pk: a for a in allocations_lock(a.pk for a in allocations)}
+    movements, changed = [], []
+    for allocation in allocations:
+        current = locked[allocation.pk]
+        take = min(wanted.get(allocation.order_line_id, 0), current.quantity)
+        if take <= 0:
+            continue
+        wanted[allocation.order_line_id] -= take
+        current.quantity -= take
+        changed.append(current)
+        item = items[current.stock_item_id]
+        item.allocated -= take
+        if shipped:
+            item.on_hand -= take
+        movements.append(
+            StockMovement(
+                stock_item_id=item.pk,
+                variant_id=item.variant_id,
+                warehouse_id=item.warehouse_id,
+                on_hand_delta=-take if shipped else 0,
+                allocated_delta=-take,
+                reason=MovementReason.SHIPPED if shipped else MovementReason.DEALLOCATED,
+                order_line_id=allocation.order_line_id,
+                user_id=user_id,
+            )
+        )
+    short = {line_id: qty for line_id, qty in wanted.items() if qty}
+    if short:
+        raise StockError(f"Not enough allocated stock to {verb} lines {sorted(short)}.")
+    StockItem.objects.bulk_update(
+        items.values(), ["on_hand", "allocated"] if shipped else ["allocated"], batch_size=500
+    )
+    Allocation.objects.bulk_update(changed, ["quantity"], batch_size=500)
+    StockMovement.objects.bulk_create(movements, batch_size=500)
+    return movements
+
+
 def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None) -> None:
     """Units of order lines leave the warehouse: {line id: units}.
 
@@ -228,46 +278,13 @@ def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None
     wanted = {line_id: qty for line_id, qty in quantities.items() if qty > 0}
     if not wanted:
         return
-    allocations = list(
-        Allocation.objects.filter(order_line_id__in=wanted, quantity__gt=0)
-        .select_related("stock_item__warehouse")
-        .order_by("order_line_id", "stock_item__warehouse__priority", "stock_item_id")
+    _allocations_draw(
+        wanted,
+        order_by=("order_line_id", "stock_item__warehouse__priority", "stock_item_id"),
+        shipped=True,
+        user_id=user_id,
+        verb="ship",
     )
-    item_ids = sorted({a.stock_item_id for a in allocations})
-    items = {item.pk: item for item in stock_items_lock(item_ids)}
-    locked = {a.pk: a for a in allocations_lock(a.pk for a in allocations)}
-    movements = []
-    changed = []
-    for allocation in allocations:
-        current = locked[allocation.pk]
-        need = wanted.get(allocation.order_line_id, 0)
-        take = min(need, current.quantity)
-        if take <= 0:
-            continue
-        wanted[allocation.order_line_id] = need - take
-        current.quantity -= take
-        changed.append(current)
-        item = items[current.stock_item_id]
-        item.on_hand -= take
-        item.allocated -= take
-        movements.append(
-            StockMovement(
-                stock_item_id=item.pk,
-                variant_id=item.variant_id,
-                warehouse_id=item.warehouse_id,
-                on_hand_delta=-take,
-                allocated_delta=-take,
-                reason=MovementReason.SHIPPED,
-                order_line_id=allocation.order_line_id,
-                user_id=user_id,
-            )
-        )
-    short = {line_id: qty for line_id, qty in wanted.items() if qty}
-    if short:
-        raise StockError(f"Not enough allocated stock to ship lines {sorted(short)}.")
-    StockItem.objects.bulk_update(items.values(), ["on_hand", "allocated"], batch_size=500)
-    Allocation.objects.bulk_update(changed, ["quantity"], batch_size=500)
-    StockMovement.objects.bulk_create(movements, batch_size=500)
 
 
 def allocation_release(*, quantities: Mapping[int, int], user_id: int | None = None) -> list[int]:
@@ -286,41 +303,13 @@ def allocation_release(*, quantities: Mapping[int, int], user_id: int | None = N
     wanted = {line_id: qty for line_id, qty in quantities.items() if qty > 0}
     if not wanted:
         return []
-    allocations = list(
-        Allocation.objects.filter(order_line_id__in=wanted, quantity__gt=0)
-        .select_related("stock_item__warehouse")
-        .order_by("order_line_id", "-stock_item__warehouse__priority", "-stock_item_id")
+    movements = _allocations_draw(
+        wanted,
+        order_by=("order_line_id", "-stock_item__warehouse__priority", "-stock_item_id"),
+        shipped=False,
+        user_id=user_id,
+        verb="release",
     )
-    items = {item.pk: item for item in stock_items_lock(a.stock_item_id for a in allocations)}
-    locked = {a.pk: a for a in allocations_lock(a.pk for a in allocations)}
-    movements, changed = [], []
-    for allocation in allocations:
-        current = locked[allocation.pk]
-        take = min(wanted.get(allocation.order_line_id, 0), current.quantity)
-        if take <= 0:
-            continue
-        wanted[allocation.order_line_id] -= take
-        current.quantity -= take
-        changed.append(current)
-        item = items[current.stock_item_id]
-        item.allocated -= take
-        movements.append(
-            StockMovement(
-                stock_item_id=item.pk,
-                variant_id=item.variant_id,
-                warehouse_id=item.warehouse_id,
-                allocated_delta=-take,
-                reason=MovementReason.DEALLOCATED,
-                order_line_id=allocation.order_line_id,
-                user_id=user_id,
-            )
-        )
-    short = {line_id: qty for line_id, qty in wanted.items() if qty}
-    if short:
-        raise StockError(f"Not enough allocated stock to release for lines {sorted(short)}.")
-    StockItem.objects.bulk_update(items.values(), ["allocated"], batch_size=500)
-    Allocation.objects.bulk_update(changed, ["quantity"], batch_size=500)
-    StockMovement.objects.bulk_create(movements, batch_size=500)
     variant_ids = sorted({m.variant_id for m in movements})
     availability_changed.send(variant_ids=variant_ids)
     allocation_request_add(variant_ids=variant_ids)
