@@ -293,3 +293,21 @@ def stripe_settings(settings, stripe_server):
     )
     yield account
     account.close()
+
+
+@pytest.fixture
+def clock():
+    """The shop's clock stopped at T0 (Monday 2 March 2026, 09:00, orders/tests/delays_helpers.py);
+    tests move it with `clock.move_to(...)`. A module may define its own."""
+    import time_machine
+
+    from orders.tests.delays_helpers import T0
+
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run a block as if it committed on its own: its on-commit tasks (eager Celery) run at the end."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -36,6 +36,12 @@ def _args(argv: list[str] | None) -> tuple[Params, argparse.Namespace]:
     parser.add_argument("--suppliers", type=int, default=defaults.suppliers)
     parser.add_argument("--orders-per-day", type=float, default=defaults.orders_per_day)
     parser.add_argument("--start", type=date.fromisoformat, default=defaults.start)
+    parser.add_argument(
+        "--history-orders",
+        type=int,
+        default=defaults.history_orders,
+        help="purchase orders each supplier delivered before day 0 (0: the cold start)",
+    )
     parser.add_argument("--results-dir", type=Path, help="default: bench/results")
     parser.add_argument("--keep-db", action="store_true", help="leave the database behind, and say where")
     args = parser.parse_args(argv)

@@ -87,8 +87,9 @@ class Simulation:
     # --- the run -----------------------------------------------------------------------------
 
     def run(self, traveller) -> None:
-        """Day 0 stocks the shelves; then each day's events in time order."""
+        """The history with the suppliers; day 0 stocks the shelves; then each day's events in time order."""
         start = self.params.start
+        self._history(traveller)
         traveller.move_to(self._at(start - timedelta(days=1), 9))
         self._initial_stock()
         last = self.params.days + self.params.drain_days
@@ -128,6 +129,52 @@ class Simulation:
         return not OrderLine.objects.waiting().exists()
 
     # --- stock and purchase orders --------------------------------------------------------------
+
+    def _history(self, traveller) -> None:
+        """Before day 0: `history_orders` purchase orders per supplier, one a week, for its history
+        variant (not for sale), each delivered by the supplier's habit (a stream of its own) through
+        the same services as later: ordered, a late one announced or not, received, a short one closed.
+        All of it is over two weeks before day 0; the counters start at day 0."""
+        n = self.params.history_orders
+        if not n:
+            return
+        start = self.params.start
+        first = start - timedelta(days=16 + 7 * n + max(s.lead_time_days for s in self.world.suppliers) + 14)
+        orders: dict[date, list[int]] = {}
+        for s_index in range(len(self.world.suppliers)):
+            for k in range(n):
+                placed = first + timedelta(days=7 * k + s_index % 7)
+                orders.setdefault(placed, []).append(s_index)
+        day = first
+        while day < start - timedelta(days=1):
+            traveller.move_to(self._at(day, 8))
+            self._announce(day)
+            traveller.move_to(self._at(day, 9))
+            self._receive(day)
+            traveller.move_to(self._at(day, 17, 30))
+            for s_index in orders.get(day, []):
+                self._history_order(day, s_index)
+            day += timedelta(days=1)
+        if self.deliveries:
+            raise RuntimeError(f"history deliveries still open on day 0: {sorted(self.deliveries)}")
+        self.counters = Counters()
+
+    def _history_order(self, day: date, s_index: int) -> None:
+        from inventory.services import purchase_order_create
+
+        supplier = self.world.suppliers[s_index]
+        supplier_id = self.ids["suppliers"][s_index]
+        given = self.calendar.next_shipping_day(day + timedelta(days=supplier.lead_time_days))
+        po = purchase_order_create(
+            supplier_id=supplier_id,
+            warehouse_id=self.ids["warehouse"],
+            reference=f"SIM-PAST-{s_index + 1:02d}-{day:%Y%m%d}",
+            lines={self.ids["history_variants"][s_index]: 20},
+            expected_date=given,
+            status="ordered",
+        )
+        draw = delivery_draw(habit=supplier.habit, rng=self.world.rng_history, params=self.params)
+        self._plan_delivery(po.pk, supplier.habit, given, draw, earliest_announce=day + timedelta(days=1))
 
     def _initial_stock(self) -> None:
         """The shelves on day 0: one purchase order per supplier for its variants' starting units,
@@ -194,11 +241,14 @@ class Simulation:
             )
             self.counters.purchase_orders += 1
 
-    def _plan_delivery(self, po_id: int, habit: str, given: date, d: Delivery) -> None:
+    def _plan_delivery(
+        self, po_id: int, habit: str, given: date, d: Delivery, *, earliest_announce: date | None = None
+    ) -> None:
         arrives = self.calendar.next_shipping_day(given + timedelta(days=d.late_days))
         announce_on = None
         if d.announce_days_ahead is not None and arrives > given:
-            announce_on = max(given - timedelta(days=d.announce_days_ahead), self.params.start)
+            ahead = given - timedelta(days=d.announce_days_ahead)
+            announce_on = max(ahead, earliest_announce or self.params.start)
         self.deliveries[po_id] = PlannedDelivery(po_id, habit, given, arrives, announce_on, d.fill)
 
     def _announce(self, day: date) -> None:

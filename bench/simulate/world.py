@@ -31,6 +31,9 @@ class Params:
     announce_share: float = 0.5  # of the purchase orders that will be late, the share announced ahead
     announce_days: tuple[int, int] = (1, 5)  # announced this many days before the date first given
     lead_times: tuple[int, int] = (5, 21)  # suppliers' lead times, calendar days
+    # Purchase orders each supplier delivered before day 0, by its habit (the shop's history with it);
+    # 0: a shop meeting all its suppliers on day 0 (the cold start, every supplier on the defaults).
+    history_orders: int = 12
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -71,6 +74,7 @@ class World:
     variants: list[VariantPlan]
     rng_demand: random.Random = field(repr=False)
     rng_supply: random.Random = field(repr=False)
+    rng_history: random.Random = field(repr=False)
 
 
 def world_plan(params: Params) -> World:
@@ -107,6 +111,7 @@ def world_plan(params: Params) -> World:
         variants=variants,
         rng_demand=random.Random(f"{params.seed}:demand"),
         rng_supply=random.Random(f"{params.seed}:supply"),
+        rng_history=random.Random(f"{params.seed}:history"),
     )
 
 
@@ -153,7 +158,9 @@ def reference_data_create(world: World) -> dict:
 
     These are plain reference data with no service (docs/architecture.md, "Who may write table Y":
     the admin); each row is saved through a model form, with the validation the admin runs.
-    Returns {"warehouse": id, "suppliers": [ids], "variants": [ids]} in plan order.
+    Returns {"warehouse": id, "suppliers": [ids], "variants": [ids], "history_variants": [ids]} in
+    plan order. A history variant (one per supplier, not for sale) is what its past orders were for:
+    the supplier's habits are learned per supplier, and the catalog's stock stays the plan's.
     """
     from django.forms import modelform_factory
 
@@ -199,7 +206,21 @@ def reference_data_create(world: World) -> dict:
             },
         )
         variant_ids.append(variant.pk)
-    return {"warehouse": warehouse.pk, "suppliers": [s.pk for s in suppliers], "variants": variant_ids}
+    history_ids = []
+    if world.params.history_orders:
+        past = save(Product, {"name": "Past orders", "slug": "past-orders", "category": category.pk})
+        for n in range(len(suppliers)):
+            variant = save(
+                Variant,
+                {"product": past.pk, "sku": f"SIM-PAST-{n + 1:02d}", "price": "1.00", "option_values": "{}"},
+            )  # not active: never for sale
+            history_ids.append(variant.pk)
+    return {
+        "warehouse": warehouse.pk,
+        "suppliers": [s.pk for s in suppliers],
+        "variants": variant_ids,
+        "history_variants": history_ids,
+    }
 
 
 def next_day(day: date) -> date:

@@ -1,10 +1,10 @@
 """The one availability answer used everywhere, and the catalog filters that agree with it.
 
-`availability_for_variants` answers for any number of variants in at most five queries:
-one for the variants' free stock, waiting backorders and policy (plain SQL,
-`_AVAILABILITY_NUMBERS_SQL`), one for their open purchase-order lines, two for
-those purchase orders' suppliers' lateness (only when there are any) and one for
-the shop's closures (none when the caller passes the calendar). Product
+`availability_for_variants` answers for any number of variants in at most four queries:
+one for the variants' free stock, waiting backorders, policy and supplier (plain SQL,
+`_AVAILABILITY_NUMBERS_SQL`), one for their open purchase-order lines, one for
+the suppliers' habits (only when there are any) and one for the shop's closures
+(none when the caller passes the calendar). Product
 pages, listings, the cart and checkout all ask it, so a customer never sees two
 different answers. `variants_with_stock` computes the same numbers as ORM
 annotations, for listings that filter on them in SQL (`available_now_q`,
@@ -47,13 +47,15 @@ from ..models import (
     OPEN_PO_STATUSES,
     BackorderMode,
     BackorderPolicy,
+    PurchaseOrder,
     PurchaseOrderLine,
+    PurchaseOrderStatus,
     StockItem,
     Warehouse,
 )
-from ..projection import DateRange, Incoming, project_ready_range
+from ..projection import DateRange, Incoming, project_ready_date, project_ready_range
 from .calendar import shipping_calendar
-from .suppliers import supplier_default_lateness, supplier_habits
+from .suppliers import SupplierHabits, purchase_order_incoming, supplier_default_lateness, supplier_habits
 
 
 class AvailabilityStatus:
@@ -110,8 +112,11 @@ class Availability:
     today: date | None = None
     incoming: tuple[Incoming, ...] = field(default=(), repr=False)
     calendar: ShippingCalendar = field(default_factory=ShippingCalendar, repr=False)
-    lead_time_padding_days: int = 0  # the confident end of a lead-time date: the shop's default p90
+    lead_time_late_days: tuple[int, int] = (0, 0)  # a lead-time date's lateness (p50, p90): its supplier's
     expected_range: DateRange | None = None  # expected_date is its confident end
+    supplier_id: int | None = (
+        None  # the variant's supplier (its latest purchase order's); None: never ordered
+    )
 
     @property
     def label(self) -> str:
@@ -172,7 +177,22 @@ class Availability:
             lead_time_days=self.lead_time_days,
             overdue_grace_days=self.overdue_grace_days,
             calendar=self.calendar,
-            lead_time_padding_days=self.lead_time_padding_days,
+            lead_time_late_days=self.lead_time_late_days,
+        )
+
+    def project_stated(self, *, units_ahead: int, quantity: int, today: date) -> date:
+        """When waiting units would ship by the suppliers' own dates (no lateness, every unit), as of
+        `today`: the delay check's test of a real slip (orders.delays.detect)."""
+        return project_ready_date(
+            units_ahead=units_ahead,
+            quantity=quantity,
+            free_now=self.free_stock,
+            incoming=self.incoming,
+            today=today,
+            lead_time_days=self.lead_time_days,
+            overdue_grace_days=self.overdue_grace_days,
+            calendar=self.calendar,
+            confidence="stated",
         )
 
 
@@ -224,9 +244,10 @@ def product_availability_filter(*, kind: str) -> Exists | None:
     return Exists(variants.filter(conditions[kind]()))
 
 
-def _incoming_by_variant(variant_ids: Iterable[int], today: date) -> dict[int, list[Incoming]]:
-    """Open purchase-order lines still to arrive, each with its supplier's lateness (p50, p90)."""
-    rows = list(
+def _incoming_rows(variant_ids: Iterable[int]) -> list[tuple]:
+    """Open purchase-order lines still to arrive: (variant, purchase order, expected date, promise at
+    order, ordered, received, supplier), in date order. One query."""
+    return list(
         PurchaseOrderLine.objects.filter(
             variant_id__in=list(variant_ids),
             purchase_order__status__in=OPEN_PO_STATUSES,
@@ -236,23 +257,27 @@ def _incoming_by_variant(variant_ids: Iterable[int], today: date) -> dict[int, l
             "variant_id",
             "purchase_order_id",
             "purchase_order__expected_date",
+            "purchase_order__promised_date_at_order",
             "quantity_ordered",
             "quantity_received",
             "purchase_order__supplier_id",
         )
         .order_by("purchase_order__expected_date", "purchase_order_id")
     )
-    habits = supplier_habits({row[-1] for row in rows}, today=today) if rows else {}
+
+
+def _incoming_by_variant(rows: list[tuple], habits: dict[int, SupplierHabits]) -> dict[int, list[Incoming]]:
+    """`_incoming_rows` as the projection counts on them, each by its supplier's habits."""
     result: dict[int, list[Incoming]] = defaultdict(list)
-    for variant_id, po_id, expected, ordered, received, supplier_id in rows:
-        habit = habits[supplier_id]
+    for variant_id, po_id, expected, promised, ordered, received, supplier_id in rows:
         result[variant_id].append(
-            Incoming(
+            purchase_order_incoming(
+                habits=habits[supplier_id],
                 purchase_order_id=po_id,
-                expected_date=expected,
-                quantity=ordered - received,
-                late_p50_days=habit.late_p50_days,
-                late_p90_days=max(habit.late_p50_days, habit.late_p90_days),
+                expected=expected,
+                promised_at_order=promised,
+                ordered=ordered,
+                received=received,
             )
         )
     return result
@@ -273,7 +298,8 @@ def availability_from_numbers(
     today: date,
     overdue_grace_days: int,
     calendar: ShippingCalendar,
-    lead_time_padding_days: int,
+    lead_time_late_days: tuple[int, int],
+    supplier_id: int | None = None,
 ) -> Availability:
     """The availability rules, applied to numbers already read. No queries."""
     incoming = tuple(incoming)
@@ -297,7 +323,7 @@ def availability_from_numbers(
             lead_time_days=lead_time_days,
             overdue_grace_days=overdue_grace_days,
             calendar=calendar,
-            lead_time_padding_days=lead_time_padding_days,
+            lead_time_late_days=lead_time_late_days,
         )
         expected = span.confident
 
@@ -338,8 +364,9 @@ def availability_from_numbers(
         today=today,
         incoming=incoming,
         calendar=calendar,
-        lead_time_padding_days=lead_time_padding_days,
+        lead_time_late_days=lead_time_late_days,
         expected_range=span,
+        supplier_id=supplier_id,
     )
 
 
@@ -358,7 +385,10 @@ SELECT v.id,
        COALESCE((SELECT SUM(l.quantity_backordered) FROM {order_line} l
                   WHERE l.variant_id = v.id AND l.quantity_backordered > 0), 0),
        p.mode, p.discontinued, p.backorder_limit, p.lead_time_days, p.low_stock_threshold,
-       p.backorder_discount_percent
+       p.backorder_discount_percent,
+       (SELECT po.supplier_id FROM {po_line} pl JOIN {po} po ON po.id = pl.purchase_order_id
+         WHERE pl.variant_id = v.id AND po.status <> %s
+         ORDER BY po.created_at DESC, po.id DESC LIMIT 1)
   FROM {variant} v LEFT JOIN {policy} p ON p.variant_id = v.id
  WHERE v.id IN ({ids})
 """
@@ -366,37 +396,46 @@ SELECT v.id,
 
 def _availability_numbers(ids: list[int]) -> list[tuple]:
     """Rows of `_AVAILABILITY_NUMBERS_SQL`, the plain-SQL twin of `variants_with_stock` (parity test:
-    inventory/tests/test_demo.py::test_availability_reads_the_same_numbers_as_the_listing_filters)."""
+    inventory/tests/test_demo.py::test_availability_reads_the_same_numbers_as_the_listing_filters).
+    The last column is the variant's supplier, by the replenishment report's rule (its most recent
+    purchase order not cancelled: `inventory.console.reports.replenishment`; parity test:
+    inventory/tests/test_dates_learned.py::test_a_variants_supplier_is_the_replenishment_reports)."""
     sql = _AVAILABILITY_NUMBERS_SQL.format(
         stock_item=StockItem._meta.db_table,
         warehouse=Warehouse._meta.db_table,
         order_line=OrderLine._meta.db_table,
         variant=Variant._meta.db_table,
         policy=BackorderPolicy._meta.db_table,
+        po_line=PurchaseOrderLine._meta.db_table,
+        po=PurchaseOrder._meta.db_table,
         ids=", ".join(["%s"] * len(ids)),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, ids)
+        cursor.execute(sql, [PurchaseOrderStatus.CANCELLED.value, *ids])
         return cursor.fetchall()
 
 
 def availability_for_variants(
     *, variant_ids: Iterable[int], today: date | None = None, calendar: ShippingCalendar | None = None
 ) -> dict[int, Availability]:
-    """Availability of many variants in at most five queries, whatever their number: the numbers, the
-    open purchase-order lines, their suppliers' habits (two, only with open lines) and the shop's
-    closures (only when `calendar` is not given)."""
+    """Availability of many variants in at most four queries, whatever their number: the numbers, the
+    open purchase-order lines, their suppliers' and the variants' suppliers' habits (only when there
+    are any) and the shop's closures (only when `calendar` is not given)."""
     ids = list(dict.fromkeys(variant_ids))
     if not ids:
         return {}
     defaults = inventory_defaults()
     today = today or timezone.localdate()
     calendar = calendar or shipping_calendar(today=today)
-    padding = supplier_default_lateness()[1]
     rows = _availability_numbers(ids)
-    incoming = _incoming_by_variant(ids, today)
+    po_rows = _incoming_rows(ids)
+    suppliers = {row[-1] for row in po_rows} | {row[-1] for row in rows if row[-1] is not None}
+    habits = supplier_habits(suppliers, today=today)
+    incoming = _incoming_by_variant(po_rows, habits)
+    default_late = supplier_default_lateness()
     result = {}
-    for pk, free, waiting, mode, discontinued, limit, lead_time, threshold, discount in rows:
+    for pk, free, waiting, mode, discontinued, limit, lead_time, threshold, discount, supplier_id in rows:
+        habit = habits.get(supplier_id)
         result[pk] = availability_from_numbers(
             variant_id=pk,
             free_stock=int(free),
@@ -412,7 +451,8 @@ def availability_for_variants(
             today=today,
             overdue_grace_days=defaults.overdue_grace_days,
             calendar=calendar,
-            lead_time_padding_days=padding,
+            lead_time_late_days=(habit.late_p50_days, habit.late_p90_days) if habit else default_late,
+            supplier_id=supplier_id,
         )
     return result
 

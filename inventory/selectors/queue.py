@@ -32,10 +32,10 @@ from shop.models import Variant
 
 from ..conf import inventory_defaults
 from ..models import OPEN_PO_STATUSES, PurchaseOrder, PurchaseOrderLine
-from ..projection import DateRange, effective_arrival, ordered_incoming
+from ..projection import DateRange, arrival_counted_on, ordered_incoming
 from .availability import Availability, availability_for_variants, variants_with_stock
 from .calendar import shipping_calendar
-from .suppliers import supplier_habits
+from .suppliers import purchase_order_incoming, supplier_habits
 
 
 class QueueSource:
@@ -67,7 +67,8 @@ class QueueEntry:
     purchase_order_id: int | None = None  # the open purchase order expected to cover the line
     purchase_order_reference: str = ""
     purchase_order_expected_date: date | None = None  # as recorded on the purchase order
-    # The covering purchase order is past its recorded date: the projection counts on today + grace.
+    # The covering purchase order is past its recorded date: the projection counts on what its supplier's
+    # deliveries that late took, or today + grace (docs/dates.md).
     purchase_order_overdue: bool = False
     projected_range: DateRange | None = None  # earliest and confident ends; projected_date is the latter
 
@@ -79,7 +80,7 @@ class QueueIncoming:
     purchase_order_id: int
     reference: str
     expected_date: date | None  # as recorded
-    promised_date: date  # what the projection counts on: padded by the supplier's p90 (overdue: + grace)
+    promised_date: date  # what the projection counts on at the confident end (docs/dates.md)
     quantity: int
     overdue: bool = False  # its recorded date has passed
 
@@ -101,8 +102,8 @@ class NextDelivery:
     purchase_order_id: int
     reference: str
     expected_date: date | None  # as recorded; None: the supplier gave no date yet
-    # What the projection counts on (the confident end: padded by the supplier's p90, on a shipping
-    # day; overdue: at least today + grace); None: no date.
+    # What the projection counts on (the confident end: padded by the supplier's record, on a shipping
+    # day; overdue: by its deliveries that late, or today + grace); None: no date.
     promised_date: date | None
     quantity: int  # units still to arrive for this variant
     overdue: bool = False  # its recorded date has passed
@@ -110,8 +111,8 @@ class NextDelivery:
 
 def next_deliveries(*, variant_ids: Iterable[int], today: date | None = None) -> dict[int, NextDelivery]:
     """For each variant with units still to arrive on an open purchase order, the one that arrives first;
-    one without a date comes after every dated one (the projection does not count on it). Four queries:
-    the lines, the shop's closures and the suppliers' habits (two)."""
+    one without a date comes after every dated one (the projection does not count on it). Three queries:
+    the lines, the shop's closures and the suppliers' habits."""
     ids = list(dict.fromkeys(variant_ids))
     if not ids:
         return {}
@@ -130,6 +131,7 @@ def next_deliveries(*, variant_ids: Iterable[int], today: date | None = None) ->
             "purchase_order_id",
             "purchase_order__reference",
             "purchase_order__expected_date",
+            "purchase_order__promised_date_at_order",
             "quantity_ordered",
             "quantity_received",
             "purchase_order__supplier_id",
@@ -137,13 +139,17 @@ def next_deliveries(*, variant_ids: Iterable[int], today: date | None = None) ->
     )
     habits = supplier_habits({row[-1] for row in rows}, today=today) if rows else {}
     result: dict[int, NextDelivery] = {}
-    for variant_id, po_id, reference, expected, ordered, received, supplier_id in rows:
-        promised = effective_arrival(
+    for variant_id, po_id, reference, expected, at_order, ordered, received, supplier_id in rows:
+        incoming = purchase_order_incoming(
+            habits=habits[supplier_id],
+            purchase_order_id=po_id,
             expected=expected,
-            today=today,
-            overdue_grace_days=grace,
-            calendar=calendar,
-            late_days=habits[supplier_id].late_p90_days,
+            promised_at_order=at_order,
+            ordered=ordered,
+            received=received,
+        )
+        promised = arrival_counted_on(
+            incoming, today=today, overdue_grace_days=grace, calendar=calendar, confidence="confident"
         )
         overdue = expected is not None and expected < today
         candidate = NextDelivery(po_id, reference, expected, promised, ordered - received, overdue)
@@ -185,7 +191,7 @@ def backorder_queue_page(
     """A variant's waiting lines in service order, each with the date it is projected to be served.
 
     None when the variant does not exist. Constant queries whatever the number
-    of lines: availability (at most 5: docs/dates.md), the waiting lines with their running sum of
+    of lines: availability (at most 4: docs/dates.md), the waiting lines with their running sum of
     units (1; a window function, so a page that starts mid-queue still knows
     what is ahead of it), their count (1, only for a partial page) and the
     references of the purchase orders counted on (1, only when there are any).

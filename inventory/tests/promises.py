@@ -24,23 +24,29 @@ def from_stock(today: date | None = None) -> DateRange:
 
 
 def from_purchase_order(expected: date, today: date | None = None) -> DateRange:
-    """A purchase order expected on `expected` from a supplier with the shop's default lateness; an
-    overdue one at least INVENTORY_OVERDUE_GRACE_DAYS shipping days from today."""
+    """A purchase order expected on `expected` from a supplier with the shop's default lateness. An
+    overdue one: each end counts on the default lateness while it reaches past today, and
+    INVENTORY_OVERDUE_GRACE_DAYS shipping days from today once it does not."""
     today = today or timezone.localdate()
     p50, p90 = supplier_default_lateness()
-    earliest = shipping_day(expected + timedelta(days=p50))
-    confident = shipping_day(expected + timedelta(days=p90))
-    if expected < today:
-        floor = shipping_calendar(today=today).add_shipping_days(today, settings.INVENTORY_OVERDUE_GRACE_DAYS)
-        earliest, confident = max(earliest, floor), max(confident, floor)
-    return DateRange(earliest=earliest, confident=confident)
+
+    def end(late: int) -> date:
+        if expected < today and (today - expected).days > late:
+            return shipping_calendar(today=today).add_shipping_days(
+                today, settings.INVENTORY_OVERDUE_GRACE_DAYS
+            )
+        return shipping_day(max(expected + timedelta(days=late), today))
+
+    earliest = end(p50)
+    return DateRange(earliest=earliest, confident=max(earliest, end(p90)))
 
 
 def from_lead_time(lead_time_days: int, today: date | None = None) -> DateRange:
-    """No purchase order covers it: today + lead time, the confident end + the default p90 lateness."""
+    """No purchase order covers it: today + lead time + the default lateness (p50, p90) of a supplier not
+    known yet (the variant's supplier's when it has one: docs/dates.md)."""
     today = today or timezone.localdate()
-    p90 = supplier_default_lateness()[1]
+    p50, p90 = supplier_default_lateness()
     return DateRange(
-        earliest=shipping_day(today + timedelta(days=lead_time_days)),
+        earliest=shipping_day(today + timedelta(days=lead_time_days + p50)),
         confident=shipping_day(today + timedelta(days=lead_time_days + p90)),
     )

@@ -66,7 +66,7 @@ CHANGELISTS = [
     ("stockitem", make_stock_item, 6),
     ("stockmovement", make_received_movement, 7),
     ("purchaseorder", make_purchase_order, 7),
-    ("supplier", lambda user: PurchaseOrderFactory(), 7),  # + habits: orders, receipts
+    ("supplier", lambda user: PurchaseOrderFactory(), 6),  # + habits (1: orders with their last receipt)
     ("backorderpolicy", lambda user: BackorderPolicyFactory(), 5),
 ]
 

@@ -60,12 +60,6 @@ def test_a_cancelled_purchase_order_page_says_cancelled_on_the_date_in_words(adm
 # --- item 5: a new expected date says who will be told -------------------------------------------
 
 
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
 def post_new_date(client, po, new_date):
     url = change_url(po)
     data = change_form_data(client.get(url))

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inventory.calendar import ShippingCalendar
-from inventory.projection import Incoming, effective_arrival, project_ready_date, project_ready_range
+from inventory.projection import Incoming, arrival_counted_on, project_ready_date, project_ready_range
 from inventory.selectors.calendar import public_holidays
 
 TODAY = date(2026, 11, 21)  # a Saturday: nothing ships today
@@ -32,7 +32,7 @@ def project(units_ahead, quantity, free_now, incoming, *, calendar=SHOP, confide
         overdue_grace_days=3,
         calendar=calendar,
         confidence=confidence,
-        lead_time_padding_days=padding,
+        lead_time_late_days=(0, padding),
     )
 
 
@@ -103,7 +103,7 @@ def test_the_range_pads_each_purchase_order_by_its_suppliers_lateness():
         lead_time_days=10,
         overdue_grace_days=3,
         calendar=SHOP,
-        lead_time_padding_days=7,
+        lead_time_late_days=(0, 7),
     )
 
     assert (got.earliest, got.confident) == (date(2026, 12, 3), date(2026, 12, 8))
@@ -119,7 +119,7 @@ def test_a_lead_time_range_is_the_lead_time_then_the_shop_padding():
         lead_time_days=10,
         overdue_grace_days=3,
         calendar=SHOP,
-        lead_time_padding_days=7,
+        lead_time_late_days=(0, 7),
     )
 
     assert (got.earliest, got.confident) == (date(2026, 12, 1), date(2026, 12, 8))
@@ -138,18 +138,75 @@ def test_padding_can_reorder_purchase_orders():
 @pytest.mark.parametrize(
     ("expected", "late", "counted_on"),
     [
-        (date(2026, 11, 1), 7, date(2026, 11, 25)),  # long overdue: today + 3 shipping days
+        (
+            date(2026, 11, 1),
+            7,
+            date(2026, 11, 25),
+        ),  # long overdue, nothing known that late: today + 3 shipping days
         (date(2026, 11, 18), 10, date(2026, 11, 30)),  # overdue, but the supplier's p90 reaches further
         (date(2026, 11, 20), 0, date(2026, 11, 25)),  # yesterday, punctual supplier: grace
         (date(2026, 11, 21), 0, date(2026, 11, 23)),  # due today (Saturday): Monday
+        (date(2026, 11, 20), 2, date(2026, 11, 23)),  # a day overdue, 2 days late is usual: Sunday -> Monday
     ],
 )
-def test_an_overdue_purchase_order_is_counted_at_least_the_grace_from_today(expected, late, counted_on):
-    got = effective_arrival(
-        expected=expected, today=TODAY, overdue_grace_days=3, calendar=SHOP, late_days=late
+def test_an_overdue_purchase_order_counts_on_the_suppliers_late_deliveries_or_the_grace(
+    expected, late, counted_on
+):
+    got = arrival_counted_on(
+        po(1, expected, 5, p50=late, p90=late),
+        today=TODAY,
+        overdue_grace_days=3,
+        calendar=SHOP,
+        confidence="confident",
     )
 
     assert got == counted_on
+
+
+def test_an_overdue_purchase_order_with_a_history_counts_on_the_deliveries_at_least_that_late():
+    # Learned: 0 0 0 1 2 8 9 10 12 14 days late. Overdue by 5 days (due Monday 16 November): the
+    # deliveries at least 5 days late were 8 9 10 12 14: median 10, p90 14 days after the date.
+    late = (0, 0, 0, 1, 2, 8, 9, 10, 12, 14)
+    inc = Incoming(purchase_order_id=1, expected_date=date(2026, 11, 16), quantity=5, late_samples=late)
+
+    def counted(confidence):
+        return arrival_counted_on(
+            inc, today=TODAY, overdue_grace_days=3, calendar=SHOP, confidence=confidence
+        )
+
+    assert counted("earliest") == date(2026, 11, 26)  # Thursday 26 November
+    assert counted("confident") == date(2026, 11, 30)  # 30 November (a Monday)
+    # Not yet due: the whole history, median 2 and p90 12 days late.
+    inc = Incoming(purchase_order_id=1, expected_date=date(2026, 11, 23), quantity=5, late_samples=late)
+    assert counted("earliest") == date(2026, 11, 25)
+    assert counted("confident") == date(2026, 12, 7)  # Saturday 5 December -> Monday 7
+    # Later than anything seen: the grace from today.
+    inc = Incoming(purchase_order_id=1, expected_date=date(2026, 11, 1), quantity=5, late_samples=late)
+    assert counted("confident") == date(2026, 11, 25)
+
+
+def test_a_short_supplier_is_counted_on_for_part_and_the_rest_is_ordered_again_when_it_comes():
+    # 10 coming on Tuesday 1 December; 9 in 10 deliveries bring at least 6 of 10, the median 8.
+    inc = Incoming(
+        purchase_order_id=1,
+        expected_date=date(2026, 12, 1),
+        quantity=10,
+        counted_earliest=8,
+        counted_confident=6,
+    )
+    kwargs = dict(
+        free_now=0, incoming=[inc], today=TODAY, lead_time_days=10, overdue_grace_days=3, calendar=SHOP
+    )
+
+    got = project_ready_range(units_ahead=5, quantity=1, lead_time_late_days=(0, 0), **kwargs)
+    assert (got.earliest, got.confident) == (date(2026, 12, 1), date(2026, 12, 1))  # the 6th unit
+    got = project_ready_range(units_ahead=7, quantity=1, lead_time_late_days=(0, 0), **kwargs)
+    # The 8th: in the median delivery; not in the confident one, so ordered again when it comes,
+    # 1 December + 10 days lead time = Friday 11 December.
+    assert (got.earliest, got.confident) == (date(2026, 12, 1), date(2026, 12, 11))
+    got = project_ready_range(units_ahead=20, quantity=1, lead_time_late_days=(1, 4), **kwargs)
+    # Beyond it all: both ends ordered again on 1 December, then the supplier's lateness.
+    assert (got.earliest, got.confident) == (date(2026, 12, 14), date(2026, 12, 15))
 
 
 def test_add_shipping_days_counts_from_the_day_after():
@@ -214,7 +271,7 @@ def test_no_promised_date_falls_on_a_closed_day(
         lead_time_days=lead_time,
         overdue_grace_days=grace,
         calendar=calendar,
-        lead_time_padding_days=padding,
+        lead_time_late_days=(min(padding, 5), padding),
     )
 
     assert calendar.is_shipping_day(got.earliest)

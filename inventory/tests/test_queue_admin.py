@@ -303,8 +303,8 @@ def test_queue_page_queries_do_not_grow_with_waiting_lines(
     admin_client, django_assert_num_queries, django_assert_max_num_queries, with_purchase_orders
 ):
     # session, user, variant, availability (2), the shop's closures (1: the shipping calendar), waiting
-    # lines (1), PO references (1 when any) and their suppliers' habits (2 when any; docs/dates.md)
-    budget = 10 if with_purchase_orders else 7
+    # lines (1), PO references (1 when any) and their suppliers' habits (1 when any; docs/dates.md)
+    budget = 9 if with_purchase_orders else 7
     variant = backordered_item()
     if with_purchase_orders:
         incoming(variant, 3, in_days=5, reference="PO-A")
@@ -369,8 +369,8 @@ def test_list_page_queries_do_not_grow_with_variants(
     admin_client, django_assert_num_queries, django_assert_max_num_queries
 ):
     # session, user, count, the page of variants, their next deliveries (1), the shop's closures (1: the
-    # shipping calendar) and the deliveries' suppliers' habits (2, all suppliers at once; docs/dates.md)
-    budget = 8
+    # shipping calendar) and the deliveries' suppliers' habits (1, all suppliers at once; docs/dates.md)
+    budget = 7
     first = backordered_item()
     waiting_orders(first, [1])
     incoming(first, 5, in_days=3, reference="PO-1")

@@ -105,11 +105,12 @@ def test_allow_policy_without_po_uses_lead_time():
     a = avail(variant)
 
     assert (a.status, a.sellable_now, a.backorderable) == ("backorder", 0, None)
-    # No purchase order: earliest today + 10 days (Tuesday 1 December), confident + the shop's default
-    # p90 lateness of 7 days (Tuesday 8 December); both are shipping days (docs/dates.md).
-    assert a.expected_range == DateRange(earliest=date(2026, 12, 1), confident=date(2026, 12, 8))
+    # No purchase order: today + 10 days (Tuesday 1 December) + the shop's default lateness of a supplier
+    # not known yet, 2 days (Thursday 3 December) to 7 days (Tuesday 8 December); both are shipping days
+    # (docs/dates.md).
+    assert a.expected_range == DateRange(earliest=date(2026, 12, 3), confident=date(2026, 12, 8))
     assert a.expected_date == date(2026, 12, 8)
-    assert a.message == "Available on backorder, expected to ship 1–8 December 2026"
+    assert a.message == "Available on backorder, expected to ship 3–8 December 2026"
     assert a.schema_org == "https://schema.org/BackOrder"
 
 
@@ -127,8 +128,9 @@ def test_backorder_date_respects_the_queue():
     # The second PO, padded by the default lateness: 15 Dec + 2 = Thu 17 Dec, + 7 = Tue 22 Dec.
     assert a.expected_range == DateRange(earliest=date(2026, 12, 17), confident=date(2026, 12, 22))
     assert a.backorder_date(10) == date(2026, 12, 22)
-    # Beyond both POs: today + 40 days lead time (Thu 31 Dec), confident + 7 (Thu 7 Jan 2027).
-    assert a.backorder_range(11) == DateRange(earliest=date(2026, 12, 31), confident=date(2027, 1, 7))
+    # Beyond both POs: today + 40 days lead time (Thu 31 Dec), + 2 (Sat 2 Jan: Monday 4 January 2027) to
+    # + 7 (Thu 7 Jan 2027), the default lateness of the variant's supplier (not learned yet).
+    assert a.backorder_range(11) == DateRange(earliest=date(2027, 1, 4), confident=date(2027, 1, 7))
     assert a.backorder_date(11) == date(2027, 1, 7)
 
 
@@ -164,10 +166,10 @@ def test_draft_and_cancelled_pos_are_not_counted():
     incoming(variant, 10, date(2026, 12, 1), status=PurchaseOrderStatus.DRAFT)
     incoming(variant, 10, date(2026, 12, 2), status=PurchaseOrderStatus.CANCELLED)
 
-    # Today + 30 days lead time (Monday 21 December), confident + 7 days (Monday 28 December is the
-    # Boxing Day bank holiday: Tuesday 29 December).
+    # Today + 30 days lead time (Monday 21 December), + 2 days (Wednesday 23 December) to + 7 days
+    # (Monday 28 December is the Boxing Day bank holiday: Tuesday 29 December).
     assert avail(variant).expected_range == DateRange(
-        earliest=date(2026, 12, 21), confident=date(2026, 12, 29)
+        earliest=date(2026, 12, 23), confident=date(2026, 12, 29)
     )
 
 
@@ -255,7 +257,7 @@ def test_shop_default_policy_applies_without_a_row(settings):
     assert avail(variant).status == "backorder"
 
 
-def test_bulk_availability_uses_two_queries_whatever_the_count(django_assert_num_queries):
+def test_bulk_availability_uses_four_queries_whatever_the_count(django_assert_num_queries):
     variants = [VariantFactory() for _ in range(24)]
     for v in variants[:8]:
         stock(v, 10)
@@ -264,9 +266,9 @@ def test_bulk_availability_uses_two_queries_whatever_the_count(django_assert_num
         incoming(v, 5, date(2026, 12, 1))
         waiting(v, 2)
 
-    # The numbers, the purchase-order lines, the suppliers' habits (2, for every supplier at once) and the
-    # shop's closures (the calendar): the same five for 24 variants as for one (docs/dates.md).
-    with django_assert_num_queries(5):
+    # The numbers, the purchase-order lines, the suppliers' habits (1, for every supplier at once) and the
+    # shop's closures (the calendar): the same four for 24 variants as for one (docs/dates.md).
+    with django_assert_num_queries(4):
         result = availability_for_variants(variant_ids=[v.pk for v in variants], today=TODAY)
 
     assert [result[v.pk].status for v in variants] == ["in_stock"] * 8 + ["backorder"] * 8 + [

@@ -67,14 +67,15 @@ def test_the_supplier_list_answers_in_the_same_queries_for_one_supplier_and_for_
 ):
     warehouse = WarehouseFactory()
     order(SupplierFactory(), warehouse, 0)
-    # session, user, count, rows with open orders, habits (orders, receipts)... and the changelist's total
-    with django_assert_num_queries(7):
+    # session, user, count, rows with open orders, habits (orders with their last receipt)... and the
+    # changelist's total
+    with django_assert_num_queries(6):
         assert admin_client.get(SUPPLIERS).context["cl"].result_count == 1
     for _ in range(19):
         supplier = SupplierFactory()
         for n in range(3):
             order(supplier, warehouse, n, late=n)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         assert admin_client.get(SUPPLIERS).context["cl"].result_count == 20
 
 
@@ -108,7 +109,7 @@ def test_the_change_page_saves_a_supplier_without_touching_its_habits(admin_clie
 def test_the_dashboard_tile_names_how_many_are_usually_late_and_the_least_reliable(
     admin_client, suppliers, django_assert_num_queries
 ):
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         tile = suppliers_tile()
     assert (tile.value, tile.note) == (
         "2 of 3",
@@ -133,7 +134,7 @@ def test_the_tile_before_any_supplier_is_learned_and_its_queries_do_not_grow(dja
         supplier = SupplierFactory()
         for n in range(5):
             order(supplier, warehouse, n, late=n + i)  # the last: 2, 3, 4, 5, 6 days late
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         tile = suppliers_tile()
     assert (tile.value, tile.note) == (
         "3 of 3",

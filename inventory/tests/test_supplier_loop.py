@@ -5,7 +5,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from inventory.models import DateChangeSource, PurchaseOrder, PurchaseOrderDateChange, PurchaseOrderStatus
@@ -21,17 +20,6 @@ from shop.formatting import date_range_in_words
 from shop.submissions import submission_key_new
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def draft_po(variant, quantity=5, expected=None, **supplier):

@@ -4,7 +4,6 @@ purchase order covers with their one-click draft purchase order."""
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,12 +18,6 @@ from shop.submissions import submission_key_new
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = "/admin/dashboard/"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def ordered_po(variant, quantity=5, expected=None, email="orders@alpine.example", **fields):

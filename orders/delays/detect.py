@@ -44,12 +44,16 @@ class Slip:
 def _slips(refresh: DatesRefresh, *, cause: str) -> list[Slip]:
     """The lines of a fresh projection that slipped (one query).
 
-    A line slipped when its projected date is later than the date we told its
-    customer, and either that date has passed (overdue) or the plan itself
-    changed: the projection *as of the day the date was told* is later too.
-    The second test leaves out dates that rest on "today + N days" (lead time,
-    an overdue purchase order's grace period) and so move on with the
-    calendar by themselves: those are told when their date passes.
+    A line slipped when its projected date (the confident end) is later than
+    the date we told its customer, and either that date has passed (overdue:
+    certainly late) or the facts changed so much that the line is late even
+    by the suppliers' own dates, with no lateness allowed for, *as of the day
+    the date was told*: a supplier's new date past it, a larger queue ahead.
+    What only our allowance for lateness says (a supplier's history, an
+    overdue purchase order's wait, a lead time moving on with the calendar)
+    widens the range without being told as a slip: it may still hold, and the
+    customer hears if the date told passes and the line still waits.
+    docs/dates.md, "When a delay is told".
     """
     today = refresh.today
     waiting = OrderLine.objects.waiting().filter(variant_id__in=list(refresh.availability))
@@ -69,7 +73,7 @@ def _slips(refresh: DatesRefresh, *, cause: str) -> list[Slip]:
             continue
         if today > promised:
             why = cause or DelayCause.OVERDUE
-        elif refresh.project_as_of(projection, today=min(promised_on, today)) > promised:
+        elif refresh.stated_as_of(projection, today=min(promised_on, today)) > promised:
             why = cause or DelayCause.RESCHEDULED
         else:
             continue  # only the calendar moved; told when the promised date passes, if still waiting

@@ -39,16 +39,17 @@ class DatesRefresh:
     lines: list[LineProjection]  # every waiting line of the variants, in queue order
     changed: int  # lines whose stored date was rewritten
 
-    def project_as_of(self, line: LineProjection, *, today: date) -> date:
-        """The same projection for the same queue and supply, as if it were `today`.
+    def stated_as_of(self, line: LineProjection, *, today: date) -> date:
+        """When the line would ship by the suppliers' own dates (no lateness allowed for, every unit
+        counted), for the same queue and supply, as if it were `today`.
 
-        Projections that rest on "today + N days" (lead time, an overdue purchase
-        order's grace period) move a day later every day; asking as of the day a
-        date was promised tells a real change (a purchase order, the queue) from
-        the calendar simply moving on.
+        Asking as of the day a date was promised tells a real change (a purchase
+        order's date, the queue) from the calendar simply moving on: dates that
+        rest on "today + N days" (a lead time, an overdue purchase order's grace)
+        move on by themselves every day.
         """
         a = self.availability[line.variant_id]
-        return a.project(units_ahead=line.units_ahead, quantity=line.waiting, today=today).confident
+        return a.project_stated(units_ahead=line.units_ahead, quantity=line.waiting, today=today)
 
     def covered_by_supply(self, line: LineProjection) -> bool:
         """True when free stock and dated open purchase orders cover the line; False: lead-time estimate."""

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-import time_machine
 
 from inventory.services import purchase_order_cancel, purchase_order_receive, purchase_order_set_expected_date
 from notifications.models import Notification, NotificationKind
@@ -31,18 +30,6 @@ def punctual_suppliers(settings):
     test keeps the shop's default lateness and checks the ranges it gives."""
     settings.SUPPLIER_DEFAULT_LATE_P50_DAYS = 0
     settings.SUPPLIER_DEFAULT_LATE_P90_DAYS = 0
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run a block as if it committed on its own: its on-commit tasks (eager Celery) run at the end."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def later(clock, **delta):

@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from inventory.services import purchase_order_receive, purchase_order_set_expected_date
@@ -26,17 +25,6 @@ from orders.tests.helpers import give_stock, timeline_of
 from orders.tokens import DELAY_CANCEL_SALT, DELAY_KEEP_SALT, make_link_token, order_access_path
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture

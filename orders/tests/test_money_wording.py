@@ -10,7 +10,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
@@ -184,17 +183,6 @@ def test_what_cancelling_will_do(gateway, sentence):
 
 
 # --- the pages, flash messages and emails, for an invoice and for a card ---------------------------
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def order_paid_by(payment_method: str, variant, quantity: int, *, email: str = "ada@example.com"):

@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from inventory.services import purchase_order_set_expected_date
 from orders.models import DelayNoticeStatus, LineDelay, NeedByAction, OrderEvent, OrderEventKind, Payment
@@ -34,17 +33,6 @@ def punctual_suppliers(settings):
     in orders/tests/test_delays.py."""
     settings.SUPPLIER_DEFAULT_LATE_P50_DAYS = 0
     settings.SUPPLIER_DEFAULT_LATE_P90_DAYS = 0
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:  # Monday 2 March 2026, 09:00
-        yield traveller
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture

@@ -33,8 +33,8 @@ pytestmark = pytest.mark.django_db
 # for the shipping calendar (1; no open purchase order here, so no supplier habits) ...
 PRODUCT_QUERIES_AVAILABLE = 6
 # ... plus the alternatives and their variants when the page's variant cannot ship now; its backorder
-# counts on a purchase order, so + its supplier's habits (2, docs/dates.md).
-PRODUCT_QUERIES_WITH_ALTERNATIVES = 10
+# counts on a purchase order, so + its supplier's habits (1, docs/dates.md).
+PRODUCT_QUERIES_WITH_ALTERNATIVES = 9
 
 
 @pytest.fixture(autouse=True)
