@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from split_settings.tools import include
 
 from config.csp_policy import content_security_policy
 
@@ -111,89 +112,7 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis, cache and Celery ------------------------------------------------------
-
-REDIS_URL = env.str("REDIS_URL", default="")
-
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
-    }
-else:
-    # A file cache is shared by every process on the machine (web, worker), so
-    # rate limits hold across gunicorn workers even without Redis.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-        }
-    }
-
-# Sessions (a guest's cart id, the checkout page's idempotency keys, sign-in) are kept in the
-# database: they must outlive a Redis outage, which the cache is allowed to have (config/cache.py).
-# SESSION_ENGINE=django.contrib.sessions.backends.cache moves them to Redis: no session query on any
-# page (up to 4 round trips and a commit fewer where it changes), at the price of sessions (guest
-# carts, sign-ins) lost with Redis, or not kept at all while it is down.
-SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
-
-# kombu's filesystem transport ignores the host, but warns "No hostname was supplied" on every
-# connection of a URL without one: "localhost" is the host it would fill in.
-CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost//"
-if not REDIS_URL:
-    # kombu's filesystem transport: messages are files in one folder, so the web
-    # process, the worker and beat can talk without any server running.
-    _broker_dir = VAR_DIR / "celery-broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # The worker looks in the folder every 0.1 s (kombu's default: 1 s): tasks start sooner,
-        # and a worker told to stop (Ctrl+C in `make run`) notices sooner.
-        "polling_interval": 0.1,
-    }
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A message not acknowledged within this time is delivered again; tasks are
-        # idempotent, so a redelivery after a worker died is safe.
-        "visibility_timeout": 3600,
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-    }
-# Publishing gives up quickly when the broker is down: the web request must not
-# hang, and what the message was about is a database row a sweep will find.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.5,
-}
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_TIMEZONE = env.str("TIME_ZONE", default="UTC")
-CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "shop.tasks.worker_heartbeat", "schedule": 60.0},
-    # Re-send emails whose broker message was lost or whose worker died.
-    "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 30.0},
-    # Serve backorder queues whose "stock arrived" message was lost.
-    "sweep-allocation-requests": {"task": "inventory.tasks.sweep_allocation_requests", "schedule": 60.0},
-    "supplier-reminders": {"task": "inventory.tasks.send_supplier_reminders", "schedule": 3600.0},
-    # Send the next back-in-stock wave of restocks whose wait is over (state lives in the database).
-    "back-in-stock-waves": {"task": "notifications.tasks.send_due_back_in_stock_waves", "schedule": 60.0},
-}
+include("settings_parts/workers.py")  # Redis, the cache, sessions, Celery
 
 # --- Email ------------------------------------------------------------------------
 
@@ -253,7 +172,7 @@ FEEDBACK_MAX_AGE_DAYS = env.int("FEEDBACK_MAX_AGE_DAYS", default=30)
 FEEDBACK_LINK_MAX_AGE_DAYS = env.int("FEEDBACK_LINK_MAX_AGE_DAYS", default=60)
 FEEDBACK_SEND_HOUR = env.int("FEEDBACK_SEND_HOUR", default=10)
 
-CELERY_BEAT_SCHEDULE |= {
+CELERY_BEAT_SCHEDULE |= {  # noqa: F821  (defined by settings_parts/workers.py, included above)
     # Send delay emails whose quiet period is over (the due time lives in the database).
     "delay-notices": {"task": "orders.tasks.send_due_delay_notices", "schedule": 60.0},
     # Overdue lines (promised date passed, still waiting) and any slip a lost message missed.
@@ -385,7 +304,7 @@ PAYMENT_GRACE_DAYS = env.int("PAYMENT_GRACE_DAYS", default=3)
 PAYMENT_REMINDER_HOURS = env.int("PAYMENT_REMINDER_HOURS", default=24)
 # Card holds in their last day are released before they expire; their parcels are charged at
 # shipment instead (orders.services.card_expiry, docs/payments.md).
-CELERY_BEAT_SCHEDULE |= {
+CELERY_BEAT_SCHEDULE |= {  # noqa: F821  (defined by settings_parts/workers.py, included above)
     "card-authorizations-renew": {"task": "orders.tasks.card_authorizations_renew", "schedule": 3600.0},
 }
 SUPPLIER_CONFIRM_REMINDER_DAYS = env.int("SUPPLIER_CONFIRM_REMINDER_DAYS", default=3)  # docs/inventory.md
@@ -448,23 +367,7 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
-# --- Static and media files -----------------------------------------------------------
-
-STATIC_URL = "static/"
-STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))  # collectstatic writes here
-STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_URL = "media/"
-MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
-}
+include("settings_parts/storage.py")  # static and media files
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -493,13 +396,4 @@ CONTENT_SECURITY_POLICY = content_security_policy(
     stripe_enabled=STRIPE_ENABLED, stripe_api_base=STRIPE_API_BASE
 )
 
-# --- Logging ------------------------------------------------------------------------
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+include("settings_parts/observability.py")  # logging

@@ -1,4 +1,5 @@
-"""The README's settings tables name every environment variable `config/settings.py` reads, and no other.
+"""The README's settings tables name every environment variable the settings read, and no other: those of
+`config/settings.py` and of the parts it includes (`config/settings_parts/*.py`).
 
 Both sides are read from the source: settings by its `env(...)` / `env.int(...)` (django-environ)
 and `os.environ` / `os.getenv` calls, the README by the first column of the tables under
@@ -11,7 +12,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = ROOT / "config" / "settings.py"
+SETTINGS = [ROOT / "config" / "settings.py", *sorted((ROOT / "config" / "settings_parts").glob("*.py"))]
 README = ROOT / "README.md"
 
 NOT_READING = {"read_env"}  # django-environ methods that read no variable
@@ -29,7 +30,8 @@ def _is_os_environ(node: ast.expr) -> bool:
 
 def variables_settings_reads() -> set[str]:
     names, computed = set(), []
-    for node in ast.walk(ast.parse(SETTINGS.read_text())):
+    nodes = [node for path in SETTINGS for node in ast.walk(ast.parse(path.read_text()))]
+    for node in nodes:
         key = None
         if isinstance(node, ast.Call):
             func = node.func
