@@ -136,13 +136,14 @@ def test_cancel_link_stock_arriving_and_the_supplier_moving_the_date_again_at_on
     assert DelayNotice.objects.filter(status=DelayNoticeStatus.SENT).count() == 2
 
     # When, at the same moment, Xavier cancels from the email, 3 tents arrive (the allocation pass runs
-    # after the commit) and the supplier moves the purchase order again, to the 27th (the delay check
-    # runs after the commit)
+    # after the commit) and the supplier moves the purchase order again, to 1 April: past the date told
+    # this morning (the 22nd + the default p90 lateness), so a slip by the supplier's own date (the
+    # delay check runs after the commit; docs/dates.md, "When a delay is told")
     cancelled, adjusted, moved = run_together(
         [
             after(offset, lambda: delay_cancel_waiting(notice_id=notice.pk)),
             lambda: stock_adjust(variant_id=tent.pk, warehouse_id=warehouse.pk, quantity_change=3),
-            lambda: purchase_order_set_expected_date(purchase_order_id=po.pk, expected_date=day(25)),
+            lambda: purchase_order_set_expected_date(purchase_order_id=po.pk, expected_date=day(30)),
         ]
     )
     # Then nobody deadlocked or was refused
@@ -152,8 +153,8 @@ def test_cancel_link_stock_arriving_and_the_supplier_moving_the_date_again_at_on
     with time_machine.travel(T0 + timedelta(days=1)):  # the next morning: new delays are told
         delay_notices_send_due()
 
-    # Either the pass served Xavier first (3 more for him, 1 cancelled; Yvonne still waits, now for the
-    # 27th, and is told so once) or the cancel did (4 cancelled, Yvonne served, no second delay email)
+    # Either the pass served Xavier first (3 more for him, 1 cancelled; Yvonne still waits, now for
+    # 1 April, and is told so once) or the cancel did (4 cancelled, Yvonne served, no second delay email)
     outcome = (numbers(x_line), numbers(y_line))
     assert outcome in (
         ((4, 0, 0, 1), (0, 3, 0, 0)),  # allocation first
@@ -199,7 +200,7 @@ def test_cancel_link_stock_arriving_and_the_supplier_moving_the_date_again_at_on
     y_line.refresh_from_db()
     # The promise is the confident end: the purchase order's date + the default p90 lateness, 7 days,
     # on a shipping day (docs/dates.md)
-    assert y_line.promised_date == from_purchase_order(day(25) if allocation_first else day(20)).confident
+    assert y_line.promised_date == from_purchase_order(day(30) if allocation_first else day(20)).confident
     # The other emails: Xavier's cancellation, and the allocation of whoever got the tents
     assert emails_of(NotificationKind.ORDER_CANCELLED, xavier, yvonne) == (1, 0)
     assert emails_of(NotificationKind.BACKORDER_ALLOCATED, xavier, yvonne) == (
