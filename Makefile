@@ -70,7 +70,7 @@ manage: install
 HONCHO := $(PY) -c 'import sys, honcho.command, honcho.manager; honcho.manager.KILL_WAIT = 20; sys.exit(honcho.command.main())'
 
 ## make test: the whole suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
-test: install browser-deps
+test: install browser-deps nginx-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## make browser-deps: what the browser tests (e2e/, docs/testing.md) need besides Python packages:
@@ -89,6 +89,24 @@ browser-deps: $(AXE_JS)
 	else \
 	  echo "browser-deps: no Chromium at $(CHROMIUM_PATH), and installing it needs root and apt-get:"; \
 	  echo "  run 'sudo apt-get install chromium' (or set CHROMIUM_PATH); until then the browser tests skip."; \
+	fi
+
+## make nginx-deps: Debian's nginx for the deploy kit's test (e2e/test_nginx.py, docs/deploy.md), installed
+## with apt-get as root; only the binary is used (the tests run their own nginx on free ports, so the
+## package's own server is stopped and disabled where it was just started). Without it that test skips,
+## or fails under REQUIRE_SERVICES=1. NGINX_PATH points at another nginx.
+.PHONY: nginx-deps
+nginx-deps:
+	@if [ -n "$$NGINX_PATH" ] || command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's nginx for the deploy kit's test..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  if { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }; then \
+	    { systemctl disable --now nginx || service nginx stop; } >/dev/null 2>&1 || true; \
+	  else echo "nginx-deps: apt-get install nginx FAILED: the nginx test will skip (fail with REQUIRE_SERVICES=1)"; fi; \
+	else \
+	  echo "nginx-deps: no nginx, and installing it needs root and apt-get:"; \
+	  echo "  run 'sudo apt-get install nginx' (or set NGINX_PATH); until then the nginx test skips."; \
 	fi
 
 $(AXE_JS): package.json package-lock.json
