@@ -3,7 +3,8 @@
 `Nginx.start(site, folder)` writes a top-level nginx.conf into `folder` around the rendered site (pid
 file, logs, temporary folders all inside `folder`; the Debian package's mime.types), runs
 `nginx -g 'daemon off;'` in its own process group, and waits until the ports answer. Its access log
-(`folder/access.log`) is one JSON object a request: the time, status, and which web node answered.
+(`folder/access.log`) is one JSON object a request: the time, nginx's request id (the X-Request-ID the
+shop is sent), status, and which web node answered.
 """
 
 import json
@@ -19,7 +20,8 @@ from pathlib import Path
 
 MIME_TYPES = Path("/etc/nginx/mime.types")
 ACCESS_LOG_FORMAT = (
-    '{"msec":$msec,"request_time":$request_time,"method":"$request_method","uri":"$request_uri",'
+    '{"msec":$msec,"request_id":"$request_id","request_time":$request_time,"method":"$request_method",'
+    '"uri":"$request_uri",'
     '"status":$status,"upstream":"$upstream_addr","upstream_status":"$upstream_status"}'
 )
 MAIN_CONF = """# Written by deploy/nginx_process.py for a test run; the site below is deploy/nginx/shop.conf.

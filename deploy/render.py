@@ -66,6 +66,7 @@ def render_nginx(
     http_port: int = 80,
     listen_address: str = "",
     max_upload: str = "32m",
+    media_cache_seconds: int = 86400,
     acme_root: str | Path = "/var/www/letsencrypt",
 ) -> str:
     """The nginx site (deploy/nginx/shop.conf). `media_root` None: media are on the object store.
@@ -100,6 +101,7 @@ def render_nginx(
             # The port clients use, when it is not the default one: in redirects and the Host header.
             "public_port": "" if https_port == 443 else f":{https_port}",
             "max_upload": max_upload,
+            "media_cache_seconds": media_cache_seconds,
         },
     )
 
@@ -160,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-cert", required=True, help="certificate chain (fullchain.pem)")
     parser.add_argument("--tls-key", required=True, help="its private key (privkey.pem)")
     parser.add_argument("--max-upload", default="32m", help="largest request body nginx accepts (32m)")
+    parser.add_argument(
+        "--media-cache-seconds",
+        type=int,
+        default=86400,
+        help="Cache-Control max-age of media: MEDIA_CACHE_SECONDS",
+    )
     args = parser.parse_args(argv)
 
     root = args.root.rstrip("/")
@@ -174,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
             max_upload=args.max_upload,
+            media_cache_seconds=args.media_cache_seconds,
         )
         units = render_systemd(
             root=root, user=args.user, env_dir=args.env_dir, bind=args.bind, media_root=media_root

@@ -70,6 +70,7 @@ class Seen:
     remote_addr: str
     real_ip: str
     forwarded_for: str
+    request_id: str
 
 
 @dataclass
@@ -183,6 +184,7 @@ def proxied_shop(live_server, static_root, tmp_path):
                 remote_addr=request.META["REMOTE_ADDR"],
                 real_ip=request.META.get("HTTP_X_REAL_IP", ""),
                 forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
+                request_id=request.META.get("HTTP_X_REQUEST_ID", ""),
             )
         )
 
@@ -224,7 +226,7 @@ def test_pages_through_nginx_see_https_the_client_address_and_survive_a_dead_nod
     category = shop.https(
         "GET", "/c/desks/", headers={"X-Forwarded-Proto": "http", "X-Forwarded-For": "6.6.6.6"}
     )
-    product = shop.https("GET", "/p/walnut-desk/", headers={"X-Real-IP": "6.6.6.6"})
+    product = shop.https("GET", "/p/walnut-desk/", headers={"X-Real-IP": "6.6.6.6", "X-Request-ID": "mine"})
 
     # Both 200, not the shop's redirect to HTTPS: it knows the client came over TLS.
     assert (category.status, product.status) == (200, 200)
@@ -267,34 +269,25 @@ def test_pages_through_nginx_see_https_the_client_address_and_survive_a_dead_nod
     spoof = {"X-Real-IP": "127.0.0.2", "X-Forwarded-For": "127.0.0.2"}
     assert post(source="127.0.0.3", origin=shop.origin, headers=spoof) == 200
 
-    assert [
+    # The shop saw every one of these over https, for the host asked, from nginx, with the client's address.
+    def through_nginx(method: str, path: str, client: str) -> tuple:
+        return (method, path, True, f"{HOST}:{shop.https_port}", "127.0.0.1", client, client)
+
+    seen = [
         (s.method, s.path, s.secure, s.host, s.remote_addr, s.real_ip, s.forwarded_for) for s in shop.seen
-    ] == [
-        ("GET", "/c/desks/", True, f"{HOST}:{shop.https_port}", "127.0.0.1", "127.0.0.2", "127.0.0.2"),
-        ("GET", "/p/walnut-desk/", True, f"{HOST}:{shop.https_port}", "127.0.0.1", "127.0.0.2", "127.0.0.2"),
-        ("GET", "/accounts/login/", True, f"{HOST}:{shop.https_port}", "127.0.0.1", "127.0.0.2", "127.0.0.2"),
-        *[
-            (
-                "POST",
-                "/accounts/login/",
-                True,
-                f"{HOST}:{shop.https_port}",
-                "127.0.0.1",
-                "127.0.0.2",
-                "127.0.0.2",
-            )
-        ]
-        * 4,
-        (
-            "POST",
-            "/accounts/login/",
-            True,
-            f"{HOST}:{shop.https_port}",
-            "127.0.0.1",
-            "127.0.0.3",
-            "127.0.0.3",
-        ),
     ]
+    assert seen == [
+        through_nginx("GET", "/c/desks/", "127.0.0.2"),
+        through_nginx("GET", "/p/walnut-desk/", "127.0.0.2"),
+        through_nginx("GET", "/accounts/login/", "127.0.0.2"),
+        *[through_nginx("POST", "/accounts/login/", "127.0.0.2")] * 4,
+        through_nginx("POST", "/accounts/login/", "127.0.0.3"),
+    ]
+    # Each with nginx's own request id (not the one a client sent), the id in nginx's access log.
+    logged_ids = [entry["request_id"] for entry in shop.nginx.access_log()]
+    assert [s.request_id for s in shop.seen] == logged_ids
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in logged_ids)
+    assert len(set(logged_ids)) == 8
 
 
 def test_nginx_alone_serves_files_refuses_large_bodies_redirects_http_and_ignores_other_hosts(proxied_shop):
@@ -316,6 +309,7 @@ def test_nginx_alone_serves_files_refuses_large_bodies_redirects_http_and_ignore
     # Media: from MEDIA_ROOT, never run as a page.
     response = shop.https("GET", "/media/products/pixel.png")
     assert (response.status, response.headers["Content-Type"], response.data) == (200, "image/png", PNG)
+    assert response.headers["Cache-Control"] == "public, max-age=86400"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Security-Policy"] == (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

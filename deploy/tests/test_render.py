@@ -114,6 +114,8 @@ def test_the_site_balances_over_every_web_node_and_serves_media_only_from_disk()
     ]
     assert "alias /srv/shop/var/media/;" in site
     assert "client_max_body_size 32m;" in site
+    assert 'add_header Cache-Control "public, max-age=86400";' in site  # media, as MEDIA_CACHE_SECONDS
+    assert 'add_header Cache-Control "public, max-age=600";' in _site(media_cache_seconds=600)
     assert "return 301 https://$host$request_uri;" in site  # port 443: no port in the redirect
     assert "listen [::]:443 ssl http2;" in site
     assert [mark for mark in ("{{", "{%", "{#", "}}") if mark in site] == []  # no template syntax left
