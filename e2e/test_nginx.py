@@ -17,8 +17,10 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
+import subprocess
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -377,3 +379,44 @@ def test_nginx_accepts_the_site_as_rendered_for_production(media, tmp_path):
         Nginx.check(
             site=site.replace("client_max_body_size 32m;", "client_max_body_size lots;"), folder=tmp_path
         )
+
+
+def test_the_site_in_debians_own_nginx_conf_once_its_default_site_is_removed(tmp_path):
+    """docs/deploy.md's layout: the site in sites-enabled/ under the package's nginx.conf (a copy, its
+    paths moved into `tmp_path`), with Debian's default site removed; left in, nginx refuses both."""
+    debian = Path("/etc/nginx")
+    if not (debian / "nginx.conf").is_file() or not (debian / "sites-available" / "default").is_file():
+        pytest.skip("needs Debian's nginx package files in /etc/nginx")
+    etc = tmp_path / "etc"
+    shutil.copytree(debian, etc, symlinks=False, ignore=shutil.ignore_patterns("sites-enabled"))
+    conf = (debian / "nginx.conf").read_text().replace("/etc/nginx/", f"{etc}/")
+    conf = conf.replace("/var/log/nginx/", f"{tmp_path}/").replace("/run/nginx.pid", f"{tmp_path}/nginx.pid")
+    (etc / "nginx.conf").write_text(conf)
+    (etc / "sites-enabled").mkdir()
+    cert, key = self_signed_certificate(tmp_path, "shop.example.com")
+    site = render_nginx(
+        server_name="shop.example.com",
+        upstreams=["127.0.0.1:8000"],
+        static_root="/srv/shop/staticfiles",
+        media_root="/srv/shop/var/media",
+        tls_cert=cert,
+        tls_key=key,
+    )
+    (etc / "sites-available" / "shop.conf").write_text(site)
+    (etc / "sites-enabled" / "shop.conf").symlink_to(etc / "sites-available" / "shop.conf")
+    (etc / "sites-enabled" / "default").symlink_to(etc / "sites-available" / "default")
+
+    def test() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(nginx_binary()), "-t", "-c", str(etc / "nginx.conf"), "-e", str(tmp_path / "error.log")],
+            capture_output=True,
+            text=True,
+        )
+
+    result = test()
+    assert result.returncode == 1
+    assert "a duplicate default server for 0.0.0.0:80" in result.stderr
+    (etc / "sites-enabled" / "default").unlink()
+    result = test()
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
