@@ -15,14 +15,12 @@ Skipped without nginx (`make nginx-deps`); with REQUIRE_SERVICES=1 that fails in
 
 import http.client
 import json
-import os
 import re
 import shutil
 import socket
 import ssl
 import subprocess
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -34,16 +32,14 @@ from django.test import override_settings
 from deploy.nginx_process import (
     Nginx,
     NginxConfigError,
-    NginxMissing,
     free_port,
     nginx_binary,
     self_signed_certificate,
 )
 from deploy.render import render_nginx
+from e2e.nginx_client import HOST, NginxClient, csrf_from, nginx_or_skip
 from shop.tests.factories import VariantFactory
 
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-HOST = "localhost"
 # The smallest PNG (one transparent pixel); nginx serves it as it is.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -53,12 +49,7 @@ PNG = bytes.fromhex(
 
 @pytest.fixture(autouse=True)
 def _needs_nginx():
-    try:
-        nginx_binary()
-    except NginxMissing as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"REQUIRE_SERVICES=1 but the nginx test {exc}", pytrace=False)
-        pytest.skip(str(exc))
+    nginx_or_skip()
 
 
 @dataclass
@@ -76,52 +67,11 @@ class Seen:
 
 
 @dataclass
-class ProxiedShop:
-    nginx: Nginx
-    https_port: int
-    http_port: int
-    dead_node: str
-    live_node: str
-    static_root: Path
-    context: ssl.SSLContext
+class ProxiedShop(NginxClient):
+    dead_node: str = ""
+    live_node: str = ""
+    static_root: Path | None = None
     seen: list[Seen] = field(default_factory=list)
-
-    @property
-    def origin(self) -> str:
-        return f"https://{HOST}:{self.https_port}"
-
-    def https(
-        self,
-        method: str,
-        path: str,
-        *,
-        source: str = "127.0.0.2",
-        sni: str = HOST,
-        host: str | None = None,
-        headers: dict | None = None,
-        body: bytes | None = None,
-    ) -> http.client.HTTPResponse:
-        """One request over TLS from the loopback address `source`; the response, its body read."""
-        sock = socket.create_connection(
-            ("127.0.0.1", self.https_port), timeout=10, source_address=(source, 0)
-        )
-        conn = http.client.HTTPConnection("127.0.0.1", self.https_port, timeout=10)
-        conn.sock = self.context.wrap_socket(sock, server_hostname=sni)
-        conn.request(
-            method, path, body=body, headers={"Host": host or f"{HOST}:{self.https_port}", **(headers or {})}
-        )
-        response = conn.getresponse()
-        response.data = response.read()
-        conn.close()
-        return response
-
-    def http(self, path: str, *, host: str = HOST) -> http.client.HTTPResponse:
-        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
-        conn.request("GET", path, headers={"Host": host})
-        response = conn.getresponse()
-        response.data = response.read()
-        conn.close()
-        return response
 
 
 @pytest.fixture
@@ -210,14 +160,6 @@ def _reload_middleware(live_server) -> None:
     handler.load_middleware()
 
 
-def _csrf(response: http.client.HTTPResponse) -> tuple[str, str]:
-    """The csrftoken cookie and the form's token from a page with a form."""
-    cookie = SimpleCookie(response.headers["Set-Cookie"])["csrftoken"]
-    assert cookie["secure"] is True
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.data.decode()).group(1)
-    return cookie.value, token
-
-
 def test_pages_through_nginx_see_https_the_client_address_and_survive_a_dead_node(proxied_shop, settings):
     shop = proxied_shop
     variant = VariantFactory(
@@ -247,7 +189,7 @@ def test_pages_through_nginx_see_https_the_client_address_and_survive_a_dead_nod
     # A form: the CSRF check passes with the https Origin (it would fail were the shop to think it was
     # served over http), and the login throttle counts by the client's address nginx tells.
     login = shop.https("GET", "/accounts/login/")
-    cookie, token = _csrf(login)
+    cookie, token = csrf_from(login)
     form = urlencode({"username": "nobody", "password": "wrong", "csrfmiddlewaretoken": token}).encode()
 
     def post(*, source: str, origin: str, headers: dict | None = None) -> int:
