@@ -151,5 +151,18 @@ simulate: export SHOP_TEST_HARNESS = 1
 simulate: install
 	$(PY) -m bench.simulate --seed $(SEED) $(SIMULATE_ARGS)
 
+## make scale-test: two web nodes (gunicorn) and two worker nodes (Celery, beat on the first) behind nginx,
+## each its own process group and var/ folder, sharing only a PostgreSQL database made for the run
+## (scale_<pid> on SCALE_POSTGRES_URL's server, dropped after), a Redis database it empties
+## (SCALE_REDIS_URL, default redis://127.0.0.1:6379/13) and moto's S3 server; the locust scenario through
+## nginx, one web and one worker node SIGKILLed half way; then failures, oversold units, ledger drift,
+## emails lost or duplicated and the allocation backlog, with ok/MISSED; exits 1 when a target is missed.
+## About 3 minutes; needs nginx (apt-get install nginx). bench/results/scale.json; load/README.md.
+## SCALE_ARGS="--duration 60 --users 16" to change it.
+.PHONY: scale-test
+scale-test: export SHOP_TEST_HARNESS = 1
+scale-test: install
+	$(PY) -m load.scale $(SCALE_ARGS)
+
 clean-var:
 	rm -rf var

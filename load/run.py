@@ -225,14 +225,24 @@ def _forget_queue(queue: str) -> None:
 # --- locust --------------------------------------------------------------------------------------
 
 
-def _locust(user_class: str, *, users: int, seconds: int, host: str, catalog: Path, out: Path) -> dict:
+def _locust(
+    user_class: str,
+    *,
+    users: int,
+    seconds: int,
+    host: str,
+    catalog: Path,
+    out: Path,
+    locustfile: Path = ROOT / "load" / "locustfile.py",
+    extra_env: dict | None = None,
+) -> dict:
     """Run one headless locust phase; return its stats rows by request name (plus "Aggregated")."""
     prefix = out / user_class
-    cmd = [str(BIN / "locust"), "-f", str(ROOT / "load" / "locustfile.py"), "--headless"]
+    cmd = [str(BIN / "locust"), "-f", str(locustfile), "--headless"]
     cmd += ["--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s"]
     cmd += ["--host", host, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"]
     cmd += ["--exit-code-on-error", "0", "--stop-timeout", "5", user_class]
-    env = {**os.environ, "LOAD_CATALOG": str(catalog)}
+    env = {**os.environ, "LOAD_CATALOG": str(catalog), **(extra_env or {})}
     log = out / f"{user_class}.log"
     with log.open("w") as handle:
         subprocess.run(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, check=True)

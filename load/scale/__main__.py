@@ -1,0 +1,5 @@
+import sys
+
+from load.scale.run import main
+
+sys.exit(main())
