@@ -6,6 +6,10 @@ import os
 
 from celery import Celery
 from celery.contrib.django.task import DjangoTask
+from celery.signals import setup_logging
+
+from config.observability import request_id  # noqa: F401  (connects the request id's task signals)
+from config.observability.logs import worker_logging_setup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -31,5 +35,8 @@ class ShopTask(DjangoTask):
 
 
 app = Celery("shop", task_cls=ShopTask)
+# Workers and beat log as the web processes do (LOGGING: plain or JSON lines, with the request id
+# that a task's message carries from the request that sent it): config/observability/.
+setup_logging.connect(worker_logging_setup, dispatch_uid="shop_worker_logging")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.observability.request_id.RequestIdMiddleware",  # first: every log line of a request has its id
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "inventory.middleware.ReadScopeMiddleware",  # the calendar and supplier habits once per request
+    "config.observability.metrics.WebhookFailureMiddleware",  # counts failed Stripe webhooks for /metrics
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -396,4 +398,4 @@ CONTENT_SECURITY_POLICY = content_security_policy(
     stripe_enabled=STRIPE_ENABLED, stripe_api_base=STRIPE_API_BASE
 )
 
-include("settings_parts/observability.py")  # logging
+include("settings_parts/observability.py")  # logging, ADMINS, Sentry, the metrics token

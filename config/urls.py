@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from config.observability.metrics import metrics_view
 from inventory.console.dashboard import dashboard_view
 from inventory.console.replenishment import replenishment_view
 from inventory.console.stock_counts import stock_count_import_view
@@ -43,6 +44,8 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     # A supplier's page behind the link in a purchase order's email (inventory.views).
     path("suppliers/", include("inventory.urls")),
+    # Prometheus scrapes this with METRICS_TOKEN (config.observability.metrics; docs/operations.md).
+    path("metrics", metrics_view, name="metrics"),
     path("", include("shop.urls")),
 ]
 
