@@ -6,18 +6,20 @@ from urllib.parse import urlsplit
 from csp.constants import NONE, SELF
 
 
-def content_security_policy(*, stripe_enabled: bool, stripe_api_base: str) -> dict:
+def content_security_policy(*, stripe_enabled: bool, stripe_api_base: str, media_origin: str = "") -> dict:
     """The site's policy; with Stripe on, plus exactly what Stripe.js needs.
 
     Stripe itself: its script from js.stripe.com, its calls to api.stripe.com, its card fields and
     3-D Secure pages in frames from js.stripe.com and hooks.stripe.com. localstripe (a
     STRIPE_API_BASE): script and calls to that one origin; its stand-in draws no frames.
+    `media_origin`: the object store product pictures load from (MEDIA_ORIGIN), "" when the shop
+    serves them itself.
     """
     directives = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *([media_origin] if media_origin else [])],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],

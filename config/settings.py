@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "bootstrap",  # Bootstrap 5 CSS/JS from the django-bootstrap-static wheel (no CDN)
     "import_export",  # CSV import/export of the catalog and stock in the admin
     "csp",  # Content-Security-Policy header (docs/security.md); its system checks catch old-style settings
+    "imagekit",  # product picture thumbnails (shop/media/thumbnails.py)
     "shop",
     "inventory",
     "orders",
@@ -393,9 +394,10 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
 # inline script or style anywhere, so templates link static files only (docs/security.md).
 # frame-src only spells out what default-src already allows: the admin's email preview shows the
 # email's HTML in a sandboxed same-origin iframe; that one response carries its own narrower policy.
-# With card payments on, Stripe.js adds its origins (config/csp_policy.py).
+# With card payments on, Stripe.js adds its origins (config/csp_policy.py); pictures on an object
+# store add its origin to img-src (MEDIA_ORIGIN, config/settings_parts/storage.py).
 CONTENT_SECURITY_POLICY = content_security_policy(
-    stripe_enabled=STRIPE_ENABLED, stripe_api_base=STRIPE_API_BASE
+    stripe_enabled=STRIPE_ENABLED, stripe_api_base=STRIPE_API_BASE, media_origin=MEDIA_ORIGIN
 )
 
 include("settings_parts/observability.py")  # logging, ADMINS, Sentry, the metrics token

@@ -1,8 +1,10 @@
 """Top-level URL routing."""
 
+import re
+
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from config.observability.metrics import metrics_view
 from inventory.console.dashboard import dashboard_view
@@ -49,7 +51,11 @@ urlpatterns = [
     path("", include("shop.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+if not settings.MEDIA_ON_OBJECT_STORE:
+    # Pictures on the file system (MEDIA_ROOT), served with DEBUG on or off (shop/media/serve.py);
+    # on an object store pages link to the store's own URLs instead.
+    from shop.media.serve import media_serve
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    urlpatterns.insert(
+        0, re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media_serve, name="media")
+    )
