@@ -12,12 +12,14 @@ threshold and fell again, as in any shop.
 """
 
 import random
+import sys
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from tqdm import tqdm
 
 from notifications.models import LowStockState
 from shop.models import Variant
@@ -50,6 +52,10 @@ MIX = [
 # orders, of a fixed quantity (the seeded random sequence stays as it was).
 LOW_LEFT_TO_REORDER = 3
 LOW_REORDER_UNITS = 12
+# Variants to come go 6 to a purchase order, up to this many orders; a bigger catalog (seed_demo
+# --products 100000: about 60,000 variants to come) puts more lines on each, so the number of orders
+# (each a round of queries and its own supply-changed pass) does not grow with the catalog.
+DEMO_PURCHASE_ORDERS_MAX = 100
 
 
 def low_stock_mark_known(*, variant_ids: Iterable[int], assume_low: bool = False) -> int:
@@ -95,7 +101,7 @@ def low_stock_mark_known(*, variant_ids: Iterable[int], assume_low: bool = False
     return marked
 
 
-def seed_inventory(*, rng_seed: int = 2026) -> str:
+def seed_inventory(*, rng_seed: int = 2026, progress: bool = False) -> str:
     if StockMovement.objects.filter(warehouse__code__in=[c for c, _, _ in WAREHOUSES]).exists():
         return "Nothing to do: demo inventory already present"
     rng = random.Random(rng_seed)
@@ -153,10 +159,12 @@ def seed_inventory(*, rng_seed: int = 2026) -> str:
 
         po_count = 0
         coming = [v for v, k in situation.items() if k in ("backorder", "limit", "deny")]
-        po_total = -(-len(coming) // 6)
+        per_order = max(6, -(-len(coming) // DEMO_PURCHASE_ORDERS_MAX))
+        po_total = -(-len(coming) // per_order)
         low_on_order = [v for v, k in situation.items() if k == "low"][LOW_LEFT_TO_REORDER:]
-        for n, start in enumerate(range(0, len(coming), 6)):
-            chunk = coming[start : start + 6]
+        starts = range(0, len(coming), per_order)
+        for n, start in enumerate(tqdm(starts, unit=" purchase orders", disable=not progress, file=sys.stderr)):
+            chunk = coming[start : start + per_order]
             supplier = suppliers[n % len(suppliers)]
             reference = f"PO-DEMO-{n + 1:03d}"
             if PurchaseOrder.objects.filter(reference=reference).exists():

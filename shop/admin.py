@@ -1,22 +1,46 @@
 """Staff admin for the catalog.
 
-Products and variants (with their prices) can be exported and imported as CSV
-(shop/resources.py): the import previews every change, reports bad rows with
-their row numbers and writes all rows or none.
+Products and variants (with their prices) can be exported as CSV (shop/resources.py) and imported
+from CSV in the background (shop.catalog_import: a worker imports the file, the import's page shows
+its progress and what each line did). The lists' "Import" is that upload page.
 """
 
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.db.models import Case, Count, Exists, IntegerField, Min, OuterRef, Value, When
-from django.urls import path
-from import_export.admin import ImportExportMixin
+from django.urls import path, reverse
+from import_export.admin import ExportMixin
 
 from inventory.admin.policy import BackorderPolicyInline
 from inventory.console.reports import low_stock_variants
 
+from .catalog_import.admin import importable_kinds  # also registers the imports' admin
+from .catalog_import.models import CatalogImport, CatalogImportKind
 from .formatting import datetime_in_words
 from .models import Category, Product, Variant, WorkerHeartbeat
 from .resources import ProductResource, VariantResource
+
+
+class CatalogImportLinkMixin:
+    """The "Import" of the product and variant lists: the background import's upload page (its URL
+    keeps the name django-import-export gave it, `admin:shop_<model>_import`), for this kind of file."""
+
+    import_kind: str
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_import"
+        return [path("import/", self.admin_site.admin_view(self.import_view), name=name), *super().get_urls()]
+
+    def import_view(self, request):
+        return self.admin_site._registry[CatalogImport].upload_view(request, kind=self.import_kind)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        if self.import_kind in importable_kinds(request.user):
+            extra_context["catalog_import_url"] = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_import"
+            )
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Category)
@@ -43,7 +67,8 @@ class VariantInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
+class ProductAdmin(CatalogImportLinkMixin, ExportMixin, admin.ModelAdmin):
+    import_kind = CatalogImportKind.PRODUCTS
     resource_classes = [ProductResource]
     change_list_template = "admin/shop/catalog_change_list.html"
     list_display = ["name", "category", "is_active", "is_featured", "variant_count", "from_price", "created"]
@@ -114,7 +139,8 @@ class VariantAutocompleteView(AutocompleteJsonView):
 
 
 @admin.register(Variant)
-class VariantAdmin(ImportExportMixin, admin.ModelAdmin):
+class VariantAdmin(CatalogImportLinkMixin, ExportMixin, admin.ModelAdmin):
+    import_kind = CatalogImportKind.VARIANTS
     resource_classes = [VariantResource]
     change_list_template = "admin/shop/catalog_change_list.html"
     list_display = ["sku", "product", "options", "price", "is_active"]

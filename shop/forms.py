@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
 from .form_fields import SingleLineField
-from .selectors import AVAILABILITY_CHOICES, DEFAULT_SORT, SORT_CHOICES
+from .selectors import AVAILABILITY_CHOICES, DEFAULT_SORT, SEARCH_SORT, SEARCH_SORT_CHOICES, SORT_CHOICES
 
 QUERY_MAX_LENGTH = 100
 
@@ -29,6 +29,7 @@ class CatalogQueryForm(forms.Form):
     q = SingleLineField(label="Search", required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
     availability = forms.ChoiceField(label="Availability", choices=AVAILABILITY_CHOICES, required=False)
+    default_sort = DEFAULT_SORT
 
     def clean_q(self) -> str:
         return self.cleaned_data["q"][:QUERY_MAX_LENGTH]
@@ -38,7 +39,7 @@ class CatalogQueryForm(forms.Form):
         self.is_valid()
         return CatalogQuery(
             query=self.cleaned_data.get("q") or "",
-            sort=self.cleaned_data.get("sort") or DEFAULT_SORT,
+            sort=self.cleaned_data.get("sort") or self.default_sort,
             availability=self.cleaned_data.get("availability") or "",
         )
 
@@ -46,6 +47,14 @@ class CatalogQueryForm(forms.Form):
     def availability_label(value: str) -> str:
         """'Available now' for 'now'; '' for no filter."""
         return dict(AVAILABILITY_CHOICES).get(value, "") if value else ""
+
+
+class SearchQueryForm(CatalogQueryForm):
+    """The search page's parameters: a listing's, with "Best match" (shop.search's rank) first and
+    the default sort."""
+
+    sort = forms.ChoiceField(label="Sort by", choices=SEARCH_SORT_CHOICES, required=False)
+    default_sort = SEARCH_SORT
 
 
 class SignupForm(UserCreationForm):

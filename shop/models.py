@@ -128,3 +128,7 @@ class SubmissionKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.key}"
+
+
+# The catalog import's job and its lines live with the import (shop/catalog_import/models.py).
+from .catalog_import.models import CatalogImport, CatalogImportLine  # noqa: E402, F401

@@ -3,13 +3,13 @@
 Rows are matched by natural keys (a product's slug, a variant's SKU), so a file
 exported here, edited in a spreadsheet and imported again updates the same
 rows. Every row is validated (`full_clean`, which includes the database
-constraints such as a price of at least 0) and the whole file is one
-transaction (IMPORT_EXPORT_USE_TRANSACTIONS): a bad row is reported with its
-row number and nothing is written. The admin's import shows a preview of every
-change before anything is saved.
+constraints such as a price of at least 0). Files are imported in the
+background (shop.catalog_import): a bad row is reported with its line number
+and reason, and the other rows are written.
 """
 
 import json
+from decimal import InvalidOperation
 
 from import_export import fields, resources, widgets
 
@@ -36,6 +36,16 @@ class OptionsWidget(widgets.JSONWidget):
         return json.dumps(value or {})
 
 
+class PriceWidget(widgets.DecimalWidget):
+    """A price such as 24.50; anything else is a clear error on that row (not Python's decimal error)."""
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"“{value}” is not a price (write it like 24.50).") from None
+
+
 class ProductResource(resources.ModelResource):
     category = fields.Field(
         attribute="category", column_name="category", widget=SlugWidget(Category, field="slug")
@@ -58,6 +68,7 @@ class VariantResource(resources.ModelResource):
     option_values = fields.Field(
         attribute="option_values", column_name="option_values", widget=OptionsWidget()
     )
+    price = fields.Field(attribute="price", column_name="price", widget=PriceWidget())
 
     class Meta:
         model = Variant

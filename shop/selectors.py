@@ -44,6 +44,7 @@ from inventory.selectors import (
 from orders.selectors import backorder_price
 
 from .models import Category, Product, Variant
+from .search import products_matching, search_rank_ordering
 
 # Sort keys a customer may choose, mapped to an ordering that is total (ends with
 # the primary key) so that pagination never shows a product twice or skips one.
@@ -63,6 +64,9 @@ SORT_CHOICES = [
     ("-price", "Price (high to low)"),
     ("newest", "Newest first"),
 ]
+# The search page's extra sort, its default when a query is given: best match first (shop.search).
+SEARCH_SORT = "relevance"
+SEARCH_SORT_CHOICES = [(SEARCH_SORT, "Best match"), *SORT_CHOICES]
 AVAILABILITY_CHOICES = [
     ("", "Any availability"),
     ("now", "Available now"),
@@ -155,10 +159,11 @@ def product_search(
 ) -> QuerySet[Product]:
     """Visible products, optionally within `category` (and its subcategories), matching `query`.
 
-    `query` matches the product name (contains) or the SKU of an active variant
-    (contains), case-insensitively; each product appears once however many of its
-    variants match, because the SKU match is an EXISTS subquery rather than a join.
-    `availability` is 'now' (an active variant ships from stock now) or 'backorder'
+    Which products match `query`, and how well, is `shop.search.products_matching` (full-text and
+    trigram search on PostgreSQL; the name or an active variant's SKU containing it elsewhere); each
+    product appears once however many of its variants match. The sort "relevance" (Best match) orders
+    by that rank; without a query it is the default sort. `availability` is 'now' (an active variant
+    ships from stock now) or 'backorder'
     (an active variant can be ordered on backorder), also an EXISTS; other values
     are ignored. An unknown `sort` falls back to the default. Active variants are
     prefetched into `product.active_variants` (one extra query however many products).
@@ -168,12 +173,14 @@ def product_search(
         products = products.filter(category__in=_category_tree_ids(category=category))
     query = query.strip()
     if query:
-        sku_match = _active_variants().filter(product=OuterRef("pk"), sku__icontains=query)
-        products = products.filter(Q(name__icontains=query) | Exists(sku_match))
+        products = products_matching(products=products, query=query)
     availability_condition = product_availability_filter(kind=availability) if availability else None
     if availability_condition is not None:
         products = products.filter(availability_condition)
-    ordering = PRODUCT_SORTS.get(sort, PRODUCT_SORTS[DEFAULT_SORT])
+    if sort == SEARCH_SORT:
+        ordering = search_rank_ordering() if query else PRODUCT_SORTS[DEFAULT_SORT]
+    else:
+        ordering = PRODUCT_SORTS.get(sort, PRODUCT_SORTS[DEFAULT_SORT])
     return _with_active_variants(products.order_by(*ordering))
 
 

@@ -5,8 +5,12 @@ import smtplib
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.db import InterfaceError, OperationalError
 
+from .catalog_import.services import catalog_import_run
 from .services import heartbeat_record
+
+CATALOG_IMPORT_SLICE_SECONDS = 120
 
 
 @shared_task(bind=True, ignore_result=True)
@@ -43,3 +47,26 @@ def send_password_reset(email: str) -> None:
 def send_password_reset_enqueue(*, email: str) -> None:
     """Receiver of shop.events.password_reset_requested: one message, published after commit."""
     send_password_reset.delay_on_commit(email=email)
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError, OSError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+    acks_late=True,
+)
+def catalog_import(job_id: int) -> None:
+    """Import an uploaded catalog file (shop.catalog_import.services), CATALOG_IMPORT_SLICE_SECONDS at a
+    time: then it queues itself to go on, so it stays far below the default queue's time limits. A retry
+    or a second message resumes at the next chunk not written."""
+    job = catalog_import_run(job_id=job_id, budget_seconds=CATALOG_IMPORT_SLICE_SECONDS)
+    if not job.is_finished:
+        catalog_import.delay(job_id=job_id)
+
+
+def catalog_import_enqueue(*, job_id: int) -> None:
+    """Receiver of shop.events.catalog_import_queued: one message, published after commit."""
+    catalog_import.delay_on_commit(job_id=job_id)

@@ -22,7 +22,7 @@ from django_ratelimit.core import get_usage
 from orders.views import cart_merge_at_login, session_cart_id
 
 from .cache import listing_page, nav_categories_cached
-from .forms import CatalogQueryForm, SignupForm
+from .forms import CatalogQueryForm, SearchQueryForm, SignupForm
 from .models import Category, WorkerHeartbeat
 from .selectors import (
     category_get_for_customer,
@@ -110,7 +110,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def search(request: HttpRequest) -> HttpResponse:
     # Without a query, say how to search rather than list the whole catalog.
-    context = _listing_context(request, form=CatalogQueryForm(request.GET), category=None, require_query=True)
+    context = _listing_context(request, form=SearchQueryForm(request.GET), category=None, require_query=True)
     context["navbar_query"] = context["query"]
     return render(request, "shop/search.html", context)
 

@@ -402,6 +402,16 @@ ADMIN_ROWS = [
         effect=lambda w: Category.objects.count(),
         acts="cat super",
     ),
+    Row(
+        "catalog import upload",
+        lambda w: reverse("admin:shop_catalogimport_add"),
+        "A A A 403 403 403 200 200",
+    ),
+    Row(
+        "catalog import from the variant list",
+        lambda w: reverse("admin:shop_variant_import"),
+        "A A A 403 403 403 200 200",
+    ),
     # Users and roles: superusers only.
     Row("user list", changelist("auth.user"), "A A A 403 403 403 403 200"),
     Row(
@@ -430,6 +440,7 @@ OTHER_LISTS = {
     "inventory.shopclosure": "403 200 403 403 200",  # days nothing ships: the warehouse manages them
     "shop.category": "403 403 200 200 200",
     "shop.product": "403 200 200 200 200",
+    "shop.catalogimport": "403 403 403 200 200",  # the Catalog role imports products and variants
     "shop.workerheartbeat": "403 403 403 403 200",
     "orders.payment": "403 403 200 403 200",
     "orders.shipment": "403 200 200 403 200",

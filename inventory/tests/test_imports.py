@@ -20,9 +20,8 @@ from inventory.services import stock_adjust
 from inventory.tests.factories import WarehouseFactory
 from orders.models import OrderLine
 from orders.tests.helpers import allow_backorders, place
-from shop.models import Product, Variant
-from shop.resources import VariantResource
-from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from shop.models import Variant
+from shop.tests.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -324,72 +323,7 @@ def test_fifty_thousand_rows_in_bounded_memory(tmp_path):
 # --- catalog: django-import-export ------------------------------------------------------------
 
 
-def admin_import(client, model: str, content: str):
-    url = reverse(f"admin:shop_{model}_import")
-    return client.post(
-        url,
-        {"import_file": SimpleUploadedFile(f"{model}.csv", content.encode()), "format": "0", "resource": "0"},
-    )
-
-
-def confirm(client, model: str, response):
-    form = response.context["confirm_form"]
-    return client.post(reverse(f"admin:shop_{model}_process_import"), form.initial)
-
-
-def test_catalog_export_then_import_updates_prices_after_a_preview(admin_client):
-    product = ProductFactory(slug="mug", category=CategoryFactory(slug="kitchen"))
-    VariantFactory(product=product, sku="MUG-S", price="9.00")
-    assert admin_client.get(reverse("admin:shop_variant_export")).status_code == 200
-    text = VariantResource().export().csv
-    assert text.splitlines()[0] == "sku,product,option_values,price,is_active,position"
-    assert text.splitlines()[1] == "MUG-S,mug,{},9.00,1,0"
-
-    preview = admin_import(
-        admin_client, "variant", text.replace("9.00", "11.50") + 'MUG-L,mug,"{""size"": ""L""}",13.00,1,1\n'
-    )
-    assert preview.status_code == 200
-    result = preview.context["result"]
-    assert (result.has_errors(), result.has_validation_errors()) == (False, False)
-    assert [row.import_type for row in result.rows] == ["update", "new"]
-    assert Variant.objects.get(sku="MUG-S").price == 9  # nothing saved before confirming
-
-    confirm(admin_client, "variant", preview)
-
-    assert {v.sku: (str(v.price), v.option_values) for v in Variant.objects.all()} == {
-        "MUG-S": ("11.50", {}),
-        "MUG-L": ("13.00", {"size": "L"}),
-    }
-
-
-def test_catalog_bad_rows_are_reported_with_row_numbers_and_nothing_is_imported(admin_client):
-    ProductFactory(slug="mug")
-
-    response = admin_import(
-        admin_client,
-        "variant",
-        "sku,product,price\nOK-1,mug,5.00\nBAD-1,mug,-3\nBAD-2,nosuch,4.00\n",
-    )
-
-    result = response.context["result"]
-    assert result.has_validation_errors()
-    assert [(row.number, row.error_dict) for row in result.invalid_rows] == [
-        (2, {"__all__": ["Constraint “variant_price_not_negative” is violated."]}),
-        (3, {"product": ["No product has the slug “nosuch”."]}),
-    ]
-    assert not Variant.objects.exists()
-    assert "confirm_form" not in response.context or response.context["confirm_form"] is None
-
-
-def test_catalog_products_import(admin_client):
-    CategoryFactory(slug="kitchen")
-
-    preview = admin_import(admin_client, "product", "slug,name,category,is_active\nteapot,Teapot,kitchen,1\n")
-    confirm(admin_client, "product", preview)
-
-    assert list(Product.objects.values_list("slug", "name", "category__slug")) == [
-        ("teapot", "Teapot", "kitchen")
-    ]
+# The catalog's own CSV import (products, variants) runs in the background: shop/tests/test_catalog_import.py.
 
 
 def test_catalog_import_and_export_need_permissions(client):

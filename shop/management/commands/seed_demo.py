@@ -25,7 +25,7 @@ def _catalog(options: SeedOptions) -> str:
 
 
 def _inventory(options: SeedOptions) -> str:
-    return seed_inventory(rng_seed=options.rng_seed)
+    return seed_inventory(rng_seed=options.rng_seed, progress=options.progress)
 
 
 def _orders(options: SeedOptions) -> str:
