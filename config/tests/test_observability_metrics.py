@@ -1,7 +1,9 @@
 """/metrics (config/observability/metrics.py): the token, and each figure exact, read in three queries."""
 
+import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -71,7 +73,7 @@ def test_a_missing_or_wrong_token_is_refused(metrics_on):
 
 def outbox_row(status: str, created: timezone.datetime, next_attempt=None) -> Notification:
     row = Notification.objects.create(
-        kind="order_confirmation",
+        kind="order_confirmed",
         recipient="a@example.com",
         dedupe_key=uuid.uuid4().hex,
         status=status,
@@ -188,3 +190,27 @@ def test_failed_stripe_webhooks_are_counted_by_class(metrics_on, settings, monke
     got = samples(scrape())
     assert got['shop_stripe_webhook_failures_total{class="4xx"}'] == 1.0
     assert got['shop_stripe_webhook_failures_total{class="5xx"}'] == 1.0
+
+
+# --- docs/operations.md, "Metrics for Prometheus" -------------------------------------------------
+
+
+def metrics_section() -> str:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    start = text.index("### Metrics for Prometheus")
+    return " ".join(text[start : text.index("\n#", start + 10)].split())
+
+
+def test_the_docs_table_has_every_metric_and_the_schedules_its_thresholds_rest_on(metrics_on, settings):
+    emitted = {
+        line.split()[2] for line in scrape().content.decode().splitlines() if line.startswith("# TYPE")
+    }
+    docs = metrics_section()
+    documented = set(re.findall(r"\| `(shop_[a-z_]+)[`{]", docs))  # the table's first column
+    beat = settings.CELERY_BEAT_SCHEDULE
+
+    assert documented == emitted
+    assert f"beat schedules the heartbeat every {beat['worker-heartbeat']['schedule']:g} s" in docs
+    grace, sweep = settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS, beat["sweep-notifications"]["schedule"]
+    assert f"once it is `NOTIFICATIONS_SWEEP_GRACE_SECONDS` ({grace}) old, every {sweep:g} s" in docs
+    assert f"the sweep retries every {beat['sweep-allocation-requests']['schedule']:g} s" in docs
