@@ -230,6 +230,8 @@ def test_pages_through_nginx_see_https_the_client_address_and_survive_a_dead_nod
     # Each with nginx's own request id (not the one a client sent), the id in nginx's access log.
     logged_ids = [entry["request_id"] for entry in shop.nginx.access_log()]
     assert [s.request_id for s in shop.seen] == logged_ids
+    # ... which the shop takes for its own (its log lines carry it) and sends back.
+    assert product.headers["X-Request-ID"] == logged_ids[1]
     assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in logged_ids)
     assert len(set(logged_ids)) == 8
 

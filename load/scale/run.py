@@ -123,27 +123,23 @@ def run(args, work: Path) -> tuple[list, dict]:
     env = _node_env(args, db_url=os.environ["DATABASE_URL"], sink_url=sink.url, origin=origin, store=store)
     tag = uuid.uuid4().hex[:8]
     catalog = _setup(tag)
-    static_build = work / "static-build"
-    cluster.collectstatic(env, static_build)
+    static_build = cluster.static_build(env, ROOT / "var" / "scale-static")
     _say("catalog made, static files collected")
     queues = cluster.celery_queues()
     app.conf.task_always_eager = False  # the delivery's allocation pass goes to the workers
     nodes, nginx = [], None
     try:
-        for name in ("web-a", "web-b"):
+        starts = []
+        for name in ("web-a", "web-b", "worker-a", "worker-b"):
             var = cluster.node_folder(work, name, static_build)
-            nodes.append(
-                cluster.web_node(
-                    name, var, cluster.node_env(env, var, shared_media=shared_media), free_port()
+            node_env = cluster.node_env(env, var, shared_media=shared_media)
+            if name.startswith("web"):
+                starts.append((cluster.web_node, (name, var, node_env, free_port()), {}))
+            else:
+                starts.append(
+                    (cluster.worker_node, (name, var, node_env, queues), {"beat": name == "worker-a"})
                 )
-            )
-        for name, beat in (("worker-a", True), ("worker-b", False)):
-            var = cluster.node_folder(work, name, static_build)
-            nodes.append(
-                cluster.worker_node(
-                    name, var, cluster.node_env(env, var, shared_media=shared_media), queues, beat=beat
-                )
-            )
+        nodes = cluster.start_together(starts)
         web_a, web_b, worker_a, worker_b = nodes
         cert, key = self_signed_certificate(work, host="localhost")
         site = render_nginx(
@@ -224,6 +220,7 @@ def run(args, work: Path) -> tuple[list, dict]:
         },
     )
     extra = {
+        "load average (1 min) at the start and the end": [args.load_at_start, round(os.getloadavg()[0], 1)],
         "duration_s": args.duration,
         "users": args.users,
         "killed": {
@@ -276,10 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     db_url = cluster.database_create(args.postgres_url, name)
     print(
         f"   database {name}, Redis {args.redis_url}, {args.users} shoppers for {args.duration} s, kill at {args.kill_at:.0f} s; "
-        f"{os.cpu_count()} CPUs",
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     args.https_port = free_port()
+    args.load_at_start = round(os.getloadavg()[0], 1)  # other programs on the machine take CPU too
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
         work = Path(tmp)
         args.store = None
