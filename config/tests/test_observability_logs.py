@@ -26,6 +26,7 @@ from django.urls import include, path, reverse
 
 from config.observability import request_id
 from config.observability.logs import admins_parse, logging_config
+from config.observability.sentry import sentry_init
 from shop.tests.factories import VariantFactory
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -161,12 +162,20 @@ def test_the_id_travels_in_the_task_messages_headers():
 PRINT = (
     "import json, logging, django; django.setup(); from django.conf import settings; print(json.dumps({"
     "'admins': settings.ADMINS, 'format': settings.LOGGING['handlers']['console']['formatter'], "
-    "'request': [type(h).__name__ for h in logging.getLogger('django.request').handlers]}))"
+    "'request': [type(h).__name__ for h in logging.getLogger('django.request').handlers], "
+    "'metrics_token': settings.METRICS_TOKEN}))"
 )
 
 
 def settings_in_child(**env: str) -> dict:
-    child_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "ADMINS": "", **env}
+    child_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "ADMINS": "",
+        "METRICS_TOKEN": "",
+        **env,
+    }
     result = subprocess.run(
         [sys.executable, "-c", PRINT],
         cwd=BASE_DIR,
@@ -179,26 +188,32 @@ def settings_in_child(**env: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_log_format_and_admins_come_from_the_environment():
+def test_log_format_admins_and_the_metrics_token_come_from_the_environment():
+    """(What each does once set: the tests above and below, and test_observability_metrics.py.)"""
     off = settings_in_child(LOG_FORMAT="plain")
-    on = settings_in_child(LOG_FORMAT="json", ADMINS="Ann Ops <ann@example.com>, pager@example.com")
+    on = settings_in_child(
+        LOG_FORMAT="json", ADMINS="Ann Ops <ann@example.com>, pager@example.com", METRICS_TOKEN="tok-1"
+    )
     in_debug = settings_in_child(ADMINS="ann@example.com", DEBUG="1")
 
-    assert off == {"admins": [], "format": "plain", "request": []}
+    assert off == {"admins": [], "format": "plain", "request": [], "metrics_token": ""}
     assert on == {
         "admins": [["Ann Ops", "ann@example.com"], ["", "pager@example.com"]],
         "format": "json",
         "request": ["AdminEmailHandler"],
+        "metrics_token": "tok-1",
     }
     assert in_debug["request"] == []  # never with DEBUG on
 
 
-def test_a_bad_log_format_or_admin_address_is_refused_with_a_clear_message():
+def test_a_bad_log_format_admin_address_or_trace_rate_is_refused_with_a_clear_message():
     with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT='xml': expected plain or json"):
         logging_config(log_format="xml", level="INFO", mail_admins=False)
     with pytest.raises(ImproperlyConfigured, match="'ann' is not an email address"):
         admins_parse("Ann <ann>")
     assert admins_parse("") == []
+    with pytest.raises(ImproperlyConfigured, match="SENTRY_TRACES_SAMPLE_RATE=1.5: expected 0"):
+        sentry_init(dsn="http://key@127.0.0.1:9/1", environment="x", traces_sample_rate=1.5)
 
 
 def broken_view(request):
