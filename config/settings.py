@@ -398,7 +398,9 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
 # With card payments on, Stripe.js adds its origins (config/csp_policy.py); pictures on an object
 # store add its origin to img-src (MEDIA_ORIGIN, config/settings_parts/storage.py).
 CONTENT_SECURITY_POLICY = content_security_policy(
-    stripe_enabled=STRIPE_ENABLED, stripe_api_base=STRIPE_API_BASE, media_origin=MEDIA_ORIGIN
+    stripe_enabled=STRIPE_ENABLED,
+    stripe_api_base=STRIPE_API_BASE,
+    media_origin=MEDIA_ORIGIN,  # noqa: F821 (set by settings_parts/storage.py, included above)
 )
 
 include("settings_parts/observability.py")  # logging, ADMINS, Sentry, the metrics token

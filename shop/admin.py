@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.db.models import Case, Count, Exists, IntegerField, Min, OuterRef, Value, When
 from django.urls import path, reverse
+from django.utils.html import format_html
 from import_export.admin import ExportMixin
 
 from inventory.admin.policy import BackorderPolicyInline
@@ -17,7 +18,7 @@ from inventory.console.reports import low_stock_variants
 from .catalog_import.admin import importable_kinds  # also registers the imports' admin
 from .catalog_import.models import CatalogImport, CatalogImportKind
 from .formatting import datetime_in_words
-from .models import Category, Product, Variant, WorkerHeartbeat
+from .models import Category, Product, ProductImage, Variant, WorkerHeartbeat
 from .resources import ProductResource, VariantResource
 
 
@@ -66,6 +67,21 @@ class VariantInline(admin.TabularInline):
     fields = ["sku", "option_values", "price", "is_active", "position"]
 
 
+class ProductImageInline(admin.TabularInline):
+    """More pictures of the product, shown on its page after the main one, lowest position first."""
+
+    model = ProductImage
+    extra = 1
+    fields = ["preview", "image", "alt_text", "position"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="Picture")
+    def preview(self, obj: ProductImage) -> str:
+        if not obj.pk or not obj.image:
+            return "—"
+        return format_html('<img src="{}" alt="" width="60" height="60">', obj.strip_thumbnail.url)
+
+
 @admin.register(Product)
 class ProductAdmin(CatalogImportLinkMixin, ExportMixin, admin.ModelAdmin):
     import_kind = CatalogImportKind.PRODUCTS
@@ -78,7 +94,7 @@ class ProductAdmin(CatalogImportLinkMixin, ExportMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["category", "substitutes"]
     date_hierarchy = "created_at"
-    inlines = [VariantInline]
+    inlines = [VariantInline, ProductImageInline]
     show_full_result_count = False
 
     def get_queryset(self, request):

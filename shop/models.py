@@ -7,6 +7,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from imagekit.models import ImageSpecField
+
+from .media import thumbnails
 
 
 class Category(models.Model):
@@ -44,7 +47,15 @@ class Product(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     is_active = models.BooleanField(default=True, help_text="Inactive products are hidden from customers.")
     is_featured = models.BooleanField(default=False, help_text="Shown on the home page.")
-    image = models.ImageField(upload_to="products/", blank=True)
+    image = models.ImageField(
+        upload_to="products/",
+        blank=True,
+        help_text="The main picture: on listing cards, and first on its page.",
+    )
+    # Thumbnails of `image` at the sizes pages show (shop/media/thumbnails.py); made on save or when missing.
+    card_thumbnail = ImageSpecField(source="image", **thumbnails.CARD)
+    page_thumbnail = ImageSpecField(source="image", **thumbnails.PAGE)
+    strip_thumbnail = ImageSpecField(source="image", **thumbnails.STRIP)
     substitutes = models.ManyToManyField(
         "self",
         symmetrical=False,
@@ -64,6 +75,30 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("shop:product", kwargs={"slug": self.slug})
+
+
+class ProductImage(models.Model):
+    """One more picture of a product, shown on its page after the main one (`Product.image`)."""
+
+    ALT_TEXT_MAX_LENGTH = 200
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/")
+    alt_text = models.CharField(
+        max_length=ALT_TEXT_MAX_LENGTH,
+        blank=True,
+        help_text="What the picture shows, for those who cannot see it; empty: the product's name.",
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Lower numbers are shown first.")
+
+    page_thumbnail = ImageSpecField(source="image", **thumbnails.PAGE)
+    strip_thumbnail = ImageSpecField(source="image", **thumbnails.STRIP)
+
+    class Meta:
+        ordering = ["product_id", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.alt_text or self.image.name
 
 
 class Variant(models.Model):

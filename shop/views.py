@@ -23,6 +23,7 @@ from orders.views import cart_merge_at_login, session_cart_id
 
 from .cache import listing_page, nav_categories_cached
 from .forms import CatalogQueryForm, SearchQueryForm, SignupForm
+from .media.pictures import product_gallery
 from .models import Category, WorkerHeartbeat
 from .selectors import (
     category_get_for_customer,
@@ -135,6 +136,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "selected_variant": page.selected_variant,
             "availability": page.availability,
             "alternatives": page.alternatives,
+            "gallery": product_gallery(product=product),
             "structured_data": structured_data,
         },
     )

@@ -28,12 +28,13 @@ TODAY = date(2026, 11, 21)  # a Saturday
 # for the shop's closures (the shipping calendar, read once per request: inventory.selectors.scope) and
 # +2 for the suppliers' habits when some purchase order is open (all its suppliers at once, once per
 # request). docs/dates.md.
-# Product page: product, its variants (with stock), nav, availability (2), closures (1) ...
-PRODUCT_QUERIES_AVAILABLE = 6
+# Product page: product, its variants (with stock), its gallery's pictures (1, however many), nav,
+# availability (2), closures (1) ...
+PRODUCT_QUERIES_AVAILABLE = 7
 # ... plus the alternatives and their variants and their availability (2; the calendar and the habits
 # of suppliers already read are not read again) when the selected variant cannot ship now; this
 # test's alternatives have open purchase orders, so + their suppliers' habits (1).
-PRODUCT_QUERIES_WITH_ALTERNATIVES = 9
+PRODUCT_QUERIES_WITH_ALTERNATIVES = 10
 # category + children, nav, count, page, variants, availability (2), closures (1), supplier habits (1)
 CATEGORY_QUERIES = 9
 SEARCH_QUERIES = 8  # nav, count, page, variants, availability (2), closures (1), supplier habits (1)

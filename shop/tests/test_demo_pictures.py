@@ -62,7 +62,9 @@ def test_product_page_shows_the_picture_and_a_past_listing_date(client):
 
     page = html.unescape(client.get(tent.get_absolute_url()).content.decode())
 
-    assert f'src="{tent.image.url}"' in page
+    # Its thumbnail at the page's size (shop/media/thumbnails.py), made by the first page that needed it.
+    assert f'src="{tent.page_thumbnail.url}"' in page
+    assert tent.page_thumbnail.url.startswith("/media/thumbnails/products/demo/tent-green-a2-")
     assert "product-image-placeholder" not in page
     since = f"In our catalogue since {tent.created_at:%-d %B %Y}."
     assert since in page
@@ -76,7 +78,7 @@ def test_listing_cards_show_the_pictures(client):
 
     tents = Product.objects.filter(category__slug="tents")
     assert tents.count() == 5
-    assert all(f'src="{t.image.url}"' in page for t in tents)
+    assert all(f'src="{t.card_thumbnail.url}"' in page for t in tents)
     assert "product-card-placeholder" not in page
 
 

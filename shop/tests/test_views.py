@@ -15,9 +15,10 @@ pytestmark = pytest.mark.django_db
 HOME_QUERIES = 6  # nav categories, featured products, their variants, availability (3)
 HOME_FALLBACK_QUERIES = 7  # ... plus newest products when none is featured
 CATEGORY_QUERIES = 8  # category + children, nav, count, page of products, their variants, availability (3)
-# Product, its variants (with stock), nav, availability (3); alternatives are looked for because
-# make_catalog's variants are out of stock, and none is found, so their variants are not fetched.
-PRODUCT_QUERIES = 7
+# Product, its variants (with stock), its gallery's pictures (1, however many), nav, availability (3);
+# alternatives are looked for because make_catalog's variants are out of stock, and none is found, so
+# their variants are not fetched.
+PRODUCT_QUERIES = 8
 
 
 def make_catalog(count: int, **product_kwargs):
