@@ -18,6 +18,10 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 # Every process the suite starts (the browser and fault tests' gunicorn and workers) is part of a
 # test run: its settings let the test card gateway run with DEBUG off (config/settings.py).
 os.environ["SHOP_TEST_HARNESS"] = "1"
+# Every task of a test goes to the one queue the test names (CELERY_TASK_DEFAULT_QUEUE, private to it:
+# `celery_via_broker`, the browser and fault tests), never to the shared `mail` and `stock` queues of
+# the production routes; config/tests/test_knobs.py tests those routes.
+os.environ["CELERY_ROUTE_QUEUES"] = "0"
 # A developer's real Stripe keys never reach a process the suite starts (this one ignores them
 # already: config/settings.py); a test that wants Stripe uses `stripe_settings`.
 for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"):

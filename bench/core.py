@@ -32,6 +32,9 @@ class Figure:
 
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # A benchmark's tasks (and its workers', which inherit this) go to its private queue, whatever
+    # their family: CELERY_TASK_DEFAULT_QUEUE, set per run.
+    os.environ.setdefault("CELERY_ROUTE_QUEUES", "0")
     import django
     from django.apps import apps
 

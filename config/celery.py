@@ -40,3 +40,14 @@ app = Celery("shop", task_cls=ShopTask)
 setup_logging.connect(worker_logging_setup, dispatch_uid="shop_worker_logging")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def redbeat_settings_under_their_own_names(sender: Celery, **kwargs) -> None:
+    """celery-redbeat looks for its settings by their bare names (`redbeat_redis_url`...), not under the
+    CELERY_ namespace; finding them only there it still uses them, but warns at every beat start that it
+    "falls back to broker_url". The same values, under the names it looks for."""
+    for name in ("redbeat_redis_url", "redbeat_redis_options", "redbeat_key_prefix", "redbeat_lock_timeout"):
+        value = sender.conf.get(f"CELERY_{name.upper()}")
+        if value is not None:
+            sender.conf[name] = value

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from split_settings.tools import include
 
 from config.csp_policy import content_security_policy
+from config.database import database_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local runtime data: SQLite file, broker folders, uploads
@@ -98,22 +99,19 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 
+# DATABASE_POOL: "" (a connection per thread, kept CONN_MAX_AGE s), "psycopg" (Django's pool in each
+# process) or "pgbouncer" (transaction pooling in front); what each changes: config/database.py and
+# docs/operations.md, "Database connections".
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers work while one writer commits; IMMEDIATE takes the write
-    # lock at BEGIN so two writers queue up instead of failing mid-transaction.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+    "default": database_settings(
+        parsed=env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        pool=env.str("DATABASE_POOL", default=""),
+        conn_max_age=env.int("CONN_MAX_AGE", default=60),
+        pool_min_size=env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        pool_max_size=env.int("DATABASE_POOL_MAX_SIZE", default=4),
+        pool_timeout=env.int("DATABASE_POOL_TIMEOUT", default=10),
     )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 include("settings_parts/workers.py")  # Redis, the cache, sessions, Celery

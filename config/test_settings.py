@@ -17,6 +17,13 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # worker start one as a separate process with its own settings.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# What this process publishes to a real broker goes to the one queue the test names (its private
+# default queue: `celery_via_broker`), never to the production routes' shared `mail` and `stock`
+# queues. The processes the suite starts get CELERY_ROUTE_QUEUES=0 from conftest.py, which is read
+# after these settings; config/tests/test_knobs.py tests the routes themselves.
+CELERY_ROUTE_QUEUES = False
+CELERY_TASK_ROUTES = {}
+CELERY_TASK_QUEUES = None
 
 if not REDIS_URL:  # noqa: F405
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

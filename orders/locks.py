@@ -12,7 +12,7 @@ order, rows of one kind in primary-key order.
 10. the payment's card charges                    `card_charges_lock`, `card_charge_lock`
 
 Carts and allocation follow-ups are never locked together with any of those:
-`cart_lock`, `carts_lock` and `allocation_follow_up_lock` stand alone.
+`cart_lock`, `carts_lock`, `carts_abandoned_lock` and `allocation_follow_up_lock` stand alone.
 
 Every lock is `FOR NO KEY UPDATE` unless its docstring says why not: the
 transaction updates the rows but never deletes them or changes their keys, and
@@ -211,3 +211,20 @@ def allocation_follow_up_lock(follow_up_id: int) -> AllocationFollowUp | None:
     SQL: SELECT ... FROM orders_allocationfollowup WHERE id = %s ORDER BY id LIMIT 1 FOR UPDATE
     """
     return AllocationFollowUp.objects.select_for_update().filter(pk=follow_up_id).order_by("pk").first()
+
+
+def carts_abandoned_lock(*, updated_before: datetime, limit: int) -> list[int]:
+    """Ids of up to `limit` guest carts untouched since `updated_before`, locked in pk order for deletion.
+
+    Plain `FOR UPDATE` (the transaction deletes them), `SKIP LOCKED`: a cart a customer is changing
+    right now (`cart_lock`) or merging (`carts_lock`) is left for the next run instead of waited for;
+    its change moves `updated_at` anyway. Nothing else is locked with it.
+    SQL: SELECT id FROM orders_cart WHERE user_id IS NULL AND updated_at < %s ORDER BY id LIMIT %s
+         FOR UPDATE SKIP LOCKED
+    """
+    return list(
+        Cart.objects.select_for_update(skip_locked=True)
+        .filter(user__isnull=True, updated_at__lt=updated_before)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )

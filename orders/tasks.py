@@ -5,17 +5,24 @@ tick finds the same slips, the same due notices or the same candidates and
 creates nothing new.
 """
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
+
+from notifications.services.retention import notifications_prune_sent
 
 from .delays import delay_digest_send, delay_notices_send_due, delays_detect, delays_scan
 from .feedback import feedback_requests_send
 from .services.allocation_release import card_grace_sweep
 from .services.card_charges import card_charge_send, card_charges_pending
 from .services.card_expiry import card_authorizations_release_expiring
+from .services.retention import carts_prune_abandoned, sessions_prune_expired
 from .stripe_api import StripeUnavailable
+
+logger = logging.getLogger(__name__)
 
 RETRYING = {
     "autoretry_for": (OperationalError,),
@@ -111,3 +118,23 @@ def card_payments_grace_sweep() -> int:
     and give the units of charges still unpaid after it to the next customers in line."""
     result = card_grace_sweep()
     return len(result.reminded) + len(result.released)
+
+
+# --- data retention (docs/operations.md, "Data retention") -----------------------------------------
+
+
+@shared_task(ignore_result=True, **RETRYING)
+def prune_old_data() -> dict[str, int | None]:
+    """Beat, daily: expired sessions, abandoned guest carts, sent emails past their retention.
+    Idempotent: a second run the same day finds nothing more."""
+    carts = carts_prune_abandoned(older_than_days=settings.CART_RETENTION_DAYS)
+    outbox = notifications_prune_sent(older_than_days=settings.NOTIFICATION_RETENTION_DAYS)
+    result = {
+        "sessions": sessions_prune_expired(),
+        "carts": carts.carts,
+        "cart_lines": carts.lines,
+        "notifications_deleted": outbox.deleted,
+        "notifications_anonymised": outbox.anonymised,
+    }
+    logger.info("data retention: %s", result)
+    return result
