@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -190,11 +191,19 @@ def settings_in_child(**env: str) -> dict:
 
 def test_log_format_admins_and_the_metrics_token_come_from_the_environment():
     """(What each does once set: the tests above and below, and test_observability_metrics.py.)"""
-    off = settings_in_child(LOG_FORMAT="plain")
-    on = settings_in_child(
-        LOG_FORMAT="json", ADMINS="Ann Ops <ann@example.com>, pager@example.com", METRICS_TOKEN="tok-1"
-    )
-    in_debug = settings_in_child(ADMINS="ann@example.com", DEBUG="1")
+    with ThreadPoolExecutor(max_workers=3) as pool:  # three settings processes at once
+        off, on, in_debug = pool.map(
+            lambda env: settings_in_child(**env),
+            [
+                {"LOG_FORMAT": "plain"},
+                {
+                    "LOG_FORMAT": "json",
+                    "ADMINS": "Ann Ops <ann@example.com>, pager@example.com",
+                    "METRICS_TOKEN": "tok-1",
+                },
+                {"ADMINS": "ann@example.com", "DEBUG": "1"},
+            ],
+        )
 
     assert off == {"admins": [], "format": "plain", "request": [], "metrics_token": ""}
     assert on == {
