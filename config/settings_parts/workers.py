@@ -168,7 +168,7 @@ if _BROKER_IS_REDIS:
     CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
     CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL  # noeviction: the lock must not be evicted
     CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
-    CELERY_REDBEAT_KEY_PREFIX = "redbeat"
+    CELERY_REDBEAT_KEY_PREFIX = "redbeat:"  # redbeat's own: entries redbeat:<name>, the lock redbeat::lock
     CELERY_REDBEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT", default=60)
     # Beat wakes at least this often, renewing the lock each time; a standby tries the lock as often.
     CELERY_BEAT_MAX_LOOP_INTERVAL = 15

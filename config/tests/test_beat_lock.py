@@ -78,6 +78,10 @@ def test_redbeat_reads_the_settings_without_falling_back_to_the_broker(monkeypat
 
     conf = RedBeatConfig(app)
 
-    assert (conf.redis_url, conf.lock_timeout, conf.lock_key) == (os.environ["REDIS_URL"], 42, "redbeat:lock")
+    assert (conf.redis_url, conf.lock_timeout, conf.lock_key) == (
+        os.environ["REDIS_URL"],
+        42,
+        "redbeat::lock",
+    )
     assert conf.redbeat_redis_options == {"socket_connect_timeout": 2, "socket_timeout": 5}
     assert [str(w.message) for w in recwarn if "RedBeat" in str(w.message)] == []
