@@ -84,13 +84,30 @@ def test_emails_lost_duplicated_and_unknown_against_the_outbox():
 
     # Then: row 5 is marked sent but never arrived, row 4 was never sent: 2 lost; row 1 arrived
     # three times: 2 duplicates; 99 is no row of this run
-    assert books == EmailBooks(rows=4, sent=3, received=5, lost=2, duplicated=2, unknown=1, unsent=1)
+    assert books == EmailBooks(
+        rows=4, sent=3, received=5, lost=2, duplicated=2, duplicated_in_flight=0, unknown=1, unsent=1
+    )
 
 
 def test_every_email_once_is_nothing_lost_nor_duplicated():
     books = email_books([(7, "sent"), (8, "sent"), (9, "cancelled")], ["8", "7"])
 
-    assert books == EmailBooks(rows=2, sent=2, received=2, lost=0, duplicated=0, unknown=0, unsent=0)
+    assert books == EmailBooks(
+        rows=2, sent=2, received=2, lost=0, duplicated=0, duplicated_in_flight=0, unknown=0, unsent=0
+    )
+
+
+def test_a_duplicate_of_an_email_the_killed_worker_had_handed_over_is_told_apart():
+    # Given: rows 3 and 4 had reached the SMTP server, unmarked, when the worker died; the sweep
+    # sent 3 again; row 6 arrived twice for no reason the kill gives
+    rows = [(3, "sent"), (4, "sent"), (5, "sent"), (6, "sent")]
+    received = ["3", "4", "5", "3", "6", "6"]
+
+    # When
+    books = email_books(rows, received, frozenset({3, 4}))
+
+    # Then
+    assert (books.duplicated, books.duplicated_in_flight, books.lost) == (2, 1, 0)
 
 
 def test_tasks_finished_counts_what_the_worker_log_says_ended():
@@ -114,7 +131,9 @@ CLEAN = {
         by_node={A: [465, 814], B: [459, 5]},
         retried=16,
     ),
-    "emails": EmailBooks(rows=217, sent=217, received=217, lost=0, duplicated=0, unknown=0, unsent=0),
+    "emails": EmailBooks(
+        rows=217, sent=217, received=217, lost=0, duplicated=0, duplicated_in_flight=0, unknown=0, unsent=0
+    ),
     "books": {"oversold": 0, "mismatch": 0, "waiting_beside_free": 0},
     "drift": 0,
     "backlog": 0,
@@ -160,9 +179,11 @@ def test_a_run_whose_only_failures_were_in_flight_on_the_killed_node_meets_every
             "stock allocated vs lines allocated",
         ),
         ({"drift": 1}, "ledger drift (stock items off their ledger)"),
-        ({"emails": EmailBooks(217, 216, 216, 1, 0, 0, 0)}, "emails lost"),
-        ({"emails": EmailBooks(217, 217, 218, 0, 1, 0, 0)}, "emails duplicated"),
-        ({"emails": EmailBooks(217, 217, 218, 0, 0, 1, 0)}, "emails with no outbox row"),
+        ({"emails": EmailBooks(217, 216, 216, 1, 0, 0, 0, 0)}, "emails lost"),
+        ({"emails": EmailBooks(217, 217, 218, 0, 1, 0, 0, 0)}, "emails duplicated"),
+        # a second copy of the email the killed worker had handed over is still a duplicate
+        ({"emails": EmailBooks(217, 217, 218, 0, 1, 1, 0, 0)}, "emails duplicated"),
+        ({"emails": EmailBooks(217, 217, 218, 0, 0, 0, 1, 0)}, "emails with no outbox row"),
         ({"backlog": 1}, "allocation requests pending after recovery"),
         (
             {"books": {"oversold": 0, "mismatch": 0, "waiting_beside_free": 3}},

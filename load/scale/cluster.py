@@ -83,19 +83,22 @@ def redis_flush(url: str) -> None:
     client.close()
 
 
-def redis_unacked(url: str) -> int:
-    """Messages taken by a worker and not acknowledged (kombu's "unacked" hash): the dead worker's.
+def redis_unacked(url: str) -> list[str]:
+    """The tasks of messages taken by a worker and not acknowledged (kombu's "unacked" hash).
 
-    Redis gives them out again only after the visibility timeout (an hour); beat's sweeps find the
-    work they stood for sooner.
+    After the drain, with the survivors idle, these are the killed worker's. Redis gives them out
+    again only after the visibility timeout (an hour); beat's sweeps find the work they stood for.
     """
+    import json
+
     import redis
 
     client = redis.Redis.from_url(url)
     try:
-        return client.hlen("unacked")
+        held = client.hvals("unacked")
     finally:
         client.close()
+    return sorted(json.loads(value)[0].get("headers", {}).get("task", "?") for value in held)
 
 
 @dataclass

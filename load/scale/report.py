@@ -34,6 +34,9 @@ class EmailBooks:
     received: int  # messages the SMTP server took (repeats included)
     lost: int  # rows meant to be sent that the SMTP server never received
     duplicated: int  # messages received beyond the first, per outbox row
+    duplicated_in_flight: (
+        int  # of them: second copies of rows the SMTP server had taken, unmarked, at the kill
+    )
     unknown: int  # messages received with no outbox row of this run
     unsent: int  # rows not marked sent after the drain
 
@@ -75,8 +78,16 @@ def failure_books(access_log: list[dict], *, killed: str, kill_at: float | None)
     )
 
 
-def email_books(rows: list[tuple[int, str]], received_ids: list[str]) -> EmailBooks:
-    """Outbox rows (id, status) against the X-Notification-Id of every message the SMTP server took."""
+def email_books(
+    rows: list[tuple[int, str]], received_ids: list[str], in_flight_at_kill: frozenset[int] = frozenset()
+) -> EmailBooks:
+    """Outbox rows (id, status) against the X-Notification-Id of every message the SMTP server took.
+
+    `in_flight_at_kill`: rows the SMTP server had received by the kill but that were not marked sent
+    just after it. A worker killed between the server's reply and its commit leaves such a row in
+    "sending"; the sweep sends it again, and nothing can tell it was delivered (at-least-once): the
+    second copy, with the same Message-ID, is counted here. They still count as duplicated.
+    """
     meant = {pk for pk, status in rows if status not in NOT_TO_SEND}
     counts = Counter(received_ids)
     received = {int(pk) for pk in counts if str(pk).isdigit()}
@@ -86,6 +97,9 @@ def email_books(rows: list[tuple[int, str]], received_ids: list[str]) -> EmailBo
         received=len(received_ids),
         lost=len(meant - received),
         duplicated=sum(n - 1 for n in counts.values()),
+        duplicated_in_flight=sum(
+            1 for pk, n in counts.items() if n > 1 and str(pk).isdigit() and int(pk) in in_flight_at_kill
+        ),
         unknown=sum(n for pk, n in counts.items() if not str(pk).isdigit() or int(pk) not in meant),
         unsent=sum(1 for pk, status in rows if status != "sent" and status not in NOT_TO_SEND),
     )
@@ -155,6 +169,12 @@ def figures(
         Figure(NAME, "emails received by the SMTP server", emails.received, "emails"),
         _exactly_zero("emails lost", emails.lost, "emails"),
         _exactly_zero("emails duplicated", emails.duplicated, "emails"),
+        Figure(
+            NAME,
+            "of them: taken by the SMTP server, not yet marked sent, at the kill",
+            emails.duplicated_in_flight,
+            "emails",
+        ),
         _exactly_zero("emails with no outbox row", emails.unknown, "emails"),
         _exactly_zero("allocation requests pending after recovery", backlog, "requests"),
         _exactly_zero(

@@ -80,6 +80,21 @@ def _drain(sink, catalog: dict, timeout: float) -> float:
     return waited
 
 
+def _emails_unmarked(sink) -> set[int]:
+    """Rows the SMTP server has received that are not marked sent (taken just after a kill: the dead
+    worker's, besides any a live worker is marking this very moment)."""
+    from django.db import connection
+
+    from notifications.models import Notification, NotificationStatus
+
+    received = {int(m["X-Notification-Id"]) for m in list(sink.messages)}
+    try:
+        sent = set(Notification.objects.filter(status=NotificationStatus.SENT).values_list("pk", flat=True))
+    finally:
+        connection.close()  # this thread's
+    return received - sent
+
+
 def _node_env(args, *, db_url: str, sink_url: str, origin: str, store) -> dict:
     env = _server_env("unused")
     env.pop("CELERY_TASK_DEFAULT_QUEUE")  # the settings' queues, on a Redis database of the run's own
@@ -166,9 +181,13 @@ def run(args, work: Path) -> tuple[list, dict]:
 
         def kill_b() -> None:
             web_b.kill(), worker_b.kill()
+            in_flight.update(_emails_unmarked(sink))
             _say(
-                f"SIGKILLed web node B ({web_b.address}) and worker node B, {len(web_b.procs + worker_b.procs)} groups"
+                f"SIGKILLed web node B ({web_b.address}) and worker node B, {len(web_b.procs + worker_b.procs)} "
+                f"groups; emails received but not marked sent: {sorted(in_flight) or 'none'}"
             )
+
+        in_flight: set[int] = set()
 
         kill = threading.Timer(args.kill_at, kill_b)
         delivery.start()
@@ -188,6 +207,7 @@ def run(args, work: Path) -> tuple[list, dict]:
         _say("locust finished")
         waited = _drain(sink, catalog, args.drain_timeout)
         held = cluster.redis_unacked(args.redis_url)  # the survivors are idle now
+        _say(f"broker messages still unacknowledged (the killed worker's): {held or 'none'}")
         access_log = nginx.access_log()
     finally:
         if nginx:
@@ -206,13 +226,13 @@ def run(args, work: Path) -> tuple[list, dict]:
     result = figures(
         locust=mixed["Aggregated"],
         failures=failure_books(access_log, killed=web_b.address, kill_at=web_b.killed_at),
-        emails=email_books(rows, received),
+        emails=email_books(rows, received, frozenset(in_flight)),
         books=_books(catalog),
         drift=len(ledger_discrepancies()),
         backlog=AllocationRequest.objects.count(),
         orders=Order.objects.filter(email__endswith=f"@{catalog['email_domain']}").count(),
         drained_seconds=waited,
-        held_by_killed=held,
+        held_by_killed=len(held),
         names={web_a.address: "web node A", web_b.address: "web node B (killed)"},
         tasks={
             "worker node A": tasks_finished((worker_a.folder / "worker.log").read_text()),
@@ -228,6 +248,7 @@ def run(args, work: Path) -> tuple[list, dict]:
             "web node killed at s": round(web_b.killed_at - started, 2) if web_b.killed_at else None,
             "worker node killed at s": round(worker_b.killed_at - started, 2) if worker_b.killed_at else None,
         },
+        "broker messages unacknowledged at the end (tasks)": held,
         "web nodes": [web_a.address, web_b.address],
         "gunicorn per web node": f"{cluster.WEB_WORKERS} workers x {cluster.WEB_THREADS} threads",
         "celery per worker node": f"concurrency {cluster.WORKER_CONCURRENCY}, queues {queues}",
