@@ -212,5 +212,12 @@ def test_the_docs_table_has_every_metric_and_the_schedules_its_thresholds_rest_o
     assert documented == emitted
     assert f"beat schedules the heartbeat every {beat['worker-heartbeat']['schedule']:g} s" in docs
     grace, sweep = settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS, beat["sweep-notifications"]["schedule"]
-    assert f"once it is `NOTIFICATIONS_SWEEP_GRACE_SECONDS` ({grace}) old, every {sweep:g} s" in docs
+    assert (
+        f"the sweep (every {sweep:g} s) enqueues a due email again once it is `NOTIFICATIONS_SWEEP_GRACE_SECONDS` ({grace}) old"
+        in docs
+    )
+    families = settings.TASK_FAMILIES  # the production routes (the suite turns routing off)
+    assert "shop.tasks.worker_heartbeat" not in sum(families.values(), [])  # heartbeat: `default`
+    assert "notifications.tasks.send_notifications" in families["mail"]  # the sweep's batches
+    assert "inventory.tasks.sweep_allocation_requests" in families["stock"]
     assert f"the sweep retries every {beat['sweep-allocation-requests']['schedule']:g} s" in docs
