@@ -119,6 +119,9 @@ def render_systemd(
     """The unit files, by file name (deploy/systemd/). `root` is the checkout with its `.venv`."""
     root = _absolute("the shop's folder (--root)", root)
     env_dir = _absolute("the settings folder (--env-dir)", env_dir)
+    bind_host, _, bind_port = bind.rpartition(":")
+    if not bind_host or not bind_port.isdigit():
+        raise RenderError(f"gunicorn's address is host:port, like 127.0.0.1:8000, not {bind!r}")
     writable = [f"{root}/var"]
     if media_root and not _absolute("the media root", media_root).startswith(f"{root}/var/"):
         writable.append(_absolute("the media root", media_root))
@@ -128,9 +131,8 @@ def render_systemd(
         "group": group or user,
         "env_dir": env_dir,
         "env_file": f"{env_dir}/shop.env",
-        # config/gunicorn.conf.py holds the worker class, threads and timeouts; the unit adds only where
-        # this machine listens.
-        "gunicorn_args": f"-c {root}/config/gunicorn.conf.py --bind {bind}",
+        "bind_host": bind_host,
+        "bind_port": bind_port,
         "worker_stop_timeout": worker_stop_timeout,
         "hardening": HARDENING.format(paths=" ".join(writable)),
     }

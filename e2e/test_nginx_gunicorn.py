@@ -45,6 +45,14 @@ class DeployedShop(NginxClient):
     log: Path | None = None
 
 
+def _unit_environment(unit: str) -> dict:
+    """The unit's own Environment= assignments (the EnvironmentFile's, read later, override them)."""
+    lines = [
+        line.removeprefix("Environment=") for line in unit.splitlines() if line.startswith("Environment=")
+    ]
+    return dict(word.split("=", 1) for line in lines for word in shlex.split(line))
+
+
 def _unit_command(unit: str, env: dict) -> list[str]:
     """The unit's ExecStart as systemd runs it: words, with $NAME replaced by that variable's words."""
     (line,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
@@ -75,12 +83,14 @@ def deployed_shop(transactional_db, static_root, tmp_path):
         "LOGIN_RATE_PER_IP": "2/h",
     }
     unit = render_systemd(root=ROOT, env_dir=tmp_path, bind=f"127.0.0.1:{web_port}")["shop-web.service"]
-    command = _unit_command(unit, shop_env)
+    assert _unit_environment(unit) == {"BIND_HOST": "127.0.0.1", "PORT": str(web_port)}
+    environment = {**_unit_environment(unit), **shop_env}
+    command = _unit_command(unit, environment)
     log = tmp_path / "gunicorn.log"
     web = subprocess.Popen(
         command,
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **shop_env},
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **environment},
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -124,12 +134,11 @@ def deployed_shop(transactional_db, static_root, tmp_path):
 def test_the_web_unit_behind_nginx_with_the_documented_settings(deployed_shop):
     shop = deployed_shop
     VariantFactory(product__name="Walnut desk", product__slug="walnut-desk", product__category__slug="desks")
-    assert shop.command[:5] == [
+    assert shop.command == [
         f"{ROOT}/.venv/bin/gunicorn",
-        "config.wsgi",
         "-c",
         f"{ROOT}/config/gunicorn.conf.py",
-        "--bind",
+        "config.wsgi",
     ]
 
     home = shop.https("GET", "/")

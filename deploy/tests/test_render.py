@@ -66,8 +66,11 @@ def test_units_run_the_shop_as_its_user_with_its_settings_and_one_worker_per_que
     assert sorted(units) == sorted(SYSTEMD_UNITS)
     web, worker, beat = units["shop-web.service"], units["shop-worker@.service"], units["shop-beat.service"]
     assert _lines(web, "ExecStart=") == [
-        "ExecStart=/srv/shop/.venv/bin/gunicorn config.wsgi -c /srv/shop/config/gunicorn.conf.py "
-        "--bind 10.0.0.11:8000 $GUNICORN_OPTIONS"
+        "ExecStart=/srv/shop/.venv/bin/gunicorn -c /srv/shop/config/gunicorn.conf.py config.wsgi $GUNICORN_OPTIONS"
+    ]
+    assert _lines(web, "Environment") == [
+        "Environment=BIND_HOST=10.0.0.11 PORT=8000",
+        "EnvironmentFile=/etc/shop/shop.env",
     ]
     assert _lines(worker, "ExecStart=") == [
         "ExecStart=/srv/shop/.venv/bin/celery -A config worker -Q %i -n %i@%H --loglevel INFO $WORKER_OPTIONS"
@@ -95,6 +98,12 @@ def test_units_run_the_shop_as_its_user_with_its_settings_and_one_worker_per_que
             "WantedBy=shop.target",
         ]
     assert _lines(units["shop.target"], "WantedBy=") == ["WantedBy=multi-user.target"]
+
+
+def test_the_web_unit_refuses_an_address_without_a_port():
+    with pytest.raises(RenderError) as caught:
+        render_systemd(root="/srv/shop", bind="10.0.0.11")
+    assert str(caught.value) == "gunicorn's address is host:port, like 127.0.0.1:8000, not '10.0.0.11'"
 
 
 def test_a_media_root_outside_var_is_writable_too():
