@@ -38,6 +38,9 @@ def isolated_page_cache(settings, monkeypatch):
     # Throttle counters too (django-ratelimit, in the same cache): keyed by ids that start at 1 in
     # every test database, so a Redis shared with an earlier run would count its requests.
     settings.RATELIMIT_CACHE_PREFIX = f"rl:{namespace}:"
+    # And which thumbnails exist (shop/media/thumbnails.py): named after their pictures, which tests
+    # write under MEDIA_ROOTs of their own.
+    settings.IMAGEKIT_CACHE_PREFIX = f"imagekit:{namespace}:"
     monkeypatch.setenv("SHOP_CACHE_NAMESPACE", namespace)
 
 
