@@ -155,7 +155,12 @@ def seed_inventory(*, rng_seed: int = 2026, progress: bool = False) -> str:
                 rows.append((variant_id, warehouses["MAIN"].pk, rng.randint(1, 4)))
             elif kind == "discontinued" and rng.random() < 0.5:
                 rows.append((variant_id, warehouses["MAIN"].pk, 2))
-        units = stock_receive_bulk(rows=rows, reason="received", note="demo opening stock")
+        units = 0
+        with tqdm(total=len(rows), unit=" stock rows", disable=not progress, file=sys.stderr) as bar:
+            for start in range(0, len(rows), 10_000):  # in parts, for the progress bar
+                part = rows[start : start + 10_000]
+                units += stock_receive_bulk(rows=part, reason="received", note="demo opening stock")
+                bar.update(len(part))
 
         po_count = 0
         coming = [v for v, k in situation.items() if k in ("backorder", "limit", "deny")]
