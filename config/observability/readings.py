@@ -78,8 +78,8 @@ def celery_queue_lengths(names: list[str]) -> dict[str, int] | None:
     from config.celery import app
 
     try:
-        with app.connection_for_read() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        with app.connection_for_read(settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0.2, timeout=2)
             channel = conn.default_channel
             return {name: int(channel._size(name)) for name in names}
     except Exception as exc:  # noqa: BLE001 - a scrape reports the broker down, never a 500

@@ -1,6 +1,7 @@
 """/metrics (config/observability/metrics.py): the token, and each figure exact, read in three queries."""
 
 import re
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -221,3 +222,18 @@ def test_the_docs_table_has_every_metric_and_the_schedules_its_thresholds_rest_o
     assert "notifications.tasks.send_notifications" in families["mail"]  # the sweep's batches
     assert "inventory.tasks.sweep_allocation_requests" in families["stock"]
     assert f"the sweep retries every {beat['sweep-allocation-requests']['schedule']:g} s" in docs
+
+
+def test_an_unreachable_broker_reads_down_and_the_scrape_still_answers(metrics_on, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+
+    started = time.monotonic()
+    response = scrape()
+    took = time.monotonic() - started
+
+    got = samples(response)
+    assert response.status_code == 200
+    assert got["shop_celery_broker_up"] == 0.0
+    assert [name for name in got if name.startswith("shop_celery_queue_length")] == []
+    assert got['shop_outbox_rows{status="pending"}'] == 0.0  # the database figures are there
+    assert took < 5
