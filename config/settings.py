@@ -200,8 +200,10 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # If the cache itself is down (Redis outage), let requests through rather than refuse everyone.
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
-# Behind a proxy, the META key (e.g. HTTP_X_REAL_IP) that holds the client address; REMOTE_ADDR otherwise.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# Behind a proxy, the META key (e.g. HTTP_X_REAL_IP) that holds the client address; REMOTE_ADDR when it
+# is not set, or when a request lacks the header or its value is not an address (config/client_ip.py).
+RATELIMIT_CLIENT_IP_HEADER = env.str("RATELIMIT_IP_META_KEY", default="")
+RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"
 # Account pages (docs/security.md): POSTs counted per client IP and per username or address; over
 # the limit the page answers 429 and does not check the password, create the account or send email.
 LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="10/m")

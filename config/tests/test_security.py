@@ -374,3 +374,19 @@ def test_links_signed_with_a_retired_key_still_open_the_order(client, settings):
     assert client.get(reverse("orders:detail", args=[order.number]), {"token": token}).status_code == 200
     settings.SECRET_KEY_FALLBACKS = []
     assert client.get(reverse("orders:detail", args=[order.number]), {"token": token}).status_code == 404
+
+
+@pytest.mark.parametrize("header", [None, "", "not-an-address", "203.0.113.7, 10.0.0.1"])
+def test_behind_a_proxy_a_request_without_a_usable_header_is_counted_by_its_peer(settings, alice, header):
+    """RATELIMIT_IP_META_KEY=HTTP_X_REAL_IP: a post without the header, or with something that is not
+    one address in it, reaches the form (counted by REMOTE_ADDR) instead of a 500."""
+    settings.RATELIMIT_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    extra = {} if header is None else {"HTTP_X_REAL_IP": header}
+    direct = Client(REMOTE_ADDR="192.0.2.50", **extra)
+    for n in range(10):
+        assert direct.post(reverse("login"), {"username": f"guess{n}", "password": "no"}).status_code == 200
+    assert direct.post(reverse("login"), {"username": "alice", "password": PASSWORD}).status_code == 429
+    # Through the proxy the header names the client: another client behind the same proxy is not
+    # affected, and the one refused above is counted under its own address.
+    proxied = Client(REMOTE_ADDR="192.0.2.50", HTTP_X_REAL_IP="203.0.113.70")
+    assert proxied.post(reverse("login"), {"username": "alice", "password": PASSWORD}).status_code == 302
