@@ -10,6 +10,7 @@ from load.scale.report import (
     KILL_SLACK_SECONDS,
     EmailBooks,
     FailureBooks,
+    cut_off_at_kill,
     email_books,
     exit_code,
     failure_books,
@@ -41,11 +42,15 @@ def test_a_502_is_the_kills_only_when_the_killed_node_held_the_request_at_the_ki
         _entry(end=1000.4, took=1.0, status=502, upstream=B, method="POST"),
         # reached B within the slack after the kill (the dying node's socket still accepted it)
         _entry(end=1000.9, took=0.2, status=502, upstream=B, method="POST"),
+        # B was sending this answer when it died: nginx logs the status it had passed on
+        _entry(end=1000.3, took=0.5, status=200, upstream=B),
         # B refused, nginx passed the GET on to A: answered by A, not a failure
         _entry(end=1003.0, took=0.1, status=200, upstream=f"{B}, {A}"),
         _entry(end=1004.0, took=0.1, status=200, upstream=A),
-        # not the kill's: a 500 from the survivor, a 502 on B before the kill, one long after it
+        # not the kill's: a 500 from the survivor (even after B refused), a 502 on B before the
+        # kill, one long after it
         _entry(end=1005.0, took=0.1, status=500, upstream=A),
+        _entry(end=1000.5, took=0.4, status=500, upstream=f"{B}, {A}"),
         _entry(end=999.0, took=0.5, status=502, upstream=B),
         _entry(end=1000.0 + KILL_SLACK_SECONDS + 1.2, took=0.1, status=502, upstream=B),
         # nginx's own answer with no upstream (e.g. a request it refused itself)
@@ -57,12 +62,33 @@ def test_a_502_is_the_kills_only_when_the_killed_node_held_the_request_at_the_ki
 
     # Then
     assert books == FailureBooks(
-        server_errors=5,
+        server_errors=6,
         in_flight_on_killed=2,
-        other_server_errors=3,
-        by_node={A: [1, 3], B: [2, 3]},
-        retried=1,
+        other_server_errors=4,
+        by_node={A: [1, 4], B: [2, 4]},
+        retried=2,
+        cut_candidates=1,
     )
+
+
+def test_only_responses_cut_short_within_the_kills_second_count_as_cut_off_by_it():
+    # Given: locust's failures CSV rows (times to the second); the kill at 12:00:00.4 UTC
+    kill_at = 1_767_268_800.4  # 2026-01-01T12:00:00.4Z
+    rows = [
+        {"Error": "HTTPParseError('Incomplete response.')", "Occurrences": "2"}
+        | {"First Seen": "2026-01-01T12:00:00Z", "Last Seen": "2026-01-01T12:00:01Z"},
+        {"Error": "ConnectionResetError(104, 'Connection reset by peer')", "Occurrences": "1"}
+        | {"First Seen": "1767268801", "Last Seen": "1767268801"},
+        # the same kind, but seen again well after the kill: not the kill's
+        {"Error": "HTTPParseError('Incomplete response.')", "Occurrences": "3"}
+        | {"First Seen": "2026-01-01T12:00:00Z", "Last Seen": "2026-01-01T12:00:09Z"},
+        # another kind of failure at the kill: not a response cut short
+        {"Error": "CatchResponseError('place order: 502')", "Occurrences": "4"}
+        | {"First Seen": "2026-01-01T12:00:00Z", "Last Seen": "2026-01-01T12:00:00Z"},
+    ]
+
+    assert cut_off_at_kill(rows, kill_at=kill_at) == 3
+    assert cut_off_at_kill(rows, kill_at=None) == 0
 
 
 def test_with_no_kill_no_failure_is_explained():
@@ -199,3 +225,22 @@ def test_each_missed_target_fails_the_run(change, missed):
         {missed, "failures the kill does not explain"} if "server errors" in missed else {missed}
     )
     assert exit_code(rows) == 1
+
+
+def test_a_response_cut_short_is_explained_only_if_nginx_logged_one_from_the_killed_node():
+    # Given: 6 failures: 5 502s in flight on B, and one response cut short at the kill
+    locust = {**CLEAN["locust"], "failures": 6}
+    with_cut = FailureBooks(5, 5, 0, {A: [465, 814], B: [459, 6]}, 16, cut_candidates=1)
+    without = FailureBooks(5, 5, 0, {A: [465, 814], B: [459, 5]}, 16, cut_candidates=0)
+
+    # When: nginx logged an answer from B across the kill
+    explained = figures(**{**CLEAN, "locust": locust, "failures": with_cut}, cut_off=1)
+    # ... or did not
+    unexplained = figures(**{**CLEAN, "locust": locust, "failures": without}, cut_off=1)
+
+    # Then
+    values = {f.name: f.value for f in explained}
+    assert values["of them cut off mid-answer by the kill (locust, nginx log)"] == 1
+    assert values["failures the kill does not explain"] == 0 and exit_code(explained) == 0
+    values = {f.name: f.value for f in unexplained}
+    assert values["failures the kill does not explain"] == 1 and exit_code(unexplained) == 1

@@ -109,7 +109,7 @@ class ObjectStore:
 
 
 def object_store_start(folder: Path, port: int, bucket: str) -> ObjectStore:
-    """moto's S3 server (the test dependency) on `port`, with a public-read bucket for the media."""
+    """moto's S3 server (the test dependency) on `port`, with a bucket for the run's media."""
     import boto3
 
     log = folder / "moto.log"

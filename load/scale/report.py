@@ -7,6 +7,7 @@ target with exact inputs.
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bench.core import Figure
 
@@ -25,6 +26,9 @@ class FailureBooks:
     other_server_errors: int  # server errors the kill does not explain
     by_node: dict  # requests answered by each web node (host:port): [before the kill, after it]
     retried: int  # requests nginx passed to a second node after the first failed (nothing sent back)
+    # Answers (status < 500) the killed node was sending when it died: nginx had passed its status
+    # line on, so it logs that status, and the client gets a response cut short.
+    cut_candidates: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,10 @@ def failure_books(access_log: list[dict], *, killed: str, kill_at: float | None)
 
     `killed` is the web node's host:port as nginx names it; `kill_at` the SIGKILL's wall-clock time
     (None: no kill happened, so no error is explained). A request was held by the killed node when
-    the node is among its upstreams, it started before the kill (plus KILL_SLACK_SECONDS) and ended
-    after it.
+    the node is the last upstream nginx tried, it started before the kill (plus KILL_SLACK_SECONDS)
+    and ended after it.
     """
-    errors = in_flight = retried = 0
+    errors = in_flight = retried = cut = 0
     by_node: dict[str, list[int]] = {}
     for entry in access_log:
         upstreams = _upstreams(entry)
@@ -63,11 +67,12 @@ def failure_books(access_log: list[dict], *, killed: str, kill_at: float | None)
             after = kill_at is not None and end >= kill_at
             by_node.setdefault(upstreams[-1], [0, 0])[after] += 1
             retried += len(upstreams) > 1
+        held = kill_at is not None and start <= kill_at + KILL_SLACK_SECONDS and end >= kill_at
         if int(entry["status"]) < 500:
+            cut += held and upstreams[-1:] == [killed]
             continue
         errors += 1
-        held = kill_at is not None and start <= kill_at + KILL_SLACK_SECONDS and end >= kill_at
-        if held and killed in upstreams:
+        if held and upstreams[-1:] == [killed]:
             in_flight += 1
     return FailureBooks(
         server_errors=errors,
@@ -75,6 +80,36 @@ def failure_books(access_log: list[dict], *, killed: str, kill_at: float | None)
         other_server_errors=errors - in_flight,
         by_node=dict(sorted(by_node.items())),
         retried=retried,
+        cut_candidates=cut,
+    )
+
+
+# How locust (geventhttpclient) names a response whose connection closed before its end.
+CUT_OFF_ERRORS = ("Incomplete response", "ConnectionResetError", "Connection reset by peer")
+
+
+def _seen(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+def cut_off_at_kill(failure_rows: list[dict], *, kill_at: float | None) -> int:
+    """Locust failures that are responses cut short, all seen within a second or so of the kill.
+
+    `failure_rows` are locust's failures CSV rows (Error, Occurrences, First Seen, Last Seen; the
+    times to the second). Only these kinds, only in that window: anything else stays unexplained.
+    """
+    if kill_at is None:
+        return 0
+    low, high = int(kill_at) - 1, kill_at + KILL_SLACK_SECONDS + 1
+    return sum(
+        int(row["Occurrences"])
+        for row in failure_rows
+        if any(kind in row["Error"] for kind in CUT_OFF_ERRORS)
+        and low <= _seen(row["First Seen"])
+        and _seen(row["Last Seen"]) <= high
     )
 
 
@@ -122,15 +157,19 @@ def figures(
     names: dict[str, str] | None = None,
     tasks: dict[str, int] | None = None,
     held_by_killed: int = 0,
+    cut_off: int = 0,
 ) -> list[Figure]:
     """The scale test's table: throughput, then each target with ok/MISSED.
 
     `locust` is the mixed scenario's "Aggregated" row (requests, failures, rps, p50, p95);
     `books` has oversold, mismatch and waiting_beside_free units (load.run._books); `names` names the
-    web nodes by address; `tasks` counts the tasks each worker node finished.
+    web nodes by address; `tasks` counts the tasks each worker node finished; `cut_off` counts the
+    locust failures that are responses cut short at the kill (`cut_off_at_kill`), explained up to
+    the number of answers nginx logged from the killed node across the kill.
     """
     names, tasks = names or {}, tasks or {}
-    unexplained = locust["failures"] - failures.in_flight_on_killed
+    cut_explained = min(cut_off, failures.cut_candidates)
+    unexplained = locust["failures"] - failures.in_flight_on_killed - cut_explained
     rows = [
         Figure(NAME, "requests/s through nginx", round(locust["rps"], 1), "req/s"),
         Figure(NAME, "requests", locust["requests"], "requests"),
@@ -152,8 +191,14 @@ def figures(
         Figure(NAME, "failed requests (locust)", locust["failures"], "requests"),
         Figure(
             NAME,
-            "of them in flight on the killed web node (nginx log)",
+            "of them 5xx in flight on the killed web node (nginx log)",
             failures.in_flight_on_killed,
+            "requests",
+        ),
+        Figure(
+            NAME,
+            "of them cut off mid-answer by the kill (locust, nginx log)",
+            cut_explained,
             "requests",
         ),
         _exactly_zero("failures the kill does not explain", unexplained, "requests"),

@@ -32,7 +32,15 @@ from pathlib import Path
 from bench.core import print_table, setup_django, write_json
 from load.run import ROOT, _books, _locust, _print_endpoints, _receive_stock, _server_env, _setup
 from load.scale import cluster
-from load.scale.report import NAME, email_books, exit_code, failure_books, figures, tasks_finished
+from load.scale.report import (
+    NAME,
+    cut_off_at_kill,
+    email_books,
+    exit_code,
+    failure_books,
+    figures,
+    tasks_finished,
+)
 
 DURATION = int(os.environ.get("SCALE_DURATION", "90"))
 USERS = int(os.environ.get("SCALE_USERS", "24"))
@@ -233,6 +241,7 @@ def run(args, work: Path) -> tuple[list, dict]:
         orders=Order.objects.filter(email__endswith=f"@{catalog['email_domain']}").count(),
         drained_seconds=waited,
         held_by_killed=len(held),
+        cut_off=cut_off_at_kill(mixed["_failures"], kill_at=web_b.killed_at),
         names={web_a.address: "web node A", web_b.address: "web node B (killed)"},
         tasks={
             "worker node A": tasks_finished((worker_a.folder / "worker.log").read_text()),
@@ -246,6 +255,7 @@ def run(args, work: Path) -> tuple[list, dict]:
         "killed": {
             "web node": web_b.address,
             "web node killed at s": round(web_b.killed_at - started, 2) if web_b.killed_at else None,
+            "web node killed at (Unix time)": web_b.killed_at,
             "worker node killed at s": round(worker_b.killed_at - started, 2) if worker_b.killed_at else None,
         },
         "broker messages unacknowledged at the end (tasks)": held,
