@@ -12,6 +12,7 @@ import json
 from decimal import InvalidOperation
 
 from import_export import fields, resources, widgets
+from import_export.instance_loaders import CachedInstanceLoader
 
 from .models import Category, Product, Variant
 
@@ -56,6 +57,7 @@ class ProductResource(resources.ModelResource):
         fields = ("slug", "name", "category", "description", "is_active", "is_featured")
         export_order = fields
         import_id_fields = ("slug",)
+        instance_loader_class = CachedInstanceLoader  # one query for a file's (or chunk's) rows, not one each
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
@@ -75,6 +77,7 @@ class VariantResource(resources.ModelResource):
         fields = ("sku", "product", "option_values", "price", "is_active", "position")
         export_order = fields
         import_id_fields = ("sku",)
+        instance_loader_class = CachedInstanceLoader
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True

@@ -155,46 +155,66 @@ def _line(job: CatalogImport, line: int, outcome: str, key: str, reason: str = "
     return CatalogImportLine(job=job, line=line, outcome=outcome, key=key, reason=reason[:2000])
 
 
+class _RowFailedInDatabase(Exception):
+    """Rolls back the fast pass over a chunk (see `_rows_import`)."""
+
+
 def _rows_import(*, job: CatalogImport, header: list[str], rows: list) -> dict[int, CatalogImportLine]:
     """Import `rows` (line, key, values) through the resource; the outcome of each line.
 
-    Each row has its own savepoint (import-export's, with use_transactions). An error that is not a
-    validation error rolls the whole call back: those rows are reported failed and the rest is
-    imported again, at most three times.
+    First the whole chunk in one savepoint, its rows without their own (two queries fewer a row).
+    If a row meets a database error that is not a validation error, that pass is rolled back and the
+    chunk is imported again with a savepoint per row (import-export's, with use_transactions): the
+    rows in error are reported failed and the rest is imported again, at most three times.
     """
+    try:
+        with transaction.atomic():
+            result = _import(job, header, rows, savepoint_per_row=False)
+            if result.has_errors():
+                raise _RowFailedInDatabase
+            return _outcomes(job, rows, result, failed={})
+    except _RowFailedInDatabase:
+        pass
     failed: dict[int, CatalogImportLine] = {}
     for _attempt in range(3):
         pending = [row for row in rows if row[0] not in failed]
         if not pending:
             return failed
-        dataset = tablib.Dataset(*[values for _, _, values in pending], headers=header)
-        result = RESOURCES[job.kind]().import_data(
-            dataset,
-            dry_run=False,
-            raise_errors=False,
-            use_transactions=True,
-            rollback_on_validation_errors=False,
-        )
-        if result.has_errors():  # rolled back: report the rows in error, import the others again
-            for number, errors in result.row_errors():
-                line, key, _ = pending[number - 1]
-                error = errors[-1].error
-                if isinstance(error, (OperationalError, InterfaceError)):
-                    raise error  # the task retries the chunk
-                failed[line] = _line(job, line, CatalogImportOutcome.FAILED, key, _error_text(error))
-            for error in result.base_errors:
-                raise error.error
-            continue
-        lines = dict(failed)
-        for (line, key, _), row in zip(pending, result.rows, strict=True):
-            if row.validation_error is not None:
-                lines[line] = _line(
-                    job, line, CatalogImportOutcome.FAILED, key, _validation_text(row.validation_error)
-                )
-            else:
-                lines[line] = _line(job, line, OUTCOMES[row.import_type], key)
-        return lines
+        result = _import(job, header, pending, savepoint_per_row=True)
+        if not result.has_errors():
+            return _outcomes(job, pending, result, failed=failed)
+        # Rolled back by import-export: report the rows in error, import the others again.
+        for number, errors in result.row_errors():
+            line, key, _ = pending[number - 1]
+            error = errors[-1].error
+            if isinstance(error, (OperationalError, InterfaceError)):
+                raise error  # the task retries the chunk
+            failed[line] = _line(job, line, CatalogImportOutcome.FAILED, key, _error_text(error))
+        for error in result.base_errors:
+            raise error.error
     raise DatabaseError(f"rows of catalog import {job.pk} kept failing: {sorted(failed)[:10]}")
+
+
+def _import(job: CatalogImport, header: list[str], rows: list, *, savepoint_per_row: bool):
+    dataset = tablib.Dataset(*[values for _, _, values in rows], headers=header)
+    return RESOURCES[job.kind]().import_data(
+        dataset,
+        dry_run=False,
+        raise_errors=False,
+        use_transactions=savepoint_per_row,
+        rollback_on_validation_errors=False,
+    )
+
+
+def _outcomes(job: CatalogImport, rows: list, result, *, failed: dict) -> dict[int, CatalogImportLine]:
+    lines = dict(failed)
+    for (line, key, _), row in zip(rows, result.rows, strict=True):
+        if row.validation_error is not None:
+            reason = _validation_text(row.validation_error)
+            lines[line] = _line(job, line, CatalogImportOutcome.FAILED, key, reason)
+        else:
+            lines[line] = _line(job, line, OUTCOMES[row.import_type], key)
+    return lines
 
 
 # Database constraints' own words ("Constraint “variant_price_not_negative” is violated.") said for staff.

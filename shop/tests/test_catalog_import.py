@@ -6,12 +6,13 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
 from django.urls import reverse
 
 from shop.catalog_import import csvfile, services
 from shop.catalog_import.models import CatalogImport, CatalogImportLine, CatalogImportStatus
 from shop.models import Product, Variant
-from shop.resources import VariantResource
+from shop.resources import ProductResource, VariantResource
 
 from .factories import CategoryFactory, ProductFactory, VariantFactory
 
@@ -310,3 +311,26 @@ def test_an_exported_file_edited_and_uploaded_again_updates_the_same_rows(
         "MUG-S": ("11.50", {}),
         "MUG-L": ("13.00", {"size": "L"}),
     }
+
+
+def test_a_row_the_database_refuses_is_reported_and_the_others_are_written(monkeypatch):
+    CategoryFactory(slug="tents")
+    original = ProductResource.save_instance
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if instance.slug == "boom":
+            raise IntegrityError("duplicate key value violates unique constraint “boom”")
+        return original(self, instance, is_create, row, **kwargs)
+
+    monkeypatch.setattr(ProductResource, "save_instance", save_instance)
+    job = _job("slug,name,category\nt0,Tent 0,tents\nboom,Boom,tents\nt2,Tent 2,tents\n")
+
+    done = services.catalog_import_run(job_id=job.pk)
+
+    assert (done.status, done.created_count, done.failed_count) == ("done", 2, 1)
+    assert lines_of(done) == [
+        (2, "created", "t0", ""),
+        (3, "failed", "boom", "duplicate key value violates unique constraint “boom”"),
+        (4, "created", "t2", ""),
+    ]
+    assert sorted(Product.objects.values_list("slug", flat=True)) == ["t0", "t2"]
