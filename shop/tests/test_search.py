@@ -169,3 +169,14 @@ def test_the_search_uses_the_gin_indexes():
     assert "shop_variant_sku_trgm" in plan
     assert "shop_product_name_trgm" in typo_plan
     assert "shop_variant_sku_trgm" in sku_plan
+
+
+@pytest.mark.parametrize(
+    "query", ["'", '"', ":*", "a & b | !c", "\\", "%", "_", "the", "-", "(", "ÄÖÜ ß", "x" * 100]
+)
+def test_any_text_typed_gives_a_page(client, query):
+    product("Kettle 100%", "KT_1")
+
+    response = client.get(reverse("shop:search"), {"q": query})
+
+    assert response.status_code == 200
