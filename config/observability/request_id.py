@@ -96,7 +96,10 @@ def _prerun(task_id=None, task=None, **_kwargs) -> None:
     rid = getattr(request, TASK_HEADER, None) or (getattr(request, "headers", None) or {}).get(TASK_HEADER)
     if rid is None:
         rid = _current.get()
-    _task_tokens[task_id] = _current.set(rid if rid and WELL_FORMED.fullmatch(str(rid)) else None)
+    rid = rid if rid and WELL_FORMED.fullmatch(str(rid)) else None
+    _task_tokens[task_id] = _current.set(rid)
+    if rid:
+        _sentry_tag(rid)  # the task's own scope under Sentry's Celery integration
 
 
 @task_postrun.connect(dispatch_uid="shop_request_id_postrun")

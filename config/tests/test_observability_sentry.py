@@ -1,5 +1,5 @@
-"""Sentry (config/observability/sentry.py): with SENTRY_DSN set, an error in a view reaches the DSN's
-server; unset, nothing is sent. The server is a small HTTP receiver on loopback; the shop runs in a
+"""Sentry (config/observability/sentry.py): with SENTRY_DSN set, an error in a view and one in a task
+reach the DSN's server, each tagged with its request id; unset, nothing is sent. The server is a small HTTP receiver on loopback; the shop runs in a
 child process, so Sentry's hooks never enter this test process."""
 
 import gzip
@@ -36,6 +36,17 @@ with override_settings(ROOT_URLCONF="crash_urls", STORAGES=plain_static):
     body = application(environ, lambda s, headers, exc_info=None: status.append(s))
     b"".join(body)
     body.close()
+
+from config.celery import app
+
+
+@app.task
+def failing_task():
+    raise KeyError("crash in a task")
+
+
+# A task sent by a request (its message carries the request's id), run in this process.
+failing_task.apply(headers={"shop_request_id": "req-task-7"})
 client = sentry_sdk.get_client()
 sentry_sdk.flush(timeout=10)
 print(json.dumps({"status": int(status[0].split()[0]), "active": client.is_active(),
@@ -154,7 +165,7 @@ def test_an_error_in_a_view_reaches_sentry_without_personal_data(receiver, tmp_p
     )
 
     assert said == {"status": 500, "active": True, "rate": 1.0, "integrations": ["celery", "django", "redis"]}
-    (event,) = receiver.events("event")
+    task_event, event = sorted(receiver.events("event"), key=lambda e: e["exception"]["values"][0]["type"])
     assert receiver.paths[0] == "/api/42/envelope/"
     assert event["environment"] == "staging-test"
     (exception,) = event["exception"]["values"]
@@ -165,9 +176,13 @@ def test_an_error_in_a_view_reaches_sentry_without_personal_data(receiver, tmp_p
     assert event["request"]["headers"]["X-Request-Id"] == "req-sentry-1"
     assert "secret-session" not in json.dumps(event)  # no cookies (data_collection)
     assert "user" not in event  # no signed-in user, no client address
-    # SENTRY_TRACES_SAMPLE_RATE=1: the request is sent as a performance trace too (sentry-sdk 3 sends
-    # spans; the request's is its root, a "segment").
-    assert receiver.segments() == ["/crash/"]
+    (task_exception,) = task_event["exception"]["values"]
+    assert (task_exception["type"], task_exception["value"]) == ("KeyError", "'crash in a task'")
+    assert task_event["tags"]["request_id"] == "req-task-7"
+    assert task_event["transaction"] == "shop.failing_task"
+    # SENTRY_TRACES_SAMPLE_RATE=1: the request and the task are sent as performance traces too
+    # (sentry-sdk 3 sends spans; each one's root is a "segment").
+    assert sorted(receiver.segments()) == ["/crash/", "shop.failing_task"]
 
 
 def test_no_trace_at_rate_zero_and_nothing_at_all_without_a_dsn(receiver, tmp_path):
@@ -177,4 +192,4 @@ def test_no_trace_at_rate_zero_and_nothing_at_all_without_a_dsn(receiver, tmp_pa
 
     assert (sampled_out["status"], sampled_out["active"], sampled_out["rate"]) == (500, True, 0.0)
     assert off["status"] == 500 and off["active"] is False
-    assert (len(receiver.events("event")), receiver.segments()) == (1, [])  # the first's error only
+    assert (len(receiver.events("event")), receiver.segments()) == (2, [])  # the first's errors only
