@@ -58,7 +58,9 @@ LOW_REORDER_UNITS = 12
 DEMO_PURCHASE_ORDERS_MAX = 100
 
 
-def low_stock_mark_known(*, variant_ids: Iterable[int], assume_low: bool = False) -> int:
+def low_stock_mark_known(
+    *, variant_ids: Iterable[int], assume_low: bool = False, progress: bool = False
+) -> int:
     """Record these variants' low-stock state as already told to staff, without any email.
 
     A variant is low when it is not discontinued and its sellable stock is at or below
@@ -72,7 +74,12 @@ def low_stock_mark_known(*, variant_ids: Iterable[int], assume_low: bool = False
     ids = sorted(set(variant_ids))
     default = inventory_defaults().low_stock_threshold
     marked = 0
-    for start in range(0, len(ids), 1000):  # bounded queries, whatever the size of the catalog
+    starts = range(0, len(ids), 1000)
+    bar = tqdm(
+        starts, desc="low-stock states", unit=" thousand variants", disable=not progress, file=sys.stderr
+    )
+    for start in bar:
+        # bounded queries, whatever the size of the catalog
         chunk = ids[start : start + 1000]
         if assume_low:
             low = set(chunk)
@@ -168,7 +175,9 @@ def seed_inventory(*, rng_seed: int = 2026, progress: bool = False) -> str:
         po_total = -(-len(coming) // per_order)
         low_on_order = [v for v, k in situation.items() if k == "low"][LOW_LEFT_TO_REORDER:]
         starts = range(0, len(coming), per_order)
-        for n, start in enumerate(tqdm(starts, unit=" purchase orders", disable=not progress, file=sys.stderr)):
+        for n, start in enumerate(
+            tqdm(starts, unit=" purchase orders", disable=not progress, file=sys.stderr)
+        ):
             chunk = coming[start : start + per_order]
             supplier = suppliers[n % len(suppliers)]
             reference = f"PO-DEMO-{n + 1:03d}"
@@ -189,7 +198,7 @@ def seed_inventory(*, rng_seed: int = 2026, progress: bool = False) -> str:
                 first = po.lines.filter(variant_id__in=chunk).order_by("pk").first()
                 purchase_order_receive(purchase_order_id=po.pk, quantities={first.pk: 2})
         # Before the commit that queues the low-stock checks of these receipts (see the docstring).
-        low_stock_mark_known(variant_ids=variants)
+        low_stock_mark_known(variant_ids=variants, progress=progress)
     counts = {k: sum(1 for v in situation.values() if v == k) for k in ["plenty"] + [m for m, _ in MIX]}
     mix = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
     return f"Stocked {len(variants)} variants in {len(warehouses)} warehouses ({units} units; {mix}); {po_count} open purchase orders"
