@@ -18,7 +18,7 @@ from django.urls import reverse
 from ..formatting import datetime_in_words
 from .csvfile import KEY_COLUMNS, MAX_FILE_BYTES, CatalogFileError, columns_for
 from .models import CatalogImport, CatalogImportKind, CatalogImportOutcome
-from .services import catalog_import_create
+from .services import catalog_import_create, catalog_import_requeue
 
 LINES_PER_PAGE = 100
 PERMISSIONS = {
@@ -133,6 +133,14 @@ class CatalogImportAdmin(admin.ModelAdmin):
         job = get_object_or_404(CatalogImport.objects.select_related("created_by"), pk=object_id)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
+        if request.method == "POST":
+            if not importable_kinds(request.user):
+                raise PermissionDenied
+            if not catalog_import_requeue(job_id=job.pk).is_finished:
+                messages.success(
+                    request, "Queued again: a worker goes on from the first rows not imported yet."
+                )
+            return HttpResponseRedirect(request.path)
         outcome = request.GET.get("outcome", "")
         if outcome not in CatalogImportOutcome.values:
             outcome = ""

@@ -58,6 +58,16 @@ def catalog_import_create(*, kind: str, upload: UploadedFile, user_id: int | Non
     return job
 
 
+def catalog_import_requeue(*, job_id: int) -> CatalogImport:
+    """Queue an unfinished job for a worker again (its message lost, its worker gone); harmless when
+    a worker has it already: the chunks written are skipped, and one chunk is written at a time."""
+    with transaction.atomic():
+        job = catalog_import_lock(job_id)
+        if not job.is_finished:
+            catalog_import_queued.send(job_id=job.pk)
+    return job
+
+
 def catalog_import_run(*, job_id: int, budget_seconds: float | None = None) -> CatalogImport:
     """Import the job's file from its next chunk to its end; nothing when it is finished already.
 

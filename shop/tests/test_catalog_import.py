@@ -334,3 +334,26 @@ def test_a_row_the_database_refuses_is_reported_and_the_others_are_written(monke
         (4, "created", "t2", ""),
     ]
     assert sorted(Product.objects.values_list("slug", flat=True)) == ["t0", "t2"]
+
+
+def test_an_unfinished_import_can_be_queued_again_and_goes_on_where_it_stopped(
+    client, catalog_staff, monkeypatch, django_capture_on_commit_callbacks
+):
+    CategoryFactory(slug="tents")
+    monkeypatch.setattr(services, "CHUNK_ROWS", 1)
+    job = _job("slug,name,category\nt0,Tent 0,tents\nt1,Tent 1,tents\n")  # its message lost: never run
+    services.catalog_import_run(job_id=job.pk, budget_seconds=0)  # then a worker stopped after one chunk
+    url = reverse("admin:shop_catalogimport_change", args=[job.pk])
+    assert 'id="import-requeue"' in client.get(url).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url)
+
+    job.refresh_from_db()
+    assert response.status_code == 302
+    assert (job.status, job.chunks_done, job.created_count) == ("done", 2, 2)
+    assert Product.objects.count() == 2
+    assert 'id="import-requeue"' not in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        client.post(url)  # finished: nothing queued
+    assert [c for c in callbacks if getattr(c, "keywords", None)] == []
