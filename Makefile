@@ -157,7 +157,7 @@ simulate: install
 ## (SCALE_REDIS_URL, default redis://127.0.0.1:6379/13) and moto's S3 server; the locust scenario through
 ## nginx, one web and one worker node SIGKILLed half way; then failures, oversold units, ledger drift,
 ## emails lost or duplicated and the allocation backlog, with ok/MISSED; exits 1 when a target is missed.
-## About 3 minutes; needs nginx (apt-get install nginx). bench/results/scale.json; load/README.md.
+## 2 to 3 minutes; needs nginx (apt-get install nginx). bench/results/scale.json; load/README.md.
 ## SCALE_ARGS="--duration 60 --users 16" to change it.
 .PHONY: scale-test
 scale-test: export SHOP_TEST_HARNESS = 1
