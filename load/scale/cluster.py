@@ -156,9 +156,10 @@ def node_env(base: dict, var: Path, *, shared_media: Path | None) -> dict:
 def web_node(name: str, var: Path, env: dict, port: int) -> Node:
     """gunicorn (master and workers: one process group) on 127.0.0.1:`port`, once /healthz answers."""
     log = var / "gunicorn.log"
-    cmd = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS)]
-    cmd += ["--worker-class", "gthread", "--threads", str(WEB_THREADS), "--keep-alive", "30"]
-    cmd += ["--backlog", "2048", "--log-level", "warning"]
+    # As the Procfile and the systemd unit run it: config/gunicorn.conf.py, its values from the environment.
+    env = {**env, "BIND_HOST": "127.0.0.1", "PORT": str(port)}
+    env |= {"WEB_CONCURRENCY": str(WEB_WORKERS), "WEB_THREADS": str(WEB_THREADS)}
+    cmd = [str(BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.conf.py"), "config.wsgi"]
     proc = _start(cmd, env, log)
 
     def healthy() -> bool:
