@@ -118,6 +118,16 @@ def test_a_typo_still_finds_the_product_by_trigrams():
 
 
 @postgres
+def test_part_of_a_word_finds_the_names_containing_it_when_no_word_matches():
+    product("Kettle")
+    product("Cherry jam")
+    product("Fig")
+
+    assert names(product_search(query="kett", sort="name")) == ["Kettle"]
+    assert names(product_search(query="e", sort="name")) == ["Cherry jam", "Kettle"]
+
+
+@postgres
 def test_a_word_found_exactly_leaves_out_merely_similar_names():
     product("Tent")
     product("Tenet poster")
