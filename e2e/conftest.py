@@ -314,13 +314,14 @@ class BrowserSession:
     page_errors: list[str] = field(default_factory=list)
     pages: dict[str, object] = field(default_factory=dict)
 
-    def new_page(self, name: str, *, base_url: str):
+    def new_page(self, name: str, *, base_url: str, ignore_https_errors: bool = False):
         """A page in a fresh context (its own cookies), watched for CSP violations and script errors.
 
         Same-origin `/__e2e__/axe.min.js` is served from node_modules by the browser itself, so the
         accessibility checks load axe-core as an ordinary script the shop's policy allows.
+        `ignore_https_errors`: accept a test's self-signed certificate (the shop behind nginx).
         """
-        context = self.browser.new_context(base_url=base_url)
+        context = self.browser.new_context(base_url=base_url, ignore_https_errors=ignore_https_errors)
         context.set_default_timeout(15_000)
         context.route(
             f"{base_url}/__e2e__/axe.min.js",

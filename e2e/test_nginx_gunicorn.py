@@ -10,25 +10,16 @@ so it runs in CI's second run. Clients connect from loopback addresses chosen at
 because the throttle counters live in that shared Redis.
 """
 
-import os
 import random
 import re
-import shlex
 import signal
-import ssl
-import subprocess
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from deploy.nginx_process import Nginx, free_port, self_signed_certificate
-from deploy.render import render_nginx, render_systemd
-from e2e.nginx_client import HOST, NginxClient, csrf_from, nginx_or_skip
+from e2e.deployed_shop import ROOT, deployed_shop
+from e2e.nginx_client import HOST, csrf_from, nginx_or_skip
 from shop.tests.factories import VariantFactory
-
-ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -38,101 +29,19 @@ def _needs_nginx():
     nginx_or_skip()
 
 
-@dataclass
-class DeployedShop(NginxClient):
-    command: list[str] = field(default_factory=list)
-    web: subprocess.Popen | None = None
-    log: Path | None = None
-
-
-def _unit_environment(unit: str) -> dict:
-    """The unit's own Environment= assignments (the EnvironmentFile's, read later, override them)."""
-    lines = [
-        line.removeprefix("Environment=") for line in unit.splitlines() if line.startswith("Environment=")
-    ]
-    return dict(word.split("=", 1) for line in lines for word in shlex.split(line))
-
-
-def _unit_command(unit: str, env: dict) -> list[str]:
-    """The unit's ExecStart as systemd runs it: words, with $NAME replaced by that variable's words."""
-    (line,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
-    words = []
-    for word in shlex.split(line.removeprefix("ExecStart=")):
-        words += env.get(word[1:], "").split() if word.startswith("$") else [word]
-    return words
-
-
 @pytest.fixture
-def deployed_shop(transactional_db, static_root, tmp_path):
-    from conftest import database_url_for_subprocess
-
-    web_port, https_port, http_port = free_port(), free_port(), free_port()
-    cert, key = self_signed_certificate(tmp_path, HOST)
-    # /etc/shop/shop.env as docs/deploy.md writes it, for this machine's test run.
-    shop_env = {
-        "SECRET_KEY": "a-test-key-" + "x" * 56,
-        "ALLOWED_HOSTS": HOST,
-        "SHOP_BASE_URL": f"https://{HOST}:{https_port}",
-        "USE_X_FORWARDED_PROTO": "1",
-        "RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
-        "DATABASE_URL": database_url_for_subprocess(),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "STATIC_ROOT": str(static_root),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "SHOP_CACHE_NAMESPACE": os.environ["SHOP_CACHE_NAMESPACE"],  # this test's page-cache keys
-        "LOGIN_RATE_PER_IP": "2/h",
-    }
-    unit = render_systemd(root=ROOT, env_dir=tmp_path, bind=f"127.0.0.1:{web_port}")["shop-web.service"]
-    assert _unit_environment(unit) == {"BIND_HOST": "127.0.0.1", "PORT": str(web_port)}
-    environment = {**_unit_environment(unit), **shop_env}
-    command = _unit_command(unit, environment)
-    log = tmp_path / "gunicorn.log"
-    web = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **environment},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    site = render_nginx(
-        server_name=HOST,
-        upstreams=[f"127.0.0.1:{web_port}"],
+def deployed(transactional_db, static_root, tmp_path):
+    with deployed_shop(
+        tmp_path=tmp_path,
         static_root=static_root,
         media_root=tmp_path / "media",
-        tls_cert=cert,
-        tls_key=key,
-        https_port=https_port,
-        http_port=http_port,
-        listen_address="127.0.0.1",
-    )
-    nginx = Nginx.start(site=site, folder=tmp_path / "nginx", ports=[https_port, http_port])
-
-    shop = DeployedShop(
-        nginx=nginx,
-        https_port=https_port,
-        http_port=http_port,
-        context=ssl.create_default_context(cafile=str(cert)),
-        command=command,
-        web=web,
-        log=log,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while shop.https("GET", "/healthz").status != 200:
-            if web.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer through nginx:\n{log.read_text()}")
-            time.sleep(0.2)
+        shop_env={"LOGIN_RATE_PER_IP": "2/h"},
+    ) as shop:
         yield shop
-    finally:
-        if web.poll() is None:
-            os.killpg(web.pid, signal.SIGKILL)  # the group this fixture started, and only it
-            web.wait(timeout=10)
-        nginx.stop()
 
 
-def test_the_web_unit_behind_nginx_with_the_documented_settings(deployed_shop):
-    shop = deployed_shop
+def test_the_web_unit_behind_nginx_with_the_documented_settings(deployed):
+    shop = deployed
     VariantFactory(product__name="Walnut desk", product__slug="walnut-desk", product__category__slug="desks")
     assert shop.command == [
         f"{ROOT}/.venv/bin/gunicorn",
