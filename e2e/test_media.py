@@ -88,7 +88,7 @@ def setup(request, monkeypatch, settings, tmp_path):
         return Setup(mode, front, media_env, None, f"{endpoint}/{bucket}/")
     media_root = tmp_path / "media"
     settings.MEDIA_ROOT = str(media_root)
-    settings.IMAGEKIT_CACHE_PREFIX = f"imagekit:{tmp_path.name}:"
+    settings.IMAGEKIT_CACHE_PREFIX = f"{settings.IMAGEKIT_CACHE_PREFIX}{tmp_path.name}:"
     return Setup(mode, front, {"MEDIA_ROOT": str(media_root)}, media_root, "")
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.IMAGEKIT_CACHE_PREFIX = f"imagekit:{tmp_path.name}:"
+    settings.IMAGEKIT_CACHE_PREFIX = f"{settings.IMAGEKIT_CACHE_PREFIX}{tmp_path.name}:"
 
 
 def png(name: str) -> SimpleUploadedFile:

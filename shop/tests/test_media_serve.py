@@ -20,7 +20,9 @@ def media_root(settings, tmp_path):
     root = tmp_path / "media"
     (root / "products").mkdir(parents=True)
     settings.MEDIA_ROOT = str(root)
-    settings.IMAGEKIT_CACHE_PREFIX = f"imagekit:{tmp_path.name}:"  # this MEDIA_ROOT's thumbnails only
+    settings.IMAGEKIT_CACHE_PREFIX = (
+        f"{settings.IMAGEKIT_CACHE_PREFIX}{tmp_path.name}:"  # this MEDIA_ROOT's thumbnails only
+    )
     return root
 
 
