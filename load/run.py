@@ -183,21 +183,22 @@ def _wait(what: str, ready, proc: subprocess.Popen, log: Path, timeout: float = 
         time.sleep(0.2)
 
 
+def answers_healthz(port: int) -> bool:
+    """Whether a shop on 127.0.0.1:`port` answers /healthz with 200 (it is up and has its database)."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
 def _start_gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
     cmd = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS)]
     cmd += ["--worker-class", "gthread", "--threads", str(WEB_THREADS), "--keep-alive", "30"]
     cmd += ["--backlog", "2048", "--log-level", "warning"]
     proc = _start(cmd, env, log)
-
-    def healthy() -> bool:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-
-    _wait("gunicorn", healthy, proc, log)
+    _wait("gunicorn", lambda: answers_healthz(port), proc, log)
     return proc
 
 

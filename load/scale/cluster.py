@@ -7,7 +7,6 @@ a PostgreSQL database created for the run, a Redis database given to the run, an
 store (moto's S3 server) when the settings know MEDIA_STORAGE_URL.
 """
 
-import http.client
 import os
 import shutil
 import signal
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from load.run import BIN, ROOT, _start, _stop, _wait
+from load.run import BIN, ROOT, _start, _stop, _wait, answers_healthz
 
 WEB_WORKERS = int(os.environ.get("SCALE_WEB_WORKERS", "2"))  # gunicorn workers per web node
 WEB_THREADS = int(os.environ.get("SCALE_WEB_THREADS", "4"))
@@ -161,16 +160,7 @@ def web_node(name: str, var: Path, env: dict, port: int) -> Node:
     env |= {"WEB_CONCURRENCY": str(WEB_WORKERS), "WEB_THREADS": str(WEB_THREADS)}
     cmd = [str(BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.conf.py"), "config.wsgi"]
     proc = _start(cmd, env, log)
-
-    def healthy() -> bool:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-
-    _wait(f"gunicorn of {name}", healthy, proc, log)
+    _wait(f"gunicorn of {name}", lambda: answers_healthz(port), proc, log)
     return Node(name=name, folder=var, procs=[proc], address=f"127.0.0.1:{port}")
 
 
