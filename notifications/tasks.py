@@ -6,6 +6,7 @@ from .services import (
     back_in_stock_process,
     back_in_stock_send_due_waves,
     low_stock_check,
+    low_stock_sweep,
     notification_batches,
     notification_send,
     notification_send_many,
@@ -86,6 +87,12 @@ def send_due_back_in_stock_waves() -> dict[int, int]:
 def check_low_stock(variant_ids: list[int]) -> list[int]:
     """Stock of these variants changed: alert staff about fresh low-stock crossings."""
     return low_stock_check(variant_ids=variant_ids)
+
+
+@shared_task(ignore_result=True)
+def sweep_low_stock() -> list[int]:
+    """Beat task: check again the variants whose stock moved lately (a lost `check_low_stock`)."""
+    return low_stock_sweep()
 
 
 def check_low_stock_enqueue(*, variant_ids: list[int]) -> None:

@@ -188,6 +188,8 @@ CELERY_BEAT_SCHEDULE = {
     "supplier-reminders": {"task": "inventory.tasks.send_supplier_reminders", "schedule": 3600.0},
     # Send the next back-in-stock wave of restocks whose wait is over (state lives in the database).
     "back-in-stock-waves": {"task": "notifications.tasks.send_due_back_in_stock_waves", "schedule": 60.0},
+    # Low-stock checks whose message was lost: the variants whose stock moved in the last 15 minutes.
+    "sweep-low-stock": {"task": "notifications.tasks.sweep_low_stock", "schedule": 600.0},
 }
 
 # --- Data retention (docs/operations.md, "Data retention") -------------------------------------------

@@ -4,7 +4,8 @@
   filters that agree with it (`variants_with_stock`, `available_now_q`, ...).
 - `queue`: the backorder queue as staff see it (`backorder_queue_page`, `backorder_queue_variants`,
   `next_deliveries`).
-- `ledger`: stock levels that differ from their movements (`ledger_discrepancies`).
+- `ledger`: stock levels that differ from their movements (`ledger_discrepancies`); the variants
+  whose stock moved lately (`variants_moved_since`).
 - `suppliers`: each supplier's habits learned from its purchase orders (`supplier_habits`).
 
 The demand side (waiting order lines, the queue order) is `orders.querysets`.
@@ -26,7 +27,7 @@ from .availability import (
     product_availability_filter,
     variants_with_stock,
 )
-from .ledger import LedgerDiscrepancy, ledger_discrepancies
+from .ledger import LedgerDiscrepancy, ledger_discrepancies, variants_moved_since
 from .queue import (
     NextDelivery,
     QueueEntry,
@@ -61,6 +62,7 @@ __all__ = [
     "can_be_backordered_q",
     "date_in_words",
     "ledger_discrepancies",
+    "variants_moved_since",
     "next_deliveries",
     "product_availability_filter",
     "supplier_habits",

@@ -5,6 +5,7 @@ healthy shop has none. Reads only, no locks.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -62,3 +63,11 @@ def ledger_discrepancies() -> list[LedgerDiscrepancy]:
         .order_by("pk")
     )
     return [LedgerDiscrepancy(*row) for row in items]
+
+
+def variants_moved_since(since: datetime) -> list[int]:
+    """The variants with a stock movement (a sale, a receipt, an adjustment...) at or after `since`,
+    in id order; one query on the movements' `created_at` index."""
+    return sorted(
+        set(StockMovement.objects.filter(created_at__gte=since).values_list("variant_id", flat=True))
+    )

@@ -14,7 +14,7 @@ above all): this package also loads `waves` and `alerts`, which read
 inventory availability.
 """
 
-from .alerts import low_stock_check
+from .alerts import low_stock_check, low_stock_sweep
 from .delivery import (
     SendOutcome,
     notification_retry_failed,
@@ -49,6 +49,7 @@ __all__ = [
     "back_in_stock_send_due_waves",
     "email_normalize",
     "low_stock_check",
+    "low_stock_sweep",
     "notification_batches",
     "notification_create",
     "notification_create_many",

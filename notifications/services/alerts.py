@@ -3,21 +3,33 @@
 A variant's `LowStockState` row remembers that it is low, so staff hear of a
 crossing once, and again only after stock rose above the threshold and fell
 again.
+
+The check runs after each stock change (`notifications.tasks.check_low_stock`, a broker message);
+`low_stock_sweep` (beat, every LOW_STOCK_SWEEP_EVERY) checks again every variant whose stock moved
+within LOW_STOCK_SWEEP_WINDOW, so a lost message or a worker killed while it held one delays an alert
+by minutes, not until the variant's next stock change.
 """
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from inventory.conf import inventory_defaults
 from inventory.models import BackorderPolicy
-from inventory.selectors import availability_for_variants
+from inventory.selectors import availability_for_variants, variants_moved_since
 
 from ..locks import low_stock_states_lock
 from ..models import LowStockState, NotificationKind
 from .outbox import notifications_insert
+
+LOW_STOCK_SWEEP_EVERY = timedelta(minutes=10)  # the beat entry's period (config/settings_parts/workers.py)
+# Longer than the period, so a movement is seen by at least one sweep even if one run is late.
+LOW_STOCK_SWEEP_WINDOW = timedelta(minutes=15)
+LOW_STOCK_SWEEP_CHUNK = 500  # variants per check (one transaction each)
 
 
 def low_stock_check(*, variant_ids: Iterable[int]) -> list[int]:
@@ -75,3 +87,14 @@ def low_stock_check(*, variant_ids: Iterable[int]) -> list[int]:
             ]
         )
     return [state.variant_id for state in crossed]
+
+
+def low_stock_sweep(*, now: datetime | None = None) -> list[int]:
+    """Check every variant whose stock moved within LOW_STOCK_SWEEP_WINDOW (`low_stock_check`, in
+    chunks); returns the variants that crossed now. Idempotent: a crossing already alerted is
+    remembered by its `LowStockState`, so the variants a message checked already give nothing new."""
+    ids = variants_moved_since((now or timezone.now()) - LOW_STOCK_SWEEP_WINDOW)
+    crossed: list[int] = []
+    for start in range(0, len(ids), LOW_STOCK_SWEEP_CHUNK):
+        crossed += low_stock_check(variant_ids=ids[start : start + LOW_STOCK_SWEEP_CHUNK])
+    return crossed

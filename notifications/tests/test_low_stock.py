@@ -1,16 +1,22 @@
 """Low-stock alerts: one email per crossing to or below the threshold, reset when stock rises above it."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.core import mail
 
 from inventory.services import stock_adjust
 from inventory.tests.factories import BackorderPolicyFactory, WarehouseFactory
 from notifications.models import LowStockState, Notification
-from notifications.services import low_stock_check
-from notifications.tasks import check_low_stock
+from notifications.services import low_stock_check, low_stock_sweep
+from notifications.services.alerts import LOW_STOCK_SWEEP_EVERY, LOW_STOCK_SWEEP_WINDOW
+from notifications.tasks import check_low_stock, sweep_low_stock
 from shop.tests.factories import VariantFactory
 
 pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -124,3 +130,39 @@ def test_queries_do_not_grow_with_the_variants_that_cross(warehouse, settings):
 
     assert crossing(2) == crossing(12)
     assert Notification.objects.filter(kind="low_stock_alert").count() == 2 * (2 + 12)
+
+
+def test_the_sweep_alerts_a_crossing_whose_check_was_lost_once_and_only_for_recent_movements(
+    warehouse, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """A worker died holding the check_low_stock message (or the broker lost it): the beat sweep checks
+    every variant whose stock moved in the last 15 minutes; a crossing is alerted once however often
+    it runs, and a variant whose stock last moved earlier is not read at all."""
+    mug, jug, old = VariantFactory(sku="MUG-01"), VariantFactory(sku="JUG-01"), VariantFactory(sku="OLD-01")
+    with time_machine.travel(T0 - timedelta(minutes=20), tick=False):
+        stock_adjust(variant_id=old.pk, warehouse_id=warehouse.pk, quantity_change=2)  # low, 20 min ago
+    with time_machine.travel(T0 - timedelta(minutes=5), tick=False):
+        for variant in (mug, jug):
+            stock_adjust(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity_change=20)
+        stock_adjust(variant_id=mug.pk, warehouse_id=warehouse.pk, quantity_change=-16)  # 4 left: low
+        stock_adjust(variant_id=jug.pk, warehouse_id=warehouse.pk, quantity_change=-1)  # 19 left
+    # (no check_low_stock ran: its messages were lost)
+
+    with time_machine.travel(T0, tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert sweep_low_stock.apply().get() == [mug.pk]
+        assert sweep_low_stock.apply().get() == []  # the next run: nothing new
+    assert [m.subject for m in mail.outbox] == ["Low stock: MUG-01 has 4 left"]
+    assert list(Notification.objects.values_list("dedupe_key", flat=True)) == [
+        f"low-stock:{mug.pk}:1:stock@shop.example"
+    ]
+    assert not LowStockState.objects.filter(variant=old).exists()  # moved before the window: not read
+    # Past the window, nothing moved lately: one query (the movements), whatever the catalog.
+    later = T0 + LOW_STOCK_SWEEP_WINDOW + timedelta(minutes=1)
+    with time_machine.travel(later, tick=False), django_assert_num_queries(1):
+        assert low_stock_sweep() == []
+
+
+def test_the_sweep_runs_more_often_than_its_window_is_long(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-low-stock"]
+    assert entry["task"] == "notifications.tasks.sweep_low_stock"
+    assert entry["schedule"] == LOW_STOCK_SWEEP_EVERY.total_seconds() < LOW_STOCK_SWEEP_WINDOW.total_seconds()
