@@ -54,10 +54,15 @@ INSTALLED_APPS = [
     "import_export",  # CSV import/export of the catalog and stock in the admin
     "csp",  # Content-Security-Policy header (docs/security.md); its system checks catch old-style settings
     "imagekit",  # product picture thumbnails (shop/media/thumbnails.py)
+    "rest_framework",  # the integration API (api/, docs/api.md)
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files, no CDN
     "shop",
     "inventory",
     "orders",
     "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -403,4 +408,5 @@ CONTENT_SECURITY_POLICY = content_security_policy(
     media_origin=MEDIA_ORIGIN,  # noqa: F821 (set by settings_parts/storage.py, included above)
 )
 
+include("settings_parts/api.py")  # the integration API: REST framework, the OpenAPI schema
 include("settings_parts/observability.py")  # logging, ADMINS, Sentry, the metrics token

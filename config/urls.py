@@ -39,6 +39,8 @@ urlpatterns = [
     # The admin's login, throttled like the customers' login (shop.views.admin_login).
     path("admin/login/", admin_login, name="admin_login_throttled"),
     path("admin/", admin.site.urls),
+    # The integration API (api/, docs/api.md): keys, scopes, the OpenAPI schema at /api/v1/schema/.
+    path("api/v1/", include("api.urls")),
     path("accounts/", include("shop.account_urls")),
     path("orders/", include("orders.urls")),
     # Stripe's events (orders.views.stripe_webhook); the address Stripe's dashboard is given.

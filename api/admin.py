@@ -1,0 +1,123 @@
+"""Staff create and revoke integrations' API keys here. A new key is shown once, right after creation."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from .models import ApiKey, IdempotentRequest
+from .scopes import SCOPE_CHOICES
+from .services import ApiKeyError, api_key_create, api_key_revoke
+
+
+class ApiKeyCreateForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=SCOPE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What this integration may do. Give it only what it needs.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "rate_limit_per_minute"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix_shown", "scopes_shown", "rate_limit_per_minute", "state", "last_used"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    readonly_fields = [
+        "name",
+        "prefix_shown",
+        "scopes_shown",
+        "rate_limit_per_minute",
+        "created_by",
+        "created_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    actions = ["revoke_keys"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyCreateForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        return ["name", "scopes", "rate_limit_per_minute"] if obj is None else self.readonly_fields
+
+    @admin.display(description="Key starts with")
+    def prefix_shown(self, obj: ApiKey) -> str:
+        return f"shk_{obj.prefix}_…"
+
+    @admin.display(description="Scopes")
+    def scopes_shown(self, obj: ApiKey) -> str:
+        return ", ".join(obj.scopes)
+
+    @admin.display(description="State", ordering="revoked_at")
+    def state(self, obj: ApiKey) -> str:
+        if obj.revoked_at:
+            return f"Revoked on {timezone.localtime(obj.revoked_at):%-d %B %Y}"
+        return "Active"
+
+    @admin.display(description="Last used", ordering="last_used_at")
+    def last_used(self, obj: ApiKey) -> str:
+        if obj.last_used_at is None:
+            return "Never"
+        return f"{timezone.localtime(obj.last_used_at):%-d %B %Y, %H:%M}"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # keys are not edited: revoke one and create another
+        try:
+            key, raw = api_key_create(
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
+                created_by_id=request.user.pk,
+            )
+        except ApiKeyError as exc:
+            messages.error(request, str(exc))
+            return
+        obj.pk = key.pk
+        messages.warning(
+            request,
+            format_html(
+                "The key for “{}” is <code>{}</code>. Copy it now: it is shown only this once, "
+                "and the shop keeps only a fingerprint of it.",
+                key.name,
+                raw,
+            ),
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and obj is None
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead: a deleted key's history would be lost
+
+    @admin.action(description="Revoke the selected keys (they stop working at once)", permissions=["revoke"])
+    def revoke_keys(self, request, queryset) -> None:
+        revoked = sum(api_key_revoke(key_id=pk) for pk in queryset.values_list("pk", flat=True))
+        messages.success(request, f"{revoked} key{'s' if revoked != 1 else ''} revoked.")
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("api.change_apikey")
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "method", "path", "status_code", "owner"]
+    search_fields = ["key", "path"]
+    list_filter = ["status_code"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,3 @@
+"""Routes of the catalog endpoints (api/views/catalog.py)."""
+
+urlpatterns: list = []

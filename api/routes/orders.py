@@ -1,0 +1,3 @@
+"""Routes of the orders endpoints (api/views/orders.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the purchasing endpoints (api/views/purchasing.py)."""
+
+urlpatterns: list = []

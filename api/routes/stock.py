@@ -1,0 +1,3 @@
+"""Routes of the stock endpoints (api/views/stock.py)."""
+
+urlpatterns: list = []

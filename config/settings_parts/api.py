@@ -1,0 +1,45 @@
+"""The integration API (api/, docs/api.md): Django REST framework and the OpenAPI schema.
+
+Part of config/settings.py, included by django-split-settings. Every environment variable it reads
+has a row in README.md.
+"""
+
+# ruff: noqa: F821  (env, SHOP_NAME... come from config/settings.py)
+
+# Requests per minute for a staff session using the API (each API key has its own limit, set in the admin).
+API_STAFF_RATE_PER_MINUTE = env.int("API_STAFF_RATE_PER_MINUTE", default=600)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.ApiKeyAuthentication",
+        "api.auth.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerKeyRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ShopCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ShopAutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_VERSIONING_CLASS": None,
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+    "PAGE_SIZE": 50,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SHOP_NAME} integration API",
+    "DESCRIPTION": "Read and drive stock, purchase orders and backorders from an ERP, a warehouse system or a "
+    "CRM. Guide: docs/api.md. Authenticate with `Authorization: Bearer <API key>`; every POST needs an "
+    "`Idempotency-Key` header; errors are RFC 9457 problem details.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
