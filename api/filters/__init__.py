@@ -1,0 +1,1 @@
+"""django-filter FilterSets, one module per sub-domain (the same names as api/views/)."""
