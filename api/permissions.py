@@ -3,7 +3,8 @@
 Every API view names its scopes: `api_read_scope` for GET/HEAD/OPTIONS and `api_write_scope` for the
 rest (api.scopes). A key passes if it holds the scope; a staff session passes if it has the admin
 permissions the scope maps to, so a warehouse role that cannot change orders in the admin cannot
-change them here either.
+change them here either. A view may set `staff_write_any` (admin permissions, any one enough) where
+the admin lets more than one role do its action.
 """
 
 from rest_framework import permissions
@@ -36,4 +37,9 @@ class HasScope(permissions.BasePermission):
         scope = SCOPES[name]
         if request.method in permissions.SAFE_METHODS:
             return any(user.has_perm(p) for p in scope.staff_read)
+        # An action the admin allows to more than one role (shipping: `change order` or `add shipment`)
+        # names its permissions on the view: any one of them is enough, as in the admin.
+        write_any = getattr(view, "staff_write_any", None)
+        if write_any:
+            return any(user.has_perm(p) for p in write_any)
         return all(user.has_perm(p) for p in scope.staff_write) and bool(scope.staff_write)
