@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
