@@ -1,6 +1,7 @@
 """Shipping what is allocated: a shipment, the stock leaves, the money is captured."""
 
 import logging
+from collections.abc import Collection
 from decimal import Decimal
 
 from django.db import transaction
@@ -36,11 +37,19 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic(durable=True)
-def order_ship(*, order_id: int, user_id: int | None = None, submission_key: str | None = None) -> Shipment:
+def order_ship(
+    *,
+    order_id: int,
+    user_id: int | None = None,
+    submission_key: str | None = None,
+    line_ids: Collection[int] | None = None,
+) -> Shipment:
     """Ship every allocated unit the ship policy allows; capture exactly their price.
 
     With `submission_key` (a staff form's one-time key) a second submission of the
-    same form raises AlreadySubmitted and ships nothing.
+    same form raises AlreadySubmitted and ships nothing. With `line_ids` (the API's
+    "ship these lines") only those lines' allocated units ship; an order that ships
+    together ships all its lines at once or nothing.
     """
     if submission_key is not None:
         submission_claim(key=submission_key, action="order_ship", user_id=user_id)
@@ -51,6 +60,8 @@ def order_ship(*, order_id: int, user_id: int | None = None, submission_key: str
         if order.ship_policy == ShipPolicy.TOGETHER and any(line.quantity_backordered for line in lines):
             raise OrderActionError(f"{order.number} ships together and still waits for stock.")
         raise OrderActionError(f"{order.number} has nothing allocated to ship.")
+    if line_ids is not None:
+        to_ship = _only_lines(order, lines, to_ship, set(line_ids))
     allocation_ship(quantities=to_ship, user_id=user_id)  # locks stock items first
     locked = {line.pk: line for line in order_lines_of_order_lock(order.pk)}
     amount = Decimal("0")
@@ -104,3 +115,20 @@ def order_ship(*, order_id: int, user_id: int | None = None, submission_key: str
         context={"order_id": order.pk, "shipment_id": shipment.pk},
     )
     return shipment
+
+
+def _only_lines(
+    order: Order, lines: list[OrderLine], to_ship: dict[int, int], wanted: set[int]
+) -> dict[int, int]:
+    """`to_ship` cut down to the `wanted` lines; refused if one is not the order's, has nothing
+    allocated, or the order ships together and some of its ready lines were left out."""
+    if not wanted:
+        raise OrderActionError(f"{order.number}: name at least one line to ship.")
+    if not wanted <= {line.pk for line in lines}:
+        raise OrderActionError(f"{order.number}: that item is not part of this order.")
+    empty = sorted(line.sku for line in lines if line.pk in wanted and line.pk not in to_ship)
+    if empty:
+        raise OrderActionError(f"{order.number}: nothing of {', '.join(empty)} is allocated to ship.")
+    if order.ship_policy == ShipPolicy.TOGETHER and set(to_ship) - wanted:
+        raise OrderActionError(f"{order.number} ships together: ship all its ready lines at once.")
+    return {pk: qty for pk, qty in to_ship.items() if pk in wanted}

@@ -4,6 +4,8 @@ import logging
 
 from django.db import transaction
 
+from shop.submissions import submission_claim
+
 from ..events import queue_reordered
 from ..models import (
     Order,
@@ -16,8 +18,16 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def order_set_priority(*, order_id: int, is_priority: bool, user_id: int | None = None) -> bool:
-    """Mark or unmark an order as priority for auto-allocation. Returns True when it changed."""
+def order_set_priority(
+    *, order_id: int, is_priority: bool, user_id: int | None = None, submission_key: str | None = None
+) -> bool:
+    """Mark or unmark an order as priority for auto-allocation. Returns True when it changed.
+
+    With `submission_key` (the API's Idempotency-Key) a second request with the same key raises
+    AlreadySubmitted and changes nothing.
+    """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="order_set_priority", user_id=user_id)
     changed = (
         Order.objects.filter(pk=order_id).exclude(is_priority=is_priority).update(is_priority=is_priority)
     )
