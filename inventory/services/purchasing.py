@@ -129,7 +129,12 @@ def purchase_order_create(
 
 
 @transaction.atomic
-def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None = None) -> PurchaseOrder:
+def purchase_order_mark_ordered(
+    *, purchase_order_id: int, user_id: int | None = None, submission_key: str | None = None
+) -> PurchaseOrder:
+    """Send a draft to the supplier. With `submission_key` a second submission raises AlreadySubmitted."""
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="purchase_order_mark_ordered", user_id=user_id)
     po = purchase_order_lock(purchase_order_id)
     if po.status != PurchaseOrderStatus.DRAFT:
         raise PurchaseOrderError(f"{po.reference} is {po.get_status_display().lower()}, not a draft.")
@@ -146,8 +151,15 @@ def purchase_order_mark_ordered(*, purchase_order_id: int, user_id: int | None =
 
 
 @transaction.atomic
-def purchase_order_cancel(*, purchase_order_id: int, user_id: int | None = None) -> PurchaseOrder:
-    """Cancel what has not arrived yet. Units already received stay in stock."""
+def purchase_order_cancel(
+    *, purchase_order_id: int, user_id: int | None = None, submission_key: str | None = None
+) -> PurchaseOrder:
+    """Cancel what has not arrived yet. Units already received stay in stock.
+
+    With `submission_key` a second submission raises AlreadySubmitted and changes nothing.
+    """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="purchase_order_cancel", user_id=user_id)
     po = purchase_order_lock(purchase_order_id)
     if po.status in (PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.CANCELLED):
         raise PurchaseOrderError(f"{po.reference} is already {po.get_status_display().lower()}.")
@@ -169,11 +181,15 @@ def purchase_order_set_expected_date(
     user_id: int | None = None,
     reason: str = "",
     source: str = DateChangeSource.STAFF,
+    submission_key: str | None = None,
 ) -> PurchaseOrderDateChange | None:
     """Change the expected date and keep the old one in the history. None when unchanged.
 
     `source`: who moved it, staff (the admin, `user_id`) or the supplier (their emailed link).
+    With `submission_key` a second submission raises AlreadySubmitted and changes nothing.
     """
+    if submission_key is not None:
+        submission_claim(key=submission_key, action="purchase_order_set_expected_date", user_id=user_id)
     po = purchase_order_lock(purchase_order_id)
     if po.expected_date == expected_date:
         return None
