@@ -410,4 +410,5 @@ CONTENT_SECURITY_POLICY = content_security_policy(
 )
 
 include("settings_parts/api.py")  # the integration API: REST framework, the OpenAPI schema
+include("settings_parts/webhooks.py")  # outgoing webhooks: timeouts, retries, the sweep
 include("settings_parts/observability.py")  # logging, ADMINS, Sentry, the metrics token

@@ -30,6 +30,7 @@ class NotificationKind(models.TextChoices):
     CARD_PAYMENT_RELEASED = "card_payment_released", "Unpaid items released"
     SUPPLIER_PO = "supplier_po", "Purchase order (to the supplier)"
     SUPPLIER_PO_REMINDER = "supplier_po_reminder", "Purchase order reminder (to the supplier)"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", "Webhook endpoint turned off (staff)"
 
 
 # Marketing-type mail: carries a one-click unsubscribe link and RFC 8058 headers.

@@ -94,10 +94,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # emails behind a long allocation pass, or a pass behind a 100,000-email wave. The queue is the
 # family; a worker started without -Q consumes all three (CELERY_TASK_QUEUES), `-Q mail` only mail.
 TASK_FAMILIES = {
-    "mail": [  # sending email: mostly waiting on the SMTP server
+    "mail": [  # sending email and webhooks: mostly waiting on the SMTP server or the receiver
         "notifications.tasks.send_notification",
         "notifications.tasks.send_notifications",
         "shop.tasks.send_password_reset",
+        "webhooks.tasks.webhooks_deliver",
     ],
     "stock": [  # allocation passes and the stock side of the supplier loop: every inventory task
         "inventory.tasks.stock_arrived",
