@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from .models import ApiKey, IdempotentRequest
 from .scopes import SCOPE_CHOICES
-from .services import ApiKeyError, api_key_create, api_key_revoke
+from .services import api_key_create, api_key_revoke
 
 
 class ApiKeyCreateForm(forms.ModelForm):
@@ -15,6 +15,12 @@ class ApiKeyCreateForm(forms.ModelForm):
         choices=SCOPE_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         help_text="What this integration may do. Give it only what it needs.",
+    )
+    rate_limit_per_minute = forms.IntegerField(
+        min_value=1,
+        max_value=1_000_000,
+        initial=600,
+        help_text="Requests per minute this key may make; more are answered 429.",
     )
 
     class Meta:
@@ -73,17 +79,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return  # keys are not edited: revoke one and create another
-        try:
-            key, raw = api_key_create(
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-                rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
-                created_by_id=request.user.pk,
-            )
-        except ApiKeyError as exc:
-            messages.error(request, str(exc))
-            return
-        obj.pk = key.pk
+        # The form checked the name, the scopes (one at least, from the list) and the limit (1 or more),
+        # which is all the service asks.
+        key, raw = api_key_create(
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
+            created_by_id=request.user.pk,
+        )
+        # The admin goes on with `obj` (its log entry, its "added" message): make it the key just made.
+        for field in ("pk", "prefix", "key_hash", "scopes", "created_at", "created_by_id"):
+            setattr(obj, field, getattr(key, field))
         messages.warning(
             request,
             format_html(

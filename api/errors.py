@@ -1,13 +1,15 @@
 """Every error as RFC 9457 problem details (`application/problem+json`) with a message a person can act on."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from inventory.services.errors import StockError
 from orders.services.errors import CheckoutError, OrderActionError
+from shop.submissions import AlreadySubmitted
 
 PROBLEM_TYPE_BASE = "https://docs.shop.invalid/api/problems/"  # not dereferenced; names the kind of problem
 
@@ -37,7 +39,7 @@ class Unprocessable(exceptions.APIException):
     default_code = "unprocessable"
 
 
-def problem(*, status_code: int, detail: str, code: str, errors: dict | list | None = None) -> dict:
+def problem(*, status_code: int, detail: str, code: str, errors: dict | None = None) -> dict:
     body = {
         "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
         "title": TITLES.get(status_code, "Error"),
@@ -65,10 +67,25 @@ def _first_message(data) -> str:
 DOMAIN_REFUSALS = (StockError, OrderActionError, CheckoutError)
 
 
-def problem_exception_handler(exc, context):
+def _as_api_exception(exc):
     if isinstance(exc, DOMAIN_REFUSALS):
-        exc = Conflict(detail=str(exc), code="refused")
-    elif isinstance(exc, Http404):
+        return Conflict(detail=str(exc), code="refused")
+    if isinstance(exc, AlreadySubmitted):  # a submission key claimed outside api.idempotency
+        return Conflict(detail=str(exc), code="already_applied")
+    if isinstance(exc, DjangoValidationError):  # a model's or a service's validation: the caller's input
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return exceptions.ValidationError(detail=detail)
+    return exc
+
+
+def _errors_object(detail) -> dict:
+    """A ValidationError's detail as an object of field → messages (a bare list under non_field_errors)."""
+    return detail if isinstance(detail, dict) else {"non_field_errors": detail}
+
+
+def problem_exception_handler(exc, context):
+    exc = _as_api_exception(exc)
+    if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -81,7 +98,7 @@ def problem_exception_handler(exc, context):
             status_code=response.status_code,
             detail=_first_message(exc.detail),
             code="invalid",
-            errors=exc.detail,
+            errors=_errors_object(exc.detail),
         )
     else:
         body = problem(
@@ -100,3 +117,14 @@ def problem_response(*, status_code: int, detail: str, code: str) -> Response:
         status=status_code,
         content_type="application/problem+json",
     )
+
+
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any path under /api/v1/ that names no endpoint: a problem, not the shop's HTML 404 page."""
+    body = problem(
+        status_code=404,
+        detail=f"No endpoint at {request.path}. The endpoints are listed in the schema at /api/v1/schema/ "
+        "(paths end with a slash).",
+        code="not_found",
+    )
+    return JsonResponse(body, status=404, content_type="application/problem+json")

@@ -1,7 +1,8 @@
 """/api/v1/: the integration API (docs/api.md). Each sub-domain's routes live in api/routes/."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from .errors import not_found
 from .views.docs import RedocView, SchemaView, SwaggerView
 
 app_name = "api"
@@ -14,4 +15,6 @@ urlpatterns = [
     path("", include("api.routes.stock")),
     path("", include("api.routes.purchasing")),
     path("", include("api.routes.orders")),
+    # Last: any other path under /api/v1/ is a problem+json 404, not the shop's HTML page.
+    re_path(r"", not_found, name="not-found"),
 ]

@@ -34,3 +34,34 @@ def api_client_with():
 def idempotency_headers(key: str | None = None) -> dict:
     """Headers for a POST: a fresh Idempotency-Key unless `key` is given (to retry)."""
     return {"HTTP_IDEMPOTENCY_KEY": key or str(uuid.uuid4())}
+
+
+class Stocked:
+    """One variant with 10 units on hand in one warehouse (the shared machinery's tests write through
+    inventory's stock_adjust)."""
+
+    def __init__(self):
+        from inventory.models import StockItem
+        from inventory.services.ledger import stock_adjust
+        from inventory.tests.factories import WarehouseFactory
+        from shop.tests.factories import VariantFactory
+
+        self.variant = VariantFactory()
+        self.warehouse = WarehouseFactory()
+        stock_adjust(variant_id=self.variant.pk, warehouse_id=self.warehouse.pk, quantity_change=10)
+        self._items = StockItem.objects.filter(variant=self.variant, warehouse=self.warehouse)
+
+    def adjust(self, quantity_change: int) -> dict:
+        return {
+            "variant_id": self.variant.pk,
+            "warehouse_id": self.warehouse.pk,
+            "quantity_change": quantity_change,
+        }
+
+    def on_hand(self) -> int:
+        return self._items.get().on_hand
+
+
+@pytest.fixture
+def stocked(db) -> Stocked:
+    return Stocked()

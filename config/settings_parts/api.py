@@ -8,6 +8,19 @@ has a row in README.md.
 
 # Requests per minute for a staff session using the API (each API key has its own limit, set in the admin).
 API_STAFF_RATE_PER_MINUTE = env.int("API_STAFF_RATE_PER_MINUTE", default=600)
+# Answers to POSTs with an Idempotency-Key are replayed to retries for this many days, then pruned daily.
+API_IDEMPOTENCY_KEEP_DAYS = env.int("API_IDEMPOTENCY_KEEP_DAYS", default=7)
+if API_IDEMPOTENCY_KEEP_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"API_IDEMPOTENCY_KEEP_DAYS={API_IDEMPOTENCY_KEEP_DAYS}: expected 1 or more days"
+    )
+
+CELERY_BEAT_SCHEDULE |= {
+    "api-idempotent-requests-prune": {
+        "task": "api.tasks.prune_idempotent_requests",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
