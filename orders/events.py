@@ -5,6 +5,13 @@
 | `queue_served(variant_ids)` | the "stock arrived" process, after the backorder queues of these variants were served; sent in the worker, outside any transaction, so receivers run at once | back-in-stock waves for the units still free, then the low-stock reset (notifications.apps) |
 | `card_charges_created(charge_ids)` | a transaction wrote pending off-session card charges (the allocation pass's follow-up) | the sending task (orders.apps) |
 | `queue_reordered(variant_ids, cause)` | staff priority changed the order of a queue | the delay check task (orders.apps) |
+| `order_placed(order_id)` | checkout, at the end of the order's transaction (lines, stock and events written) | `backorder.created` and `variant.availability_changed` webhook events (webhooks.apps) |
+| `backorders_served(takes)` | each batch of the allocation pass, in the batch's transaction: `takes` is {line id: units allocated}, what the batch's statement returned | `backorder.allocated` and `variant.availability_changed` webhook events (webhooks.apps) |
+| `order_shipped(order_id, shipment_id)` | a shipment, after its lines, capture and timeline event | `order.shipped` webhook events (webhooks.apps) |
+| `order_units_cancelled(order_id, order_event_id)` | a cancellation of waiting units (staff, the customer, a delay email's link, a missed need-by date), after its "cancelled" timeline event, which lists the units | `order.cancelled` webhook events (webhooks.apps) |
+| `backorder_dates_told(order_id, order_event_id)` | a delay email, after the lines' promised dates and its "delayed" timeline event (old and new dates per line) | `backorder.date_changed` webhook events (webhooks.apps) |
+
+Sent inside the change's transaction like inventory's hooks (only `queue_served` is sent outside one).
 """
 
 from config.hooks import Hook
@@ -12,3 +19,8 @@ from config.hooks import Hook
 queue_served = Hook("orders.queue_served")
 queue_reordered = Hook("orders.queue_reordered")
 card_charges_created = Hook("orders.card_charges_created")
+order_placed = Hook("orders.order_placed")
+backorders_served = Hook("orders.backorders_served")
+order_shipped = Hook("orders.order_shipped")
+order_units_cancelled = Hook("orders.order_units_cancelled")
+backorder_dates_told = Hook("orders.backorder_dates_told")

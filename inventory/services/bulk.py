@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..events import availability_changed, stock_fell
+from ..events import availability_changed, stock_changed, stock_fell
 from ..locks import stock_items_lock
 from ..models import (
     MovementReason,
@@ -77,6 +77,7 @@ def stock_receive_bulk(
     variant_ids = sorted({v for v, _, _ in rows})
     if variant_ids:
         availability_changed.send(variant_ids=variant_ids)
+        stock_changed.send(variant_ids=variant_ids)
     allocation_request_add(variant_ids=variant_ids)
     return total
 
@@ -156,6 +157,7 @@ def stock_count_bulk(
         _stock_movements_insert_counted(movements, user_id=user_id, note=note[:255])
     if grew or fell:
         availability_changed.send(variant_ids=sorted(grew | fell))
+        stock_changed.send(variant_ids=sorted(grew | fell))
     allocation_request_add(variant_ids=grew)
     if fell:
         stock_fell.send(variant_ids=sorted(fell))

@@ -19,7 +19,7 @@ from django.db.models import F
 from shop.models import Variant
 from shop.submissions import submission_claim
 
-from ..events import availability_changed, stock_fell
+from ..events import availability_changed, stock_changed, stock_fell
 from ..locks import stock_item_lock
 from ..models import (
     MovementReason,
@@ -110,6 +110,7 @@ def stock_adjust(
         note=note[:255],
     )
     availability_changed.send(variant_ids=[variant_id])
+    stock_changed.send(variant_ids=[variant_id])
     if quantity_change > 0:
         allocation_request_add(variant_ids=[variant_id])
     else:
@@ -157,6 +158,7 @@ def stock_count(
         note=note[:255],
     )
     availability_changed.send(variant_ids=[variant_id])
+    stock_changed.send(variant_ids=[variant_id])
     if delta > 0:
         allocation_request_add(variant_ids=[variant_id])
     else:

@@ -22,7 +22,13 @@ from django.utils import timezone
 
 from shop.submissions import submission_claim
 
-from ..events import availability_changed, supply_changed
+from ..events import (
+    availability_changed,
+    purchase_order_date_moved,
+    purchase_order_received,
+    stock_changed,
+    supply_changed,
+)
 from ..locks import purchase_order_lines_lock, purchase_order_lock, stock_items_lock
 from ..models import (
     DateChangeSource,
@@ -211,6 +217,7 @@ def purchase_order_set_expected_date(
         po.promised_date_at_order = expected_date  # ordered without a date: the first one given counts
         fields.append("promised_date_at_order")
     po.save(update_fields=fields)
+    purchase_order_date_moved.send(purchase_order_id=po.pk, date_change_id=change.pk)
     availability_changed.send(variant_ids=list(po.lines.values_list("variant_id", flat=True)))
     if po.status != PurchaseOrderStatus.DRAFT:  # a draft promises nothing, so it delays nothing
         _supply_changed_send(purchase_order_id=po.pk, cause="po_date_changed")
@@ -298,6 +305,8 @@ def purchase_order_receive(
     po.status = PurchaseOrderStatus.RECEIVED if fully else PurchaseOrderStatus.PARTIALLY_RECEIVED
     po.save(update_fields=["status", "updated_at"])
     availability_changed.send(variant_ids=sorted({line.variant_id for line in lines.values()}))
+    stock_changed.send(variant_ids=sorted({lines[pk].variant_id for pk in wanted}))
+    purchase_order_received.send(purchase_order_id=po.pk, movement_ids=[m.pk for m in movements])
     allocation_request_add(variant_ids=[lines[pk].variant_id for pk in wanted])
     if not fully:  # received short: whoever counted on the missing units may now wait longer
         _supply_changed_send(purchase_order_id=po.pk, cause="po_received_short")

@@ -22,7 +22,7 @@ from django.db import transaction
 
 from orders.models import OrderLine
 
-from ..events import availability_changed, stock_fell
+from ..events import availability_changed, stock_changed, stock_fell
 from ..locks import allocations_lock, stock_items_lock, variant_stock_items_lock, variants_lock
 from ..models import (
     Allocation,
@@ -212,6 +212,7 @@ def allocation_record(
     Allocation.objects.bulk_create(allocations, batch_size=500)
     StockMovement.objects.bulk_create(movements, batch_size=500)
     reservation.recorded = True
+    stock_changed.send(variant_ids=sorted({variant_id for _, _, variant_id in picks}))
     stock_fell.send(variant_ids=sorted({variant_id for _, _, variant_id in picks}))
 
 
@@ -278,13 +279,14 @@ def allocation_ship(*, quantities: Mapping[int, int], user_id: int | None = None
     wanted = {line_id: qty for line_id, qty in quantities.items() if qty > 0}
     if not wanted:
         return
-    _allocations_draw(
+    movements = _allocations_draw(
         wanted,
         order_by=("order_line_id", "stock_item__warehouse__priority", "stock_item_id"),
         shipped=True,
         user_id=user_id,
         verb="ship",
     )
+    stock_changed.send(variant_ids=sorted({m.variant_id for m in movements}))
 
 
 def allocation_release(*, quantities: Mapping[int, int], user_id: int | None = None) -> list[int]:
@@ -312,5 +314,6 @@ def allocation_release(*, quantities: Mapping[int, int], user_id: int | None = N
     )
     variant_ids = sorted({m.variant_id for m in movements})
     availability_changed.send(variant_ids=variant_ids)
+    stock_changed.send(variant_ids=variant_ids)
     allocation_request_add(variant_ids=variant_ids)
     return variant_ids

@@ -29,6 +29,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import F
 
+from ..events import stock_changed
 from ..locks import variant_stock_items_lock
 from ..models import Allocation, MovementReason, StockItem, StockMovement
 
@@ -194,6 +195,7 @@ def stock_serve(*, lines: Sequence[tuple], free: FreeStock, run_id: str) -> None
         ],
         batch_size=1000,
     )
+    stock_changed.send(variant_ids=sorted({r.variant_id for r in range_of.values()}))
 
 
 # The same on PostgreSQL, in one statement. Served lines and stock ranges come in as arrays, the
@@ -268,3 +270,4 @@ def stock_serve_postgres(*, lines: Sequence[tuple], free: FreeStock, run_id: str
                 "note": f"auto-allocation {run_id}"[:200],
             },
         )
+    stock_changed.send(variant_ids=sorted({line[1] for line in lines}))

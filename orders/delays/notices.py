@@ -20,6 +20,7 @@ from notifications.services.outbox import notification_create
 from orders.services.dates import DatesRefresh, backorder_dates_reproject
 from shop.formatting import date_in_words, date_range_in_words
 
+from ..events import backorder_dates_told
 from ..locks import delay_notice_due_lock
 from ..models import DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind, OrderLine
 from .need_by import need_by_cancel_crossed
@@ -118,7 +119,7 @@ def _delay_notice_send(*, notice_id: int, refresh: DatesRefresh | None, now: dat
         ["promised_date", "promised_on"],
         batch_size=500,
     )
-    OrderEvent.objects.create(
+    delayed_event = OrderEvent.objects.create(
         order=order,
         kind=OrderEventKind.DELAYED,
         message=_delay_message(kept),
@@ -136,6 +137,7 @@ def _delay_notice_send(*, notice_id: int, refresh: DatesRefresh | None, now: dat
             },
         },
     )
+    backorder_dates_told.send(order_id=order.pk, order_event_id=delayed_event.pk)
     notice.status = DelayNoticeStatus.SENT
     notice.sent_at = now
     notice.notification = notification

@@ -19,7 +19,7 @@ from inventory.events import availability_changed
 from inventory.services.requests import allocation_requests_claim
 from inventory.services.serving import variants_with_free_stock
 
-from ..events import queue_served
+from ..events import backorders_served, queue_served
 from ..models import OrderLine
 from .allocation_batches import serve_batch, serve_batch_postgres
 from .allocation_follow_up import FollowUpThread, follow_up_run, follow_ups_for_pass
@@ -104,6 +104,8 @@ def allocation_serve_queue(
                         batch = serve_batch_postgres(variant_ids=group, run_id=run_id, batch_size=batch_size)
                     else:
                         batch = serve_batch(variant_id=group[0], run_id=run_id, batch_size=batch_size)
+                    if batch.takes:
+                        backorders_served.send(takes=batch.takes)
                     if batch.takes and follow_ups is None:
                         follow_up_run(batch=batch, run_id=run_id)
                 if not batch.takes:

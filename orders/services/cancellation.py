@@ -11,6 +11,7 @@ from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 from shop.submissions import submission_claim
 
+from ..events import order_units_cancelled
 from ..lifecycle import Move, line_apply, order_status
 from ..locks import order_lines_of_order_lock, payment_lock
 from ..models import (
@@ -131,7 +132,7 @@ def _order_cancel_backordered(
     order.save(update_fields=["status"])
     released = _money_release(order=order, amount=amount, user_id=user_id)
     who = "by staff" if by_staff else "at the customer's request"
-    OrderEvent.objects.create(
+    cancelled_event = OrderEvent.objects.create(
         order=order,
         kind=OrderEventKind.CANCELLED,
         message=(f"Cancelled {who}: " + ", ".join(f"{qty} × {line.product_name}" for line, qty in cancelled))[
@@ -147,6 +148,7 @@ def _order_cancel_backordered(
         data=released.as_data(),
         user_id=user_id,
     )
+    order_units_cancelled.send(order_id=order.pk, order_event_id=cancelled_event.pk)
     event_count = order.events.filter(kind=OrderEventKind.CANCELLED).count()
     notification_create(
         kind=NotificationKind.ORDER_CANCELLED,

@@ -22,6 +22,7 @@ from notifications.services.outbox import notification_create
 from notifications.services.subscriptions import back_in_stock_close_for_buyer
 from shop.formatting import date_range_in_words
 
+from ..events import order_placed
 from ..lifecycle import Move, line_apply, order_status
 from ..locks import order_lines_of_order_lock, payment_lock
 from ..models import (
@@ -390,4 +391,5 @@ def _order_create(
             )
         )
     OrderEvent.objects.bulk_create(events)
+    order_placed.send(order_id=order.pk)
     return order

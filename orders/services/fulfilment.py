@@ -13,6 +13,7 @@ from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 from shop.submissions import submission_claim
 
+from ..events import order_shipped
 from ..lifecycle import Move, line_apply, order_status, shippable_quantities
 from ..locks import order_lines_of_order_lock, payment_lock
 from ..models import (
@@ -114,6 +115,7 @@ def order_ship(
         dedupe_key=f"order-shipped:{shipment.pk}",
         context={"order_id": order.pk, "shipment_id": shipment.pk},
     )
+    order_shipped.send(order_id=order.pk, shipment_id=shipment.pk)
     return shipment
 
 
