@@ -27,6 +27,11 @@ Which hook gives which event (docs/api.md, "Event types"):
 | `purchase_order.received` | `inventory.events.purchase_order_received` |
 | `purchase_order.date_changed` | `inventory.events.purchase_order_date_moved` |
 
+Checkout sends `availability_changed` before its lines exist (inventory.services.reservation locks
+and announces first): for a variant that never had an event, that first answer (the one before the
+order) is written too, then `order_placed` writes the new one; afterwards the earlier answer equals
+the variant's last event and only the new one is written.
+
 A hook sent outside any transaction (the allocation pass's closing `availability_changed`,
 `orders.events.queue_served`) writes nothing here: its change committed earlier, in a transaction
 whose own hooks wrote the events (each batch's `backorders_served` and `stock_changed`).
