@@ -19,17 +19,6 @@ ADJUSTMENT_REASONS = [
 ]
 
 
-class CatalogProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details (api.errors.problem): every error answer."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField(help_text="What went wrong, in a sentence a person can act on.")
-    code = serializers.CharField()
-    errors = serializers.JSONField(required=False, help_text="On a 400: the message(s) of each field.")
-
-
 class WarehouseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()

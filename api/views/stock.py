@@ -32,11 +32,6 @@ from inventory.models import StockItem, StockMovement, Warehouse
 from inventory.services import stock_adjust, stock_count
 
 from .base import ApiListView, ApiRetrieveView, ApiView
-from .catalog import DETAIL_PROBLEMS, LIST_PROBLEMS, problems
-
-# A bad body or no Idempotency-Key (400), no or a bad key (401), no scope (403), refused by the service or
-# another client's Idempotency-Key (409), the key reused for another body (422), too many requests (429).
-WRITE_PROBLEMS = (400, 401, 403, 409, 422, 429)
 
 
 def stock_items() -> QuerySet[StockItem]:
@@ -63,7 +58,7 @@ class WarehouseListView(ApiListView):
 
     @extend_schema(
         summary="Warehouses",
-        responses={200: WarehouseSerializer(many=True), **problems(*LIST_PROBLEMS)},
+        responses={200: WarehouseSerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -79,7 +74,7 @@ class StockItemListView(ApiListView):
 
     @extend_schema(
         summary="Stock levels per variant and warehouse",
-        responses={200: StockItemSerializer(many=True), **problems(*LIST_PROBLEMS)},
+        responses={200: StockItemSerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -92,9 +87,7 @@ class StockItemDetailView(ApiRetrieveView):
     serializer_class = StockItemSerializer
     api_read_scope = CATALOG_READ
 
-    @extend_schema(
-        summary="One stock level", responses={200: StockItemSerializer, **problems(*DETAIL_PROBLEMS)}
-    )
+    @extend_schema(summary="One stock level", responses={200: StockItemSerializer})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -110,7 +103,7 @@ class LedgerListView(ApiListView):
 
     @extend_schema(
         summary="The stock ledger, oldest first",
-        responses={200: LedgerEntrySerializer(many=True), **problems(*LIST_PROBLEMS)},
+        responses={200: LedgerEntrySerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -123,9 +116,7 @@ class LedgerDetailView(ApiRetrieveView):
     serializer_class = LedgerEntrySerializer
     api_read_scope = CATALOG_READ
 
-    @extend_schema(
-        summary="One ledger row", responses={200: LedgerEntrySerializer, **problems(*DETAIL_PROBLEMS)}
-    )
+    @extend_schema(summary="One ledger row", responses={200: LedgerEntrySerializer})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -158,7 +149,6 @@ class StockAdjustmentView(ApiView):
             201: OpenApiResponse(
                 StockChangeSerializer, description="Applied: the new level and its ledger row."
             ),
-            **problems(*WRITE_PROBLEMS),
         },
     )
     @idempotent
@@ -200,7 +190,6 @@ class StockCountView(ApiView):
                 StockChangeSerializer,
                 description="The count matched the records: nothing written, ledger_entry null.",
             ),
-            **problems(*WRITE_PROBLEMS),
         },
     )
     @idempotent
