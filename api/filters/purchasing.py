@@ -2,17 +2,20 @@
 
 Every value is checked by its form field before any query: a status that does not exist, an id that
 is not a whole number in the id column's range, or a date that is not a date is a 400 naming the
-parameter, never a 500.
+parameter, never a 500. So is a parameter no filter knows: a misspelt `suplier=` would otherwise
+quietly list every order.
 """
 
 import django_filters
 from django import forms
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 
 from inventory.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier
 from shop.form_fields import integer_column_range
 
 ID_MAX = integer_column_range(PurchaseOrder, "id")[1]
+PAGINATION_PARAMETERS = frozenset({"cursor", "page_size"})
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": ID_MAX})
@@ -27,7 +30,16 @@ class IdFilter(django_filters.Filter):
         super().__init__(*args, **kwargs)
 
 
-class PurchaseOrderFilter(django_filters.FilterSet):
+class StrictFilterSet(django_filters.FilterSet):
+    def is_valid(self) -> bool:
+        unknown = sorted(set(self.data) - set(self.filters) - PAGINATION_PARAMETERS)
+        if unknown:
+            known = ", ".join(sorted(set(self.filters) | PAGINATION_PARAMETERS))
+            raise ValidationError({name: [f"Unknown query parameter. Known: {known}."] for name in unknown})
+        return super().is_valid()
+
+
+class PurchaseOrderFilter(StrictFilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=PurchaseOrderStatus.choices,
         help_text="One or more statuses (repeat the parameter): draft, ordered, partially_received, "
@@ -70,7 +82,7 @@ class PurchaseOrderFilter(django_filters.FilterSet):
         )
 
 
-class SupplierFilter(django_filters.FilterSet):
+class SupplierFilter(StrictFilterSet):
     name = django_filters.CharFilter(
         lookup_expr="icontains", max_length=200, help_text="Suppliers whose name contains this text."
     )

@@ -217,6 +217,7 @@ def test_updated_after_finds_what_changed_since_the_last_poll(api):
         {"expected_date_before": "tomorrow"},
         {"updated_after": "yesterday"},
         {"sku": "x" * 65},
+        {"suplier": "1"},
         {"page_size": "x", "cursor": "not-a-cursor"},
     ],
 )
