@@ -59,6 +59,11 @@ def receivers_disconnected():
             hook.connect(receiver)
 
 
+def record_queries() -> int:
+    """Statements `webhook_events_record` writes with: one on PostgreSQL, two (events, deliveries) else."""
+    return 1 if connection.vendor == "postgresql" else 2
+
+
 def queries_of(call) -> int:
     with CaptureQueriesContext(connection) as ctx:
         call()
