@@ -11,7 +11,9 @@ The field names of a variant's availability are those of the API's `availability
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Max
+from django.db.models.expressions import RawSQL
 
 from inventory.models import PurchaseOrder, PurchaseOrderDateChange, StockItem, StockMovement
 from inventory.selectors import availability_for_variants
@@ -163,9 +165,16 @@ def backorder_created(order_id: int) -> dict | None:
 def backorders_allocated(takes: dict[int, int]) -> list[tuple[int, dict]]:
     """(order id, payload) of each line a batch of the allocation pass served, in service order:
     {line id: units} as the batch returned it (one query whatever the number of lines)."""
+    lines = OrderLine.objects.all()
+    if connection.vendor == "postgresql":
+        # The ids as one array literal: thousands of IN parameters cost the client 3-4x more.
+        ids = "{" + ",".join(map(str, map(int, takes))) + "}"
+        lines = lines.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+    else:
+        lines = lines.filter(pk__in=list(takes))
     rows = {
         row[0]: row
-        for row in OrderLine.objects.filter(pk__in=list(takes)).values_list(
+        for row in lines.values_list(
             "pk",
             "order_id",
             "order__number",
