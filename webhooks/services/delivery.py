@@ -139,12 +139,13 @@ def webhook_post(pool: urllib3.PoolManager, url: str, body: bytes, headers: dict
 
 def _error_text(exc: Exception) -> str:
     reason = getattr(exc, "reason", None) or exc
+    # NewConnectionError is a ConnectTimeoutError in urllib3: asked first.
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return f"Could not connect: {reason}"
     if isinstance(exc, urllib3.exceptions.TimeoutError) or isinstance(
         reason, urllib3.exceptions.TimeoutError
     ):
         return f"No answer in time ({settings.WEBHOOK_TIMEOUT_SECONDS} s): {reason}"
-    if isinstance(reason, urllib3.exceptions.NewConnectionError) or "refused" in str(reason).lower():
-        return f"Could not connect: {reason}"
     return f"{type(exc).__name__}: {reason}"
 
 
@@ -159,6 +160,10 @@ class Run:
     more: bool = False  # stopped with due deliveries left (time up): publish the next run
     retry_in: float | None = None  # seconds until the earliest retry this run scheduled
     disabled: bool = False
+    # The endpoint is in a run of failures (as read when the run began, or failed since): a success
+    # clears it. A success that does not (another worker's failure began it meanwhile) still stops
+    # the endpoint from being turned off: endpoint_failed looks for a success in the log first.
+    failing: bool = False
 
 
 def webhook_deliveries_send(*, endpoint_id: int) -> Run:
@@ -167,6 +172,7 @@ def webhook_deliveries_send(*, endpoint_id: int) -> Run:
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).first()
     if endpoint is None:  # gone or turned off: its deliveries wait
         return run
+    run.failing = endpoint.failing_since is not None
     stop_at = time.monotonic() + RUN_SECONDS
     pool = http_pool()
     try:
@@ -224,9 +230,12 @@ def _record(delivery: WebhookDelivery, answer: Answer, *, started: datetime, run
         delivery.status = Status.DELIVERED
         delivery.delivered_at = now
         run.delivered += 1
-        endpoint_answered(endpoint_id=delivery.endpoint_id)
+        if run.failing:
+            endpoint_answered(endpoint_id=delivery.endpoint_id)
+            run.failing = False
     else:
         run.failed += 1
+        run.failing = True
         if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
             delivery.status = Status.FAILED
         else:
