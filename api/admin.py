@@ -28,10 +28,25 @@ class ApiKeyCreateForm(forms.ModelForm):
         fields = ["name", "scopes", "rate_limit_per_minute"]
 
 
+class KeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix_shown", "scopes_shown", "rate_limit_per_minute", "state", "last_used"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["name", "prefix_shown", "scopes_shown", "per_minute", "state", "last_used"]
+    list_filter = [KeyStateFilter]
     search_fields = ["name", "prefix"]
     readonly_fields = [
         "name",
@@ -60,6 +75,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def prefix_shown(self, obj: ApiKey) -> str:
         return f"shk_{obj.prefix}_…"
 
+    @admin.display(description="Per minute", ordering="rate_limit_per_minute")
+    def per_minute(self, obj: ApiKey) -> int:
+        return obj.rate_limit_per_minute
+
     @admin.display(description="Scopes")
     def scopes_shown(self, obj: ApiKey) -> str:
         return ", ".join(obj.scopes)
@@ -67,14 +86,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="State", ordering="revoked_at")
     def state(self, obj: ApiKey) -> str:
         if obj.revoked_at:
-            return f"Revoked on {timezone.localtime(obj.revoked_at):%-d %B %Y}"
+            return f"Revoked {timezone.localtime(obj.revoked_at):%-d %b %Y}"
         return "Active"
 
     @admin.display(description="Last used", ordering="last_used_at")
     def last_used(self, obj: ApiKey) -> str:
         if obj.last_used_at is None:
             return "Never"
-        return f"{timezone.localtime(obj.last_used_at):%-d %B %Y, %H:%M}"
+        return f"{timezone.localtime(obj.last_used_at):%-d %b %Y %H:%M}"
 
     def save_model(self, request, obj, form, change):
         if change:
