@@ -7,6 +7,7 @@ than is outstanding, move the date of an open order only) is the service's decis
 is a 409 with its message.
 """
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,6 +26,7 @@ QUANTITY_MAX = integer_column_range(PurchaseOrderLine, "quantity_ordered")[1]
 REFERENCE_MAX = PurchaseOrder._meta.get_field("reference").max_length
 REASON_MAX = PurchaseOrderDateChange._meta.get_field("reason").max_length
 NOTES_MAX = 5000
+MAX_LINES = 500
 
 
 # --- shared pieces -------------------------------------------------------------------------------
@@ -53,8 +55,20 @@ def _check_text(value: str) -> str:
     return value
 
 
+# What the schema says of text: no control character but tab, CR and LF (shop.form_fields), and for a
+# required one-line text at least one character that is not a space. (A field that may be blank skips
+# validators for "": its pattern wants one character, so the schema's "or empty" option is exclusive.)
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+NO_CONTROL = RegexValidator(rf"^[^{_CONTROL}]+$")  # only on fields allowing "", which skip validators
+NOT_BLANK = RegexValidator(rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$")
+
+
 class OneLineField(serializers.CharField):
     """One line of text, as the admin's SingleLineField stores it: whitespace runs made one space."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [NO_CONTROL if kwargs.get("allow_blank") else NOT_BLANK])
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         _text_only(self, data)
@@ -63,6 +77,10 @@ class OneLineField(serializers.CharField):
 
 
 class TextField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [NO_CONTROL if kwargs.get("allow_blank") else NOT_BLANK])
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         _text_only(self, data)
         return _check_text(super().to_internal_value(data))
@@ -158,14 +176,8 @@ class PurchaseOrderSerializer(serializers.ModelSerializer):
 
 
 class PurchaseOrderNewLineSerializer(StrictSerializer):
-    variant = id_field(required=False, help_text="The variant's id; or give `sku` instead.")
-    sku = OneLineField(required=False, max_length=64, help_text="The variant's SKU; or give `variant`.")
+    variant = id_field(help_text="The variant's id (GET /api/v1/variants/?sku=… finds it by SKU).")
     quantity = quantity_field()
-
-    def validate(self, attrs):
-        if ("variant" in attrs) == ("sku" in attrs):
-            raise serializers.ValidationError("Give either `variant` (an id) or `sku`, not both.")
-        return attrs
 
 
 class PurchaseOrderCreateSerializer(StrictSerializer):
@@ -174,7 +186,7 @@ class PurchaseOrderCreateSerializer(StrictSerializer):
     reference = OneLineField(max_length=REFERENCE_MAX, help_text="Your reference; unique in the shop.")
     expected_date = serializers.DateField(required=False, allow_null=True, default=None)
     notes = TextField(required=False, allow_blank=True, max_length=NOTES_MAX, default="")
-    lines = PurchaseOrderNewLineSerializer(many=True, allow_empty=False, max_length=500)
+    lines = serializers.ListField(child=PurchaseOrderNewLineSerializer(), min_length=1, max_length=MAX_LINES)
 
     def validate_supplier(self, value: int) -> int:
         if not Supplier.objects.filter(pk=value).exists():
@@ -187,21 +199,18 @@ class PurchaseOrderCreateSerializer(StrictSerializer):
         return value
 
     def validate_lines(self, lines: list[dict]) -> dict[int, int]:
-        """{variant_id: quantity}, each variant once, every id and SKU known (one query)."""
-        ids = {line["variant"] for line in lines if "variant" in line}
-        skus = {line["sku"] for line in lines if "sku" in line}
-        found = Variant.objects.filter(pk__in=ids) | Variant.objects.filter(sku__in=skus)
-        by_id, by_sku = {}, {}
-        for pk, sku in found.values_list("pk", "sku"):
-            by_id[pk], by_sku[sku] = sku, pk
+        """{variant_id: quantity}, each variant once and known (one query)."""
+        skus = dict(
+            Variant.objects.filter(pk__in={line["variant"] for line in lines}).values_list("pk", "sku")
+        )
         result: dict[int, int] = {}
         errors: list[dict] = []
         for line in lines:
-            variant_id = line["variant"] if "variant" in line else by_sku.get(line["sku"])
-            if variant_id is None or variant_id not in by_id:
-                errors.append({"variant" if "variant" in line else "sku": ["No such variant."]})
+            variant_id = line["variant"]
+            if variant_id not in skus:
+                errors.append({"variant": [f"There is no variant {variant_id}."]})
             elif variant_id in result:
-                errors.append({"non_field_errors": [f"{by_id[variant_id]} is on two lines; give it once."]})
+                errors.append({"variant": [f"{skus[variant_id]} is on two lines; give it once."]})
             else:
                 result[variant_id] = line["quantity"]
                 errors.append({})
@@ -228,9 +237,11 @@ class PurchaseOrderExpectedDateSerializer(StrictSerializer):
 
 
 class PurchaseOrderReceiveLineSerializer(StrictSerializer):
-    line = id_field(required=False, help_text="The purchase-order line's id; or give `variant` instead.")
-    variant = id_field(required=False, help_text="The variant's id (one line per variant on an order).")
-    quantity = quantity_field(help_text="Units received now; no more than the line's outstanding units.")
+    """A line named by its id or by its variant (exactly one of them), with the units received."""
+
+    line = id_field(required=False)
+    variant = id_field(required=False)
+    quantity = quantity_field()
 
     def validate(self, attrs):
         if ("line" in attrs) == ("variant" in attrs):
@@ -238,18 +249,54 @@ class PurchaseOrderReceiveLineSerializer(StrictSerializer):
         return attrs
 
 
+def _receive_line_schema(name: str, description: str) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            name: {"type": "integer", "minimum": 1, "maximum": ID_MAX, "description": description},
+            "quantity": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": QUANTITY_MAX,
+                "description": "Units received now; no more than the line's outstanding units.",
+            },
+        },
+        "required": [name, "quantity"],
+        "additionalProperties": False,
+    }
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_LINES,
+        "items": {
+            "oneOf": [
+                _receive_line_schema("line", "The purchase-order line's id."),
+                _receive_line_schema("variant", "The variant's id (an order has one line per variant)."),
+            ]
+        },
+        "description": "The lines received now, each named by `line` (its id) or by `variant`, not both. "
+        "Omitted: everything outstanding is received.",
+    }
+)
+class ReceiveLinesField(serializers.ListField):
+    child = PurchaseOrderReceiveLineSerializer()
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            child=PurchaseOrderReceiveLineSerializer(), min_length=1, max_length=MAX_LINES, **kwargs
+        )
+
+
 class PurchaseOrderReceiveSerializer(StrictSerializer):
-    all = serializers.BooleanField(
-        required=False, help_text="true: receive everything outstanding. Or give `lines`."
-    )
-    lines = PurchaseOrderReceiveLineSerializer(many=True, required=False, allow_empty=False, max_length=500)
+    """`{"lines": [...]}` receives those units; no body (or `{}`) everything outstanding, as the admin's
+    "Receive everything outstanding" button."""
+
+    lines = ReceiveLinesField(required=False)
 
     def validate(self, attrs):
-        receive_all = attrs.get("all", False)
-        if receive_all == ("lines" in attrs):
-            raise serializers.ValidationError(
-                "Send `all: true` to receive everything outstanding, or `lines` to receive part of it."
-            )
         keys = [
             ("line", line["line"]) if "line" in line else ("variant", line["variant"])
             for line in attrs.get("lines", [])

@@ -51,7 +51,7 @@ def test_an_erp_orders_moves_and_receives_a_purchase_order_and_the_waiting_custo
             "warehouse": WarehouseFactory().pk,
             "reference": "ERP-PO-1",
             "expected_date": (today + timedelta(days=5)).isoformat(),
-            "lines": [{"sku": tent.sku, "quantity": 5}],
+            "lines": [{"variant": tent.pk, "quantity": 5}],
         },
     )
     po = PurchaseOrder.objects.get(pk=created.json()["id"])
@@ -88,8 +88,8 @@ def test_an_erp_orders_moves_and_receives_a_purchase_order_and_the_waiting_custo
     assert LineDelay.objects.count() == 2
 
     # When the ERP receives everything, and retries the request (same Idempotency-Key)
-    first = post(erp, f"{LIST}{po.pk}/receive/", {"all": True}, key="erp-receipt-1")
-    again = post(erp, f"{LIST}{po.pk}/receive/", {"all": True}, key="erp-receipt-1")
+    first = post(erp, f"{LIST}{po.pk}/receive/", {}, key="erp-receipt-1")
+    again = post(erp, f"{LIST}{po.pk}/receive/", {}, key="erp-receipt-1")
 
     # Then it was received once: one ledger row, 5 units
     assert first.json()["status"] == again.json()["status"] == "received"

@@ -68,8 +68,7 @@ def counts() -> tuple[int, int, int]:
 
 def test_create_makes_a_draft_with_its_lines_as_the_admin_does(api):
     supplier, warehouse = SupplierFactory(), WarehouseFactory()
-    tent = VariantFactory(sku="TENT-1")
-    VariantFactory(sku="STOVE-1")
+    tent, stove = VariantFactory(sku="TENT-1"), VariantFactory(sku="STOVE-1")
 
     response = post(
         api,
@@ -80,7 +79,7 @@ def test_create_makes_a_draft_with_its_lines_as_the_admin_does(api):
             "reference": "  ERP-1001 ",
             "expected_date": "2026-03-20",
             "notes": "From the ERP",
-            "lines": [{"variant": tent.pk, "quantity": 10}, {"sku": "STOVE-1", "quantity": 4}],
+            "lines": [{"variant": tent.pk, "quantity": 10}, {"variant": stove.pk, "quantity": 4}],
         },
     )
 
@@ -123,15 +122,19 @@ def test_create_makes_a_draft_with_its_lines_as_the_admin_does(api):
         ({"expected_date": "2026-02-30"}, "expected_date"),
         ({"lines": []}, "lines"),
         ({"lines": [{"variant": 999999, "quantity": 1}]}, "lines"),
-        ({"lines": [{"sku": "NOPE", "quantity": 1}]}, "lines"),
+        ({"lines": [{"sku": "TENT-1", "quantity": 1}]}, "lines"),
         ({"lines": [{"quantity": 1}]}, "lines"),
         ({"lines": "TENT-1"}, "lines"),
         ({"lines": [{"variant": "TENT", "quantity": 1}]}, "lines"),
-        ({"lines": [{"sku": "TENT-1", "quantity": 0}]}, "lines"),
-        ({"lines": [{"sku": "TENT-1", "quantity": 2**31}]}, "lines"),
-        ({"lines": [{"sku": "TENT-1", "quantity": 1.5}]}, "lines"),
-        ({"lines": [{"sku": "TENT-1", "quantity": 1, "unit_cost": "2.00"}]}, "lines"),
-        ({"lines": [{"sku": "TENT-1", "quantity": 1}, {"variant": "TENT"}]}, "lines"),
+        ({"lines": [{"variant": 1, "quantity": 0}]}, "lines"),
+        ({"lines": [{"variant": 1, "quantity": 2**31}]}, "lines"),
+        ({"lines": [{"variant": 1, "quantity": 1.5}]}, "lines"),
+        ({"lines": [{"variant": 1, "quantity": 1, "unit_cost": "2.00"}]}, "lines"),
+        ({"lines": [{"variant": 1, "quantity": 1}, {"variant": "TENT"}]}, "lines"),
+        ({"lines": [{"variant": 1, "quantity": 1}] * 501}, "lines"),
+        ({"reference": "   "}, "reference"),
+        ({"reference": 5}, "reference"),
+        ({"notes": "a\x00b"}, "notes"),
         ({"status": "ordered"}, "status"),
         ({"quantiy": 3}, "quantiy"),
     ],
@@ -160,14 +163,14 @@ def test_one_variant_on_two_lines_is_a_400(api):
         "supplier": SupplierFactory().pk,
         "warehouse": WarehouseFactory().pk,
         "reference": "ERP-1",
-        "lines": [{"variant": tent.pk, "quantity": 2}, {"sku": "TENT-1", "quantity": 1}],
+        "lines": [{"variant": tent.pk, "quantity": 2}, {"variant": tent.pk, "quantity": 1}],
     }
 
     response = post(api, LIST, body)
 
     assert response.status_code == 400
     assert response.json()["errors"] == {
-        "lines": [{}, {"non_field_errors": ["TENT-1 is on two lines; give it once."]}]
+        "lines": [{}, {"variant": ["TENT-1 is on two lines; give it once."]}]
     }
     assert counts() == (0, 0, 0)
 
@@ -245,7 +248,7 @@ def test_an_action_that_takes_no_fields_refuses_one(api, name):
 
 @pytest.mark.parametrize("name", ["mark-ordered", "cancel", "expected-date", "receive"])
 def test_an_action_on_an_order_that_does_not_exist_is_a_404(api, name):
-    response = post(api, f"{LIST}999999/{name}/", {"all": True})
+    response = post(api, f"{LIST}999999/{name}/", {})
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
@@ -349,7 +352,7 @@ def test_receive_part_by_line_or_variant_then_all(api):
     ]
     assert on_hand(po) == [3, 4]
 
-    rest = post(api, action(po, "receive"), {"all": True})
+    rest = api.post(action(po, "receive"), **idempotency_headers())  # no body: everything outstanding
 
     assert rest.status_code == 200
     assert rest.json()["status"] == "received"
@@ -390,11 +393,11 @@ def test_a_retry_after_its_answer_was_pruned_still_receives_once(api):
     # The first request's change committed long ago and its kept answer was pruned since
     # (API_IDEMPOTENCY_KEEP_DAYS): the retry meets the claimed submission key and receives nothing
     po = ordered_po(10)
-    assert post(api, action(po, "receive"), {"all": True}, key="r2").status_code == 200
+    assert post(api, action(po, "receive"), {}, key="r2").status_code == 200
     IdempotentRequest.objects.filter(key="r2").delete()
     SubmissionKey.objects.update(created_at=timezone.now() - timedelta(days=3))
 
-    retry = post(api, action(po, "receive"), {"all": True}, key="r2")
+    retry = post(api, action(po, "receive"), {}, key="r2")
 
     assert retry.status_code == 409
     assert retry.json()["code"] == "idempotency_key_expired"
@@ -448,10 +451,9 @@ def test_a_line_or_variant_of_another_order_is_refused(api):
 @pytest.mark.parametrize(
     "body",
     [
-        {},
-        {"all": False},
-        {"all": "yes please"},
-        {"all": True, "lines": [{"line": 1, "quantity": 1}]},
+        {"all": True},
+        {"lines": None},
+        {"lines": "all"},
         {"lines": []},
         {"lines": [{"quantity": 1}]},
         {"lines": [{"line": 1, "variant": 1, "quantity": 1}]},
@@ -514,7 +516,7 @@ def test_a_key_without_the_purchasing_scope_cannot_write(api_client_with):
     po = ordered_po(10)
     stock_only = api_client_with(STOCK_WRITE)
 
-    response = post(stock_only, action(po, "receive"), {"all": True})
+    response = post(stock_only, action(po, "receive"), {})
 
     assert response.status_code == 403
     assert StockMovement.objects.count() == 0
@@ -529,7 +531,7 @@ def test_staff_drive_purchase_orders_as_their_role_does_in_the_admin(django_user
     staff = APIClient(enforce_csrf_checks=False)
     staff.force_login(user)
 
-    response = post(staff, action(po, "receive"), {"all": True})
+    response = post(staff, action(po, "receive"), {})
 
     assert response.status_code == (200 if allowed else 403)
     assert list(StockMovement.objects.values_list("user_id", flat=True)) == ([user.pk] if allowed else [])

@@ -188,7 +188,7 @@ class PurchaseOrderExpectedDateView(_PurchaseOrderActionView):
 
 class PurchaseOrderReceiveView(_PurchaseOrderActionView):
     @extend_schema(
-        summary="Receive everything outstanding, or part of it",
+        summary="Receive part of a purchase order (`lines`), or everything outstanding (no body)",
         description="As the admin's “Receive” page: on-hand stock grows with one ledger row per line, and "
         "after commit the waiting lines are allocated. Refused (409), receiving nothing, for a draft, a "
         "cancelled or received order, or more units than a line has outstanding.",
