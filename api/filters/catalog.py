@@ -9,7 +9,7 @@ applies the rules of `inventory.selectors.availability_from_numbers` in SQL, so 
 lists exactly the variants whose `availability.status` is "backorder" (api/tests/test_catalog.py).
 """
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 import django_filters
 from django import forms
@@ -54,7 +54,8 @@ class BooleanFilter(django_filters.TypedChoiceFilter):
 
 class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
     """An ISO 8601 moment, in UTC before it reaches the database (PostgreSQL refuses offsets beyond
-    ±15:59, which Python accepts); a moment beyond the years 1–9999 in UTC is a 400."""
+    ±15:59, which Python accepts). A moment that is before the year 1 or after 9999 once in UTC
+    (0001-01-01T00:00:00+14:00) is the first or last moment there is: as a bound it keeps every row."""
 
     def to_python(self, value):
         moment = super().to_python(value)
@@ -62,8 +63,8 @@ class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
             return None
         try:
             return moment.astimezone(UTC)
-        except (OverflowError, ValueError):
-            raise forms.ValidationError("Enter a moment between the years 1 and 9999 (UTC).") from None
+        except OverflowError:
+            return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -79,6 +80,10 @@ class IdField(forms.IntegerField):
         super().__init__(**kwargs)
 
 
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+
+
+@extend_schema_field(ID_SCHEMA)
 class IdFilter(django_filters.Filter):
     """An id: a whole number from 1 (django-filter's NumberFilter would take 1.5)."""
 
@@ -94,11 +99,21 @@ class _CommaListField(django_filters.fields.BaseCSVField):
 
 
 class IdListFilter(django_filters.BaseInFilter, IdFilter):
-    """One id or several, comma-separated: `?variant=3,8`."""
+    """One id or several, comma-separated: `?variant=3,8` (the schema: an array of IdFilter's ids)."""
 
     base_field_class = _CommaListField
 
 
+# Text filters hold no NUL: config.middleware refuses it in any query string (PostgreSQL refuses it in text).
+TEXT_SCHEMA = {"type": "string", "pattern": r"^[^\x00]*$"}
+
+
+@extend_schema_field(TEXT_SCHEMA)
+class TextFilter(django_filters.CharFilter):
+    """Exact text."""
+
+
+@extend_schema_field(TEXT_SCHEMA)  # spectacular makes it an array of these
 class TextListFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     """One exact value or several, comma-separated: `?sku=TEE-M,TEE-L`."""
 
@@ -146,9 +161,7 @@ class VariantFilter(StrictFilterSet):
         field_name="sku", lookup_expr="in", help_text="Exact SKU, or several comma-separated: TEE-M,TEE-L."
     )
     product = IdFilter(field_name="product_id", help_text="Variants of this product (its id).")
-    product_slug = django_filters.CharFilter(
-        field_name="product__slug", help_text="Variants of this product."
-    )
+    product_slug = TextFilter(field_name="product__slug", help_text="Variants of this product.")
     is_active = BooleanFilter(field_name="is_active", help_text="true or false.")
     availability = AvailabilityListFilter(
         choices=list(AvailabilityStatus.LABELS.items()),

@@ -4,7 +4,7 @@ import django_filters
 
 from inventory.models import MovementReason, StockItem, StockMovement, Warehouse
 
-from .catalog import BooleanFilter, DateTimeFilter, IdListFilter, StrictFilterSet, TextListFilter
+from .catalog import BooleanFilter, DateTimeFilter, IdListFilter, StrictFilterSet, TextFilter, TextListFilter
 
 
 class StockItemFilter(StrictFilterSet):
@@ -17,9 +17,7 @@ class StockItemFilter(StrictFilterSet):
     warehouse = IdListFilter(
         field_name="warehouse_id", lookup_expr="in", help_text="Warehouse id, or several comma-separated."
     )
-    warehouse_code = django_filters.CharFilter(
-        field_name="warehouse__code", help_text="Warehouse code, e.g. MAIN."
-    )
+    warehouse_code = TextFilter(field_name="warehouse__code", help_text="Warehouse code, e.g. MAIN.")
     updated_since = DateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
@@ -58,7 +56,7 @@ class LedgerFilter(StrictFilterSet):
 
 class WarehouseFilter(StrictFilterSet):
     is_active = BooleanFilter(field_name="is_active", help_text="true or false.")
-    code = django_filters.CharFilter(field_name="code", help_text="Exact code, e.g. MAIN.")
+    code = TextFilter(field_name="code", help_text="Exact code, e.g. MAIN.")
 
     class Meta:
         model = Warehouse

@@ -5,12 +5,14 @@ The requests carry what the admin's "Adjust stock" and "Record a stock count" fo
 reasons staff may choose, a one-line note. A field these requests do not know is refused (400).
 """
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.filters.catalog import ID_MAX
 from inventory.forms import DELTA_MAX, DELTA_MIN, NOTE_MAX_LENGTH, ON_HAND_MAX
-from inventory.models import MovementReason, Warehouse
+from inventory.models import MovementReason
 from shop.form_fields import CONTROL_CHARACTERS_MESSAGE, has_control_characters, single_line
-from shop.models import Variant
 
 # The reasons staff choose on "Adjust stock" (inventory.forms.StockAdjustForm); a count is always "counted".
 ADJUSTMENT_REASONS = [
@@ -98,26 +100,58 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """In the schema too, a StrictSerializer's body takes no other field (`additionalProperties: false`)."""
+
+    target_class = "api.serializers.stock.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
+SINGLE_LINE_PATTERN = (
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"  # shop.form_fields' control characters refused
+)
+
+
+@extend_schema_field({"type": "string", "maxLength": NOTE_MAX_LENGTH, "pattern": SINGLE_LINE_PATTERN})
 class SingleLineCharField(serializers.CharField):
-    """shop.form_fields.SingleLineField for JSON: one line (inner whitespace one space), no control characters."""
+    """shop.form_fields.SingleLineField for JSON: one line (inner whitespace one space), no control
+    characters; empty (or only spaces) is "". Blank is allowed here rather than by `allow_blank`, whose
+    schema (a oneOf with an empty string) would contradict the pattern."""
+
+    def run_validation(self, data=serializers.empty):
+        if isinstance(data, str):
+            if has_control_characters(data):
+                raise serializers.ValidationError(CONTROL_CHARACTERS_MESSAGE)
+            if not data.strip():
+                return ""
+        return super().run_validation(data)
 
     def to_internal_value(self, data):
-        if isinstance(data, str) and has_control_characters(data):
-            raise serializers.ValidationError(CONTROL_CHARACTERS_MESSAGE)
         return single_line(super().to_internal_value(data))
 
 
+@extend_schema_field({"type": "integer", "minimum": DELTA_MIN, "maximum": DELTA_MAX, "not": {"enum": [0]}})
+class NonZeroIntegerField(serializers.IntegerField):
+    """A whole number other than zero (the schema says so too)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value == 0:
+            raise serializers.ValidationError("Enter a quantity change other than zero.")
+        return value
+
+
 class _StockTargetSerializer(StrictSerializer):
-    variant = serializers.PrimaryKeyRelatedField(
-        queryset=Variant.objects.all(), help_text="The variant's id."
-    )
-    warehouse = serializers.PrimaryKeyRelatedField(
-        queryset=Warehouse.objects.all(), help_text="The warehouse's id."
-    )
+    # Whether they exist is the service's check, as for the admin's forms: an unknown one is its refusal (409).
+    variant = serializers.IntegerField(min_value=1, max_value=ID_MAX, help_text="The variant's id.")
+    warehouse = serializers.IntegerField(min_value=1, max_value=ID_MAX, help_text="The warehouse's id.")
     note = SingleLineCharField(
         max_length=NOTE_MAX_LENGTH,
         required=False,
-        allow_blank=True,
         default="",
         help_text="Kept in the ledger.",
     )
@@ -126,17 +160,12 @@ class _StockTargetSerializer(StrictSerializer):
 class StockAdjustmentSerializer(_StockTargetSerializer):
     """Add or remove units of a variant in a warehouse, with the reason staff give on “Adjust stock”."""
 
-    quantity_change = serializers.IntegerField(
+    quantity_change = NonZeroIntegerField(
         min_value=DELTA_MIN,
         max_value=DELTA_MAX,
         help_text="Units to add; a negative number removes units (e.g. -2 for two damaged items). Not 0.",
     )
     reason = serializers.ChoiceField(choices=ADJUSTMENT_REASONS, default=MovementReason.ADJUSTED.value)
-
-    def validate_quantity_change(self, value: int) -> int:
-        if value == 0:
-            raise serializers.ValidationError("Enter a quantity change other than zero.")
-        return value
 
 
 class StockCountSerializer(_StockTargetSerializer):

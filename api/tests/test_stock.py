@@ -185,6 +185,14 @@ def test_the_ledger_is_oldest_first_and_filters_by_variant_warehouse_reason_and_
     assert ids(since=since) == [second.pk, third.pk, fourth.pk]
     assert ids(since=since, until=until) == [second.pk, third.pk]
     assert ids(variant=a.pk, since=since, until=until) == [second.pk]
+    # moments before the year 1 or after 9999 once in UTC are the first and last moments: every row
+    assert ids(since="0001-01-01T00:00:00+14:00", until="9999-12-31T23:59:59-14:00") == [
+        first.pk,
+        second.pk,
+        third.pk,
+        fourth.pk,
+    ]
+    assert ids(since="2026-11-21T12:30:00-23:59") == []  # 12:29 the next day in UTC
 
 
 def test_the_ledger_cursor_walks_every_row_once_in_time_order(reader, main, time_machine):
@@ -207,8 +215,6 @@ def test_the_ledger_cursor_walks_every_row_once_in_time_order(reader, main, time
     [
         ({"since": "last week"}, "since"),
         ({"until": "2026-11-21T25:00:00Z"}, "until"),
-        ({"until": "9999-12-31T23:59:59-23:59"}, "until"),  # past the year 9999 in UTC
-        ({"since": "0001-01-01T00:00:00+14:00"}, "since"),  # before the year 1 in UTC
         ({"reason": "stolen"}, "reason"),
         ({"variant": "abc"}, "variant"),
         ({"from": "2026-11-21"}, "from"),

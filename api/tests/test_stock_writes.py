@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -214,7 +215,7 @@ def test_a_retried_count_answers_the_same_and_writes_nothing_more(writer, kettle
         ({"reason": "counted"}, "reason"),
         ({"note": "x" * 256}, "note"),
         ({"note": "bell\x07"}, "note"),
-        ({"variant": 999_999}, "variant"),
+        ({"variant": 0}, "variant"),
         ({"warehouse": "MAIN"}, "warehouse"),
         ({"quantity": 2}, "quantity"),  # an unknown field is refused, not ignored
     ],
@@ -251,11 +252,53 @@ def test_bad_counts_are_400_problems_and_change_nothing(writer, kettle, main, ch
     assert StockMovement.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"variant": 999_999}, "That variant does not exist."),
+        ({"warehouse": 999_999}, "That warehouse does not exist."),
+    ],
+)
+def test_an_unknown_variant_or_warehouse_is_the_services_refusal(writer, kettle, main, changes, message):
+    response = adjust(writer, **{"variant": kettle.pk, "warehouse": main.pk, "quantity_change": 2, **changes})
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == message
+    assert StockMovement.objects.count() == 0
+    assert SubmissionKey.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_hand_beyond_its_column_is_a_409_not_a_server_error(writer, kettle, main):
+    StockItem.objects.create(variant=kettle, warehouse=main, on_hand=2**31 - 10)
+
+    response = adjust(writer, variant=kettle.pk, warehouse=main.pk, quantity_change=100)
+
+    if connection.vendor == "postgresql":  # SQLite's integers are wider: there it is simply added
+        assert response.status_code == 409
+        assert (
+            response.json()["detail"]
+            == "On hand would exceed 2,147,483,647 units, the most a stock level can hold."
+        )
+        assert StockMovement.objects.count() == 0
+        assert level(kettle, main) == (2**31 - 10, 0)
+    else:
+        assert response.status_code == 201
+
+
 def test_a_note_is_one_line(writer, kettle, main):
     response = adjust(writer, variant=kettle.pk, warehouse=main.pk, quantity_change=1, note="  two\r\nlines ")
 
     assert response.status_code == 201
     assert StockMovement.objects.get().note == "two lines"
+
+
+@pytest.mark.parametrize("note", ["", "   "])
+def test_an_empty_note_is_no_note(writer, kettle, main, note):
+    response = adjust(writer, variant=kettle.pk, warehouse=main.pk, quantity_change=1, note=note)
+
+    assert response.status_code == 201
+    assert StockMovement.objects.get().note == ""
 
 
 def test_a_body_that_is_not_an_object_is_a_400(writer):

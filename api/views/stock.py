@@ -11,11 +11,13 @@ e.g. a count below the units set aside for orders) is a 409 with the service's m
 written.
 """
 
+from django.db import DataError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from api.errors import Conflict
 from api.filters.stock import LedgerFilter, StockItemFilter, WarehouseFilter
 from api.idempotency import idempotent
 from api.pagination import ShopCursorPagination
@@ -28,6 +30,7 @@ from api.serializers.stock import (
     StockItemSerializer,
     WarehouseSerializer,
 )
+from inventory.forms import ON_HAND_MAX
 from inventory.models import StockItem, StockMovement, Warehouse
 from inventory.services import stock_adjust, stock_count
 
@@ -156,18 +159,24 @@ class StockAdjustmentView(ApiView):
         data = StockAdjustmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        movement = stock_adjust(
-            variant_id=fields["variant"].pk,
-            warehouse_id=fields["warehouse"].pk,
-            quantity_change=fields["quantity_change"],
-            reason=fields["reason"],
-            user_id=_staff_user_id(request),
-            note=fields["note"],
-            submission_key=submission_key,
-        )
+        try:
+            movement = stock_adjust(
+                variant_id=fields["variant"],
+                warehouse_id=fields["warehouse"],
+                quantity_change=fields["quantity_change"],
+                reason=fields["reason"],
+                user_id=_staff_user_id(request),
+                note=fields["note"],
+                submission_key=submission_key,
+            )
+        except DataError:  # PostgreSQL: on hand beyond its column; the service's transaction rolled back
+            raise Conflict(
+                detail=f"On hand would exceed {ON_HAND_MAX:,} units, the most a stock level can hold.",
+                code="refused",
+            ) from None
         return _answer(
-            variant_id=fields["variant"].pk,
-            warehouse_id=fields["warehouse"].pk,
+            variant_id=fields["variant"],
+            warehouse_id=fields["warehouse"],
             movement=movement,
             created=True,
         )
@@ -198,16 +207,16 @@ class StockCountView(ApiView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         movement = stock_count(
-            variant_id=fields["variant"].pk,
-            warehouse_id=fields["warehouse"].pk,
+            variant_id=fields["variant"],
+            warehouse_id=fields["warehouse"],
             counted=fields["counted"],
             user_id=_staff_user_id(request),
             note=fields["note"],
             submission_key=submission_key,
         )
         return _answer(
-            variant_id=fields["variant"].pk,
-            warehouse_id=fields["warehouse"].pk,
+            variant_id=fields["variant"],
+            warehouse_id=fields["warehouse"],
             movement=movement,
             created=movement is not None,
         )
