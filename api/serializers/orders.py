@@ -6,6 +6,8 @@ a queue entry of `inventory.selectors.queue`. Inputs are strict: an unknown fiel
 quantity out of range, a non-boolean `priority` are 400s with the field named.
 """
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,9 +27,8 @@ def money_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, **kwargs)
 
 
+# A request body: a JSON object with only the fields its serializer names.
 class StrictSerializer(serializers.Serializer):
-    """A request body: a JSON object with only the fields named here."""
-
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]}, code="invalid")
@@ -35,6 +36,23 @@ class StrictSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError({name: ["Unknown field."] for name in unknown}, code="unknown")
         return super().to_internal_value(data)
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """In the schema, a strict body allows no other field (`additionalProperties: false`), as it answers."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        serializer = force_instance(self.target)
+        schema = auto_schema._map_basic_serializer(serializer, direction)
+        schema["additionalProperties"] = False
+        for name, field in serializer.fields.items():  # a list of objects' bounds, which it leaves out
+            if isinstance(field, serializers.ListSerializer) and name in schema["properties"]:
+                bounds = {"minItems": field.min_length, "maxItems": field.max_length}
+                schema["properties"][name].update({k: v for k, v in bounds.items() if v is not None})
+        return schema
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -211,8 +229,10 @@ class BackorderQueueSerializer(serializers.Serializer):
 
 
 class QueueQuerySerializer(StrictSerializer):
-    page = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=200, default=50)
+    page = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY, default=1, help_text="From 1, the head of the queue."
+    )
+    page_size = serializers.IntegerField(min_value=1, max_value=200, default=50, help_text="Lines per page.")
 
 
 # --- actions ------------------------------------------------------------------------------------
@@ -222,16 +242,12 @@ class ShipSerializer(StrictSerializer):
     lines = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         allow_empty=False,
+        min_length=1,
         max_length=MAX_LINES,
         required=False,
-        help_text="The ids of the lines to ship (their allocated units); omitted: everything allocated "
-        "that the ship policy lets leave, as the admin's “Ship ready items”.",
+        help_text="The ids of the lines to ship (their allocated units; a line named twice ships once); "
+        "omitted: everything allocated that the ship policy lets leave, as the admin's “Ship ready items”.",
     )
-
-    def validate_lines(self, value):
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("A line is named twice.")
-        return value
 
 
 class CancelLineSerializer(StrictSerializer):
@@ -244,15 +260,19 @@ class CancelWaitingSerializer(StrictSerializer):
         many=True,
         required=False,
         allow_empty=False,
+        min_length=1,
         max_length=MAX_LINES,
-        help_text="Which waiting units to cancel; omitted: every waiting unit of the order (the admin's action).",
+        help_text="Which waiting units to cancel (a line named twice: the sum of its quantities); omitted: "
+        "every waiting unit of the order (the admin's action).",
     )
 
     def validate_lines(self, value):
-        ids = [item["line"] for item in value]
-        if len(set(ids)) != len(ids):
-            raise serializers.ValidationError("A line is named twice.")
-        return value
+        quantities: dict[int, int] = {}
+        for item in value:
+            quantities[item["line"]] = quantities.get(item["line"], 0) + item["quantity"]
+        if any(quantity > MAX_QUANTITY for quantity in quantities.values()):
+            raise serializers.ValidationError(f"At most {MAX_QUANTITY} units of a line.")
+        return quantities
 
 
 class PrioritySerializer(StrictSerializer):

@@ -229,6 +229,22 @@ def test_a_bad_filter_is_a_400_naming_it(api_client_with, query, field):
     assert list(response.json()["errors"]) == [field]
 
 
+def test_a_moment_with_any_iso_offset_is_read_and_one_out_of_the_calendar_is_a_400(api_client_with, clock):
+    lantern, _ = lantern_and_mug()
+    order = place([(lantern, 1)]).order  # placed 2026-03-02 09:00 UTC
+    client = api_client_with("orders")
+
+    # +21:27 is ISO 8601 but beyond PostgreSQL's ±15:59: read as 2026-03-01 11:33 UTC
+    after = client.get("/api/v1/orders/?placed_after=2026-03-02T09:00:00%2B21:27")
+    out = client.get("/api/v1/orders/?placed_before=0001-01-01T00:00:00%2B23:00")
+
+    assert numbers(after) == [order.number]
+    assert (out.status_code, out.json()["errors"]) == (
+        400,
+        {"placed_before": ["That moment is out of range."]},
+    )
+
+
 def test_the_list_costs_the_same_queries_for_1_or_50_orders(api_client_with, clock):
     lantern, mug = lantern_and_mug()
     for n in range(6):
@@ -339,8 +355,9 @@ def test_a_bad_queue_parameter_is_a_400(api_client_with, query):
     assert list(response.json()["errors"]) == [query.split("=")[0]]
 
 
-def test_the_queue_of_an_unknown_variant_is_a_404(api_client_with):
-    response = api_client_with("orders").get("/api/v1/variants/987654/backorder-queue/")
+@pytest.mark.parametrize("variant_id", [987654, 2**63, 10**30])
+def test_the_queue_of_an_unknown_variant_is_a_404(api_client_with, variant_id):
+    response = api_client_with("orders").get(f"/api/v1/variants/{variant_id}/backorder-queue/")
 
     assert (response.status_code, response.json()["detail"]) == (404, "No such variant.")
 

@@ -12,8 +12,7 @@ refusal is a 409 with its message (api.errors), and the service rolled back.
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -37,6 +36,7 @@ from ..idempotency import idempotent
 from ..pagination import ShopCursorPagination
 from ..scopes import ORDERS
 from ..serializers.orders import (
+    MAX_ID,
     BackorderQueueSerializer,
     CancelResultSerializer,
     CancelWaitingSerializer,
@@ -139,15 +139,14 @@ class BackorderQueueView(ApiView):
 
     @extend_schema(
         tags=[TAG],
-        parameters=[
-            OpenApiParameter("page", OpenApiTypes.INT, description="1-based; 1 holds the head of the queue."),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="1 to 200; 50 unless given."),
-        ],
+        parameters=[QueueQuerySerializer],
         responses={200: BackorderQueueSerializer, **problems(*READ_PROBLEMS)},
     )
     def get(self, request, variant_id: int):
         params = valid(QueueQuerySerializer, request.query_params.dict())
         number, size = params["page"], params["page_size"]
+        if variant_id > MAX_ID:  # no such row, and too big for the database's integer
+            raise NotFound("No such variant.")
         queue = backorder_queue_page(variant_id=variant_id, offset=(number - 1) * size, limit=size)
         if queue is None:
             raise NotFound("No such variant.")
@@ -193,7 +192,7 @@ class OrderShipView(ApiView):
             order_id=order_id,
             user_id=request.user.pk,
             submission_key=submission_key,
-            line_ids=data.get("lines"),
+            line_ids=None if "lines" not in data else set(data["lines"]),
         )
         order = orders_for_api().get(pk=order_id)
         captured = PaymentTransaction.objects.filter(
@@ -234,10 +233,9 @@ class OrderCancelWaitingView(ApiView):
     def post(self, request, number: str, *, submission_key: str):
         data = valid(CancelWaitingSerializer, request.data)
         order_id = order_id_or_404(number)
-        lines = data.get("lines")
         order_cancel_backordered(
             order_id=order_id,
-            quantities=None if lines is None else {item["line"]: item["quantity"] for item in lines},
+            quantities=data.get("lines"),  # {line id: units}, or None: every waiting unit
             user_id=request.user.pk,
             by_staff=True,
             submission_key=submission_key,
