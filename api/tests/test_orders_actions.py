@@ -183,6 +183,26 @@ def test_a_ship_request_naming_a_waiting_line_is_refused(api_client_with):
     assert written() == before
 
 
+def test_an_order_that_ships_together_ships_all_its_ready_lines_or_nothing(api_client_with):
+    lantern, _ = lantern_and_mug()
+    torch = VariantFactory(sku="TORCH-1", price=Decimal("5.00"))
+    give_stock(torch, 3)
+    order = place([(lantern, 1), (torch, 1)], policy="together").order
+    before = written()
+
+    response = post(
+        api_client_with("orders"),
+        f"/api/v1/orders/{order.number}/ship/",
+        {"lines": [order.lines.get(variant=torch).pk]},
+    )
+
+    assert (response.status_code, response.json()["detail"]) == (
+        409,
+        f"{order.number} ships together: ship all its ready lines at once.",
+    )
+    assert written() == before
+
+
 # --- cancel waiting units ------------------------------------------------------------------------
 
 
