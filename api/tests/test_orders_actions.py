@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from api.tests.conftest import idempotency_headers
 from inventory.models import StockItem, StockMovement
 from notifications.models import Notification
-from orders.models import Order, OrderEvent, PaymentTransaction, Shipment
+from orders.models import Order, OrderEvent, Payment, PaymentTransaction, Shipment
+from orders.services import order_ship
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop.models import SubmissionKey
 from shop.tests.factories import VariantFactory
@@ -256,6 +257,34 @@ def test_a_line_named_twice_counts_once_to_ship_and_its_quantities_add_up_to_can
     assert cancelled.json()["cancelled"] == [{"line": mug_line.pk, "quantity": 2}]
     mug_line.refresh_from_db()
     assert (mug_line.quantity_backordered, mug_line.quantity_cancelled) == (1, 2)
+
+
+def test_money_already_charged_is_refunded_and_reported(api_client_with, django_capture_on_commit_callbacks):
+    lantern, mug = lantern_and_mug()
+    order = place([(lantern, 1), (mug, 2)]).order  # 11.35 + 2 × 20.00 + 4.90 = 56.25 authorized
+    order_ship(order_id=order.pk)  # captures 16.25
+    # A capture that took 10.00 more than the parcel (a gateway adjustment, as orders/tests/test_money_wording.py
+    # does): 30.00 is left reserved for the 40.00 of waiting units.
+    Payment.objects.filter(order=order).update(amount_captured=Decimal("26.25"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api_client_with("orders"), f"/api/v1/orders/{order.number}/cancel-waiting/")
+
+    assert response.status_code == 200
+    assert response.json()["released"] == {
+        "currency": "EUR",
+        "voided": "30.00",
+        "refunded": "10.00",
+        "unreleased": "0.00",
+    }
+    assert sorted(
+        PaymentTransaction.objects.filter(kind__in=["void", "refund"]).values_list("kind", "amount")
+    ) == [
+        ("refund", Decimal("10.00")),
+        ("void", Decimal("30.00")),
+    ]
+    assert response.json()["order"]["payment"]["refunded"] == "10.00"
+    assert len([m for m in mail.outbox if m.subject == f"Order {order.number}: items cancelled"]) == 1
 
 
 def test_cancelling_without_lines_cancels_every_waiting_unit_as_the_admin_does(api_client_with):
