@@ -3,6 +3,7 @@
 from urllib.parse import unquote_to_bytes
 
 from django.core.exceptions import SuspiciousOperation
+from django.http import JsonResponse
 
 
 class RejectNulBytesMiddleware:
@@ -19,6 +20,16 @@ class RejectNulBytesMiddleware:
     def __call__(self, request):
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path_info or b"\x00" in unquote_to_bytes(query.replace("+", " ")):
+            if request.path_info.startswith("/api/"):
+                # The integration API answers every error as problem details (docs/api.md), this one too.
+                from api.errors import problem
+
+                body = problem(
+                    status_code=400,
+                    detail="The address or its query string holds a NUL byte, which no field accepts.",
+                    code="nul_byte",
+                )
+                return JsonResponse(body, status=400, content_type="application/problem+json")
             # Django turns this into a 400 page and logs it under django.security.
             raise SuspiciousOperation("NUL byte in the request's path or query string")
         return self.get_response(request)
