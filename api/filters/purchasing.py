@@ -11,6 +11,7 @@ from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
+from api.filters.catalog import DateTimeFilter
 from inventory.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier
 from shop.form_fields import integer_column_range
 
@@ -61,7 +62,7 @@ class PurchaseOrderFilter(StrictFilterSet):
     sku = django_filters.CharFilter(
         method="filter_sku", max_length=64, help_text="Only orders with a line for this SKU (exact)."
     )
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = DateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Only orders changed at or after this time (ISO 8601): what an ERP polls for.",

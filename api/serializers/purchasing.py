@@ -8,6 +8,7 @@ is a 409 with its message.
 """
 
 from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,7 +20,6 @@ from inventory.models import (
     Warehouse,
 )
 from shop.form_fields import has_control_characters, integer_column_range, single_line
-from shop.models import Variant
 
 ID_MAX = integer_column_range(PurchaseOrder, "id")[1]
 QUANTITY_MAX = integer_column_range(PurchaseOrderLine, "quantity_ordered")[1]
@@ -41,6 +41,17 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """In the schema too, a StrictSerializer's body takes no other field (`additionalProperties: false`)."""
+
+    target_class = "api.serializers.purchasing.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
 
 
 def _text_only(field: serializers.CharField, data) -> None:
@@ -188,36 +199,6 @@ class PurchaseOrderCreateSerializer(StrictSerializer):
     notes = TextField(required=False, allow_blank=True, max_length=NOTES_MAX, default="")
     lines = serializers.ListField(child=PurchaseOrderNewLineSerializer(), min_length=1, max_length=MAX_LINES)
 
-    def validate_supplier(self, value: int) -> int:
-        if not Supplier.objects.filter(pk=value).exists():
-            raise serializers.ValidationError(f"There is no supplier {value}.")
-        return value
-
-    def validate_warehouse(self, value: int) -> int:
-        if not Warehouse.objects.filter(pk=value).exists():
-            raise serializers.ValidationError(f"There is no warehouse {value}.")
-        return value
-
-    def validate_lines(self, lines: list[dict]) -> dict[int, int]:
-        """{variant_id: quantity}, each variant once and known (one query)."""
-        skus = dict(
-            Variant.objects.filter(pk__in={line["variant"] for line in lines}).values_list("pk", "sku")
-        )
-        result: dict[int, int] = {}
-        errors: list[dict] = []
-        for line in lines:
-            variant_id = line["variant"]
-            if variant_id not in skus:
-                errors.append({"variant": [f"There is no variant {variant_id}."]})
-            elif variant_id in result:
-                errors.append({"variant": [f"{skus[variant_id]} is on two lines; give it once."]})
-            else:
-                result[variant_id] = line["quantity"]
-                errors.append({})
-        if any(errors):
-            raise serializers.ValidationError(errors)
-        return result
-
 
 class PurchaseOrderEmptySerializer(StrictSerializer):
     """A POST that takes no fields: send `{}` or nothing."""
@@ -295,12 +276,3 @@ class PurchaseOrderReceiveSerializer(StrictSerializer):
     "Receive everything outstanding" button."""
 
     lines = ReceiveLinesField(required=False)
-
-    def validate(self, attrs):
-        keys = [
-            ("line", line["line"]) if "line" in line else ("variant", line["variant"])
-            for line in attrs.get("lines", [])
-        ]
-        if len(set(keys)) != len(keys):
-            raise serializers.ValidationError({"lines": ["A line or variant is given twice; give it once."]})
-        return attrs

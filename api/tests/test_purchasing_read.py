@@ -202,6 +202,9 @@ def test_updated_after_finds_what_changed_since_the_last_poll(api):
         old.pk,
         moved.pk,
     ]
+    # Moments at the calendar's ends, offset past it once in UTC, are its first or last moment
+    assert ids(api.get(LIST, {"updated_after": "9999-12-31T23:59:59-05:00"})) == []
+    assert ids(api.get(LIST, {"updated_after": "0001-01-01T00:00:00+14:00"})) == [old.pk, moved.pk]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 
 from api.errors import Conflict
@@ -33,7 +33,7 @@ from api.serializers.purchasing import (
     PurchaseOrderSerializer,
     SupplierSerializer,
 )
-from inventory.models import PurchaseOrder, PurchaseOrderDateChange, PurchaseOrderLine, Supplier
+from inventory.models import PurchaseOrder, PurchaseOrderDateChange, PurchaseOrderLine, Supplier, Warehouse
 from inventory.services import (
     purchase_order_cancel,
     purchase_order_create,
@@ -41,6 +41,7 @@ from inventory.services import (
     purchase_order_receive,
     purchase_order_set_expected_date,
 )
+from shop.models import Variant
 
 from .base import ApiListView, ApiRetrieveView, ApiView
 
@@ -87,11 +88,13 @@ class PurchaseOrderListView(_PurchasingView, ApiListView):
         body = PurchaseOrderCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        lines = _one_line_per_variant(data["lines"])
+        _refuse_unknown(supplier_id=data["supplier"], warehouse_id=data["warehouse"], variant_ids=lines)
         po = purchase_order_create(
             supplier_id=data["supplier"],
             warehouse_id=data["warehouse"],
             reference=data["reference"],
-            lines=data["lines"],
+            lines=lines,
             expected_date=data["expected_date"],
             notes=data["notes"],
             user_id=request.user.pk,
@@ -101,6 +104,34 @@ class PurchaseOrderListView(_PurchasingView, ApiListView):
         return Response(
             _purchase_order_data(po.pk), status=status.HTTP_201_CREATED, headers={"Location": location}
         )
+
+
+def _one_line_per_variant(lines: list[dict]) -> dict[int, int]:
+    """{variant_id: quantity}. A variant on two lines is refused (409): an order has one line per
+    variant (the admin's lines refuse it too), and adding them up is the caller's decision to make."""
+    quantities: dict[int, int] = {}
+    for line in lines:
+        if line["variant"] in quantities:
+            raise Conflict(
+                detail=f"Variant {line['variant']} is on two lines; a purchase order has one line per variant.",
+                code="refused",
+            )
+        quantities[line["variant"]] = line["quantity"]
+    return quantities
+
+
+def _refuse_unknown(*, supplier_id: int, warehouse_id: int, variant_ids) -> None:
+    """A supplier, warehouse or variant that does not exist is a refusal (409), as the stock endpoints
+    answer for an unknown variant or warehouse: the request is well formed, the shop has no such thing."""
+    if not Supplier.objects.filter(pk=supplier_id).exists():
+        raise Conflict(detail=f"There is no supplier {supplier_id}.", code="refused")
+    if not Warehouse.objects.filter(pk=warehouse_id).exists():
+        raise Conflict(detail=f"There is no warehouse {warehouse_id}.", code="refused")
+    missing = sorted(
+        set(variant_ids) - set(Variant.objects.filter(pk__in=variant_ids).values_list("pk", flat=True))
+    )
+    if missing:
+        raise Conflict(detail=f"There is no variant {', '.join(map(str, missing))}.", code="refused")
 
 
 class PurchaseOrderDetailView(_PurchasingView, ApiRetrieveView):
@@ -216,7 +247,8 @@ def _line_quantities(po_id: int, lines: list[dict]) -> dict[int, int]:
     """{line_id: quantity} from lines named by id or by variant (one line per variant on an order).
 
     A line id of another order is left to the service, which refuses it; a variant that is not on
-    this order has no line to name, so it is refused here with the same kind of answer (409).
+    this order has no line to name, and a line named twice (by id, or by id and by variant) is
+    ambiguous: both are refused here with the same kind of answer (409).
     """
     line_of_variant = dict(
         PurchaseOrderLine.objects.filter(purchase_order_id=po_id).values_list("variant_id", "pk")
@@ -232,7 +264,7 @@ def _line_quantities(po_id: int, lines: list[dict]) -> dict[int, int]:
                     detail=f"Variant {line['variant']} is not on this purchase order.", code="refused"
                 )
         if line_id in quantities:  # a line named once by id and once by its variant
-            raise serializers.ValidationError({"lines": [f"Line {line_id} is named twice; name it once."]})
+            raise Conflict(detail=f"Line {line_id} is named twice; name it once.", code="refused")
         quantities[line_id] = line["quantity"]
     return quantities
 
