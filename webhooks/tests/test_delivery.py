@@ -9,7 +9,7 @@ from standardwebhooks import Webhook
 
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.services.delivery import backoff, webhook_deliveries_send
-from webhooks.tasks import sweep_webhook_deliveries
+from webhooks.tasks import sweep_webhook_deliveries, webhooks_deliver
 
 from .delivery_helpers import SECRET, T0, endpoint, record, statuses
 from .http_receiver import HttpReceiver
@@ -250,3 +250,43 @@ def test_a_success_ends_the_run_of_failures(receiver, clock):
     hook.refresh_from_db()
     assert hook.failing_since is None
     assert statuses() == ["delivered"]
+
+
+def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(receiver, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    receiver.delay = 1.5
+    hook = endpoint(receiver.url)
+    record(1)
+
+    run = webhook_deliveries_send(endpoint_id=hook.pk)
+
+    delivery = WebhookDelivery.objects.get()
+    assert (run.failed, delivery.status, delivery.last_status_code) == (1, "pending", None)
+    assert delivery.last_error.startswith("No answer in time (1 s)")
+    assert 1000 <= WebhookAttempt.objects.get().duration_ms < 1500
+
+
+def test_the_task_asks_for_a_run_at_the_first_retry_and_another_when_its_time_is_up(receiver, monkeypatch):
+    hook = endpoint(receiver.url)
+    receiver.status = 500
+    record(1)
+    later, now = [], []
+    monkeypatch.setattr(webhooks_deliver, "apply_async", lambda **kwargs: later.append(kwargs))
+    monkeypatch.setattr(webhooks_deliver, "delay", lambda **kwargs: now.append(kwargs))
+
+    assert webhooks_deliver(endpoint_id=hook.pk) == 1
+    assert later == [{"kwargs": {"endpoint_id": hook.pk}, "countdown": 5.0}] and now == []
+
+    receiver.status = 204
+    record(2, 3)
+    monkeypatch.setattr("webhooks.services.delivery.RUN_SECONDS", 0.0)  # time is up before the first
+    assert webhooks_deliver(endpoint_id=hook.pk) == 0
+    assert now == [{"endpoint_id": hook.pk}]
+
+
+def test_the_sweep_runs_every_minute_and_runs_go_to_the_mail_queue(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["sweep-webhook-deliveries"] == {
+        "task": "webhooks.tasks.sweep_webhook_deliveries",
+        "schedule": 60.0,
+    }
+    assert "webhooks.tasks.webhooks_deliver" in settings.TASK_FAMILIES["mail"]  # the production routes
