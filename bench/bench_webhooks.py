@@ -336,15 +336,15 @@ def run(args) -> list[Figure]:
             )
             _wait(log, count + steady_count, timeout=120.0)
             rows = _read_log(log)
+        b = _outcome(burst, rows, burst_committed)
+        s = _outcome(steady, rows, steady_committed)
     finally:
         for proc in (worker, receiver):
             if proc is not None:
                 _stop(proc)
         app.conf.task_default_queue, app.conf.task_always_eager = previous_queue, previous_eager
-
-    b = _outcome(burst, rows, burst_committed)
-    s = _outcome(steady, rows, steady_committed)
-    _cleanup(endpoint.pk, [burst, steady])
+        # Even after a failure: a benchmark endpoint left active would receive every later event
+        _cleanup(endpoint.pk, [burst, steady])
     rate = b["arrived"] / b["span"] if b["arrived"] else 0.0
     for name, o in (("burst", b), ("steady", s)):
         print(
