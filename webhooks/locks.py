@@ -1,9 +1,10 @@
 """Every row lock the webhooks take, one named function per lock (docs/concurrency.md, "Webhooks").
 
-A delivery is locked while it is sent: `FOR NO KEY UPDATE SKIP LOCKED`, one row at a time, the
-rows of a run in primary-key order, so two workers running one endpoint never send the same
-delivery at the same time and never wait for each other. The lock is held through the HTTP
-request (at most WEBHOOK_TIMEOUT_SECONDS) and released when the outcome commits. An endpoint's
+A delivery is locked while it is sent: `FOR NO KEY UPDATE SKIP LOCKED`, a batch of an endpoint's
+deliveries at a time in primary-key order, so two workers running one endpoint never send the same
+delivery at the same time and never wait for each other. The locks are held through the batch's
+HTTP requests (a batch stops starting requests after BATCH_SECONDS; one request lasts at most
+WEBHOOK_TIMEOUT_SECONDS) and released when their outcomes commit. An endpoint's
 row is locked after a delivery's, never before one (turning it off after failures); staff's
 changes to an endpoint lock it alone, and make its deliveries due in a transaction of their own.
 The deliveries that "Send again" re-queues are locked in primary-key order.
@@ -22,15 +23,16 @@ from .models import WebhookDelivery, WebhookEndpoint
 from .selectors import earlier_pending_of_same_resource
 
 
-def delivery_claim_lock(delivery_id: int, *, now: datetime) -> WebhookDelivery | None:
-    """The delivery with its event, locked, if it is still pending, due and first of its resource for
-    its endpoint; None when it is not, or when another worker holds it (it is being sent)."""
-    return (
+def deliveries_claim_lock(endpoint_id: int, *, now: datetime, limit: int) -> list[WebhookDelivery]:
+    """Up to `limit` of the endpoint's deliveries that are pending, due and first of their resource,
+    with their events, oldest first, locked in that (primary-key) order; rows another worker holds
+    (being sent) are skipped, and so are the later events of their resource (still pending)."""
+    return list(
         WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
         .select_related("event")
-        .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+        .filter(endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
         .filter(~Exists(earlier_pending_of_same_resource()))
-        .first()
+        .order_by("pk")[:limit]
     )
 
 

@@ -26,18 +26,6 @@ def earlier_pending_of_same_resource() -> QuerySet[WebhookDelivery]:
     )
 
 
-def deliveries_due(*, endpoint_id: int, now: datetime, limit: int) -> list[int]:
-    """Ids of the endpoint's pending deliveries that are due and first of their resource, oldest first."""
-    return list(
-        WebhookDelivery.objects.filter(
-            endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-        )
-        .filter(~Exists(earlier_pending_of_same_resource()))
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
 def endpoints_with_due_deliveries(*, now: datetime) -> list[int]:
     """Active endpoints with a pending delivery that is due (one query; a probe of the due index each)."""
     due = WebhookDelivery.objects.filter(

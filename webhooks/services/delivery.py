@@ -2,12 +2,14 @@
 
 A run (`webhook_deliveries_send`, the task `webhooks_deliver`) sends one endpoint's due pending
 deliveries, oldest first, and keeps the order of events per resource: a delivery waits while an
-earlier event of the same resource is still pending for that endpoint. Each delivery is sent in
-its own transaction, locked (`delivery_claim_lock`, SKIP LOCKED) while its request is in flight,
-so two workers never send it at the same time; the outcome and the attempt's log row commit
-together. A worker killed during a request leaves the delivery pending (its transaction rolls
-back) and the sweep sends it again: deliveries are at least once over HTTP, and receivers drop
-a repeat by its `webhook-id`, the event's id, the same on every attempt.
+earlier event of the same resource is still pending for that endpoint. Deliveries are sent in
+batches, one transaction each: the batch is locked (`deliveries_claim_lock`, SKIP LOCKED) while
+its requests are in flight, so two workers never send one delivery at the same time, and each
+outcome and its attempt's log row commit with the batch (one commit per batch, not per request:
+the commit's flush cost more than a local receiver's answer). A worker killed during a batch
+leaves its deliveries pending (the transaction rolls back) and the sweep sends them again:
+deliveries are at least once over HTTP, and receivers drop a repeat by its `webhook-id`, the
+event's id, the same on every attempt.
 
 2xx: delivered. Anything else (a redirect too: none is followed) or a network error: the attempt
 is logged, and the delivery is due again after BACKOFF_SECONDS; after WEBHOOK_MAX_ATTEMPTS it
@@ -25,15 +27,16 @@ import urllib3
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from shop.submissions import submission_claim
 
 from ..hooks import deliveries_queued
-from ..locks import deliveries_lock, delivery_claim_lock
+from ..locks import deliveries_claim_lock, deliveries_lock
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from ..selectors import deliveries_due, endpoints_with_due_deliveries
+from ..selectors import endpoints_with_due_deliveries
 from .endpoints import endpoint_answered, endpoint_failed
 
 # Seconds before the next attempt after the 1st, 2nd, ... failed one; then every BACKOFF_LAST.
@@ -43,7 +46,8 @@ BACKOFF_LAST = 6 * 3600
 # are found by the sweep (every minute), so no long countdown sits on the broker.
 SHORT_RETRY_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 3.0
-RUN_BATCH = 100  # deliveries read per query of a run
+CLAIM_BATCH = 50  # deliveries locked per transaction of a run
+BATCH_SECONDS = 10.0  # a batch starts no request after this long: its locks are not held for long
 RUN_SECONDS = 60.0  # a run stops after this long and publishes the next: the queue is shared
 EXCERPT_CHARS = 500  # of an answer's body, kept in the log
 _READ_BYTES = 4096
@@ -177,84 +181,119 @@ def webhook_deliveries_send(*, endpoint_id: int) -> Run:
     pool = http_pool()
     try:
         while True:
-            ids = deliveries_due(endpoint_id=endpoint_id, now=timezone.now(), limit=RUN_BATCH)
-            if not ids:
+            if time.monotonic() >= stop_at:
+                run.more = True
                 return run
-            sent_before = run.tried
-            for delivery_id in ids:
-                if time.monotonic() >= stop_at:
-                    run.more = True
+            with transaction.atomic():
+                batch = deliveries_claim_lock(endpoint_id, now=timezone.now(), limit=CLAIM_BATCH)
+                if not batch:  # none due, or every one held by another worker
                     return run
-                answer = _send_one(pool, endpoint, delivery_id, run)
-                if answer is not None and (answer.ends_run or run.disabled):
-                    return run
-            if run.tried == sent_before:  # every one was taken by another worker
+                ended = _send_batch(
+                    pool, endpoint, batch, run, until=min(stop_at, time.monotonic() + BATCH_SECONDS)
+                )
+            if ended:
                 return run
     finally:
         pool.clear()
 
 
-def _send_one(pool, endpoint: WebhookEndpoint, delivery_id: int, run: Run) -> Answer | None:
-    with transaction.atomic():
-        delivery = delivery_claim_lock(delivery_id, now=timezone.now())
-        if delivery is None:  # sent, being sent by another worker, or no longer first of its resource
-            return None
-        started = timezone.now()
-        body = webhook_body(delivery.event)
-        answer = webhook_post(
-            pool,
-            endpoint.url,
-            body,
-            webhook_headers(event_id=delivery.event.event_id, secret=endpoint.secret, body=body, at=started),
-        )
-        _record(delivery, answer, started=started, run=run)
-        return answer
+_OUTCOME_FIELDS = [
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_attempt_at",
+    "delivered_at",
+    "last_status_code",
+    "last_error",
+]
 
 
-def _record(delivery: WebhookDelivery, answer: Answer, *, started: datetime, run: Run) -> None:
+class _Log:
+    """A batch's attempts and its deliveries that succeeded, written together: one INSERT, and one
+    UPDATE per status code answered (their last attempt and delivery time: when it is written, within
+    BATCH_SECONDS of the request; the attempt log has each request's own time). A failure is written
+    at once, with the log so far: turning the endpoint off reads the log."""
+
+    def __init__(self) -> None:
+        self.attempts: list[WebhookAttempt] = []
+        self.delivered: dict[int, list[int]] = {}  # status code -> delivery ids
+
+    def write(self) -> None:
+        if self.attempts:
+            WebhookAttempt.objects.bulk_create(self.attempts)
+        now = timezone.now()
+        for status_code, ids in self.delivered.items():
+            WebhookDelivery.objects.filter(pk__in=ids).update(
+                status=Status.DELIVERED,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                delivered_at=now,
+                last_status_code=status_code,
+                last_error="",
+            )
+        self.attempts, self.delivered = [], {}
+
+
+def _send_batch(
+    pool, endpoint: WebhookEndpoint, batch: list[WebhookDelivery], run: Run, *, until: float
+) -> bool:
+    """Send a locked batch in order; True when the run ends here (the receiver is down, or the endpoint
+    was turned off). Deliveries not reached (time up) stay pending, unlocked at commit."""
+    log = _Log()
+    try:
+        for delivery in batch:
+            if time.monotonic() >= until:  # the rest go in the next batch (or run)
+                return False
+            started = timezone.now()
+            body = webhook_body(delivery.event)
+            headers = webhook_headers(
+                event_id=delivery.event.event_id, secret=endpoint.secret, body=body, at=started
+            )
+            answer = webhook_post(pool, endpoint.url, body, headers)
+            _record(delivery, answer, started=started, run=run, log=log)
+            if answer.ends_run or run.disabled:
+                return True
+        return False
+    finally:
+        log.write()
+
+
+def _record(delivery: WebhookDelivery, answer: Answer, *, started: datetime, run: Run, log: _Log) -> None:
     now = timezone.now()
-    WebhookAttempt.objects.create(
-        delivery=delivery,
-        started_at=started,
-        duration_ms=answer.duration_ms,
-        status_code=answer.status_code,
-        error=answer.error,
-        response_excerpt=answer.excerpt,
+    log.attempts.append(
+        WebhookAttempt(
+            delivery=delivery,
+            started_at=started,
+            duration_ms=answer.duration_ms,
+            status_code=answer.status_code,
+            error=answer.error,
+            response_excerpt=answer.excerpt,
+        )
     )
-    delivery.attempts += 1
-    delivery.last_attempt_at = started
-    delivery.last_status_code = answer.status_code
-    delivery.last_error = answer.error
     run.tried += 1
     if answer.ok:
-        delivery.status = Status.DELIVERED
-        delivery.delivered_at = now
+        log.delivered.setdefault(answer.status_code, []).append(delivery.pk)
         run.delivered += 1
         if run.failing:
             endpoint_answered(endpoint_id=delivery.endpoint_id)
             run.failing = False
+        return
+    delivery.attempts += 1
+    delivery.last_attempt_at = started
+    delivery.last_status_code = answer.status_code
+    delivery.last_error = answer.error
+    run.failed += 1
+    run.failing = True
+    if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = Status.FAILED
     else:
-        run.failed += 1
-        run.failing = True
-        if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-            delivery.status = Status.FAILED
-        else:
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-            wait = (delivery.next_attempt_at - now).total_seconds()
-            run.retry_in = wait if run.retry_in is None else min(run.retry_in, wait)
-        if endpoint_failed(endpoint_id=delivery.endpoint_id, now=now):
-            run.disabled = True
-    delivery.save(
-        update_fields=[
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "last_attempt_at",
-            "delivered_at",
-            "last_status_code",
-            "last_error",
-        ]
-    )
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+        wait = (delivery.next_attempt_at - now).total_seconds()
+        run.retry_in = wait if run.retry_in is None else min(run.retry_in, wait)
+    log.write()  # endpoint_failed reads the log: this attempt must be in it
+    delivery.save(update_fields=_OUTCOME_FIELDS)
+    if endpoint_failed(endpoint_id=delivery.endpoint_id, now=now):
+        run.disabled = True
 
 
 def webhook_endpoints_due() -> list[int]:

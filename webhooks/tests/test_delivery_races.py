@@ -18,8 +18,10 @@ RESOURCES = [1, 2, 3, 4, 5, 6] * 5  # six variants, five events each, interleave
 
 @pytest.fixture(autouse=True)
 def no_run_at_commit(monkeypatch):
-    """The events' own run after commit would send them all before the racers start."""
+    """The events' own run after commit would send them all before the racers start; batches of 3
+    (of 50), so that with six variants each worker finds deliveries the other has not locked."""
     monkeypatch.setattr("webhooks.tasks.webhooks_deliver.delay_on_commit", lambda **kwargs: None)
+    monkeypatch.setattr("webhooks.services.delivery.CLAIM_BATCH", 3)
 
 
 @pytest.fixture
