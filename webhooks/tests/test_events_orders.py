@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from inventory.services import purchase_order_set_expected_date, stock_adjust
+from inventory.services import StockError, purchase_order_set_expected_date, stock_adjust
 from inventory.tests.factories import WarehouseFactory
 from orders.models import OrderEvent, OrderEventKind
 from orders.services import (
+    CheckoutError,
     OrderActionError,
     allocation_serve_queue,
     order_cancel_backordered,
@@ -84,6 +85,23 @@ def test_a_placed_backorder_writes_the_variant_s_new_availability_once():
 
     answers = events("variant.availability_changed")[before:]
     assert [(a["status"], a["sellable_units"], a["waiting_units"]) for a in answers] == [("backorder", 0, 2)]
+
+
+def test_a_checkout_that_fails_under_lock_writes_nothing(monkeypatch):
+    tent, stove = backorderable(), VariantFactory()
+    give_stock(stove, 5)
+    subscribe("backorder.created", "variant.availability_changed", "stock.changed")
+    from orders.services import checkout
+
+    def refused(**_kwargs):
+        raise StockError("The warehouse was closed meanwhile.")
+
+    # The order, its lines and the availability hook are in the transaction when the refusal comes
+    monkeypatch.setattr(checkout, "allocation_record", refused)
+    with pytest.raises(CheckoutError):
+        place([(tent, 2), (stove, 1)])
+
+    assert (written(), deliveries()) == ([], 0)
 
 
 # --- backorder.allocated and stock.changed from the allocation pass ----------------------------------
