@@ -25,12 +25,7 @@ from webhooks.models import WebhookDelivery
 from .events_helpers import subscribe
 from .test_receiver_example import API_DOC, receiver_example
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.exclusive,
-]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 LIST = "/api/v1/purchase-orders/"
 
