@@ -225,6 +225,10 @@ class AttemptInline(ReadOnlyInline):
         return f"{obj.duration_ms} ms"
 
 
+def _deliveries(count: int) -> str:
+    return f"{count} deliver{'y' if count == 1 else 'ies'}"
+
+
 def _last_answer(delivery: WebhookDelivery) -> str:
     if delivery.attempts == 0:
         return "Not sent yet"
@@ -326,8 +330,16 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.WARNING)
             return None
         waiting = len(selected) - len(ids)
-        message = f"{len(ids)} deliver{'y' if len(ids) == 1 else 'ies'} will be sent again shortly."
+        off = WebhookDelivery.objects.filter(pk__in=ids, endpoint__is_active=False).count()
+        parts = []
+        if len(ids) - off or not ids:
+            parts.append(f"{_deliveries(len(ids) - off)} will be sent again shortly.")
+        if off:
+            parts.append(f"{_deliveries(off)} will be sent again once the endpoint is turned on.")
         if waiting:
-            message += f" {waiting} already waiting to be sent {'was' if waiting == 1 else 'were'} left as {'it was' if waiting == 1 else 'they were'}."
+            parts.append(
+                f"{_deliveries(waiting)} already waiting to be sent: left as {'it was' if waiting == 1 else 'they were'}."
+            )
+        message = " ".join(parts)
         self.message_user(request, message)
         return None

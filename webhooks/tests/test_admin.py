@@ -213,7 +213,7 @@ def test_send_again_resends_once_per_submission(admin_client, receiver, django_c
     assert messages_of(first) == [
         (
             "info",
-            "1 delivery will be sent again shortly. 1 already waiting to be sent was left as it was.",
+            "1 delivery will be sent again shortly. 1 delivery already waiting to be sent: left as it was.",
         )
     ]
     level, text = messages_of(second)[-1]  # after the first's, not yet shown
@@ -234,3 +234,19 @@ def test_send_again_needs_the_permission_to_change_endpoints(receiver):
 
     assert page.status_code == 200
     assert "send_again_action" not in page.content.decode()
+
+
+def test_send_again_to_an_endpoint_that_is_off_says_it_waits(admin_client, receiver):
+    hook = log_with(1, receiver)
+    hook.is_active = False
+    hook.save()
+
+    response = admin_client.post(DELIVERIES, send_again_form(admin_client, WebhookDelivery.objects.all()))
+
+    assert messages_of(response) == [
+        (
+            "info",
+            "1 delivery will be sent again once the endpoint is turned on.",
+        )
+    ]
+    assert statuses() == ["pending"]
