@@ -69,9 +69,14 @@ manage: install
 ## Ctrl+C, the way to stop the shop, exit 0 rather than make's "Error 130".
 HONCHO := $(PY) -c 'import sys, honcho.command, honcho.manager; honcho.manager.KILL_WAIT = 20; sys.exit(honcho.command.main())'
 
-## make test: the whole suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+## make test: the whole suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set), in
+## TEST_WORKERS processes at once (pytest-xdist; most of the suite's time is spent waiting on browsers,
+## servers and workers): each has its own test database, a test marked `exclusive` runs alone (conftest.py),
+## and `--dist load` keeps pytest-django's order in each worker (docs/testing.md, "Parallel runs").
+## TEST_WORKERS=0 runs it in one process, for debugging; PYTEST_ARGS adds pytest arguments.
+TEST_WORKERS ?= 3
 test: install browser-deps nginx-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 ## make browser-deps: what the browser tests (e2e/, docs/testing.md) need besides Python packages:
 ## Debian's Chromium (apt-get, as root) and axe-core (npm ci from package-lock.json). Without them

@@ -8,8 +8,12 @@ A test that pays by card asks for `stripe_settings`: the shop's settings pointed
 localstripe (one server per test run, started by the first test that needs it).
 """
 
+import fcntl
 import os
+import tempfile
 import uuid
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +46,81 @@ def isolated_page_cache(settings, monkeypatch):
     # write under MEDIA_ROOTs of their own.
     settings.IMAGEKIT_CACHE_PREFIX = f"imagekit:{namespace}:"
     monkeypatch.setenv("SHOP_CACHE_NAMESPACE", namespace)
+
+
+# --- parallel runs (pytest-xdist: `make test` runs `pytest -n`) ---------------------------------------
+#
+# Every fixture is per worker process already: pytest-django gives each worker its own test database
+# (`_gw0`, `_gw1`, ... after the name config/test_settings.py makes), ports are free ones, Celery
+# queues and cache keys carry a uuid of the test. What workers share is the machine: a test marked
+# `exclusive` (a time window it asserts, a fault it injects and waits out) runs while no other test
+# of the run does, so the others' load cannot stretch its timings. All `faults` tests are exclusive.
+
+
+class RunLock:
+    """A readers-writer lock shared by the workers of one xdist run (flock on two files).
+
+    Every test holds the main lock shared; an exclusive test holds it exclusively. The turnstile
+    keeps an exclusive test from waiting forever behind the others' overlapping shared holds: a
+    test passes through it before taking the main lock, and an exclusive test closes it while it
+    waits and runs. A worker that dies releases what it held (the kernel drops its locks).
+    """
+
+    def __init__(self, folder: Path):
+        self.turnstile = os.open(folder / "exclusive-turnstile.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self.main = os.open(folder / "exclusive-main.lock", os.O_RDWR | os.O_CREAT, 0o644)
+
+    @contextmanager
+    def held(self, *, exclusive: bool):
+        if exclusive:
+            fcntl.flock(self.turnstile, fcntl.LOCK_EX)
+            fcntl.flock(self.main, fcntl.LOCK_EX)
+        else:
+            fcntl.flock(self.turnstile, fcntl.LOCK_SH)
+            fcntl.flock(self.turnstile, fcntl.LOCK_UN)
+            fcntl.flock(self.main, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(self.main, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(self.turnstile, fcntl.LOCK_UN)
+
+
+_run_lock_key = pytest.StashKey[RunLock]()
+
+
+def pytest_configure(config) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return  # one process: nothing runs beside a test
+    config.stash[_run_lock_key] = RunLock(run_folder(config))
+
+
+def run_folder(config) -> Path:
+    """A folder shared by the workers of this xdist run: the controller's basetemp, in which each worker
+    has its own (`popen-gw0`, ...)."""
+    if config.option.basetemp:
+        folder = Path(config.option.basetemp).parent
+    else:
+        folder = Path(tempfile.gettempdir()) / f"pytest-run-{config.workerinput['testrunuid']}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if item.get_closest_marker("faults") is not None:
+            item.add_marker(pytest.mark.exclusive)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    lock = item.config.stash.get(_run_lock_key, None)
+    if lock is None:
+        return (yield)
+    with lock.held(exclusive=item.get_closest_marker("exclusive") is not None):
+        return (yield)
 
 
 def _missing_service(marker: str) -> str | None:

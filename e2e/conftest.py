@@ -17,6 +17,7 @@ is skipped with the command that installs them, `make browser-deps`; with REQUIR
 fails.
 """
 
+import fcntl
 import os
 import re
 import shutil
@@ -133,9 +134,23 @@ call_command("collectstatic", "--noinput", "-v0")
 
 
 @pytest.fixture(scope="session")
-def static_root(tmp_path_factory) -> Path:
-    """`collectstatic` once per session into a temporary STATIC_ROOT (hashed names and manifest)."""
-    root = tmp_path_factory.mktemp("static")
+def static_root(request, tmp_path_factory) -> Path:
+    """`collectstatic` once per session into a temporary STATIC_ROOT (hashed names and manifest); in a
+    parallel run (pytest -n), once for all the workers, by the first that needs it."""
+    if not hasattr(request.config, "workerinput"):
+        return _collectstatic(tmp_path_factory.mktemp("static"))
+    from conftest import run_folder
+
+    folder = run_folder(request.config)
+    root = folder / "static"
+    with open(folder / "static.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first one's files
+        if not (root / "staticfiles.json").is_file():
+            _collectstatic(root)
+    return root
+
+
+def _collectstatic(root: Path) -> Path:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "STATIC_ROOT": str(root)}
     result = subprocess.run(
         [sys.executable, "-c", COLLECTSTATIC], cwd=ROOT, env=env, capture_output=True, text=True

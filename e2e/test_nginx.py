@@ -20,6 +20,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -180,7 +181,7 @@ def test_pages_through_nginx_see_https_the_client_address_and_survive_a_dead_nod
     assert f'"url": "https://{HOST}:{shop.https_port}/p/walnut-desk/"' in product.data.decode()
     assert product.headers["Strict-Transport-Security"] == "max-age=31536000"
     # The first request went to the dead node first, then to the next; the dead node is then left alone.
-    log = [(entry["uri"], entry["upstream"], entry["upstream_status"]) for entry in shop.nginx.access_log()]
+    log = [(entry["uri"], entry["upstream"], entry["upstream_status"]) for entry in logged(shop.nginx, 2)]
     assert log == [
         ("/c/desks/", f"{shop.dead_node}, {shop.live_node}", "502, 200"),
         ("/p/walnut-desk/", shop.live_node, "200"),
@@ -228,7 +229,7 @@ def test_pages_through_nginx_see_https_the_client_address_and_survive_a_dead_nod
         through_nginx("POST", "/accounts/login/", "127.0.0.3"),
     ]
     # Each with nginx's own request id (not the one a client sent), the id in nginx's access log.
-    logged_ids = [entry["request_id"] for entry in shop.nginx.access_log()]
+    logged_ids = [entry["request_id"] for entry in logged(shop.nginx, len(shop.seen))]
     assert [s.request_id for s in shop.seen] == logged_ids
     # ... which the shop takes for its own (its log lines carry it) and sends back.
     assert product.headers["X-Request-ID"] == logged_ids[1]
@@ -293,7 +294,7 @@ def test_nginx_alone_serves_files_refuses_large_bodies_redirects_http_and_ignore
 
     # None of these reached the shop.
     assert shop.seen == []
-    statuses = [(entry["uri"], entry["status"], entry["upstream"]) for entry in shop.nginx.access_log()]
+    statuses = [(entry["uri"], entry["status"], entry["upstream"]) for entry in logged(shop.nginx, 5)]
     assert statuses == [
         ("/accounts/login/", 413, ""),
         ("/p/walnut-desk/?variant=SKU-1", 301, ""),
@@ -301,6 +302,15 @@ def test_nginx_alone_serves_files_refuses_large_bodies_redirects_http_and_ignore
         ("/", 444, ""),
         ("/", 444, ""),
     ]
+
+
+def logged(nginx, lines: int) -> list[dict]:
+    """nginx's access log once it holds `lines` lines (or after 10 s): nginx writes a request's line after
+    the response has gone out, so the client can read the answer before the line is there."""
+    deadline = time.monotonic() + 10
+    while len(entries := nginx.access_log()) < lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return entries
 
 
 @pytest.mark.parametrize("media", ["disk", "object store"])

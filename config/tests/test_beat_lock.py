@@ -12,7 +12,8 @@ from redbeat.schedulers import RedBeatConfig, RedBeatScheduler, acquire_distribu
 
 from config.tests.knobs import celery_app, settings_with
 
-pytestmark = pytest.mark.redis
+# exclusive: the takeover is asserted within half a second of the lock lapsing.
+pytestmark = [pytest.mark.redis, pytest.mark.exclusive]
 
 LOCK_TIMEOUT = 2  # seconds; the settings' BEAT_LOCK_TIMEOUT is 60, too long to wait out in a test
 

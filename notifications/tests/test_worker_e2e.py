@@ -13,7 +13,13 @@ from notifications.services import back_in_stock_process, notification_create
 from notifications.tests.factories import SubscriptionFactory
 from shop.tests.factories import VariantFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+# exclusive: "a duplicate would arrive" within a wait of two seconds, not stretched by other tests' load.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.exclusive,
+]
 
 
 def test_worker_sends_outbox_email_through_smtp(celery_via_broker, smtp_server):
@@ -32,6 +38,10 @@ def test_worker_sends_outbox_email_through_smtp(celery_via_broker, smtp_server):
     assert len(messages) == 1
     assert messages[0]["Subject"] == "Low stock: LAMP-01 has 0 left"
     assert messages[0]["To"] == "staff@example.com"
+    # The worker marks the row sent just after the server took the message: give it that moment.
+    deadline = time.monotonic() + 10
+    while Notification.objects.get().status != "sent" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert Notification.objects.get().status == "sent"
 
 

@@ -12,7 +12,13 @@ from orders.tests.helpers import allow_backorders, place
 from shop.tests.factories import VariantFactory
 from shop.tests.helpers import keyed
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+# exclusive: "nothing more arrives" is a wait of a second, not stretched by other tests' load.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.exclusive,
+]
 
 
 def test_receipt_in_admin_allocates_through_the_worker_and_emails_customers(

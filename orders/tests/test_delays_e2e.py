@@ -20,7 +20,13 @@ from orders.tests.delays_helpers import (
 )
 from shop.formatting import date_in_words, date_range_in_words
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+# exclusive: "nothing more arrives" is a wait of two seconds, not stretched by other tests' load.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.exclusive,
+]
 
 
 def change_form_data(response) -> dict:
