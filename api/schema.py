@@ -49,7 +49,8 @@ class Problem(serializers.Serializer):
 
 # Why each error may be given, as the response's description.
 ERROR_DESCRIPTIONS = {
-    "400": "The request is malformed: a bad value, an unknown field or filter, a missing Idempotency-Key.",
+    "400": "The request is malformed: a bad value, an unknown field or filter, a missing Idempotency-Key, "
+    "a NUL byte in the address.",
     "401": "No API key, or the key is not valid or was revoked (`WWW-Authenticate: Bearer`).",
     "403": "The key lacks this endpoint's scope (or the staff account its admin permission, or the "
     "session POST its CSRF token).",
@@ -85,10 +86,9 @@ class ShopAutoSchema(AutoSchema):
         return parameters
 
     def _error_codes(self) -> list[str]:
-        codes = ["401", "403", "429"]
-        has_query = bool(self._get_filter_parameters() or self._get_pagination_parameters())
-        if self.method not in ("GET", "HEAD") or has_query:
-            codes.append("400")
+        # 400 on every operation: any request can be malformed (a bad filter, a NUL byte in its address:
+        # config/middleware.py answers that for the API as a problem too).
+        codes = ["400", "401", "403", "429"]
         if "{" in self.path or self._get_pagination_parameters():
             codes.append("404")  # a path's object, or a cursor that does not decode
         if self.method not in ("GET", "HEAD", "DELETE"):

@@ -92,6 +92,10 @@ def test_a_view_that_names_no_scope_is_closed(api_client_with):
 def test_an_unknown_path_under_the_api_is_a_problem_404(api_client_with):
     body = assert_problem(APIClient().get("/api/v1/nothing-here/"), 404, "not_found")
     assert body["detail"].startswith("No endpoint at /api/v1/nothing-here/.")
+    # A POST too, with a key and no CSRF token (not the CSRF failure page)
+    client = api_client_with("stock:write")
+    client.handler.enforce_csrf_checks = True
+    assert_problem(client.post("/api/v1/stock-probe/-1/", {}, format="json"), 404, "not_found")
 
 
 # --- Staff sessions: the admin's roles ---------------------------------------------------------------

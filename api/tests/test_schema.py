@@ -32,7 +32,7 @@ def test_every_error_response_is_a_problem(schema):
     seen = 0
     for method, path, operation in operations(schema):
         codes = set(operation["responses"])
-        assert {"401", "403", "429"} <= codes, (method, path)
+        assert {"400", "401", "403", "429"} <= codes, (method, path)
         if method == "POST":
             assert {"400", "409", "415", "422"} <= codes, (method, path)
         if "{" in path:
