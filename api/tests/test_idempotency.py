@@ -147,7 +147,7 @@ def test_the_prune_runs_daily_from_beat():
 
     entry = settings.CELERY_BEAT_SCHEDULE["api-idempotent-requests-prune"]
     assert entry["task"] == "api.tasks.prune_idempotent_requests"
-    assert (entry["schedule"].hour, entry["schedule"].minute) == ({3}, {15})
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({3}, {45})
 
 
 @pytest.mark.postgres

@@ -18,7 +18,7 @@ if API_IDEMPOTENCY_KEEP_DAYS < 1:
 CELERY_BEAT_SCHEDULE |= {
     "api-idempotent-requests-prune": {
         "task": "api.tasks.prune_idempotent_requests",
-        "schedule": crontab(hour=3, minute=15),
+        "schedule": crontab(hour=3, minute=45),  # after data-retention (03:15)
     },
 }
 
