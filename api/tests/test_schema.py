@@ -87,3 +87,19 @@ def test_the_schema_is_public_and_its_readers_are_for_staff(client, django_user_
     client.force_login(django_user_model.objects.create_user("s", "s@example.com", "pw", is_staff=True))
     for reader in ("/api/v1/docs/", "/api/v1/redoc/"):
         assert client.get(reader).status_code == 200
+
+
+def test_the_public_schema_is_generated_once_per_process(client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from api.views.docs import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_generated", {})
+    calls = []
+    original = SchemaGenerator.get_schema
+    monkeypatch.setattr(
+        SchemaGenerator, "get_schema", lambda self, **kw: calls.append(1) or original(self, **kw)
+    )
+    first, second = client.get("/api/v1/schema/"), client.get("/api/v1/schema/?format=json")
+    assert (first.status_code, second.status_code, len(calls)) == (200, 200, 1)
+    assert second.json()["info"]["title"].endswith("integration API")
