@@ -111,3 +111,14 @@ def test_the_list_filters_active_and_revoked_keys(admin):
     api_key_revoke(key_id=two.pk)
     assert [k.name for k in admin.get(LIST + "?state=active").context["cl"].result_list] == ["One"]
     assert [k.name for k in admin.get(LIST + "?state=revoked").context["cl"].result_list] == ["Two"]
+
+
+def test_docs_list_every_scope_and_no_other():
+    from pathlib import Path
+
+    from api.scopes import SCOPES
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    section = docs.split("## Getting a key", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([a-z:]+)` \|", section, flags=re.MULTILINE)
+    assert listed == list(SCOPES)
