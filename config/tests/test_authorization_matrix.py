@@ -412,6 +412,14 @@ ADMIN_ROWS = [
         lambda w: reverse("admin:shop_variant_import"),
         "A A A 403 403 403 200 200",
     ),
+    # Integrations (docs/api.md): API keys and webhook endpoints open the shop to other systems, so no
+    # role has them; a superuser (or a user given these permissions one by one) manages them.
+    Row("API key list", changelist("api.apikey"), "A A A 403 403 403 403 200"),
+    Row("add an API key", lambda w: reverse("admin:api_apikey_add"), "A A A 403 403 403 403 200"),
+    Row("kept API answers", changelist("api.idempotentrequest"), "A A A 403 403 403 403 200"),
+    Row("webhook endpoints", changelist("webhooks.webhookendpoint"), "A A A 403 403 403 403 200"),
+    Row("webhook events", changelist("webhooks.webhookevent"), "A A A 403 403 403 403 200"),
+    Row("webhook deliveries", changelist("webhooks.webhookdelivery"), "A A A 403 403 403 403 200"),
     # Users and roles: superusers only.
     Row("user list", changelist("auth.user"), "A A A 403 403 403 403 200"),
     Row(
