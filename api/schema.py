@@ -78,7 +78,27 @@ def _headers(spec: dict) -> dict:
     return {name: {"schema": {"type": kind}, "description": text} for name, (kind, text) in spec.items()}
 
 
+# The schema's sections (Swagger UI, Redoc), by the path's first part after /api/v1/. One table, so the
+# sections read the same whoever wrote the endpoint; SPECTACULAR_SETTINGS["TAGS"] (config/settings_parts/api.py)
+# orders and describes them.
+TAGS_BY_PATH = {
+    "variants": "Catalog",
+    "warehouses": "Catalog",
+    "stock": "Stock and the ledger",
+    "ledger": "Stock and the ledger",
+    "purchase-orders": "Purchasing",
+    "suppliers": "Purchasing",
+    "orders": "Orders",
+}
+
+
 class ShopAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        if self.path.endswith("/backorder-queue/"):
+            return ["Orders"]  # a variant's queue is orders waiting for it
+        first = self.path.removeprefix("/api/v1/").split("/", 1)[0]
+        return [TAGS_BY_PATH.get(first, first)]
+
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if self.method == "POST":

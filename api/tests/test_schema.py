@@ -103,3 +103,15 @@ def test_the_public_schema_is_generated_once_per_process(client, monkeypatch):
     first, second = client.get("/api/v1/schema/"), client.get("/api/v1/schema/?format=json")
     assert (first.status_code, second.status_code, len(calls)) == (200, 200, 1)
     assert second.json()["info"]["title"].endswith("integration API")
+
+
+def test_every_operation_is_in_one_of_the_sections_the_settings_describe(schema, settings):
+    sections = [tag["name"] for tag in settings.SPECTACULAR_SETTINGS["TAGS"]]
+    used = {
+        (path, method): operation["tags"]
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    }
+
+    assert {tuple(tags) for tags in used.values()} == {(name,) for name in sections}
+    assert used[("/api/v1/variants/{variant_id}/backorder-queue/", "get")] == ["Orders"]

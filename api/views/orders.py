@@ -50,8 +50,6 @@ from ..serializers.orders import (
 )
 from .base import ApiListView, ApiRetrieveView, ApiView
 
-TAG = "Orders and the backorder queue"
-
 
 def problems(*codes: int) -> dict:
     """The problem-details responses of an endpoint, for the schema (api.errors)."""
@@ -105,7 +103,7 @@ class OrderListView(ApiListView):
     def get_queryset(self):
         return orders_for_api()
 
-    @extend_schema(tags=[TAG], responses={200: OrderSerializer(many=True), **problems(*READ_PROBLEMS)})
+    @extend_schema(responses={200: OrderSerializer(many=True), **problems(*READ_PROBLEMS)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -126,7 +124,7 @@ class OrderDetailView(ApiRetrieveView):
             raise NotFound(f"No order numbered “{self.kwargs['number']}”.")
         return order
 
-    @extend_schema(tags=[TAG], responses={200: OrderSerializer, **problems(401, 403, 404, 429)})
+    @extend_schema(responses={200: OrderSerializer, **problems(401, 403, 404, 429)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -138,7 +136,6 @@ class BackorderQueueView(ApiView):
     api_read_scope = ORDERS
 
     @extend_schema(
-        tags=[TAG],
         parameters=[QueueQuerySerializer],
         responses={200: BackorderQueueSerializer, **problems(*READ_PROBLEMS)},
     )
@@ -180,7 +177,6 @@ class OrderShipView(ApiView):
     staff_write_any = ("orders.change_order", "orders.add_shipment")
 
     @extend_schema(
-        tags=[TAG],
         request=ShipSerializer,
         responses={201: ShipResultSerializer, **problems(*WRITE_PROBLEMS)},
     )
@@ -225,7 +221,6 @@ class OrderCancelWaitingView(ApiView):
     api_write_scope = ORDERS
 
     @extend_schema(
-        tags=[TAG],
         request=CancelWaitingSerializer,
         responses={200: CancelResultSerializer, **problems(*WRITE_PROBLEMS)},
     )
@@ -269,7 +264,6 @@ class OrderPriorityView(ApiView):
     api_write_scope = ORDERS
 
     @extend_schema(
-        tags=[TAG],
         request=PrioritySerializer,
         responses={200: PriorityResultSerializer, **problems(*WRITE_PROBLEMS)},
     )

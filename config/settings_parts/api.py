@@ -57,4 +57,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_UI_SETTINGS": {"disableSearch": True},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
+    # The schema's sections, in this order (api.schema.TAGS_BY_PATH puts each endpoint in one).
+    "TAGS": [
+        {"name": "Catalog", "description": "Variants with the product page's availability; warehouses."},
+        {
+            "name": "Stock and the ledger",
+            "description": "Stock per warehouse and every movement; adjust and count.",
+        },
+        {"name": "Purchasing", "description": "Purchase orders from draft to received; suppliers."},
+        {
+            "name": "Orders",
+            "description": "Orders with lines, amounts and timeline; backorder queues; ship, cancel waiting units, "
+            "priority.",
+        },
+    ],
 }
