@@ -53,6 +53,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "prefix_shown",
         "scopes_shown",
         "rate_limit_per_minute",
+        "acting_user",
         "created_by",
         "created_at",
         "revoked_at",

@@ -19,6 +19,13 @@ class ApiKeyUser(AnonymousUser):
     def is_authenticated(self) -> bool:  # an integration is authenticated, though it is not a person
         return True
 
+    @property
+    def pk(self) -> int | None:
+        """The key's acting account, which the shop's records name as the one who made a change."""
+        return self.api_key.acting_user_id
+
+    id = pk
+
     def __str__(self) -> str:
         return f"API key {self.api_key.prefix}"
 

@@ -4,8 +4,10 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from .models import ApiKey, IdempotentRequest
 from .scopes import SCOPES
@@ -43,6 +45,7 @@ def api_key_create(
     prefix = secrets.token_hex(4)
     raw = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
+        acting_user=_acting_user_create(name=name.strip(), prefix=prefix),
         name=name.strip(),
         prefix=prefix,
         key_hash=api_key_hash(raw),
@@ -51,6 +54,20 @@ def api_key_create(
         created_by_id=created_by_id,
     )
     return key, raw
+
+
+def _acting_user_create(*, name: str, prefix: str):
+    """The account the shop's records name for a key's changes ("api-warehouse-system-1a2b3c4d").
+
+    It is not staff, not active and has no usable password: it cannot sign in anywhere; it exists so
+    the ledger, date histories and timelines say which integration did what, as they say which
+    staff member did.
+    """
+    username = f"api-{slugify(name)[:40] or 'key'}-{prefix}"
+    user = get_user_model()(username=username, first_name=name[:150], last_name="(API key)", is_active=False)
+    user.set_unusable_password()
+    user.save()
+    return user
 
 
 def api_key_revoke(*, key_id: int) -> bool:

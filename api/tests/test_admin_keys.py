@@ -122,3 +122,19 @@ def test_docs_list_every_scope_and_no_other():
     section = docs.split("## Getting a key", 1)[1].split("\n## ", 1)[0]
     listed = re.findall(r"^\| `([a-z:]+)` \|", section, flags=re.MULTILINE)
     assert listed == list(SCOPES)
+
+
+def test_each_key_has_an_acting_account_that_cannot_sign_in(client):
+    key, raw = api_key_create(name="Warehouse system", scopes=["catalog:read"], created_by_id=None)
+
+    user = key.acting_user
+    assert user.username == f"api-warehouse-system-{key.prefix}"
+    assert (user.first_name, user.last_name) == ("Warehouse system", "(API key)")
+    assert (user.is_active, user.is_staff, user.is_superuser, user.has_usable_password()) == (
+        False,
+        False,
+        False,
+        False,
+    )
+    assert client.login(username=user.username, password="") is False
+    assert client.login(username=user.username, password=raw) is False

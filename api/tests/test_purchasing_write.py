@@ -244,7 +244,12 @@ def test_mark_ordered_sends_the_draft_to_the_supplier_by_email_once(api):
     assert (first.status_code, again.status_code) == (200, 200)
     assert first.json()["status"] == again.json()["status"] == "ordered"
     po.refresh_from_db()
-    assert (po.status, po.promised_date_at_order, po.ordered_by_id) == ("ordered", date(2026, 3, 10), None)
+    # The key's acting account is recorded as the one who ordered it, as a staff member would be
+    assert (po.status, po.promised_date_at_order, po.ordered_by_id) == (
+        "ordered",
+        date(2026, 3, 10),
+        api.api_key.acting_user_id,
+    )
     assert list(Notification.objects.values_list("kind", "recipient")) == [
         (NotificationKind.SUPPLIER_PO, "sales@alpine.example")
     ]
@@ -288,8 +293,9 @@ def test_moving_the_date_keeps_it_in_the_history_with_the_reason(api):
     assert response.status_code == 200
     history = response.json()["date_history"]
     assert [(h["old_date"], h["new_date"], h["reason"], h["source"], h["changed_by"]) for h in history] == [
-        ("2026-03-10", "2026-03-24", "Port strike", "staff", None)
+        ("2026-03-10", "2026-03-24", "Port strike", "staff", api.api_key.acting_user.username)
     ]
+    assert api.api_key.acting_user.username.startswith("api-test-integration-")
     po.refresh_from_db()
     assert po.expected_date == date(2026, 3, 24)
     # The same date again changes nothing (as saving the admin's page unchanged)

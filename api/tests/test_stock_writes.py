@@ -94,7 +94,7 @@ def test_an_adjustment_adds_units_writes_one_ledger_row_and_answers_both(writer,
             "allocated_change": 0,
             "purchase_order": None,
             "order": None,
-            "user": None,
+            "user": writer.api_key.acting_user.username,  # the key's acting account: "who did it"
             "note": "Found in aisle 3",
         },
     }

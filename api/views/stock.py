@@ -125,8 +125,8 @@ class LedgerDetailView(ApiRetrieveView):
 
 
 def _staff_user_id(request) -> int | None:
-    """The ledger's user: the staff member signed in; None for an API key (it is not a person)."""
-    return request.user.pk if getattr(request.user, "is_staff", False) else None
+    """The ledger's user: the staff member signed in, or the key's acting account (api.models.ApiKey)."""
+    return request.user.pk
 
 
 def _answer(*, variant_id: int, warehouse_id: int, movement: StockMovement | None, created: bool) -> Response:
