@@ -7,37 +7,10 @@ quietly list every order.
 """
 
 import django_filters
-from django import forms
-from drf_spectacular.utils import extend_schema_field
-from rest_framework.exceptions import ValidationError
 
-from api.filters.catalog import DateTimeFilter
 from inventory.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier
-from shop.form_fields import integer_column_range
 
-ID_MAX = integer_column_range(PurchaseOrder, "id")[1]
-PAGINATION_PARAMETERS = frozenset({"cursor", "page_size"})
-
-
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": ID_MAX})
-class IdFilter(django_filters.Filter):
-    """A row's id: a whole number from 1 to the column's largest value."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", ID_MAX)
-        super().__init__(*args, **kwargs)
-
-
-class StrictFilterSet(django_filters.FilterSet):
-    def is_valid(self) -> bool:
-        unknown = sorted(set(self.data) - set(self.filters) - PAGINATION_PARAMETERS)
-        if unknown:
-            known = ", ".join(sorted(set(self.filters) | PAGINATION_PARAMETERS))
-            raise ValidationError({name: [f"Unknown query parameter. Known: {known}."] for name in unknown})
-        return super().is_valid()
+from .base import DateTimeFilter, IdFilter, StrictFilterSet
 
 
 class PurchaseOrderFilter(StrictFilterSet):

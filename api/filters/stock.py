@@ -4,7 +4,7 @@ import django_filters
 
 from inventory.models import MovementReason, StockItem, StockMovement, Warehouse
 
-from .catalog import BooleanFilter, DateTimeFilter, IdListFilter, StrictFilterSet, TextFilter, TextListFilter
+from .base import BooleanFilter, DateTimeFilter, IdListFilter, StrictFilterSet, TextFilter, TextListFilter
 
 
 class StockItemFilter(StrictFilterSet):

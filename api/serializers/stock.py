@@ -9,7 +9,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.filters.catalog import ID_MAX
+from api.filters.base import ID_MAX
 from inventory.forms import DELTA_MAX, DELTA_MIN, NOTE_MAX_LENGTH, ON_HAND_MAX
 from inventory.models import MovementReason
 from shop.form_fields import CONTROL_CHARACTERS_MESSAGE, has_control_characters, single_line
