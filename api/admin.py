@@ -45,6 +45,9 @@ class KeyStateFilter(admin.SimpleListFilter):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["css/admin_pages.css"]}  # the checkbox list on full-width lines
+
     list_display = ["name", "prefix_shown", "scopes_shown", "per_minute", "state", "last_used"]
     list_filter = [KeyStateFilter]
     search_fields = ["name", "prefix"]

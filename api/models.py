@@ -72,6 +72,8 @@ class IdempotentRequest(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        # For staff: the answers an integration gets again when it retries a POST (docs/api.md).
+        verbose_name = "kept API answer"
         constraints = [
             models.CheckConstraint(
                 condition=Q(status_code__gte=200, status_code__lt=500), name="idempotent_request_status_kept"

@@ -72,6 +72,9 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["css/admin_pages.css"]}  # the checkbox list on full-width lines
+
     form = WebhookEndpointForm
     list_display = ["__str__", "url", "is_active", "events", "waiting", "health", "created"]
     list_filter = ["is_active"]
