@@ -3,7 +3,6 @@
 all-or-nothing, permissions, and a 50,000-row count in bounded memory."""
 
 import io
-import time
 import tracemalloc
 
 import pytest
@@ -271,7 +270,6 @@ def test_command_reports_bad_rows_and_exits_1(stock, tmp_path):
     assert info.value.returncode == 1
 
 
-@pytest.mark.exclusive  # its time limit is of a machine running nothing else
 def test_fifty_thousand_rows_in_bounded_memory(tmp_path):
     """5,000 variants × 10 warehouses counted, streamed from disk: peak traced memory stays small."""
     warehouses = Warehouse.objects.bulk_create([Warehouse(name=f"W{n}", code=f"W{n}") for n in range(10)])
@@ -298,7 +296,6 @@ def test_fifty_thousand_rows_in_bounded_memory(tmp_path):
         return execute(sql, params, many, context)
 
     tracemalloc.start()
-    started = time.monotonic()
     with connection.execute_wrapper(count), path.open("rb") as source:
         result = stock_count_import(
             source=source,
@@ -306,7 +303,6 @@ def test_fifty_thousand_rows_in_bounded_memory(tmp_path):
             dry_run=False,
             progress=lambda stage, rows: progress.append((stage, rows)),
         )
-    elapsed = time.monotonic() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
@@ -317,8 +313,8 @@ def test_fifty_thousand_rows_in_bounded_memory(tmp_path):
     assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"  # measured: about 4 MB
     # A constant number of statements per 1,000-row batch (about 9), never one per row.
     assert len(statements) <= 500, len(statements)
-    # Measured: about 9 s on SQLite under tracemalloc on an idle machine; generous for a busy CI box.
-    assert elapsed < 120, f"{elapsed:.1f} s"
+    # No time limit here (timing goals belong in bench/, not in tests, and a limit had made this test
+    # run alone, stalling the other workers): the statement count above is what keeps it set-based.
 
 
 # --- catalog: django-import-export ------------------------------------------------------------
