@@ -8,10 +8,12 @@ per submission of the list (its one-time key, shop.submissions).
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from shop.formatting import datetime_in_words
@@ -124,11 +126,18 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description="Signing secret")
     def signing_secret(self, obj: WebhookEndpoint) -> str:
-        return format_html(
+        shown = format_html(
             "<code>{}</code><br><span class='help'>Give it to the receiver: it checks each request's "
             "webhook-signature with it (docs/api.md). Keep it private.</span>",
             obj.secret,
         )
+        if obj.previous_secret and obj.previous_secret_until and obj.previous_secret_until > timezone.now():
+            shown += format_html(
+                "<br><span class='help'>The previous secret signs too until {}, so a receiver that "
+                "still has it goes on verifying: give it the new one before then.</span>",
+                datetime_in_words(obj.previous_secret_until),
+            )
+        return shown
 
     def save_model(self, request, obj, form, change) -> None:
         endpoint_save(endpoint=obj, user_label=request.user.get_username())
@@ -161,10 +170,17 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def rotate_secret_action(self, request, queryset):
         for endpoint in queryset.order_by("pk"):
             endpoint_secret_rotate(endpoint_id=endpoint.pk)
+            if settings.WEBHOOK_SECRET_OVERLAP_HOURS:
+                overlap = (
+                    f"requests are signed with it and the old one for {settings.WEBHOOK_SECRET_OVERLAP_HOURS} "
+                    "hours, then with it alone."
+                )
+            else:
+                overlap = "requests from now on are signed with it alone."
             self.message_user(
                 request,
-                f"{endpoint}: new signing secret; requests from now on are signed with it alone. "
-                "Give it to the receiver (the endpoint's page shows it).",
+                f"{endpoint}: new signing secret; {overlap} Give it to the receiver (the endpoint's page "
+                "shows it).",
                 messages.WARNING,
             )
 

@@ -12,6 +12,10 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=200, blank=True)
     # "whsec_" + base64 of 24 random bytes: the Standard Webhooks secret format.
     secret = models.CharField(max_length=100, editable=False)
+    # After "Give a new signing secret" the old secret signs too, beside the new one, until this time
+    # (WEBHOOK_SECRET_OVERLAP_HOURS), so the receiver can be given the new one without failing.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     event_types = models.JSONField(default=list)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -17,6 +17,13 @@ WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
 # A delivery gives up ("failed", "Send again" in the admin re-queues it) after this many attempts:
 # 15 with the backoff schedule is about two days.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
+# After staff give an endpoint a new signing secret, the old one signs too, beside it, for this many
+# hours, so the receiver can be given the new one without a failed delivery; 0: the new one alone.
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+if WEBHOOK_SECRET_OVERLAP_HOURS < 0:
+    raise ImproperlyConfigured(
+        f"WEBHOOK_SECRET_OVERLAP_HOURS={WEBHOOK_SECRET_OVERLAP_HOURS}: must be 0 or more."
+    )
 for _name, _value in [
     ("WEBHOOK_TIMEOUT_SECONDS", WEBHOOK_TIMEOUT_SECONDS),
     ("WEBHOOK_DISABLE_AFTER_HOURS", WEBHOOK_DISABLE_AFTER_HOURS),

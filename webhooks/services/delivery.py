@@ -79,14 +79,24 @@ def webhook_body(event: WebhookEvent) -> bytes:
     ).encode()
 
 
-def webhook_headers(*, event_id: str, secret: str, body: bytes, at: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers: the id receivers deduplicate on, the time, the HMAC signature."""
+def signing_secrets(endpoint: WebhookEndpoint, *, at: datetime) -> list[str]:
+    """The endpoint's secret, and its previous one while that still signs (a new secret's overlap)."""
+    if endpoint.previous_secret and endpoint.previous_secret_until and at < endpoint.previous_secret_until:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]
+
+
+def webhook_headers(*, event_id: str, secrets: list[str], body: bytes, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers: the id receivers deduplicate on, the time, the HMAC signature(s):
+    one per secret, space-separated, as the spec allows, so a receiver holding either verifies."""
     return {
         "content-type": "application/json",
         "user-agent": f"{settings.SHOP_NAME} webhooks",
         "webhook-id": event_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id=event_id, timestamp=at, data=body),
+        "webhook-signature": " ".join(
+            Webhook(secret).sign(msg_id=event_id, timestamp=at, data=body) for secret in secrets
+        ),
     }
 
 
@@ -247,7 +257,10 @@ def _send_batch(
             started = timezone.now()
             body = webhook_body(delivery.event)
             headers = webhook_headers(
-                event_id=delivery.event.event_id, secret=endpoint.secret, body=body, at=started
+                event_id=delivery.event.event_id,
+                secrets=signing_secrets(endpoint, at=started),
+                body=body,
+                at=started,
             )
             answer = webhook_post(pool, endpoint.url, body, headers)
             _record(delivery, answer, started=started, run=run, log=log)

@@ -77,9 +77,19 @@ def endpoint_resume(*, endpoint_id: int) -> int:
 
 
 def endpoint_secret_rotate(*, endpoint_id: int) -> str:
-    """Give the endpoint a new secret: every request from now on is signed with it alone."""
+    """Give the endpoint a new secret. For WEBHOOK_SECRET_OVERLAP_HOURS every request is signed with the
+    old one as well (two signatures in webhook-signature: a receiver with either verifies), then with
+    the new one alone; 0 hours: the new one alone at once."""
     secret = secret_new()
-    WebhookEndpoint.objects.filter(pk=endpoint_id).update(secret=secret)
+    overlap = timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
+    with transaction.atomic():
+        endpoint = endpoint_lock(endpoint_id)
+        if endpoint is None:
+            raise WebhookEndpoint.DoesNotExist(endpoint_id)
+        endpoint.previous_secret = endpoint.secret if overlap else ""
+        endpoint.previous_secret_until = timezone.now() + overlap if overlap else None
+        endpoint.secret = secret
+        endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
     return secret
 
 
