@@ -145,8 +145,13 @@ def admin_open_purchase_order(page: Page, reference: str) -> None:
     """Admin index → Purchase orders → the order's change page, by clicking links."""
     page.goto("/admin/")
     page.get_by_role("link", name="Purchase orders", exact=True).first.click()
+    # The list has loaded (its own heading) before the order's link is clicked, and the change page,
+    # the admin's heaviest, may take a while on a machine running the other test workers: a click
+    # made while the list was still loading had once gone nowhere in CI.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Select purchase order to change")
+    page.wait_for_load_state("load")
     page.get_by_role("link", name=reference, exact=True).click()
-    expect(page.get_by_role("heading", level=2).filter(has_text=reference)).to_be_visible()
+    expect(page.get_by_role("heading", level=2).filter(has_text=reference)).to_be_visible(timeout=30_000)
 
 
 # --- email ---------------------------------------------------------------------------------------
