@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "notifications",
+    "accounts",
+    "tax",
+    "invoices",
     "api",
     "webhooks",
 ]

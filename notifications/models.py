@@ -48,6 +48,8 @@ class NotificationStatus(models.TextChoices):
 class Notification(models.Model):
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
     recipient = models.EmailField()
+    # The recipient's language (a code of settings.LANGUAGES); empty: the shop's LANGUAGE_CODE.
+    language = models.CharField(max_length=10, blank=True)
     context = models.JSONField(
         default=dict, blank=True, help_text="Ids and values to render with; never HTML."
     )

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from tax.models import TaxClass
+
 from .choices import (  # the fields' vocabularies, re-exported from here
     ChargePurpose,  # noqa: F401 (re-exported)
     ChargeStatus,  # noqa: F401 (re-exported)
@@ -59,6 +61,13 @@ class Order(models.Model):
     postcode = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 country code, e.g. DE.")
     shipping_method = models.CharField(max_length=40, blank=True)
+    # The customer's language at checkout: their emails are written in it (docs/tax.md, README).
+    language = models.CharField(max_length=10, blank=True)
+    # A business customer (docs/tax.md): its name and VAT number, as entered at checkout. A valid
+    # number of another EU country than the shop's makes the order a reverse-charge sale (no VAT).
+    company_name = models.CharField(max_length=200, blank=True)
+    vat_number = models.CharField("VAT number", max_length=20, blank=True)
+    reverse_charge = models.BooleanField(default=False)
 
     # Money, in settings.SHOP_CURRENCY
     currency = models.CharField(max_length=3, default="EUR")
@@ -111,6 +120,10 @@ class OrderLine(models.Model):
         default=0, help_text="The last units of the line, sold at the backorder price."
     )
     quantity = models.PositiveIntegerField()
+    # VAT at placement (docs/tax.md): the product's class and the rate in force for the order's
+    # country that day, in percent. Each shipment's invoice re-checks the rate at its own date.
+    tax_class = models.CharField(max_length=10, choices=TaxClass.choices, default=TaxClass.STANDARD)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
     quantity_allocated = models.PositiveIntegerField(default=0)
     quantity_backordered = models.PositiveIntegerField(default=0)
     quantity_shipped = models.PositiveIntegerField(default=0)

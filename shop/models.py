@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from imagekit.models import ImageSpecField
 
+from tax.models import TaxClass
+
 from .media import thumbnails
 
 
@@ -47,6 +49,13 @@ class Product(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     is_active = models.BooleanField(default=True, help_text="Inactive products are hidden from customers.")
     is_featured = models.BooleanField(default=False, help_text="Shown on the home page.")
+    tax_class = models.CharField(
+        "VAT class",
+        max_length=10,
+        choices=TaxClass.choices,
+        default=TaxClass.STANDARD,
+        help_text="Which VAT rate applies: the rates per country are in VAT rates (docs/tax.md).",
+    )
     image = models.ImageField(
         upload_to="products/",
         blank=True,

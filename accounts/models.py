@@ -1,0 +1,1 @@
+"""Accounts: the user model (AUTH_USER_MODEL)."""
