@@ -31,6 +31,9 @@ class NotificationKind(models.TextChoices):
     SUPPLIER_PO = "supplier_po", "Purchase order (to the supplier)"
     SUPPLIER_PO_REMINDER = "supplier_po_reminder", "Purchase order reminder (to the supplier)"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", "Webhook endpoint turned off (staff)"
+    ACCOUNT_VERIFY = "account_verify", "Confirm your email address (account)"
+    ACCOUNT_DELETED = "account_deleted", "Account deleted"
+    CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note"
 
 
 # Marketing-type mail: carries a one-click unsubscribe link and RFC 8058 headers.
