@@ -18,64 +18,149 @@ rather than there being two functions:
   spreadsheets.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_interval
 from django.conf import settings
-from django.utils import timezone
-from django.utils.dateformat import format as format_date
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 # What a missing date or moment is written as (admin columns, staff pages).
 NO_VALUE = "—"
 
-# Currencies written with a symbol before the amount; any other code is written after it.
+# Currencies written with a symbol; any other code is written after the amount.
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 CENTS = Decimal("0.01")
 
+# The CLDR locale each language of settings.LANGUAGES is written in. A language missing here
+# is written in its own CLDR locale (translation.to_locale: "fr" -> "fr").
+BABEL_LOCALES = {"en": "en_GB", "de": "de_DE"}
+
+
+@dataclass(frozen=True)
+class _Style:
+    """How one language writes dates and amounts (built once per language, see `_style`)."""
+
+    locale: Locale
+    day: str  # CLDR date pattern: "1 December 2026"
+    weekday: str  # "Tuesday 1 December 2026"
+    moment: str  # "21 November 2026, 14:05"
+    # A range's first date, when it shares the month and year ("12" of "12–19 March 2026") or only
+    # the year ("28 March" of "28 March – 4 April 2026"); None: CLDR's own interval format.
+    start_in_month: str | None
+    start_in_year: str | None
+    separators: dict[int, str]  # str.translate table: Python's "," and "." to the locale's group and decimal
+    symbol_first: bool  # "€1,234.50" rather than "1.234,50 €"
+    symbol_gap: str  # between the number and a symbol written after it
+
+
+# The two languages the shop ships with, written as their customers expect (and English exactly as
+# before Babel: no comma after the weekday, an en dash without spaces inside one month).
+_PATTERNS = {
+    "en": {
+        "day": "d MMMM y",
+        "weekday": "EEEE d MMMM y",
+        "moment": "d MMMM y, HH:mm",
+        "start_in_month": "d",
+        "start_in_year": "d MMMM",
+    },
+    "de": {
+        "day": "d. MMMM y",
+        "weekday": "EEEE, d. MMMM y",
+        "moment": "d. MMMM y, HH:mm",
+        "start_in_month": "d.",
+        "start_in_year": "d. MMMM",
+    },
+}
+
+
+@lru_cache(maxsize=32)
+def _style(language: str) -> _Style:
+    base = language.split("-")[0]
+    locale = Locale.parse(BABEL_LOCALES.get(base) or translation.to_locale(language))
+    currency = locale.currency_formats["standard"].pattern
+    patterns = _PATTERNS.get(base) or {
+        "day": locale.date_formats["long"].pattern,
+        "weekday": locale.date_formats["full"].pattern,
+        "moment": f"{locale.date_formats['long'].pattern}, {locale.time_formats['short'].pattern}",
+        "start_in_month": None,
+        "start_in_year": None,
+    }
+    symbols = locale.number_symbols.get("latn", locale.number_symbols)
+    return _Style(
+        locale=locale,
+        separators=str.maketrans({",": symbols["group"], ".": symbols["decimal"]}),
+        symbol_first=currency.lstrip("-").startswith("¤"),
+        symbol_gap="\u00a0" if "\u00a0¤" in currency else " ",
+        **patterns,
+    )
+
+
+def _active() -> _Style:
+    return _style(translation.get_language() or settings.LANGUAGE_CODE)
+
 
 def date_in_words(value: date | None, *, weekday: bool = False) -> str:
-    """'1 December 2026'; with `weekday=True` 'Tuesday 1 December 2026'; '—' for no date."""
+    """'1 December 2026'; with `weekday=True` 'Tuesday 1 December 2026'; '—' for no date.
+
+    In German '1. Dezember 2026' and 'Dienstag, 1. Dezember 2026'.
+    """
     if not value:
         return NO_VALUE
-    return format_date(value, "l j F Y" if weekday else "j F Y")
+    style = _active()
+    return babel_format_date(value, style.weekday if weekday else style.day, locale=style.locale)
 
 
 def date_range_in_words(earliest: date | None, latest: date | None) -> str:
-    """'12–19 March 2026'; '28 March – 4 April 2026'; '28 December 2026 – 5 January 2027'.
+    """'12–19 March 2026'; '28 March – 4 April 2026'; '28 December 2026 – 5 January 2027'
+    (German: '12.–19. März 2026', '28. März – 4. April 2026').
 
     One day (or one end missing): 'Thursday 17 December 2026'. '—' for no date at all.
     """
     if not earliest or not latest or earliest >= latest:
         return date_in_words(latest or earliest, weekday=True)
+    style = _active()
+    if style.start_in_month is None:
+        return format_interval(earliest, latest, "yMMMMd", locale=style.locale)
+    end = babel_format_date(latest, style.day, locale=style.locale)
     if (earliest.year, earliest.month) == (latest.year, latest.month):
-        return f"{earliest.day}–{format_date(latest, 'j F Y')}"
-    if earliest.year == latest.year:
-        return f"{format_date(earliest, 'j F')} – {format_date(latest, 'j F Y')}"
-    return f"{format_date(earliest, 'j F Y')} – {format_date(latest, 'j F Y')}"
+        return f"{babel_format_date(earliest, style.start_in_month, locale=style.locale)}–{end}"
+    start = style.start_in_year if earliest.year == latest.year else style.day
+    return f"{babel_format_date(earliest, start, locale=style.locale)} – {end}"
 
 
 def ships_in_words(earliest: date | None, latest: date | None) -> str:
     """A promise in a sentence: 'expected to ship 12–19 March 2026', or for one day 'expected to ship
     by Thursday 17 December 2026'. `latest` is the date we are 90% sure of (docs/dates.md)."""
+    dates = date_range_in_words(earliest, latest)
     if not earliest or not latest or earliest >= latest:
-        return f"expected to ship by {date_range_in_words(earliest, latest)}"
-    return f"expected to ship {date_range_in_words(earliest, latest)}"
+        return gettext("expected to ship by %(date)s") % {"date": dates}
+    return gettext("expected to ship %(dates)s") % {"dates": dates}
 
 
 def datetime_in_words(value: datetime | None) -> str:
-    """'21 November 2026, 14:05' in the shop's time zone; '—' for no moment."""
+    """'21 November 2026, 14:05' in the shop's time zone ('21. November 2026, 14:05'); '—' for no moment."""
     if not value:
         return NO_VALUE
-    return format_date(timezone.localtime(value), "j F Y, H:i")
+    style = _active()
+    return babel_format_datetime(timezone.localtime(value), style.moment, locale=style.locale)
 
 
 def money(value, currency: str | None = None, *, plain: bool = False) -> str:
-    """An amount in `currency` (settings.SHOP_CURRENCY unless given), rounded to the cent.
+    """An amount in `currency` (settings.SHOP_CURRENCY unless given), rounded to the cent, written
+    the active language's way.
 
-    19.9 -> '€19.90', 1234.5 -> '€1,234.50', 19.9 SEK -> '19.90 SEK' (no symbol known: the code
-    after the amount). With `plain=True`: '1234.50 EUR' whatever the currency (no symbol, no
-    thousands separator). '' for an empty or non-numeric value.
+    English: 19.9 -> '€19.90', 1234.5 -> '€1,234.50', 19.9 SEK -> '19.90 SEK' (no symbol known:
+    the code after the amount). German: '1.234,50\u00a0€' (a no-break space, as CLDR writes it),
+    '19,90\u00a0SEK'. With `plain=True`: '1234.50 EUR' in every language (no symbol, no thousands
+    separator: the staff form). '' for an empty or non-numeric value.
     """
     if value is None or value == "":
         return ""
@@ -87,14 +172,19 @@ def money(value, currency: str | None = None, *, plain: bool = False) -> str:
     sign = "-" if amount < 0 else ""
     if plain:
         return f"{sign}{abs(amount):.2f} {code}"
-    number = f"{abs(amount):,.2f}"
+    style = _active()
+    number = f"{abs(amount):,.2f}".translate(style.separators)  # Babel's NumberPattern.apply: 4x slower
     symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"
+    if symbol and style.symbol_first:
+        return f"{sign}{symbol}{number}"
+    return (
+        f"{sign}{number}{style.symbol_gap}{symbol}" if symbol else f"{sign}{number}{style.symbol_gap}{code}"
+    )
 
 
 def units(n: int) -> str:
     """'1 unit', '5 units', '-1 unit'."""
-    return f"{n} unit" if abs(n) == 1 else f"{n} units"
+    return ngettext("%(count)s unit", "%(count)s units", abs(n)) % {"count": n}
 
 
 def signed(n: int) -> str:
@@ -105,5 +195,5 @@ def signed(n: int) -> str:
 def age_in_words(days: int) -> str:
     """How long something has waited, in whole days: 'today', '1 day', '12 days'."""
     if days <= 0:
-        return "today"
-    return "1 day" if days == 1 else f"{days} days"
+        return gettext("today")
+    return ngettext("%(count)s day", "%(count)s days", days) % {"count": days}

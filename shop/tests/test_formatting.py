@@ -4,8 +4,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
-from shop.formatting import date_in_words, datetime_in_words, money, units
+from shop.formatting import date_in_words, date_range_in_words, datetime_in_words, money, units
 from shop.templatetags import shop_tags
 
 
@@ -61,3 +62,90 @@ def test_the_money_filter_is_the_one_money():
 )
 def test_units(n, expected):
     assert units(n) == expected
+
+
+# --- per language (docs/i18n.md): English exactly as before Babel, German as German customers write it
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", ["€1,234.56", "-€3.46", "$0.50", "£1,000,000.00", "19.90 SEK"]),
+        ("de", ["1.234,56\u00a0€", "-3,46\u00a0€", "0,50\u00a0$", "1.000.000,00\u00a0£", "19,90\u00a0SEK"]),
+    ],
+)
+def test_money_per_language(language, expected):
+    values = [("1234.56", "EUR"), ("-3.456", "EUR"), ("0.5", "USD"), ("1000000", "GBP"), ("19.9", "SEK")]
+
+    with translation.override(language):
+        assert [money(Decimal(v), c) for v, c in values] == expected
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_plain_money_is_the_same_in_every_language(language):
+    with translation.override(language):
+        assert money(Decimal("1234.5"), "EUR", plain=True) == "1234.50 EUR"
+
+
+@pytest.mark.parametrize(
+    ("language", "day", "with_weekday", "moment"),
+    [
+        ("en", "1 December 2026", "Tuesday 1 December 2026", "21 November 2026, 14:05"),
+        ("de", "1. Dezember 2026", "Dienstag, 1. Dezember 2026", "21. November 2026, 14:05"),
+    ],
+)
+def test_dates_per_language(settings, language, day, with_weekday, moment):
+    settings.TIME_ZONE = "Europe/Berlin"
+
+    with translation.override(language):
+        assert date_in_words(date(2026, 12, 1)) == day
+        assert date_in_words(date(2026, 12, 1), weekday=True) == with_weekday
+        assert datetime_in_words(datetime(2026, 11, 21, 13, 5, tzinfo=UTC)) == moment
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            [
+                "12–19 March 2026",
+                "28 March – 4 April 2026",
+                "28 December 2026 – 5 January 2027",
+                "Thursday 17 December 2026",
+            ],
+        ),
+        (
+            "de",
+            [
+                "12.–19. März 2026",
+                "28. März – 4. April 2026",
+                "28. Dezember 2026 – 5. Januar 2027",
+                "Donnerstag, 17. Dezember 2026",
+            ],
+        ),
+    ],
+)
+def test_date_ranges_per_language(language, expected):
+    ranges = [
+        (date(2026, 3, 12), date(2026, 3, 19)),
+        (date(2026, 3, 28), date(2026, 4, 4)),
+        (date(2026, 12, 28), date(2027, 1, 5)),
+        (date(2026, 12, 17), date(2026, 12, 17)),
+    ]
+
+    with translation.override(language):
+        assert [date_range_in_words(a, b) for a, b in ranges] == expected
+
+
+def test_a_language_without_patterns_of_its_own_is_written_the_cldr_way():
+    with translation.override("fr"):
+        assert money(Decimal("1234.5"), "EUR") == "1\u202f234,50\u00a0€"
+        assert date_in_words(date(2026, 12, 1)) == "1 décembre 2026"
+        assert date_range_in_words(date(2026, 3, 12), date(2026, 3, 19)) == "12–19 mars 2026"
+
+
+def test_english_is_written_the_same_under_the_old_language_code():
+    with translation.override("en-gb"):
+        assert money(Decimal("1234.56"), "EUR") == "€1,234.56"
+        assert date_in_words(date(2026, 12, 1), weekday=True) == "Tuesday 1 December 2026"
