@@ -16,6 +16,10 @@ recipient's address and unsubscribe link, so the templates are rendered once
 with markers in their place and each email fills them in. Over plain SMTP the
 group's MIME message is composed once too, and each email is that message
 with its own headers and values (see `EmailBatch.smtp_payload`).
+
+Files ride along through a second registry (`register_attachments`): the app
+that owns them (invoices: the invoice PDF on the shipment email) registers a
+function per kind, called where each message is built.
 """
 
 import re
@@ -113,6 +117,25 @@ def register_builder(
         SHARED_CONTEXT_KEYS[kind] = shared_by
 
 
+# kind -> functions returning files to attach: fn(notification) -> [(filename, bytes, mimetype)].
+# Registered by the app that owns the files, from its AppConfig.ready() (invoices.apps: the invoice
+# PDF on the shipment email), so this module imports nothing of theirs. A function returns [] when it
+# has nothing to attach; what it raises fails or retries the email like any rendering error.
+ATTACHMENTS: dict[str, list[Callable[[Notification], list[tuple[str, bytes, str]]]]] = {}
+
+
+def register_attachments(kind: str, fn: Callable[[Notification], list[tuple[str, bytes, str]]]) -> None:
+    """Used by the app that owns what is attached, from its AppConfig.ready(); once per function."""
+    functions = ATTACHMENTS.setdefault(kind, [])
+    if fn not in functions:
+        functions.append(fn)
+
+
+def notification_attachments(notification: Notification) -> list[tuple[str, bytes, str]]:
+    """The files every registered function gives this notification, in registration order."""
+    return [item for fn in ATTACHMENTS.get(notification.kind, ()) for item in fn(notification)]
+
+
 def unsubscribe_url(notification: Notification) -> str:
     token = make_unsubscribe_token(notification.recipient)
     return absolute_url(reverse("notifications:unsubscribe", kwargs={"token": token}))
@@ -206,6 +229,8 @@ def _message(notification: Notification, subject: str, text: str, html: str, hea
         },
     )
     message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in notification_attachments(notification):
+        message.attach(filename, content, mimetype)
     return message
 
 
@@ -401,8 +426,10 @@ class EmailBatch:
         but for the MIME boundary and the order of the headers: the group's
         message composed once by Django, with this email's headers added and its
         values filled in. Only plain ASCII addresses and links qualify; others,
-        and kinds rendered one by one, return None.
+        kinds rendered one by one and kinds with attachments return None.
         """
+        if ATTACHMENTS.get(notification.kind):
+            return None  # files of its own: Django builds the message (`self.message`)
         group = self._group(notification)
         recipient = notification.recipient
         if group is None or not plain_address(recipient) or "==" in recipient:
