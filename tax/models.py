@@ -30,7 +30,9 @@ class TaxRate(models.Model):
         ordering = ["country", "tax_class", "-valid_from"]
         verbose_name = "VAT rate"
         constraints = [
-            models.UniqueConstraint(fields=["country", "tax_class", "valid_from"], name="taxrate_one_per_start"),
+            models.UniqueConstraint(
+                fields=["country", "tax_class", "valid_from"], name="taxrate_one_per_start"
+            ),
             models.CheckConstraint(
                 condition=Q(rate__gte=Decimal("0"), rate__lt=Decimal("100")), name="taxrate_rate_0_to_100"
             ),

@@ -5,28 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='TaxRate',
+            name="TaxRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('country', models.CharField(help_text='ISO 3166 country code, e.g. DE.', max_length=2)),
-                ('tax_class', models.CharField(choices=[('standard', 'Standard rate'), ('reduced', 'Reduced rate'), ('zero', 'Zero rate')], max_length=10)),
-                ('rate', models.DecimalField(decimal_places=2, help_text='Percent, e.g. 19.00.', max_digits=5)),
-                ('valid_from', models.DateField()),
-                ('valid_until', models.DateField(blank=True, help_text='Last day it applies; empty: no end yet.', null=True)),
-                ('note', models.CharField(blank=True, max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("country", models.CharField(help_text="ISO 3166 country code, e.g. DE.", max_length=2)),
+                (
+                    "tax_class",
+                    models.CharField(
+                        choices=[
+                            ("standard", "Standard rate"),
+                            ("reduced", "Reduced rate"),
+                            ("zero", "Zero rate"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "rate",
+                    models.DecimalField(decimal_places=2, help_text="Percent, e.g. 19.00.", max_digits=5),
+                ),
+                ("valid_from", models.DateField()),
+                (
+                    "valid_until",
+                    models.DateField(
+                        blank=True, help_text="Last day it applies; empty: no end yet.", null=True
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'verbose_name': 'VAT rate',
-                'ordering': ['country', 'tax_class', '-valid_from'],
-                'constraints': [models.UniqueConstraint(fields=('country', 'tax_class', 'valid_from'), name='taxrate_one_per_start'), models.CheckConstraint(condition=models.Q(('rate__gte', Decimal('0')), ('rate__lt', Decimal('100'))), name='taxrate_rate_0_to_100'), models.CheckConstraint(condition=models.Q(('valid_until__isnull', True), ('valid_until__gte', models.F('valid_from')), _connector='OR'), name='taxrate_ends_after_start')],
+                "verbose_name": "VAT rate",
+                "ordering": ["country", "tax_class", "-valid_from"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("country", "tax_class", "valid_from"), name="taxrate_one_per_start"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("rate__gte", Decimal("0")), ("rate__lt", Decimal("100"))),
+                        name="taxrate_rate_0_to_100",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("valid_until__isnull", True),
+                            ("valid_until__gte", models.F("valid_from")),
+                            _connector="OR",
+                        ),
+                        name="taxrate_ends_after_start",
+                    ),
+                ],
             },
         ),
     ]
