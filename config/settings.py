@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "config.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # after sessions, before common: the language from the path
+    "shop.middleware.PreferredLanguageRedirectMiddleware",  # a first German visit to /x/ goes to /de/x/
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -227,6 +229,10 @@ ORDER_QUESTION_RATE_PER_ORDER = env.str("ORDER_QUESTION_RATE_PER_ORDER", default
 
 # --- Auth -------------------------------------------------------------------------
 
+# The login is the email address (accounts.User, docs/accounts.md).
+AUTH_USER_MODEL = "accounts.User"
+# How long a "confirm your email address" link works (accounts.tokens), in hours.
+ACCOUNT_VERIFY_LINK_HOURS = env.int("ACCOUNT_VERIFY_LINK_HOURS", default=72)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -239,7 +245,13 @@ LOGOUT_REDIRECT_URL = "shop:home"
 
 # --- Internationalisation -----------------------------------------------------------
 
-LANGUAGE_CODE = "en-gb"
+# docs/i18n.md. English is the default and has no URL prefix; every other language's customer pages
+# are under /<code>/ (config/urls.py). Admin, API and webhooks stay English.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# config/formats/en: English keeps the British date and number formats it had as "en-gb".
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -266,6 +278,14 @@ SHOP_ADDRESS = env.str(
     "SHOP_ADDRESS", default="Backorder Shop Ltd, 12 Analytical Row, London N1 9GU, United Kingdom"
 )
 SHOP_SUPPORT_HOURS = env.str("SHOP_SUPPORT_HOURS", default="Monday to Friday, 9:00 to 17:00 UK time")
+# The seller on invoices and credit notes (docs/tax.md, "Invoices and credit notes"): the legal name,
+# the address (comma-separated parts, a printed line each) and the VAT identification number. The
+# defaults are a demo's: set the real ones before issuing a real invoice. A document keeps the values
+# it was issued with. Their PDFs are kept under SHOP_DOCUMENTS_ROOT, never served as media.
+SHOP_LEGAL_NAME = env.str("SHOP_LEGAL_NAME", default="Backorder Shop GmbH")
+SHOP_LEGAL_ADDRESS = env.str("SHOP_LEGAL_ADDRESS", default="Musterstraße 1, 10115 Berlin, Germany")
+SHOP_VAT_ID = env.str("SHOP_VAT_ID", default="DE123456789")
+SHOP_DOCUMENTS_ROOT = env.str("SHOP_DOCUMENTS_ROOT", default=str(VAR_DIR / "documents"))
 
 # --- Payments (README "Paying by card") ------------------------------------------------------
 
