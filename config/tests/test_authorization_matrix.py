@@ -463,6 +463,8 @@ OTHER_LISTS = {
     "notifications.restockwave": "403 403 200 403 200",
     "notifications.lowstockstate": "403 403 200 403 200",
     "notifications.emailpreference": "403 403 200 403 200",
+    # VAT rates (docs/tax.md): a wrong rate is wrong money on every order, so superusers only.
+    "tax.taxrate": "403 403 403 403 200",
 }
 ADMIN_ROWS += [Row(f"{label} list", changelist(label), f"A A A {row}") for label, row in OTHER_LISTS.items()]
 ROWS = CUSTOMER_ROWS + ADMIN_ROWS
