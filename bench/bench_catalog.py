@@ -86,7 +86,7 @@ def _pages() -> dict[str, str]:
     assert StockItem.objects.exists()
     search = reverse("shop:search")
     return {
-        "trivial view (/healthz)": reverse("shop:health"),
+        "trivial view (/healthz)": reverse("health"),
         "category listing (page cache)": reverse("shop:category", args=[biggest.slug]),
         "category listing, page 3 by price (cache miss)": reverse("shop:category", args=[biggest.slug])
         + "?sort=price&page=3",

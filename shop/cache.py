@@ -33,6 +33,9 @@ or evicted) is a token too; the next change writes a new one.
 * Changes with no hook, shown within the TTL: bulk `update()`s, edits in a shell, a
   token write lost while Redis was unreachable.
 
+Every rendered entry's key has the active language (the path's: /de/ is German, docs/i18n.md),
+so a German and an English visitor never share a rendered part or a link.
+
 Never cached: anything about one visitor. The view renders the page around the
 cached grid on every request: cart count, messages, sign-in state, CSRF token.
 """
@@ -127,7 +130,8 @@ def availability_changed(*, variant_ids: Iterable[int]) -> None:
 
 
 def _nav_key() -> str:
-    return _key("nav")
+    # Per language: the categories' URLs carry its prefix (/de/c/...).
+    return _key("nav", translation.get_language())
 
 
 def _nav_from(values: dict, catalog: int | None) -> list[Category] | None:

@@ -26,3 +26,13 @@ def password_reset_request(*, email: str) -> None:
     in the database). The worker's task listens to `password_reset_requested` (shop.apps).
     """
     password_reset_requested.send(email=email)
+
+
+def user_language_set(*, user, language: str) -> None:
+    """Remember a signed-in customer's language (User.language: their emails are written in it).
+
+    A user model without the field (before accounts.User) keeps nothing.
+    """
+    model = user._meta.model  # the request's user is a lazy object
+    if any(field.name == "language" for field in model._meta.concrete_fields):
+        model.objects.filter(pk=user.pk).update(language=language)

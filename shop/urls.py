@@ -5,7 +5,6 @@ from . import views
 app_name = "shop"
 
 urlpatterns = [
-    path("healthz", views.health, name="health"),
     path("", views.home, name="home"),
     path("c/<slug:slug>/", views.category_detail, name="category"),
     path("p/<slug:slug>/", views.product_detail, name="product"),

@@ -4,6 +4,8 @@ Views only read request parameters, call selectors and render; what is visible
 to a customer is decided in `shop.selectors`.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -15,8 +17,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 from django_ratelimit.core import get_usage
 
 from orders.views import cart_merge_at_login, session_cart_id
@@ -34,7 +38,7 @@ from .selectors import (
     product_search,
     product_structured_data,
 )
-from .services import password_reset_request
+from .services import password_reset_request, user_language_set
 
 HOME_PRODUCT_LIMIT = 8
 
@@ -329,3 +333,18 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok", "database": "ok", "worker_last_seen": beat.seen_at.isoformat() if beat else None}
     )
+
+
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """The navbar's language switcher (POST `language`, `next`): Django's `set_language` (the cookie,
+    and a redirect to `next` in the chosen language), and for a signed-in customer User.language."""
+    # `next` is resolved in its own language (Django's translate_url resolves in the active one, and
+    # this URL has no prefix: English), then reversed in the chosen one.
+    next_path = urlsplit(request.POST.get("next", "")).path
+    with translation.override(translation.get_language_from_path(next_path) or settings.LANGUAGE_CODE):
+        response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        user_language_set(user=request.user, language=language)
+    return response

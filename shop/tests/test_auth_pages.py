@@ -205,4 +205,4 @@ def test_anonymous_auth_pages_render(client, name):
     response = client.get(reverse(name))
 
     assert response.status_code == 200
-    assert b'<html lang="en-gb">' in response.content
+    assert b'<html lang="en">' in response.content

@@ -371,7 +371,7 @@ def test_500_template_renders_without_context_or_database(django_assert_num_quer
 
 
 def test_health(client):
-    response = client.get(reverse("shop:health"))
+    response = client.get(reverse("health"))
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "worker_last_seen": None}
@@ -382,6 +382,6 @@ def test_health_reports_last_worker(client):
 
     WorkerHeartbeat.objects.create(worker="w1", seen_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
 
-    response = client.get(reverse("shop:health"))
+    response = client.get(reverse("health"))
 
     assert response.json()["worker_last_seen"] == "2026-01-02T03:04:05+00:00"
