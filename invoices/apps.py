@@ -8,3 +8,23 @@ class InvoicesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "invoices"
     verbose_name = "Invoices and credit notes"
+
+    def ready(self) -> None:
+        # Imported here, once the apps are loaded, as Django asks of AppConfig.ready().
+        from orders import events as order_events
+
+        from . import receivers
+
+        # A document in the transaction of the change it documents (invoices.receivers).
+        order_events.order_shipped.connect(receivers.order_shipped)
+        order_events.payment_captured.connect(receivers.payment_captured)
+        order_events.payment_refunded.connect(receivers.payment_refunded)
+
+        from . import emails, tasks
+        from .events import document_issued
+
+        # An issued document's PDF is rendered after commit; a credit note gets its own email (an
+        # outbox row in the same transaction). Emails carry the PDFs (invoices.emails).
+        document_issued.connect(tasks.document_pdf_enqueue)
+        document_issued.connect(emails.credit_note_email_create)
+        emails.register()

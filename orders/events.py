@@ -7,8 +7,10 @@
 | `queue_reordered(variant_ids, cause)` | staff priority changed the order of a queue | the delay check task (orders.apps) |
 | `order_placed(order_id)` | checkout, at the end of the order's transaction (lines, stock and events written) | `backorder.created` and `variant.availability_changed` webhook events (webhooks.apps) |
 | `backorders_served(takes)` | each batch of the allocation pass, in the batch's transaction: `takes` is {line id: units allocated}, what the batch's statement returned | `backorder.allocated` and `variant.availability_changed` webhook events (webhooks.apps) |
-| `order_shipped(order_id, shipment_id)` | a shipment, after its lines, capture and timeline event | `order.shipped` webhook events (webhooks.apps) |
+| `order_shipped(order_id, shipment_id)` | a shipment, after its lines, capture and timeline event | `order.shipped` webhook events (webhooks.apps); the shipment's invoice (invoices.apps) |
 | `order_units_cancelled(order_id, order_event_id)` | a cancellation of waiting units (staff, the customer, a delay email's link, a missed need-by date), after its "cancelled" timeline event, which lists the units | `order.cancelled` webhook events (webhooks.apps) |
+| `payment_captured(order_id, amount)` | money captured before anything ships, in the capture's transaction: checkout under *pay now* or *a deposit* (after the order's lines), a card charge Stripe reports as paid (the payment link, a Stripe event) | a prepayment invoice (invoices.apps) |
+| `payment_refunded(order_id, amount, cancelled)` | a refund recorded on the payment (`cards.card_settle`, `charges._payment_void`, a refund made in Stripe's dashboard), in its transaction: `cancelled` is {line id: units} when a cancellation caused it, else None | a credit note (invoices.apps) |
 | `backorder_dates_told(order_id, order_event_id)` | a delay email, after the lines' promised dates and its "delayed" timeline event (old and new dates per line) | `backorder.date_changed` webhook events (webhooks.apps) |
 
 Sent inside the change's transaction like inventory's hooks (only `queue_served` is sent outside one).
@@ -24,3 +26,5 @@ backorders_served = Hook("orders.backorders_served")
 order_shipped = Hook("orders.order_shipped")
 order_units_cancelled = Hook("orders.order_units_cancelled")
 backorder_dates_told = Hook("orders.backorder_dates_told")
+payment_captured = Hook("orders.payment_captured")
+payment_refunded = Hook("orders.payment_refunded")

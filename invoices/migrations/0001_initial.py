@@ -8,59 +8,219 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('orders', '0012_order_tax_and_language'),
+        ("orders", "0012_order_tax_and_language"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DocumentSequence',
+            name="DocumentSequence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('series', models.CharField(choices=[('invoice', 'Invoices'), ('credit_note', 'Credit notes')], max_length=12)),
-                ('year', models.PositiveSmallIntegerField()),
-                ('last', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "series",
+                    models.CharField(
+                        choices=[("invoice", "Invoices"), ("credit_note", "Credit notes")], max_length=12
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField()),
+                ("last", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['series', 'year'],
-                'constraints': [models.UniqueConstraint(fields=('series', 'year'), name='documentsequence_one_per_year')],
+                "ordering": ["series", "year"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("series", "year"), name="documentsequence_one_per_year")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('invoice', 'Invoice'), ('prepayment', 'Prepayment invoice'), ('credit_note', 'Credit note')], max_length=12)),
-                ('series', models.CharField(choices=[('invoice', 'Invoices'), ('credit_note', 'Credit notes')], max_length=12)),
-                ('number', models.CharField(max_length=20)),
-                ('year', models.PositiveSmallIntegerField()),
-                ('sequence', models.PositiveIntegerField()),
-                ('issued_at', models.DateTimeField()),
-                ('tax_point', models.DateField(help_text='The date of the supply or of the payment: it picks the VAT rate.')),
-                ('language', models.CharField(blank=True, max_length=10)),
-                ('currency', models.CharField(max_length=3)),
-                ('seller', models.JSONField(help_text='{"name", "address": [lines], "vat_id"}')),
-                ('buyer', models.JSONField(help_text='{"name", "company", "address": [lines], "country", "vat_number", "email"}')),
-                ('reverse_charge', models.BooleanField(default=False)),
-                ('lines', models.JSONField(help_text='[{"description", "sku", "quantity", "unit_gross", "gross", "rate", "tax_class"}]; shipping is a line (sku empty).')),
-                ('totals', models.JSONField(help_text='Per rate: [{"rate", "net", "vat", "gross"}] (strings, 2 places).')),
-                ('total_gross', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('prepayment_deducted', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=12)),
-                ('amount_payable', models.DecimalField(decimal_places=2, help_text='An invoice: total less the prepayment deducted. A credit note: the amount refunded.', max_digits=12)),
-                ('notes', models.JSONField(blank=True, default=list, help_text='Printed notes, e.g. the reverse-charge wording.')),
-                ('pdf', models.FileField(blank=True, max_length=200, null=True, storage=invoices.models.documents_storage, upload_to='%Y/')),
-                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='orders.order')),
-                ('refers_to', models.ForeignKey(blank=True, help_text='A credit note: the invoice it corrects. An invoice: the prepayment invoice it deducts.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referred_by', to='invoices.document')),
-                ('shipment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='orders.shipment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("invoice", "Invoice"),
+                            ("prepayment", "Prepayment invoice"),
+                            ("credit_note", "Credit note"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "series",
+                    models.CharField(
+                        choices=[("invoice", "Invoices"), ("credit_note", "Credit notes")], max_length=12
+                    ),
+                ),
+                ("number", models.CharField(max_length=20)),
+                ("year", models.PositiveSmallIntegerField()),
+                ("sequence", models.PositiveIntegerField()),
+                ("issued_at", models.DateTimeField()),
+                (
+                    "tax_point",
+                    models.DateField(
+                        help_text="The date of the supply or of the payment: it picks the VAT rate."
+                    ),
+                ),
+                ("language", models.CharField(blank=True, max_length=10)),
+                ("currency", models.CharField(max_length=3)),
+                ("seller", models.JSONField(help_text='{"name", "address": [lines], "vat_id"}')),
+                (
+                    "buyer",
+                    models.JSONField(
+                        help_text='{"name", "company", "address": [lines], "country", "vat_number", "email"}'
+                    ),
+                ),
+                ("reverse_charge", models.BooleanField(default=False)),
+                (
+                    "lines",
+                    models.JSONField(
+                        help_text='[{"description", "sku", "quantity", "unit_gross", "gross", "rate", "tax_class"}]; shipping is a line (sku empty).'
+                    ),
+                ),
+                (
+                    "totals",
+                    models.JSONField(
+                        help_text='Per rate: [{"rate", "net", "vat", "gross"}] (strings, 2 places).'
+                    ),
+                ),
+                ("total_gross", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "prepayment_deducted",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=12),
+                ),
+                (
+                    "amount_payable",
+                    models.DecimalField(
+                        decimal_places=2,
+                        help_text="An invoice: total less the prepayment deducted. A credit note: the amount refunded.",
+                        max_digits=12,
+                    ),
+                ),
+                (
+                    "notes",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Printed notes, e.g. the reverse-charge wording."
+                    ),
+                ),
+                (
+                    "pdf",
+                    models.FileField(
+                        blank=True,
+                        max_length=200,
+                        null=True,
+                        storage=invoices.models.documents_storage,
+                        upload_to="%Y/",
+                    ),
+                ),
+                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="documents",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "refers_to",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="A credit note: the invoice it corrects. An invoice: the prepayment invoice it deducts.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referred_by",
+                        to="invoices.document",
+                    ),
+                ),
+                (
+                    "shipment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="documents",
+                        to="orders.shipment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issued_at', '-pk'],
-                'indexes': [models.Index(fields=['order', 'kind'], name='document_order_kind')],
-                'constraints': [models.UniqueConstraint(fields=('number',), name='document_number_unique'), models.UniqueConstraint(fields=('series', 'year', 'sequence'), name='document_sequence_unique'), models.UniqueConstraint(condition=models.Q(('kind', 'invoice')), fields=('shipment',), name='document_one_invoice_per_shipment'), models.CheckConstraint(condition=models.Q(('sequence__gt', 0)), name='document_sequence_positive'), models.CheckConstraint(condition=models.Q(('amount_payable__gte', 0), ('prepayment_deducted__gte', 0), ('total_gross__gte', 0)), name='document_amounts_not_negative'), models.CheckConstraint(condition=models.Q(('amount_payable', django.db.models.expressions.CombinedExpression(models.F('total_gross'), '-', models.F('prepayment_deducted')))), name='document_payable_is_total_less_prepayment'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'invoice'), ('series', 'invoice'), ('shipment__isnull', False)), models.Q(('kind', 'prepayment'), ('series', 'invoice'), ('prepayment_deducted', 0), ('shipment__isnull', True)), models.Q(('kind', 'credit_note'), ('series', 'credit_note'), ('prepayment_deducted', 0), ('shipment__isnull', True)), _connector='OR'), name='document_kind_fits'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'prepayment'), _negated=True), ('refers_to__isnull', True), _connector='OR'), name='document_prepayment_refers_to_nothing')],
+                "ordering": ["-issued_at", "-pk"],
+                "indexes": [models.Index(fields=["order", "kind"], name="document_order_kind")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("number",), name="document_number_unique"),
+                    models.UniqueConstraint(
+                        fields=("series", "year", "sequence"), name="document_sequence_unique"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("kind", "invoice")),
+                        fields=("shipment",),
+                        name="document_one_invoice_per_shipment",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("sequence__gt", 0)), name="document_sequence_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("amount_payable__gte", 0),
+                            ("prepayment_deducted__gte", 0),
+                            ("total_gross__gte", 0),
+                        ),
+                        name="document_amounts_not_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "amount_payable",
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("total_gross"), "-", models.F("prepayment_deducted")
+                                ),
+                            )
+                        ),
+                        name="document_payable_is_total_less_prepayment",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "invoice"), ("series", "invoice"), ("shipment__isnull", False)),
+                            models.Q(
+                                ("kind", "prepayment"),
+                                ("series", "invoice"),
+                                ("prepayment_deducted", 0),
+                                ("shipment__isnull", True),
+                            ),
+                            models.Q(
+                                ("kind", "credit_note"),
+                                ("series", "credit_note"),
+                                ("prepayment_deducted", 0),
+                                ("shipment__isnull", True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="document_kind_fits",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "prepayment"), _negated=True),
+                            ("refers_to__isnull", True),
+                            _connector="OR",
+                        ),
+                        name="document_prepayment_refers_to_nothing",
+                    ),
+                ],
             },
         ),
     ]

@@ -87,12 +87,15 @@ def _remind(charge_id: int) -> bool:
         return False
     charge.reminded_at = timezone.now()
     charge.save(update_fields=["reminded_at", "updated_at"])
-    order_id, email = Order.objects.filter(payment__pk=charge.payment_id).values_list("pk", "email").get()
+    order_id, email, language = (
+        Order.objects.filter(payment__pk=charge.payment_id).values_list("pk", "email", "language").get()
+    )
     notification_create(
         kind=NotificationKind.CARD_PAYMENT_REMINDER,
         recipient=email,
         dedupe_key=f"card-payment-reminder:{charge.pk}",
         context={"order_id": order_id, "charge_id": charge.pk},
+        language=language,
     )
     return True
 
@@ -140,7 +143,9 @@ def _expire(charge_id: int) -> bool:
     if payment.gateway == CARD:
         # What the payment holds beyond the open units' need is let go (the delivery's share when
         # nothing is left to ship); the failed charge itself held nothing.
-        settled = card_settle(order=order, payment=payment, lines=lines, user_id=None)
+        settled = card_settle(
+            order=order, payment=payment, lines=lines, user_id=None, cancelled={line.pk: units}
+        )
         released = MoneyReleased(
             gateway=CARD,
             currency=order.currency,
@@ -153,6 +158,7 @@ def _expire(charge_id: int) -> bool:
         kind=NotificationKind.CARD_PAYMENT_RELEASED,
         recipient=order.email,
         dedupe_key=f"card-payment-released:{charge.pk}",
+        language=order.language,
         context={"order_id": order.pk, "charge_id": charge.pk, "units": units, **released.as_data()},
     )
     logger.info(

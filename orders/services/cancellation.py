@@ -130,7 +130,9 @@ def _order_cancel_backordered(
     if all(line.quantity_shipped == 0 for line in lines) and order.status == "cancelled":
         amount += order.shipping_cost  # nothing will ever ship: the shipping charge goes back too
     order.save(update_fields=["status"])
-    released = _money_release(order=order, amount=amount, user_id=user_id)
+    released = _money_release(
+        order=order, amount=amount, user_id=user_id, cancelled={line.pk: qty for line, qty in cancelled}
+    )
     who = "by staff" if by_staff else "at the customer's request"
     cancelled_event = OrderEvent.objects.create(
         order=order,
@@ -154,6 +156,7 @@ def _order_cancel_backordered(
         kind=NotificationKind.ORDER_CANCELLED,
         recipient=order.email,
         dedupe_key=f"order-cancelled:{order.pk}:{event_count}",
+        language=order.language,
         context={
             "order_id": order.pk,
             "lines": {str(line.pk): qty for line, qty in cancelled},
@@ -164,14 +167,16 @@ def _order_cancel_backordered(
     return CancelOutcome(quantities={line.pk: qty for line, qty in cancelled}, released=released)
 
 
-def _money_release(*, order: Order, amount: Decimal, user_id: int | None) -> MoneyReleased:
+def _money_release(
+    *, order: Order, amount: Decimal, user_id: int | None, cancelled: dict[int, int] | None = None
+) -> MoneyReleased:
     """Release `amount` of the order's payment (`_payment_void`: voided from what is reserved, the
     rest refunded from what was charged) and say how, from the payment's numbers before and after.
     The payment is locked first (after the lines: the lock order), so nothing else moves them."""
     payment = payment_lock(order.payment.pk)
     if payment.gateway == CARD:
         lines = list(order.lines.all())  # locked by the caller (order_lines_of_order_lock)
-        result = card_settle(order=order, payment=payment, lines=lines, user_id=user_id)
+        result = card_settle(order=order, payment=payment, lines=lines, user_id=user_id, cancelled=cancelled)
         return MoneyReleased(
             gateway=payment.gateway,
             currency=order.currency,
@@ -180,7 +185,7 @@ def _money_release(*, order: Order, amount: Decimal, user_id: int | None) -> Mon
             unreleased=result.unreleased,
         )
     voided, refunded = payment.amount_voided, payment.amount_refunded
-    requested = _payment_void(payment_id=payment.pk, amount=amount, user_id=user_id)
+    requested = _payment_void(payment_id=payment.pk, amount=amount, user_id=user_id, cancelled=cancelled)
     payment.refresh_from_db(fields=["amount_voided", "amount_refunded"])
     voided = payment.amount_voided - voided
     refunded = payment.amount_refunded - refunded

@@ -28,7 +28,7 @@ from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 
 from .. import stripe_api
-from ..events import card_charges_created
+from ..events import card_charges_created, payment_captured
 from ..locks import card_charge_lock, payment_lock
 from ..models import (
     CardCharge,
@@ -170,6 +170,9 @@ def card_charge_authorized(
     payment.status = _payment_status(payment)
     payment.save()
     _transaction(payment, TransactionKind.AUTHORIZE, charge.amount, True, intent.id, message)
+    if charge.amount_captured:
+        # Charged at once (not a hold): paid before it ships (a prepayment invoice, invoices.apps).
+        payment_captured.send(order_id=payment.order_id, amount=charge.amount_captured)
 
 
 def _failed(charge, payment, *, code, message, intent_id, status="failed") -> str:
@@ -199,6 +202,7 @@ def _failed(charge, payment, *, code, message, intent_id, status="failed") -> st
         kind=NotificationKind.CARD_PAYMENT_NEEDED,
         recipient=order.email,
         dedupe_key=f"card-payment-needed:{charge.pk}",
+        language=order.language,
         context={"order_id": order.pk, "charge_id": charge.pk},
     )
     return status

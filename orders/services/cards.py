@@ -31,6 +31,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from .. import stripe_api
+from ..events import payment_refunded
 from ..locks import card_charges_lock
 from ..models import (
     CardCharge,
@@ -242,10 +243,16 @@ class CardRelease:
 
 
 def card_settle(
-    *, order: Order, payment: Payment, lines: list[OrderLine], user_id: int | None
+    *,
+    order: Order,
+    payment: Payment,
+    lines: list[OrderLine],
+    user_id: int | None,
+    cancelled: dict[int, int] | None = None,
 ) -> CardRelease:
     """Give back what the payment holds beyond what the order's open units need. The caller holds
-    the order's lines and payment locks; the charges are locked here."""
+    the order's lines and payment locks; the charges are locked here. `cancelled` ({line id:
+    units}): the cancellation that caused it, told with the refund (`payment_refunded`)."""
     charges = card_charges_lock(payment.pk)
     open_total = sum((c.amount_open for c in charges), ZERO)
     excess = open_total + _credit(payment) - card_needed(order, lines, payment.plan, payment.deposit_percent)
@@ -290,6 +297,8 @@ def card_settle(
         refunded += part
     payment.status = _payment_status(payment)
     payment.save()
+    if refunded:
+        payment_refunded.send(order_id=order.pk, amount=refunded, cancelled=cancelled)
     return CardRelease(released=released, refunded=refunded, unreleased=unreleased)
 
 

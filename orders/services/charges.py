@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from ..events import payment_refunded
 from ..locks import payment_lock
 from ..models import (
     Payment,
@@ -52,8 +53,16 @@ def _record_transaction(payment: Payment, kind: str, amount: Decimal, result, *,
 
 
 @transaction.atomic
-def _payment_void(*, payment_id: int, amount: Decimal, note: str = "", user_id: int | None = None) -> Decimal:
-    """Release `amount` of the authorization; refund whatever part of it was already captured."""
+def _payment_void(
+    *,
+    payment_id: int,
+    amount: Decimal,
+    note: str = "",
+    user_id: int | None = None,
+    cancelled: dict[int, int] | None = None,
+) -> Decimal:
+    """Release `amount` of the authorization; refund whatever part of it was already captured.
+    `cancelled` ({line id: units}): the cancellation that caused it, told with a refund."""
     payment = payment_lock(payment_id)
     gateway = gateway_get(payment.gateway)
     to_void = min(amount, payment.amount_open)
@@ -68,6 +77,7 @@ def _payment_void(*, payment_id: int, amount: Decimal, note: str = "", user_id: 
         _record_transaction(payment, TransactionKind.REFUND, to_refund, result, user_id=user_id)
         if result.success:
             payment.amount_refunded += to_refund
+            payment_refunded.send(order_id=payment.order_id, amount=to_refund, cancelled=cancelled)
     payment.status = _payment_status(payment)
     payment.save()
     return to_void + to_refund

@@ -21,8 +21,9 @@ from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 from notifications.services.subscriptions import back_in_stock_close_for_buyer
 from shop.formatting import date_range_in_words
+from tax.rules import vat_number_check
 
-from ..events import order_placed
+from ..events import order_placed, payment_captured
 from ..lifecycle import Move, line_apply, order_status
 from ..locks import order_lines_of_order_lock, payment_lock
 from ..models import (
@@ -36,7 +37,7 @@ from ..models import (
     TransactionKind,
 )
 from ..payments import gateway_get
-from ..selectors.quote import Quote, order_quote, shipping_options
+from ..selectors.quote import Quote, TaxDestination, order_quote, shipping_options
 from .cards import (
     CARD,
     CardAuth,
@@ -93,6 +94,9 @@ def order_place(
     user_id: int | None = None,
     cart_id: int | None = None,
     need_by: NeedBy | None = None,
+    language: str = "",
+    company_name: str = "",
+    vat_number: str = "",
 ) -> PlaceResult:
     """Place an order: re-read prices and stock, authorize payment, allocate, backorder the rest.
 
@@ -103,6 +107,9 @@ def order_place(
     oversell or overfill the backorder limit. `cart_id`: the cart the items come
     from; its lines are removed in the transaction that creates the order. `need_by`: the date the
     customer needs the waiting items by and what to do if we cannot make it (`need_by_check`).
+    `company_name`, `vat_number`: a business buyer's (docs/tax.md); the quote prices every line for the
+    address's country and this number (VAT of the destination, reverse charge or export), and each
+    line keeps its tax class and the rate charged.
 
     Availability is read once, for the quote (before the payment is authorized);
     under the variant locks only the numbers a concurrent checkout can change are
@@ -123,7 +130,11 @@ def order_place(
         merged[variant_id] = merged.get(variant_id, 0) + quantity
     items = sorted(merged.items())
 
-    quote = order_quote(items=items, shipping_method=shipping_method)
+    vat_ok, vat_message = vat_number_check(vat_number) if vat_number else (True, "")
+    if not vat_ok:
+        raise CheckoutError(vat_message)
+    destination = TaxDestination(country=address.get("country", ""), vat_number=vat_number)
+    quote = order_quote(items=items, shipping_method=shipping_method, destination=destination)
     if quote.problems:
         raise CheckoutError(" ".join(quote.problems))
     if quote.has_backorders and not accept_backorder_terms:
@@ -181,6 +192,8 @@ def order_place(
                     auth=auth,
                     cart_id=cart_id,
                     need_by=need_by,
+                    language=language,
+                    company_name=company_name,
                 )
                 break
             except IntegrityError:
@@ -256,6 +269,8 @@ def _order_lines(order: Order, quote: Quote, plans: list[PlannedLine]) -> list[O
             promised_date=plan.expected_date,
             promised_on=timezone.localdate() if plan.backorder else None,
             quantity_backordered_at_placement=plan.backorder,
+            tax_class=q.tax_class,
+            tax_rate=q.tax_rate,
         )
         line_apply(line, Move())  # derive the status from the quantities
         lines.append(line)
@@ -290,6 +305,8 @@ def _order_create(
     auth,
     cart_id,
     need_by=None,
+    language="",
+    company_name="",
 ) -> Order:
     """One transaction, in two parts. First everything that does not depend on the stock numbers,
     with no lock taken: the order (its totals as quoted), the payment, the emptied cart, the
@@ -319,7 +336,12 @@ def _order_create(
         country=address.get("country", ""),
         shipping_method=option.label,
         currency=settings.SHOP_CURRENCY,
-        shipping_cost=option.cost,
+        shipping_cost=quote.shipping_cost,  # as quoted for the destination (docs/tax.md)
+        company_name=company_name.strip()[:200],
+        vat_number=quote.vat_number,
+        reverse_charge=quote.reverse_charge,
+        # The checkout page's language (request.LANGUAGE_CODE): every email of the order is in it.
+        language=language if language in dict(settings.LANGUAGES) else "",
     )
     quoted = {line.variant.pk: line for line in quote.lines}
     as_quoted = [
@@ -337,7 +359,7 @@ def _order_create(
     totals = _order_set_totals(order, _order_lines(order, quote, as_quoted))
     order.save(force_insert=True)
     if isinstance(auth, CardAuth):
-        card_payment_create(order=order, auth=auth, user_id=user_id)
+        payment = card_payment_create(order=order, auth=auth, user_id=user_id)
     else:
         payment = Payment.objects.create(
             order=order,
@@ -356,6 +378,7 @@ def _order_create(
         recipient=email,
         dedupe_key=f"order-confirmed:{order.pk}",
         context={"order_id": order.pk},
+        language=order.language,
     )
 
     # --- the variants are locked from here to the commit
@@ -391,5 +414,8 @@ def _order_create(
             )
         )
     OrderEvent.objects.bulk_create(events)
+    if payment.amount_captured:
+        # Paid now or a deposit: taken before anything ships (a prepayment invoice, invoices.apps).
+        payment_captured.send(order_id=order.pk, amount=payment.amount_captured)
     order_placed.send(order_id=order.pk)
     return order

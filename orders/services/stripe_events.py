@@ -37,6 +37,7 @@ from django.utils import timezone
 from shop.formatting import date_in_words, money
 
 from .. import stripe_api
+from ..events import payment_refunded
 from ..locks import card_charge_lock, payment_lock
 from ..models import (
     CardCharge,
@@ -228,6 +229,7 @@ def _charge_refunded(obj: dict, event_id: str) -> str:
     payment.amount_refunded += part
     payment.status = _payment_status(payment)
     payment.save(update_fields=["amount_refunded", "status"])
+    payment_refunded.send(order_id=order.pk, amount=part, cancelled=None)  # a credit note (invoices.apps)
     refunds = (obj.get("refunds") or {}).get("data") or []
     reference = (refunds[0].get("id") if refunds else "") or obj.get("id") or intent_id
     payment_transaction_record(
