@@ -42,7 +42,7 @@ endif
 run manage: export SHOP_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: export DELAY_NOTIFY_QUIET_MINUTES ?= 0
 run: export WORKER_POOL ?= threads
-run: install
+run: install pdf-deps
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_staff
@@ -75,7 +75,7 @@ HONCHO := $(PY) -c 'import sys, honcho.command, honcho.manager; honcho.manager.K
 ## and `--dist load` keeps pytest-django's order in each worker (docs/testing.md, "Parallel runs").
 ## TEST_WORKERS=0 runs it in one process, for debugging; PYTEST_ARGS adds pytest arguments.
 TEST_WORKERS ?= 3
-test: install browser-deps nginx-deps
+test: install browser-deps nginx-deps pdf-deps
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 ## make browser-deps: what the browser tests (e2e/, docs/testing.md) need besides Python packages:
@@ -94,6 +94,23 @@ browser-deps: $(AXE_JS)
 	else \
 	  echo "browser-deps: no Chromium at $(CHROMIUM_PATH), and installing it needs root and apt-get:"; \
 	  echo "  run 'sudo apt-get install chromium' (or set CHROMIUM_PATH); until then the browser tests skip."; \
+	fi
+
+## make pdf-deps: what the invoice PDFs (invoices/rendering.py, WeasyPrint) need besides Python packages:
+## Pango (libpango-1.0-0, libpangoft2-1.0-0) and the one font they embed, DejaVu Sans from fonts-dejavu-core
+## (no web fonts), installed with apt-get as root. Without them rendering a PDF fails and the documents' tests
+## fail; the sweep renders what is missing once they are there.
+.PHONY: pdf-deps
+pdf-deps:
+	@if [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Pango and fonts-dejavu-core for the invoice PDFs..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; } \
+	    || echo "pdf-deps: apt-get install FAILED: invoice PDFs cannot be rendered"; \
+	else \
+	  echo "pdf-deps: no Pango or DejaVu Sans, and installing them needs root and apt-get:"; \
+	  echo "  run 'sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core'."; \
 	fi
 
 ## make nginx-deps: Debian's nginx for the deploy kit's test (e2e/test_nginx.py, docs/deploy.md), installed

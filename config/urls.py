@@ -59,6 +59,8 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("accounts/", include("shop.account_urls")),
     path("orders/", include("orders.urls")),
+    # An order's invoices and credit notes, for its owner or its signed link (invoices.views).
+    path("documents/", include("invoices.urls")),
     path("notifications/", include("notifications.urls")),
     path("", include("shop.urls")),
     prefix_default_language=False,

@@ -191,6 +191,8 @@ CELERY_BEAT_SCHEDULE = {
     "back-in-stock-waves": {"task": "notifications.tasks.send_due_back_in_stock_waves", "schedule": 60.0},
     # Low-stock checks whose message was lost: the variants whose stock moved in the last 15 minutes.
     "sweep-low-stock": {"task": "notifications.tasks.sweep_low_stock", "schedule": 600.0},
+    # Invoices and credit notes whose PDF a lost message or a failed render left missing.
+    "sweep-document-pdfs": {"task": "invoices.tasks.sweep_document_pdfs", "schedule": 300.0},
 }
 
 # --- Data retention (docs/operations.md, "Data retention") -------------------------------------------

@@ -277,11 +277,12 @@ class OrderAdmin(OrderShippingMixin, admin.ModelAdmin):
                     "shipping_cost",
                     "amounts",
                     "payment_details",
+                    "documents",
                 ]
             },
         ),
     ]
-    readonly_fields = ["placed", "customer", "amounts", "payment_details"]
+    readonly_fields = ["placed", "customer", "amounts", "payment_details", "documents"]
     inlines = [OrderLineInline, ShipmentInline, DelayNoticeInline, OrderFeedbackInline, OrderEventInline]
 
     def get_queryset(self, request):
@@ -309,6 +310,12 @@ class OrderAdmin(OrderShippingMixin, admin.ModelAdmin):
     def has_process_permission(self, request) -> bool:
         """Cancelling waiting units (releasing money) and priority need the "change order" permission."""
         return request.user.has_perm("orders.change_order")
+
+    @admin.display(description="Invoices and credit notes")
+    def documents(self, obj: Order) -> str:
+        from invoices.admin import order_documents_html
+
+        return order_documents_html(obj.pk) if obj.pk else "—"
 
     @admin.display(description="Customer email", ordering="email")
     def customer_email(self, obj: Order) -> str:

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from invoices.views import order_documents_for_page
+
 from ..forms import CancelBackorderedForm, CustomerQuestionForm, form_error_text
 from ..models import Order
 from ..selectors import (
@@ -61,6 +63,8 @@ def order_page_context(
         "timeline": order_timeline_for_customer(order=order),
         "questions": order_questions_for_customer(order_id=order.pk) if asking else [],
         "question_form": (question_form or CustomerQuestionForm()) if asking else None,
+        # Its invoices and credit notes, with their links (one query, invoices.views).
+        "documents": order_documents_for_page(order_id=order.pk, token=token),
     }
 
 
