@@ -37,6 +37,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 
 from .models import MARKETING_KINDS, Notification
@@ -188,12 +189,23 @@ def _builder(kind: str) -> Callable[[dict], dict]:
     return builder
 
 
+def notification_language(notification: Notification) -> str:
+    """The language an email is written in: its row's (the customer's at the time), else the shop's."""
+    return notification.language or settings.LANGUAGE_CODE
+
+
 def render_notification(notification: Notification) -> tuple[str, str, str, dict]:
-    """(subject, text, html, headers) for a notification.
+    """(subject, text, html, headers) for a notification, in its language (`notification_language`:
+    the templates' words, the builder's dates and money, the links' /de/ prefix).
 
     A builder may return `reply_to`, an address: the email gets a Reply-To header with it (a
     customer's question reaches customer service with the customer's address to reply to).
     """
+    with translation.override(notification_language(notification)):
+        return _render_notification(notification)
+
+
+def _render_notification(notification: Notification) -> tuple[str, str, str, dict]:
     built = _builder(notification.kind)(notification.context)
     headers, url = {}, None
     if notification.kind in MARKETING_KINDS:
@@ -229,7 +241,9 @@ def _message(notification: Notification, subject: str, text: str, html: str, hea
         },
     )
     message.attach_alternative(html, "text/html")
-    for filename, content, mimetype in notification_attachments(notification):
+    with translation.override(notification_language(notification)):  # a file may be rendered in it too
+        files = notification_attachments(notification)
+    for filename, content, mimetype in files:
         message.attach(filename, content, mimetype)
     return message
 
@@ -295,7 +309,7 @@ class EmailBatch:
         self._recipient_markers = tuple(f"rcpt{tag}p{part}" for part in range(3))
         self._url_markers = tuple(f"unsub{tag}p{part}" for part in range(3))
         self._groups: dict[tuple, _Group | PermanentEmailError | None] = {}
-        self._url_parts: tuple[str, str] | None = None
+        self._url_parts: dict[str, tuple[str, str]] = {}  # per language: its /de/ prefix
         self._envelope_sender: str | None = None
 
     # rendering
@@ -305,10 +319,13 @@ class EmailBatch:
         if keys is None:
             return None
         context = notification.context or {}
-        key = (notification.kind, *(repr(context.get(name)) for name in keys))
+        # A group never mixes languages: the language is part of what its emails share.
+        language = notification_language(notification)
+        key = (notification.kind, language, *(repr(context.get(name)) for name in keys))
         if key not in self._groups:
             try:
-                self._groups[key] = self._render_group(notification.kind, context)
+                with translation.override(language):
+                    self._groups[key] = self._render_group(notification.kind, context)
             except PermanentEmailError as exc:
                 self._groups[key] = exc
         group = self._groups[key]
@@ -352,12 +369,14 @@ class EmailBatch:
 
     def unsubscribe_url(self, notification: Notification) -> str:
         """The same as `unsubscribe_url`, with the URL reversed once per batch."""
-        if self._url_parts is None:  # reverse() once: the token is the only part that changes
-            prefix, _, suffix = absolute_url(
-                reverse("notifications:unsubscribe", kwargs={"token": "T"})
-            ).rpartition("T")
-            self._url_parts = (prefix, suffix)
-        prefix, suffix = self._url_parts
+        language = notification_language(notification)
+        if language not in self._url_parts:  # reverse() once: the token is the only part that changes
+            with translation.override(language):
+                prefix, _, suffix = absolute_url(
+                    reverse("notifications:unsubscribe", kwargs={"token": "T"})
+                ).rpartition("T")
+            self._url_parts[language] = (prefix, suffix)
+        prefix, suffix = self._url_parts[language]
         return f"{prefix}{make_unsubscribe_token(notification.recipient)}{suffix}"
 
     def render(self, notification: Notification) -> tuple[str, str, str, dict]:

@@ -118,6 +118,8 @@ class BackInStockSubscription(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     notified_at = models.DateTimeField(null=True, blank=True)
     wave = models.PositiveIntegerField(null=True, blank=True, help_text="The restock wave that notified it.")
+    # The language the customer subscribed in (a code of settings.LANGUAGES): their emails are in it.
+    language = models.CharField(max_length=10, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -82,6 +82,7 @@ def subscribe(request: HttpRequest, variant_id: int) -> HttpResponse:
                 variant_id=variant.pk,
                 email=form.address(),
                 user_id=request.user.pk if form.uses_account else None,
+                language=request.LANGUAGE_CODE,
             )
             request.session[ALERT_EMAIL_SESSION_KEY] = {
                 "variant": variant.pk,

@@ -69,15 +69,15 @@ def feedback_requests_send(*, limit: int = 1000) -> list[int]:
     unique) and their emails (dedupe key per order) are created in bulk, so a
     second run, or two at once, asks nobody twice.
     """
-    rows = list(feedback_candidates().values_list("pk", "email")[:limit])
+    rows = list(feedback_candidates().values_list("pk", "email", "language")[:limit])
     if not rows:
         return []
     with transaction.atomic():
         OrderFeedback.objects.bulk_create(
-            [OrderFeedback(order_id=pk) for pk, _ in rows], ignore_conflicts=True
+            [OrderFeedback(order_id=pk) for pk, _, _ in rows], ignore_conflicts=True
         )
         feedback_ids = dict(
-            OrderFeedback.objects.filter(order_id__in=[pk for pk, _ in rows]).values_list("order_id", "pk")
+            OrderFeedback.objects.filter(order_id__in=[pk for pk, _, _ in rows]).values_list("order_id", "pk")
         )
         return notification_create_many(
             rows=[
@@ -86,8 +86,9 @@ def feedback_requests_send(*, limit: int = 1000) -> list[int]:
                     "recipient": email,
                     "dedupe_key": f"feedback-request:{order_id}",
                     "context": {"order_id": order_id, "feedback_id": feedback_ids[order_id]},
+                    "language": language,
                 }
-                for order_id, email in rows
+                for order_id, email, language in rows
             ]
         )
 

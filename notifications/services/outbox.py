@@ -57,9 +57,13 @@ def _registered_senders() -> Senders:
 
 
 def notification_create(
-    *, kind: str, recipient: str, dedupe_key: str, context: dict | None = None
+    *, kind: str, recipient: str, dedupe_key: str, context: dict | None = None, language: str = ""
 ) -> Notification | None:
     """Add an email to the outbox; None when that dedupe key already exists.
+
+    `language`: the recipient's (an order's `language`, a user's, a subscriber's; a code of
+    settings.LANGUAGES); the email is written in it when sent. Empty: the shop's LANGUAGE_CODE
+    (staff and suppliers get English).
 
     Call it inside the transaction that makes the change the email reports:
     the row commits (or rolls back) with it, and the send task is enqueued
@@ -68,7 +72,11 @@ def notification_create(
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                kind=kind, recipient=recipient, dedupe_key=dedupe_key, context=context or {}
+                kind=kind,
+                recipient=recipient,
+                dedupe_key=dedupe_key,
+                context=context or {},
+                language=_language(language),
             )
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=dedupe_key).exists():
@@ -83,14 +91,20 @@ def notification_create(
 # What each row gives, in the order of a row's JSON array on PostgreSQL (below). Every other column
 # of the model gets the value a new row gets from the model: its default, or the time of the insert
 # for `auto_now_add`; so a new column needs no change here.
-_ROW_FIELDS = ("kind", "recipient", "context", "dedupe_key")
+_ROW_FIELDS = ("kind", "recipient", "context", "dedupe_key", "language")
+
+
+def _language(code: str | None) -> str:
+    """A language of settings.LANGUAGES for the row, or '' (the shop's default) for anything else."""
+    code = (code or "").lower()
+    return code if code in dict(settings.LANGUAGES) else ""
 
 
 def notifications_insert(*, rows: Iterable[dict], cursor=None, enqueue: bool = True) -> list[int]:
     """Add emails to the outbox in one statement; returns the ids of the rows created, ascending.
 
-    Each row is a dict with `kind`, `recipient`, `dedupe_key` and `context`
-    (a dict; optional). A dedupe key that exists already, or comes again later
+    Each row is a dict with `kind`, `recipient`, `dedupe_key`, `context`
+    (a dict; optional) and `language` (optional; see `notification_create`). A dedupe key that exists already, or comes again later
     in `rows`, is skipped: repeating a batch creates nothing new. Ids are given
     in the order of `rows`, so sending in id order follows it.
 
@@ -129,7 +143,8 @@ def notifications_insert_sql(*, source: str, db) -> tuple[str, dict]:
     """The outbox's one INSERT on PostgreSQL, as text to run or to embed in a larger statement.
 
     `source` is a SELECT whose columns are `kind`, `recipient`, `context` (jsonb),
-    `dedupe_key` and `position` (rows get ids in that order). Returns the
+    `dedupe_key`, `language` (a code of settings.LANGUAGES or '') and `position` (rows get ids
+    in that order). Returns the
     statement `INSERT ... SELECT ... FROM (source) ... ON CONFLICT (dedupe_key)
     DO NOTHING RETURNING id` and its named parameters (prefixed `outbox_`).
     Every other column gets the value a new row gets from the model (its
@@ -162,7 +177,7 @@ def notifications_insert_sql(*, source: str, db) -> tuple[str, dict]:
 # the client far less than quoting four arrays of thousands of values.
 _JSON_ROWS_SOURCE = (
     "SELECT j.item ->> 0 AS kind, j.item ->> 1 AS recipient, j.item -> 2 AS context, "
-    "j.item ->> 3 AS dedupe_key, j.n AS position "
+    "j.item ->> 3 AS dedupe_key, j.item ->> 4 AS language, j.n AS position "
     "FROM jsonb_array_elements(%(outbox_rows)s::jsonb) WITH ORDINALITY AS j(item, n)"
 )
 
@@ -170,7 +185,14 @@ _JSON_ROWS_SOURCE = (
 def _insert_postgres(cursor, rows: list[dict]) -> list[int]:
     sql, params = notifications_insert_sql(source=_JSON_ROWS_SOURCE, db=cursor.db)
     items = [  # each row as a JSON array of its values, in the order of _ROW_FIELDS
-        [str(row["kind"]), row["recipient"], row.get("context") or {}, row["dedupe_key"]] for row in rows
+        [
+            str(row["kind"]),
+            row["recipient"],
+            row.get("context") or {},
+            row["dedupe_key"],
+            _language(row.get("language")),
+        ]
+        for row in rows
     ]
     params["outbox_rows"] = json.dumps(items)
     cursor.execute(sql, params)
@@ -200,6 +222,7 @@ def _insert_orm(rows: list[dict], *, using: str) -> list[int]:
                 recipient=row["recipient"],
                 dedupe_key=row["dedupe_key"],
                 context=row.get("context") or {},
+                language=_language(row.get("language")),
             )
         )
     created = Notification.objects.using(using).bulk_create(new, batch_size=1000)
@@ -209,7 +232,7 @@ def _insert_orm(rows: list[dict], *, using: str) -> list[int]:
 def notification_create_many(*, rows: list[dict]) -> list[int]:
     """Add many emails to the outbox (`notifications_insert`) and send them after commit, in batches.
 
-    Each row has kind, recipient, dedupe_key and context. Existing dedupe keys
+    Each row has kind, recipient, dedupe_key, context and language. Existing dedupe keys
     are skipped, so repeating a batch creates nothing new. Call it inside the
     transaction that makes the change. Returns the ids created.
     """

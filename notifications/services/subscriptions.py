@@ -56,9 +56,12 @@ def _subscription_open(*, variant_id: int, email: str, **fields) -> BackInStockS
 
 @transaction.atomic
 def subscription_create(
-    *, variant_id: int, email: str, user_id: int | None = None
+    *, variant_id: int, email: str, user_id: int | None = None, language: str = ""
 ) -> BackInStockSubscription:
     """Ask for an email when a variant is back in stock.
+
+    `language`: the page's (request.LANGUAGE_CODE); the confirmation and the back-in-stock email
+    are written in it, and a signup in another language while one is open moves it there.
 
     A signed-in customer (`user_id`) is active at once. A guest's subscription
     waits for confirmation (double opt-in): a confirmation email goes out, at
@@ -67,6 +70,9 @@ def subscription_create(
     """
     email = email_normalize(email)
     now = timezone.now()
+    BackInStockSubscription.objects.filter(
+        variant_id=variant_id, email=email, status__in=OPEN_SUBSCRIPTION_STATUSES
+    ).exclude(language=language).update(language=language)
     if user_id is not None:
         BackInStockSubscription.objects.filter(
             variant_id=variant_id, email=email, status=SubscriptionStatus.UNCONFIRMED
@@ -77,11 +83,12 @@ def subscription_create(
             user_id=user_id,
             status=SubscriptionStatus.ACTIVE,
             confirmed_at=now,
+            language=language,
         )
         _marketing_opt_in(email)
         return subscription
     subscription = _subscription_open(
-        variant_id=variant_id, email=email, status=SubscriptionStatus.UNCONFIRMED
+        variant_id=variant_id, email=email, status=SubscriptionStatus.UNCONFIRMED, language=language
     )
     if subscription.status == SubscriptionStatus.UNCONFIRMED:
         notification_create(
@@ -89,6 +96,7 @@ def subscription_create(
             recipient=email,
             dedupe_key=f"subscription-confirm:{subscription.pk}:{timezone.localdate(now).isoformat()}",
             context={"subscription_id": subscription.pk, "variant_id": variant_id},
+            language=subscription.language,
         )
     return subscription
 

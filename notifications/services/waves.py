@@ -145,11 +145,13 @@ def _wave_notify(*, variant_id: int, wave: int, limit: int, now) -> int:
                 Q(confirmed_at__gt=after[0]) | Q(id__gt=after[1])
             )
         rows = list(
-            subscriptions_skip_locked(page).values_list("id", "email")[: min(page_size, limit - count)]
+            subscriptions_skip_locked(page).values_list("id", "email", "language")[
+                : min(page_size, limit - count)
+            ]
         )
         if not rows:
             break
-        ids = [pk for pk, _ in rows]
+        ids = [pk for pk, _, _ in rows]
         after = (
             BackInStockSubscription.objects.values_list("confirmed_at", flat=True).get(pk=ids[-1]),
             ids[-1],
@@ -167,14 +169,15 @@ def _wave_notify(*, variant_id: int, wave: int, limit: int, now) -> int:
     return count
 
 
-def _back_in_stock_rows(*, page: list[tuple[int, str]], variant_id: int, wave: int) -> list[dict]:
-    """The outbox rows of these (subscription id, email) pairs, in queue order: one email per wave."""
+def _back_in_stock_rows(*, page: list[tuple[int, str, str]], variant_id: int, wave: int) -> list[dict]:
+    """The outbox rows of these (subscription id, email, language) rows, in queue order: one email per wave."""
     return [
         {
             "kind": NotificationKind.BACK_IN_STOCK,
             "recipient": email,
             "dedupe_key": f"back-in-stock:{pk}:{wave}",
             "context": {"subscription_id": pk, "variant_id": variant_id, "wave": wave},
+            "language": language,
         }
-        for pk, email in page
+        for pk, email, language in page
     ]

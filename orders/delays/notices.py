@@ -93,6 +93,7 @@ def _delay_notice_send(*, notice_id: int, refresh: DatesRefresh | None, now: dat
         recipient=order.email,
         # At most one delay email per order a day, whatever happens above.
         dedupe_key=f"order-delayed:{order.pk}:{today.isoformat()}",
+        language=order.language,
         context={"order_id": order.pk, "notice_id": notice.pk},
     )
     if notification is None:  # this order already had its delay email today: tomorrow morning

@@ -58,7 +58,7 @@ FROM (
 -- The id list again, for the orders table: without it the planner may hash-join the whole
 -- table (every order ever placed) instead of looking the batch's orders up by primary key.
 WHERE o.id = a.order_id AND o.id = ANY(%(orders)s::bigint[])
-RETURNING o.id, o.email
+RETURNING o.id, o.email, o.language
 """
 
 # The "your backordered items are allocated" emails of the orders just updated: the outbox's one
@@ -66,7 +66,8 @@ RETURNING o.id, o.email
 _ALLOCATED_EMAILS_SOURCE = (
     "SELECT %(email_kind)s AS kind, u.email AS recipient, "
     "jsonb_build_object('order_id', u.id, 'run_id', %(run)s::text) AS context, "
-    "'backorder-allocated:' || u.id || ':' || %(run)s::text AS dedupe_key, u.id AS position FROM updated u"
+    "'backorder-allocated:' || u.id || ':' || %(run)s::text AS dedupe_key, u.language AS language, "
+    "u.id AS position FROM updated u"
 )
 
 # A served batch's orders brought up to date in one statement (PostgreSQL): one timeline event
@@ -100,15 +101,16 @@ def _pg_array(ids) -> str:
 
 
 def _allocated_emails(recipients, *, run_id: str) -> list[dict]:
-    """One "your backordered items are allocated" outbox row per (order id, email), for this pass."""
+    """One "your backordered items are allocated" outbox row per (order id, email, language), for this pass."""
     return [
         {
             "kind": NotificationKind.BACKORDER_ALLOCATED,
             "recipient": email,
             "dedupe_key": f"backorder-allocated:{order_id}:{run_id}",
             "context": {"order_id": order_id, "run_id": run_id},
+            "language": language,
         }
-        for order_id, email in recipients
+        for order_id, email, language in recipients
     ]
 
 
@@ -200,7 +202,9 @@ def _orders_allocated_python(*, order_ids: set[int], takes: dict[int, int], run_
         )
     Order.objects.bulk_update(changed, ["status"], batch_size=1000)
     OrderEvent.objects.bulk_create(events, batch_size=1000)
-    notifications_insert(rows=_allocated_emails([(order.pk, order.email) for order in orders], run_id=run_id))
+    notifications_insert(
+        rows=_allocated_emails([(order.pk, order.email, order.language) for order in orders], run_id=run_id)
+    )
 
 
 def order_allocation_follow_ups_finish(*, limit: int = 100) -> int:

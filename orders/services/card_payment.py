@@ -222,6 +222,7 @@ def card_payment_link_resend(*, charge_id: int, submission_key: str, user_id: in
         recipient=order.email,
         dedupe_key=f"{base}:again:{sends}",
         context={"order_id": order.pk, "charge_id": charge.pk},
+        language=order.language,
     )
     OrderEvent.objects.create(
         order=order,

@@ -113,6 +113,7 @@ def order_ship(
         kind=NotificationKind.ORDER_SHIPPED,
         recipient=order.email,
         dedupe_key=f"order-shipped:{shipment.pk}",
+        language=order.language,
         context={"order_id": order.pk, "shipment_id": shipment.pk},
     )
     order_shipped.send(order_id=order.pk, shipment_id=shipment.pk)

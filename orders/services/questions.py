@@ -52,7 +52,7 @@ def customer_question_ask(*, order_id: int, subject: str, message: str) -> tuple
     if subject not in QuestionSubject.values:
         raise OrderActionError("Choose what your question is about.")
     message = _text(message, what="your question", limit=MESSAGE_MAX_LENGTH)
-    order = Order.objects.filter(pk=order_id).only("pk", "email").first()
+    order = Order.objects.filter(pk=order_id).only("pk", "email", "language").first()
     if order is None:
         raise OrderActionError("This order no longer exists.")
     earlier = (
@@ -82,6 +82,7 @@ def customer_question_ask(*, order_id: int, subject: str, message: str) -> tuple
         recipient=question.email,
         dedupe_key=f"question:{question.pk}:received",
         context=context,
+        language=order.language,
     )
     return question, True
 
@@ -105,7 +106,7 @@ def customer_question_answer(
     answered = CustomerQuestion.objects.filter(pk=question_id, answered_at__isnull=True).update(
         answer=answer, answered_at=timezone.now(), answered_by_id=user_id
     )
-    question = CustomerQuestion.objects.select_related("answered_by").filter(pk=question_id).first()
+    question = CustomerQuestion.objects.select_related("answered_by", "order").filter(pk=question_id).first()
     if question is None:
         raise OrderActionError("This question no longer exists.")
     if not answered:
@@ -119,5 +120,6 @@ def customer_question_answer(
         recipient=question.email,
         dedupe_key=f"question:{question.pk}:answered",
         context={"question_id": question.pk},
+        language=question.order.language if question.order_id else "",
     )
     return question

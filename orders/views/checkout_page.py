@@ -200,6 +200,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             user_id=request_user_id(request),
             cart_id=cart_id,
             need_by=form.need_by_choice(),
+            language=request.LANGUAGE_CODE,
         )
     except PaymentActionRequired as action:
         # 3-D Secure: the page asks the bank in the browser (Stripe.js), then submits again.

@@ -1,0 +1,99 @@
+"""A German customer's order emails are German, an English customer's English (docs/i18n.md).
+
+The words come from locale/de (C2's translation); what this module controls and checks exactly is
+the language the order keeps, the numbers and dates written the German way, and the links to /de/.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from notifications.emails import render_notification
+from notifications.models import Notification, NotificationKind
+from orders.tests.helpers import allow_backorders, give_stock, place
+from orders.tests.test_views import checkout_data
+from shop.formatting import date_range_in_words
+from shop.tests.factories import VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _shop(settings, time_machine):
+    settings.TIME_ZONE = "UTC"
+    settings.SHOP_CURRENCY = "EUR"
+    time_machine.move_to(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False)
+
+
+@pytest.fixture
+def cart():
+    """One lamp in stock (1,234.56) and a tent on backorder, its date from the lead time."""
+    lamp = VariantFactory(price=Decimal("1234.56"), product__name="Lamp")
+    give_stock(lamp, 5)
+    tent = VariantFactory(price=Decimal("100.00"), product__name="Tent")
+    allow_backorders(tent, lead_time_days=14)
+    return [(lamp, 1), (tent, 1)]
+
+
+def confirmation(order) -> tuple[str, str, str]:
+    notification = Notification.objects.get(kind=NotificationKind.ORDER_CONFIRMED, context__order_id=order.pk)
+    subject, text, html, _ = render_notification(notification)
+    return notification.language, text, html
+
+
+def test_a_german_order_is_confirmed_with_german_numbers_dates_and_links(cart):
+    # when
+    order = place(cart, language="de").order
+
+    # then
+    language, text, html = confirmation(order)
+    tent = order.lines.get(product_name="Tent")
+    with translation.override("de"):
+        promised = date_range_in_words(tent.expected_earliest_date, tent.expected_date)
+    assert order.language == language == "de"
+    assert "1.234,56\u00a0€" in text and "1.234,56\u00a0€" in html
+    assert "€1,234.56" not in text
+    assert promised in text and promised in html
+    assert any(month in promised for month in ("Dezember", "Januar"))
+    assert f"/de/orders/{order.number}/" in text
+
+
+def test_an_english_order_is_confirmed_as_before(cart):
+    # when
+    order = place(cart, language="en").order
+
+    # then
+    language, text, _ = confirmation(order)
+    tent = order.lines.get(product_name="Tent")
+    assert order.language == language == "en"
+    assert "€1,234.56" in text and "1.234,56" not in text
+    assert date_range_in_words(tent.expected_earliest_date, tent.expected_date) in text
+    assert "/de/" not in text
+
+
+def test_an_order_placed_without_a_language_gets_english_emails(cart):
+    order = place(cart).order
+
+    language, text, _ = confirmation(order)
+    assert (order.language, language) == ("", "")
+    assert "€1,234.56" in text
+
+
+def test_the_checkout_page_stores_the_language_it_was_shown_in(client, cart):
+    # given: a cart filled on German pages
+    for variant, quantity in cart:
+        client.post("/de/orders/cart/add/", {"variant": variant.pk, "quantity": quantity})
+    key = client.get("/de/orders/checkout/").context["form"]["idempotency_key"].value()
+
+    # when
+    response = client.post(
+        "/de/orders/checkout/", checkout_data(key, country="DE", city="Berlin", postcode="10115")
+    )
+
+    # then
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    notification = Notification.objects.get(kind=NotificationKind.ORDER_CONFIRMED)
+    assert notification.language == "de"
