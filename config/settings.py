@@ -260,6 +260,12 @@ USE_TZ = True
 
 SHOP_NAME = env.str("SHOP_NAME", default="Backorder Shop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
+# VAT (docs/tax.md): the shop's own VAT country (its B2B customers there pay VAT; those of other EU
+# countries with a valid VAT number do not: reverse charge); catalog prices entered including VAT (B2C)
+# or net; whether buyers outside the EU pay the price less the VAT it includes (else the price as shown).
+SHOP_TAX_COUNTRY = env.str("SHOP_TAX_COUNTRY", default="DE").upper()
+SHOP_PRICES_INCLUDE_VAT = env.bool("SHOP_PRICES_INCLUDE_VAT", default=True)
+SHOP_EXPORT_PRICES_NET = env.bool("SHOP_EXPORT_PRICES_NET", default=False)
 SHOP_BASE_URL = env.str("SHOP_BASE_URL", default="http://127.0.0.1:8000")
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
 # The page cache (shop/cache.py, docs/operations.md): the longest a cached listing grid or navbar may

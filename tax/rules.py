@@ -14,6 +14,7 @@ VAT numbers are checked offline (python-stdnum: country format and check digits)
 is registered is VIES's answer, an outside service the shop does not call (docs/tax.md).
 """
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -30,6 +31,7 @@ __all__ = [
     "EU_COUNTRIES",
     "TaxRateMissing",
     "TaxTreatment",
+    "VatGroup",
     "amount_charged",
     "is_eu",
     "reverse_charge_applies",
@@ -37,6 +39,7 @@ __all__ = [
     "tax_country",
     "tax_treatment",
     "vat_add",
+    "vat_breakdown",
     "vat_number_check",
     "vat_number_country",
     "vat_number_normalize",
@@ -127,6 +130,33 @@ def shipping_split(
         largest = max(rates, key=lambda r: (abs(shares[r]), r))
         shares[largest] += remainder
     return shares
+
+
+@dataclass(frozen=True)
+class VatGroup:
+    """The amounts at one rate: goods and their share of the shipping, gross, and how it splits."""
+
+    rate: Decimal
+    goods: Decimal
+    shipping: Decimal
+    gross: Decimal
+    net: Decimal
+    vat: Decimal
+
+
+def vat_breakdown(*, goods_by_rate: dict[Decimal, Decimal], shipping_gross: Decimal) -> list[VatGroup]:
+    """The VAT in an amount paid: per rate (highest first), the goods' gross at that rate plus its
+    share of the shipping (`shipping_split`), split by `vat_split` once per rate. The groups' gross
+    adds up to the goods plus the shipping exactly. No goods: no groups."""
+    if not goods_by_rate:
+        return []
+    shares = shipping_split(shipping_gross=shipping_gross, goods_by_rate=goods_by_rate)
+    groups = []
+    for rate in sorted(goods_by_rate, reverse=True):
+        goods, shipping = Decimal(goods_by_rate[rate]), shares[Decimal(rate)]
+        net, vat = vat_split(gross=goods + shipping, rate=rate)
+        groups.append(VatGroup(Decimal(rate), goods, shipping, goods + shipping, net, vat))
+    return groups
 
 
 def amount_charged(

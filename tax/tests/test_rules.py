@@ -10,12 +10,14 @@ from tax.models import TaxClass
 from tax.rules import (
     TaxRateMissing,
     TaxTreatment,
+    VatGroup,
     amount_charged,
     is_eu,
     reverse_charge_applies,
     shipping_split,
     tax_treatment,
     vat_add,
+    vat_breakdown,
     vat_number_check,
     vat_number_country,
     vat_rate,
@@ -251,3 +253,14 @@ def test_amount_charged_with_net_prices():
     assert amount_charged(rate=D("5.5"), treatment=TaxTreatment.VAT, **kw) == D("17.72")  # 0.924
     assert amount_charged(rate=D("20"), treatment=TaxTreatment.REVERSE_CHARGE, **kw) == D("16.80")
     assert amount_charged(rate=D("19"), treatment=TaxTreatment.EXPORT, **kw) == D("16.80")
+
+
+def test_vat_breakdown_puts_the_shipping_with_the_goods_per_rate():
+    """Goods 30.00 at 19 % and 10.00 at 7 %, shipping 4.90: 3.67 / 1.23 of it (shipping_split)."""
+    groups = vat_breakdown(goods_by_rate={D("7"): D("10.00"), D("19"): D("30.00")}, shipping_gross=D("4.90"))
+    assert groups == [
+        VatGroup(D("19"), D("30.00"), D("3.67"), D("33.67"), D("28.29"), D("5.38")),  # 5.3758
+        VatGroup(D("7"), D("10.00"), D("1.23"), D("11.23"), D("10.50"), D("0.73")),  # 0.7347
+    ]
+    assert sum(g.gross for g in groups) == D("44.90")
+    assert vat_breakdown(goods_by_rate={}, shipping_gross=D("4.90")) == []
