@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from shop.formatting import money, ships_in_words
 
@@ -34,7 +37,7 @@ STRIPE_CARD_DEPOSIT = "card_deposit"  # Stripe, a deposit at checkout, the balan
 CARDS = frozenset({CARD, STRIPE_CARD, STRIPE_CARD_NOW, STRIPE_CARD_DEPOSIT})
 INVOICE = "invoice"
 ZERO = Decimal("0")
-_BANK_DELAY = " (your bank may take a few days to show it)"
+_BANK_DELAY = gettext_lazy(" (your bank may take a few days to show it)")
 
 
 def payment_method_of(order: Order) -> str | None:
@@ -112,40 +115,45 @@ def money_released_text(released: MoneyReleased) -> str:
     def m(value: Decimal) -> str:
         return money(value, released.currency)
 
+    voided, refunded = {"amount": m(released.voided)}, {"amount": m(released.refunded)}
     if released.gateway in CARDS:
         done = [
-            f"the {m(released.voided)} reserved on your card for them has been released"
+            _("the %(amount)s reserved on your card for them has been released") % voided
             if released.voided
             else "",
-            f"the {m(released.refunded)} already charged to your card has been refunded"
+            _("the %(amount)s already charged to your card has been refunded") % refunded
             if released.refunded
             else "",
         ]
-        tail = _BANK_DELAY
+        tail = str(_BANK_DELAY)
     elif released.gateway == INVOICE:
         done = [
-            f"{m(released.voided)} will not be invoiced" if released.voided else "",
-            f"we will send you a credit note for the {m(released.refunded)} already invoiced"
+            _("%(amount)s will not be invoiced") % voided if released.voided else "",
+            _("we will send you a credit note for the %(amount)s already invoiced") % refunded
             if released.refunded
             else "",
         ]
         tail = ""
     else:
         done = [
-            f"{m(released.voided)} will not be charged" if released.voided else "",
-            f"the {m(released.refunded)} already paid has been refunded" if released.refunded else "",
+            _("%(amount)s will not be charged") % voided if released.voided else "",
+            _("the %(amount)s already paid has been refunded") % refunded if released.refunded else "",
         ]
         tail = ""
     done = [part for part in done if part]
     sentences = []
     if done:
-        sentences.append(f"You pay nothing for the cancelled items: {' and '.join(done)}{tail}.")
+        sentences.append(
+            _("You pay nothing for the cancelled items: %(what_happened)s%(bank_delay)s.")
+            % {"what_happened": _(" and ").join(done), "bank_delay": tail}
+        )
     if released.unreleased:
         sentences.append(
-            f"We could not release {m(released.unreleased)} yet: we are looking into it and will email you."
+            _("We could not release %(amount)s yet: we are looking into it and will email you.")
+            % {"amount": m(released.unreleased)}
         )
     if not sentences:
-        sentences.append("There was nothing to pay for the cancelled items.")
+        sentences.append(_("There was nothing to pay for the cancelled items."))
     return " ".join(sentences)
 
 
@@ -156,13 +164,16 @@ def money_charged_text(
     card for this parcel, including €4.90 shipping."; invoice "We will invoice you €54.90 for this
     parcel, ...". `shipping`: the part of `amount` that is the order's shipping charge."""
     if not amount:
-        return "There is nothing more to pay for this parcel."
-    including = f", including {money(shipping, currency)} shipping" if shipping else ""
+        return _("There is nothing more to pay for this parcel.")
+    including = (
+        _(", including %(shipping)s shipping") % {"shipping": money(shipping, currency)} if shipping else ""
+    )
+    values = {"amount": money(amount, currency), "including_shipping": including}
     if gateway in CARDS:
-        return f"{money(amount, currency)} has been charged to your card for this parcel{including}."
+        return _("%(amount)s has been charged to your card for this parcel%(including_shipping)s.") % values
     if gateway == INVOICE:
-        return f"We will invoice you {money(amount, currency)} for this parcel{including}."
-    return f"This parcel costs {money(amount, currency)}{including}."
+        return _("We will invoice you %(amount)s for this parcel%(including_shipping)s.") % values
+    return _("This parcel costs %(amount)s%(including_shipping)s.") % values
 
 
 def when_charged_text(
@@ -174,50 +185,79 @@ def when_charged_text(
     amount is only reserved." Invoice: "Items waiting for stock are invoiced only when they ship."
     No method yet: "You pay for items waiting for stock only when they ship."
     """
-    ship = "it ships" if one else "they ship"
-    if gateway == STRIPE_CARD:
-        return (
-            f"Your card is charged for {what} only when {ship}: we place a hold on your card for "
-            f"{'it' if one else 'them'} when stock arrives."
-        )
-    if gateway == STRIPE_CARD_NOW:
-        return f"{what[:1].upper()}{what[1:]} {'is' if one else 'are'} paid for; {ship} as soon as stock arrives."
-    if gateway == STRIPE_CARD_DEPOSIT:
-        return (
-            f"You paid a deposit for {what}; the rest is charged when {ship}: we place a hold on your "
-            "card for it when stock arrives."
-        )
-    if gateway == CARD:
-        return f"Your card is charged for {what} only when {ship}; until then the amount is only reserved."
-    if gateway == INVOICE:
-        return f"{what[:1].upper()}{what[1:]} {'is' if one else 'are'} invoiced only when {ship}."
-    return f"You pay for {what} only when {ship}."
+    what = str(_WHAT.get(what, what))
+    values = {"what": what, "What": capfirst(what)}
+    if one:
+        sentences = {
+            STRIPE_CARD: _(
+                "Your card is charged for %(what)s only when it ships: we place a hold on your card for it when stock arrives."
+            ),
+            STRIPE_CARD_NOW: _("%(What)s is paid for; it ships as soon as stock arrives."),
+            STRIPE_CARD_DEPOSIT: _(
+                "You paid a deposit for %(what)s; the rest is charged when it ships: we place a hold on your card for it when stock arrives."
+            ),
+            CARD: _(
+                "Your card is charged for %(what)s only when it ships; until then the amount is only reserved."
+            ),
+            INVOICE: _("%(What)s is invoiced only when it ships."),
+        }
+        return sentences.get(gateway, _("You pay for %(what)s only when it ships.")) % values
+    sentences = {
+        STRIPE_CARD: _(
+            "Your card is charged for %(what)s only when they ship: we place a hold on your card for them when stock arrives."
+        ),
+        STRIPE_CARD_NOW: _("%(What)s are paid for; they ship as soon as stock arrives."),
+        STRIPE_CARD_DEPOSIT: _(
+            "You paid a deposit for %(what)s; the rest is charged when they ship: we place a hold on your card for it when stock arrives."
+        ),
+        CARD: _(
+            "Your card is charged for %(what)s only when they ship; until then the amount is only reserved."
+        ),
+        INVOICE: _("%(What)s are invoiced only when they ship."),
+    }
+    return sentences.get(gateway, _("You pay for %(what)s only when they ship.")) % values
+
+
+# The things `when_charged_text` may name (its `what`), for the translator: they sit inside its sentences.
+_WHAT = {
+    "items waiting for stock": pgettext_lazy("paid for when they ship", "items waiting for stock"),
+    "these items": pgettext_lazy("paid for when they ship", "these items"),
+    "backordered items": pgettext_lazy("paid for when they ship", "backordered items"),
+    "it": pgettext_lazy("paid for when it ships", "it"),
+}
 
 
 def payment_terms_text(*, card: str | None = None, grace_days: int = 3, deposit_percent: int = 0) -> str:
     """At checkout, before the customer chooses how to pay: what each way means for waiting units.
     `card`: how a card pays here (STRIPE_CARD, STRIPE_CARD_NOW; None: the test gateway)."""
+    values = {"days": grace_days, "percent": deposit_percent}
     if card == STRIPE_CARD:
         return (
-            "You pay for backordered items only when they ship. Paying by card, we hold what ships now "
-            "on your card; when stock arrives for a backordered item, we place a hold for its price and "
-            "charge it as it ships. If your bank declines then, we email you and keep the item for you "
-            f"for {grace_days} days while you pay. Paying by invoice, we invoice each parcel as it ships."
+            _(
+                "You pay for backordered items only when they ship. Paying by card, we hold what ships now "
+                "on your card; when stock arrives for a backordered item, we place a hold for its price and "
+                "charge it as it ships. If your bank declines then, we email you and keep the item for you "
+                "for %(days)s days while you pay. Paying by invoice, we invoice each parcel as it ships."
+            )
+            % values
         )
     if card == STRIPE_CARD_DEPOSIT:
         return (
-            f"Paying by card, you pay now for what ships now and a {deposit_percent}% deposit on each "
-            "backordered item; when its stock arrives we place a hold for the rest of its price and "
-            "charge it as it ships. If your bank declines then, we email you and keep the item for you "
-            f"for {grace_days} days while you pay. Cancel a backordered item and its deposit is refunded "
-            "to your card. Paying by invoice, we invoice each parcel as it ships."
+            _(
+                "Paying by card, you pay now for what ships now and a %(percent)s%% deposit on each "
+                "backordered item; when its stock arrives we place a hold for the rest of its price and "
+                "charge it as it ships. If your bank declines then, we email you and keep the item for you "
+                "for %(days)s days while you pay. Cancel a backordered item and its deposit is refunded "
+                "to your card. Paying by invoice, we invoice each parcel as it ships."
+            )
+            % values
         )
     if card == STRIPE_CARD_NOW:
-        return (
+        return _(
             "Paying by card, you pay for the whole order now, backordered items included; anything you "
             "cancel is refunded to your card. Paying by invoice, we invoice each parcel as it ships."
         )
-    return (
+    return _(
         "You pay for backordered items only when they ship: paying by card, we reserve the order's "
         "amount on your card now and charge each parcel as it ships; paying by invoice, we invoice "
         "each parcel as it ships."
@@ -254,16 +294,18 @@ def money_released_staff_text(released: MoneyReleased) -> str:
 def cancel_money_text(*, gateway: str | None) -> str:
     """What cancelling waiting units does to the money, said before the customer cancels."""
     if gateway == STRIPE_CARD:
-        return "You pay nothing for what you cancel: nothing is taken from your card for items still waiting."
+        return _(
+            "You pay nothing for what you cancel: nothing is taken from your card for items still waiting."
+        )
     if gateway == STRIPE_CARD_NOW:
-        return "You pay nothing for what you cancel: what you paid for it is refunded to your card."
+        return _("You pay nothing for what you cancel: what you paid for it is refunded to your card.")
     if gateway == STRIPE_CARD_DEPOSIT:
-        return "You pay nothing for what you cancel: its deposit is refunded to your card."
+        return _("You pay nothing for what you cancel: its deposit is refunded to your card.")
     if gateway == CARD:
-        return "You pay nothing for what you cancel: the amount reserved on your card for it is released."
+        return _("You pay nothing for what you cancel: the amount reserved on your card for it is released.")
     if gateway == INVOICE:
-        return "You pay nothing for what you cancel: it is not invoiced."
-    return "You pay nothing for what you cancel."
+        return _("You pay nothing for what you cancel: it is not invoiced.")
+    return _("You pay nothing for what you cancel.")
 
 
 @dataclass(frozen=True)
@@ -300,21 +342,22 @@ def line_status_text(line: OrderLine, *, order: Order, lines: Sequence[OrderLine
     state ("Waiting for stock, expected to ship 4–6 January 2027"), else one per state with its
     units ("1 shipped", "2 waiting for stock, expected by ..."). Units in stock of an order that ships together while others wait are "reserved for
     you, ship with the rest", not "ready to ship". `lines`: all the order's lines."""
-    ready = "reserved for you, ship with the rest" if _waits_together(order, lines) else "ready to ship"
-    waiting = "waiting for stock"
+    ready = _("reserved for you, ship with the rest") if _waits_together(order, lines) else _("ready to ship")
+    waiting = _("waiting for stock")
     if line.expected_date:
-        waiting += f", {ships_in_words(line.expected_earliest_date, line.expected_date)}"
+        waiting = _("waiting for stock, %(when)s") % {
+            "when": ships_in_words(line.expected_earliest_date, line.expected_date)
+        }
     states = [
-        (line.quantity_shipped, "shipped"),
+        (line.quantity_shipped, pgettext_lazy("units of an order line", "shipped")),
         (line.quantity_allocated, ready),
         (line.quantity_backordered, waiting),
-        (line.quantity_cancelled, "cancelled"),
+        (line.quantity_cancelled, pgettext_lazy("units of an order line", "cancelled")),
     ]
-    present = [(units, words) for units, words in states if units]
+    present = [(units, str(words)) for units, words in states if units]
     if len(present) == 1:
-        words = present[0][1]
-        return [words[:1].upper() + words[1:]]
-    return [f"{units} {words}" for units, words in present]
+        return [capfirst(present[0][1])]
+    return [_("%(units)s %(state)s") % {"units": units, "state": words} for units, words in present]
 
 
 def order_status_text(order: Order, lines: Sequence[OrderLine]) -> str:
@@ -322,22 +365,22 @@ def order_status_text(order: Order, lines: Sequence[OrderLine]) -> str:
     status = order.status
     if status == OrderStatus.WAITING:
         if _waits_together(order, lines):
-            return "Waiting for stock: you asked for one parcel, so it ships when the last item arrives."
-        return "Waiting for stock: each item ships as soon as it arrives."
+            return _("Waiting for stock: you asked for one parcel, so it ships when the last item arrives.")
+        return _("Waiting for stock: each item ships as soon as it arrives.")
     if status == OrderStatus.PARTIALLY_READY:
-        return "Partly ready to ship: what is in stock ships now, the rest as it arrives."
+        return _("Partly ready to ship: what is in stock ships now, the rest as it arrives.")
     if status == OrderStatus.READY:
-        return "Ready to ship: everything is in stock and reserved for you, and leaves soon."
+        return _("Ready to ship: everything is in stock and reserved for you, and leaves soon.")
     if status == OrderStatus.PARTIALLY_SHIPPED:
         if any(line.quantity_backordered for line in lines):
-            return "Partly shipped: the rest follows as it arrives."
-        return "Partly shipped: the rest is ready and leaves soon."
+            return _("Partly shipped: the rest follows as it arrives.")
+        return _("Partly shipped: the rest is ready and leaves soon.")
     if status == OrderStatus.SHIPPED:
         if any(line.quantity_cancelled for line in lines):
-            return "Shipped: everything you did not cancel is on its way to you."
-        return "Shipped: everything is on its way to you."
+            return _("Shipped: everything you did not cancel is on its way to you.")
+        return _("Shipped: everything is on its way to you.")
     if status == OrderStatus.CANCELLED:
-        return "Cancelled: nothing of this order will ship."
+        return _("Cancelled: nothing of this order will ship.")
     return order.get_status_display()
 
 
