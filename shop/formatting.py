@@ -27,8 +27,9 @@ from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_interval
+from babel.lists import format_list
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext, ngettext
 
 # What a missing date or moment is written as (admin columns, staff pages).
@@ -52,6 +53,7 @@ class _Style:
     day: str  # CLDR date pattern: "1 December 2026"
     weekday: str  # "Tuesday 1 December 2026"
     moment: str  # "21 November 2026, 14:05"
+    short: str | None  # a day and a short month, "1 Dec" (a badge); None: Django's "j M" (English's "Sep")
     # A range's first date, when it shares the month and year ("12" of "12–19 March 2026") or only
     # the year ("28 March" of "28 March – 4 April 2026"); None: CLDR's own interval format.
     start_in_month: str | None
@@ -68,6 +70,7 @@ _PATTERNS = {
         "day": "d MMMM y",
         "weekday": "EEEE d MMMM y",
         "moment": "d MMMM y, HH:mm",
+        "short": None,  # CLDR's en_GB writes "Sept"; the badges always said "Sep"
         "start_in_month": "d",
         "start_in_year": "d MMMM",
     },
@@ -75,6 +78,7 @@ _PATTERNS = {
         "day": "d. MMMM y",
         "weekday": "EEEE, d. MMMM y",
         "moment": "d. MMMM y, HH:mm",
+        "short": "d. MMM",
         "start_in_month": "d.",
         "start_in_year": "d. MMMM",
     },
@@ -90,6 +94,9 @@ def _style(language: str) -> _Style:
         "day": locale.date_formats["long"].pattern,
         "weekday": locale.date_formats["full"].pattern,
         "moment": f"{locale.date_formats['long'].pattern}, {locale.time_formats['short'].pattern}",
+        "short": locale.datetime_skeletons.get("MMMd").pattern
+        if "MMMd" in locale.datetime_skeletons
+        else "d MMM",
         "start_in_month": None,
         "start_in_year": None,
     }
@@ -116,6 +123,22 @@ def date_in_words(value: date | None, *, weekday: bool = False) -> str:
         return NO_VALUE
     style = _active()
     return babel_format_date(value, style.weekday if weekday else style.day, locale=style.locale)
+
+
+def list_in_words(items) -> str:
+    """'Alpine Tent, Rope and Stove' in the active language (CLDR's list pattern: 'Seil und Kocher')."""
+    items = [str(item) for item in items]
+    return format_list(items, locale=_active().locale) if items else ""
+
+
+def date_short(value: date | None) -> str:
+    """A day and a short month, for a badge: '1 Dec' (German '1. Dez.'); '—' for no date."""
+    if not value:
+        return NO_VALUE
+    style = _active()
+    if style.short is None:
+        return dateformat.format(value, "j M")
+    return babel_format_date(value, style.short, locale=style.locale)
 
 
 def date_range_in_words(earliest: date | None, latest: date | None) -> str:

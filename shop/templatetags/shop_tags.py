@@ -21,7 +21,7 @@ from inventory.selectors import Availability
 from shop.badges import availability_badge_html, availability_short, card_badge_html
 from shop.cache import nav_categories_fresh
 from shop.contact import shop_contact
-from shop.formatting import date_range_in_words, money, ships_in_words
+from shop.formatting import date_range_in_words, list_in_words, money, ships_in_words
 
 register = template.Library()
 
@@ -33,6 +33,13 @@ register.filter("availability_short", availability_short)
 # gives "expected to ship 12–19 March 2026", or "expected to ship by Thursday 17 December 2026".
 register.filter("ships", ships_in_words)
 register.filter("date_range", date_range_in_words)  # "12–19 March 2026"
+
+
+@register.filter
+def names_in_words(objects, attribute: str = "product_name") -> str:
+    """'Alpine Tent, Rope and Stove' from each object's `attribute`, in the active language:
+    {{ waited_lines|names_in_words }} puts a list into one translatable sentence."""
+    return list_in_words(getattr(obj, attribute) for obj in objects)
 
 
 @register.simple_tag(takes_context=True)
