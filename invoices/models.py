@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -147,7 +148,8 @@ class Document(models.Model):
                 name="document_amounts_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(amount_payable=F("total_gross") - F("prepayment_deducted")),
+                # Rounded: SQLite subtracts decimals as floats (PostgreSQL's numeric is exact anyway).
+                condition=Q(amount_payable=Round(F("total_gross") - F("prepayment_deducted"), 2)),
                 name="document_payable_is_total_less_prepayment",
             ),
             models.CheckConstraint(

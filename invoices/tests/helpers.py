@@ -88,3 +88,28 @@ def invoices_of(order) -> list[Document]:
 def as_tuples(totals: list[dict]) -> list[tuple[str, str, str, str]]:
     """Totals per rate as (rate, net, vat, gross) strings, to compare exactly."""
     return [(t["rate"], t["net"], t["vat"], t["gross"]) for t in totals]
+
+
+def place_card(stripe, items, *, country="DE", policy="split"):
+    """A card order placed as the checkout page places it (orders.tests.cards), delivered to `country`."""
+    from orders.services.cards import PaymentActionRequired
+    from orders.tests.cards import card_setup
+
+    key = uuid.uuid4().hex
+    params = dict(
+        items=[(v.pk, qty) for v, qty in items],
+        email="anna@example.com",
+        address=ADDRESSES[country],
+        shipping_method="standard",
+        ship_policy=policy,
+        payment_method="card",
+        card_setup_intent=card_setup(stripe, email="anna@example.com", key=key),
+        accept_backorder_terms=True,
+        idempotency_key=key,
+    )
+    try:
+        order = order_place(**params).order
+    except PaymentActionRequired:  # pragma: no cover - the test card needs no 3-D Secure
+        raise
+    _classes_as_sold(order)
+    return order

@@ -30,6 +30,7 @@ def rates():
             ("FR", TaxClass.STANDARD, "20", JAN_1, None),
             ("FR", TaxClass.REDUCED, "5.5", JAN_1, None),
             ("FR", TaxClass.ZERO, "0", JAN_1, None),
+            ("AT", TaxClass.STANDARD, "20", JAN_1, None),
         ]
     )
 
