@@ -48,6 +48,22 @@ def isolated_page_cache(settings, monkeypatch):
     monkeypatch.setenv("SHOP_CACHE_NAMESPACE", namespace)
 
 
+@pytest.fixture(autouse=True)
+def vat_rates_seeded(request):
+    """The VAT rates the seed migration writes (tax/migrations/0002) are there for every test that
+    uses the database: a transactional test's flush removes them, and a checkout to an EU country
+    without a rate is refused (docs/tax.md). One query when they are there."""
+    if (
+        request.node.get_closest_marker("django_db") is None
+        and "_django_db_helper" not in request.fixturenames
+    ):
+        return
+    from tax.tests.factories import rates_seed
+
+    request.getfixturevalue("db")  # pytest-django's: transactional when the test's marker or fixtures say so
+    rates_seed()
+
+
 # --- parallel runs (pytest-xdist: `make test` runs `pytest -n`) ---------------------------------------
 #
 # Every fixture is per worker process already: pytest-django gives each worker its own test database

@@ -1,6 +1,7 @@
 """factory_boy factories for the VAT rates table."""
 
 import datetime
+import importlib
 from decimal import Decimal
 
 import factory
@@ -27,3 +28,16 @@ def rates_replace(rows: list[tuple[str, str, str, datetime.date, datetime.date |
         TaxRateFactory(country=c, tax_class=k, rate=Decimal(r), valid_from=f, valid_until=u)
         for c, k, r, f, u in rows
     ]
+
+
+def rates_seed() -> int:
+    """Write the rates of the seed migration (tax/migrations/0002) again if the table is empty: a
+    transactional test's flush removes what migrations wrote. Returns how many rows were written."""
+    if TaxRate.objects.exists():
+        return 0
+    seed = importlib.import_module("tax.migrations.0002_eu_rates_2026")
+    rows = [
+        TaxRate(country=c, tax_class=k, rate=r, valid_from=seed.START, note=n[:200])
+        for c, k, r, n in seed.rows()
+    ]
+    return len(TaxRate.objects.bulk_create(rows))
