@@ -6,11 +6,13 @@ same functions, so a cached card and a freshly rendered one are the same bytes. 
 imports only the availability vocabulary of `inventory.selectors`.
 """
 
-from django.utils import dateformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from inventory.selectors import Availability, AvailabilityStatus
+
+from .formatting import date_short
 
 
 def availability_short(availability: Availability | None) -> str:
@@ -18,9 +20,9 @@ def availability_short(availability: Availability | None) -> str:
     if availability is None:
         return ""
     if availability.status == AvailabilityStatus.LOW_STOCK:
-        return f"Only {availability.sellable_now} left"
+        return _("Only %(count)s left") % {"count": availability.sellable_now}
     if availability.status == AvailabilityStatus.BACKORDER and availability.expected_date:
-        return f"Backorder: ships by {dateformat.format(availability.expected_date, 'j M')}"
+        return _("Backorder: ships by %(date)s") % {"date": date_short(availability.expected_date)}
     return availability.label
 
 

@@ -36,6 +36,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from orders.models import OrderLine
 from shop import formatting
@@ -67,12 +69,21 @@ class AvailabilityStatus:
     OUT_OF_STOCK = "out_of_stock"
     DISCONTINUED = "discontinued"
 
+    # Translated when shown (lazy): the badge, the product page, the cart.
     LABELS = {
-        IN_STOCK: "In stock",
-        LOW_STOCK: "Low stock",
-        BACKORDER: "Backorder",
-        OUT_OF_STOCK: "Out of stock",
-        DISCONTINUED: "No longer available",
+        IN_STOCK: pgettext_lazy("availability", "In stock"),
+        LOW_STOCK: pgettext_lazy("availability", "Low stock"),
+        BACKORDER: pgettext_lazy("availability", "Backorder"),
+        OUT_OF_STOCK: pgettext_lazy("availability", "Out of stock"),
+        DISCONTINUED: pgettext_lazy("availability", "No longer available"),
+    }
+    # The same inside a sentence ("it is out of stock"): lower case in English, as German keeps its nouns.
+    IN_A_SENTENCE = {
+        IN_STOCK: pgettext_lazy("it is …", "in stock"),
+        LOW_STOCK: pgettext_lazy("it is …", "low stock"),
+        BACKORDER: pgettext_lazy("it is …", "backorder"),
+        OUT_OF_STOCK: pgettext_lazy("it is …", "out of stock"),
+        DISCONTINUED: pgettext_lazy("it is …", "no longer available"),
     }
     SCHEMA_ORG = {
         IN_STOCK: "https://schema.org/InStock",
@@ -120,7 +131,7 @@ class Availability:
 
     @property
     def label(self) -> str:
-        return AvailabilityStatus.LABELS[self.status]
+        return str(AvailabilityStatus.LABELS[self.status])
 
     @property
     def schema_org(self) -> str:
@@ -330,24 +341,32 @@ def availability_from_numbers(
     if sellable_now > 0:
         low = sellable_now <= low_stock_threshold
         status = AvailabilityStatus.LOW_STOCK if low else AvailabilityStatus.IN_STOCK
-        message = f"Only {sellable_now} left in stock" if low else "In stock, ready to ship"
+        message = (
+            _("Only %(count)s left in stock") % {"count": sellable_now}
+            if low
+            else _("In stock, ready to ship")
+        )
         if discontinued:
-            message += " (this item will not be restocked)"
+            message += _(" (this item will not be restocked)")
         elif can_backorder and expected is not None:
-            message += f"; more can be ordered on backorder, {formatting.ships_in_words(span.earliest, span.confident)}"
+            message += _("; more can be ordered on backorder, %(when)s") % {
+                "when": formatting.ships_in_words(span.earliest, span.confident)
+            }
     elif discontinued:
         status = AvailabilityStatus.DISCONTINUED
-        message = "No longer available: this item will not be restocked"
+        message = _("No longer available: this item will not be restocked")
     elif can_backorder:
         status = AvailabilityStatus.BACKORDER
-        message = f"Available on backorder, {formatting.ships_in_words(span.earliest, span.confident)}"
+        message = _("Available on backorder, %(when)s") % {
+            "when": formatting.ships_in_words(span.earliest, span.confident)
+        }
         if backorderable is not None:
-            message += f" (only {backorderable} more can be backordered)"
+            message += _(" (only %(count)s more can be backordered)") % {"count": backorderable}
     else:
         status = AvailabilityStatus.OUT_OF_STOCK
-        message = "Out of stock"
+        message = _("Out of stock")
         if mode == BackorderMode.ALLOW:
-            message = "Out of stock: backorders for this item are full"
+            message = _("Out of stock: backorders for this item are full")
 
     return Availability(
         variant_id=variant_id,

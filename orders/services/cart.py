@@ -3,8 +3,10 @@
 import logging
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from inventory.selectors import availability_for_variants
+from inventory.selectors import AvailabilityStatus, availability_for_variants
 from shop.models import Variant
 
 from ..locks import cart_lock, carts_lock
@@ -40,7 +42,7 @@ def _orderable_cap(availability) -> int:
 
 def _cart_check_quantity(quantity: int) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_LINE_QUANTITY:
-        raise CartError(f"Choose a quantity between 1 and {MAX_LINE_QUANTITY}.")
+        raise CartError(_("Choose a quantity between 1 and %(max)s.") % {"max": MAX_LINE_QUANTITY})
 
 
 def _cart_check_orderable(*, variant: Variant, quantity: int, in_cart: int = 0) -> None:
@@ -50,11 +52,19 @@ def _cart_check_orderable(*, variant: Variant, quantity: int, in_cart: int = 0) 
     if quantity <= cap:
         return
     if cap == 0:
-        label = availability.label.lower() if availability else "not available"
-        raise CartError(f"{variant} cannot be ordered right now: it is {label}.")
-    message = f"Only {cap} of {variant} can be ordered."
+        # "it is out of stock": the availability's label as it reads inside a sentence
+        label = (
+            AvailabilityStatus.IN_A_SENTENCE[availability.status]
+            if availability
+            else pgettext("it is …", "not available")
+        )
+        raise CartError(
+            _("%(item)s cannot be ordered right now: it is %(availability)s.")
+            % {"item": variant, "availability": label}
+        )
+    message = _("Only %(count)s of %(item)s can be ordered.") % {"count": cap, "item": variant}
     if in_cart:
-        message += f" Your cart already has {in_cart}."
+        message += " " + _("Your cart already has %(count)s.") % {"count": in_cart}
     raise CartError(message)
 
 
@@ -65,7 +75,7 @@ def _cart_sellable_variant(variant_id: int) -> Variant:
         .first()
     )
     if variant is None:
-        raise CartError("Sorry, that item is no longer sold.")
+        raise CartError(_("Sorry, that item is no longer sold."))
     return variant
 
 
@@ -73,7 +83,7 @@ def _cart_lock(cart_id: int) -> Cart:
     """Lock the cart row: changes to one cart (a double click, two tabs) happen one after the other."""
     cart = cart_lock(cart_id)
     if cart is None:
-        raise CartError("Your cart has expired. Please add the items again.")
+        raise CartError(_("Your cart has expired. Please add the items again."))
     return cart
 
 
@@ -112,7 +122,8 @@ def cart_add(*, cart_id: int | None, variant_id: int, quantity: int) -> CartLine
     in_cart = line.quantity if line else 0
     if in_cart + quantity > MAX_LINE_QUANTITY:
         raise CartError(
-            f"You can order at most {MAX_LINE_QUANTITY} of {variant} at once. Your cart already has {in_cart}."
+            _("You can order at most %(max)s of %(item)s at once. Your cart already has %(count)s.")
+            % {"max": MAX_LINE_QUANTITY, "item": variant, "count": in_cart}
         )
     _cart_check_orderable(variant=variant, quantity=in_cart + quantity, in_cart=in_cart)
     if line is None:
@@ -131,7 +142,7 @@ def cart_set_quantity(*, cart_id: int, line_id: int, quantity: int) -> CartLine:
     cart = _cart_lock(cart_id)
     line = CartLine.objects.filter(cart=cart, pk=line_id).first()
     if line is None:
-        raise CartError("That item is not in your cart any more.")
+        raise CartError(_("That item is not in your cart any more."))
     if line.quantity == quantity:
         return line
     variant = _cart_sellable_variant(line.variant_id)
@@ -186,11 +197,19 @@ def cart_merge(*, source_cart_id: int, user_id: int) -> list[str]:
         quantity = max(had, min(wanted, cap))
         if quantity < wanted:
             if not sellable:
-                notes.append(f"{variant} is no longer sold, so it was not added to your cart.")
+                notes.append(
+                    _("%(item)s is no longer sold, so it was not added to your cart.") % {"item": variant}
+                )
             elif cap == 0:
-                notes.append(f"{variant} cannot be ordered right now, so it was not added to your cart.")
+                notes.append(
+                    _("%(item)s cannot be ordered right now, so it was not added to your cart.")
+                    % {"item": variant}
+                )
             else:
-                notes.append(f"Only {cap} of {variant} can be ordered: your cart now has {quantity}.")
+                notes.append(
+                    _("Only %(count)s of %(item)s can be ordered: your cart now has %(quantity)s.")
+                    % {"count": cap, "item": variant, "quantity": quantity}
+                )
         if own is None and quantity:
             to_create.append(CartLine(cart=target, variant=variant, quantity=quantity))
         elif own is not None and quantity != had:

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from shop.formatting import date_in_words, date_range_in_words, datetime_in_words, money, units
+from shop.formatting import date_in_words, date_range_in_words, date_short, datetime_in_words, money, units
 from shop.templatetags import shop_tags
 
 
@@ -149,3 +149,12 @@ def test_english_is_written_the_same_under_the_old_language_code():
     with translation.override("en-gb"):
         assert money(Decimal("1234.56"), "EUR") == "€1,234.56"
         assert date_in_words(date(2026, 12, 1), weekday=True) == "Tuesday 1 December 2026"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", ["1 Sep", "1 Dec"]), ("de", ["1. Sept.", "1. Dez."])]
+)
+def test_date_short_per_language(language, expected):
+    with translation.override(language):
+        assert [date_short(date(2026, 9, 1)), date_short(date(2026, 12, 1))] == expected
+    assert date_short(None) == "—"
