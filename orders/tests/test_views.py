@@ -32,16 +32,16 @@ PASSWORD = "correct-horse-battery-staple"
 # and products), availability (2), the shop's closures (1: the shipping calendar the promised ranges
 # are counted on; no open purchase order here, so no supplier habits), nav, and the waiting items'
 # backorder policies for the card payment plan (orders.selectors.payment_plans, only when something
-# waits).
-CHECKOUT_PAGE_QUERIES = 10
+# waits), and the VAT rates of the destination (1, docs/tax.md).
+CHECKOUT_PAGE_QUERIES = 11
 # A guest with the emailed link (no session yet, so no cart to count): order + payment, lines,
 # events, nav categories, the questions asked about the order ("Ask about this order"); with lines
 # waiting, their places in the queues: the variants' availability (2), the shop's closures (1: the
 # shipping calendar; no open purchase order here, so no supplier habits) and the order's lines with
-# the running sums of their queues (1).
-ORDER_PAGE_QUERIES = 9
+# the running sums of their queues (1); its invoices and credit notes (1, whatever their number).
+ORDER_PAGE_QUERIES = 10
 # The owner, signed in: + session, user, cart count (navbar).
-OWNER_ORDER_PAGE_QUERIES = 12
+OWNER_ORDER_PAGE_QUERIES = 13
 # Session, user, cart count, nav, order count (pagination), orders, their lines.
 HISTORY_PAGE_QUERIES = 7
 
@@ -114,12 +114,12 @@ def tent():
 
 @pytest.fixture
 def alice():
-    return User.objects.create_user(username="alice", email="alice@example.com", password=PASSWORD)
+    return User.objects.create_user(email="alice@example.com", password=PASSWORD)
 
 
 @pytest.fixture
 def bob():
-    return User.objects.create_user(username="bob", email="bob@example.com", password=PASSWORD)
+    return User.objects.create_user(email="bob@example.com", password=PASSWORD)
 
 
 # --- checkout ----------------------------------------------------------------------------------
