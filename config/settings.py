@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",  # search lookups (shop/search.py); on SQLite they are simply not used
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_countries",  # country names in the customer's language (orders.forms.country_choices, invoices)
     "bootstrap",  # Bootstrap 5 CSS/JS from the django-bootstrap-static wheel (no CDN)
     "import_export",  # CSV import/export of the catalog and stock in the admin
     "csp",  # Content-Security-Policy header (docs/security.md); its system checks catch old-style settings

@@ -6,19 +6,24 @@ choice); whether it can be sold, at what price and when is decided by
 """
 
 import re
+import unicodedata
 
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
+from django_countries import countries
 
 from shop.form_fields import SingleLineField
 from shop.formatting import money
 from shop.models import Variant
 from shop.submissions import SubmissionKeyField
+from tax.rules import vat_number_check, vat_number_normalize
 
 from .models import CustomerQuestion, NeedByAction, Order, OrderLine, QuestionSubject, ShipPolicy
 from .payments import GATEWAYS
 from .selectors import MAX_LINE_QUANTITY, shipping_options
+from .selectors.quote import TaxDestination
 from .services.need_by import NeedBy
 
 # Countries we deliver to (ISO 3166-1 alpha-2), by name.
@@ -56,6 +61,22 @@ COUNTRY_CHOICES = [
     ("CH", "Switzerland"),
     ("GB", "United Kingdom"),
 ]
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """COUNTRY_CHOICES' codes named in the active language (django-countries' translations) and
+    sorted by that name as its readers expect ("Österreich" among the O's): ("AT", "Österreich")."""
+    named = [(code, str(countries.name(code)) or name) for code, name in COUNTRY_CHOICES]
+    return sorted(named, key=lambda choice: _sort_key(choice[1]))
+
+
+def _sort_key(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
+def _country_field_choices() -> list[tuple[str, str]]:
+    return [("", gettext("Choose a country")), *country_choices()]
+
 
 QUANTITY_ERRORS = {
     "required": "Enter a quantity.",
@@ -154,7 +175,22 @@ class CheckoutForm(forms.Form):
     )
     city = SingleLineField(label="City", max_length=_order_column_length("city"))
     postcode = SingleLineField(label="Postcode", max_length=_order_column_length("postcode"))
-    country = forms.ChoiceField(label="Country", choices=[("", "Choose a country")] + COUNTRY_CHOICES)
+    # A callable: named and sorted in the language of each request's form.
+    country = forms.ChoiceField(label=gettext_lazy("Country"), choices=_country_field_choices)
+    # A business buyer (docs/tax.md), optional: a valid VAT number of another EU country than the
+    # shop's, for delivery to that country, makes the order a reverse-charge sale (no VAT charged).
+    company_name = SingleLineField(
+        label=gettext_lazy("Company name"), max_length=_order_column_length("company_name"), required=False
+    )
+    vat_number = SingleLineField(
+        label=gettext_lazy("VAT number"),
+        max_length=_order_column_length("vat_number"),
+        required=False,
+        help_text=gettext_lazy(
+            "Business customers in the EU: with its country code, e.g. FR40303265045. A business in another "
+            "EU country than ours pays no VAT (reverse charge)."
+        ),
+    )
     shipping_method = forms.ChoiceField(label="Delivery option", widget=forms.RadioSelect)
     ship_policy = forms.ChoiceField(
         label="When items are not all in stock",
@@ -225,12 +261,33 @@ class CheckoutForm(forms.Form):
             self.add_error("need_by", "Choose today or a later date, or leave it empty.")
         if need_by and not cleaned.get("need_by_action"):
             self.add_error("need_by_action", "Choose what we should do if they cannot arrive by then.")
+        if cleaned.get("vat_number") and not cleaned.get("company_name"):
+            self.add_error(
+                "company_name", gettext_lazy("Enter the name of the company the VAT number belongs to.")
+            )
         if self.requires_terms and not cleaned.get("accept_backorder_terms"):
             self.add_error(
                 "accept_backorder_terms",
                 "Some items will be backordered: please read the backorder terms and tick the box to accept them.",
             )
         return cleaned
+
+    def clean_vat_number(self) -> str:
+        number = self.cleaned_data.get("vat_number", "")
+        if not number:
+            return ""
+        ok, message = vat_number_check(number)
+        if not ok:
+            raise forms.ValidationError(message)
+        return vat_number_normalize(number)
+
+    def tax_destination(self) -> TaxDestination | None:
+        """Where the order goes and who buys it, for its VAT (`orders.selectors.quote`): None until a
+        country is chosen; a VAT number only when valid."""
+        data = getattr(self, "cleaned_data", {})
+        if not data.get("country"):
+            return None
+        return TaxDestination(country=data["country"], vat_number=data.get("vat_number", ""))
 
     def address(self) -> dict:
         return {
