@@ -11,6 +11,8 @@ import unicodedata
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy
 from django_countries import countries
 
@@ -79,10 +81,10 @@ def _country_field_choices() -> list[tuple[str, str]]:
 
 
 QUANTITY_ERRORS = {
-    "required": "Enter a quantity.",
-    "invalid": "Enter a whole number.",
-    "min_value": "Enter a quantity of at least %(limit_value)s.",
-    "max_value": "You can order at most %(limit_value)s at once.",
+    "required": gettext_lazy("Enter a quantity."),
+    "invalid": gettext_lazy("Enter a whole number."),
+    "min_value": gettext_lazy("Enter a quantity of at least %(limit_value)s."),
+    "max_value": gettext_lazy("You can order at most %(limit_value)s at once."),
 }
 
 
@@ -114,17 +116,17 @@ class CartAddForm(forms.Form):
         queryset=Variant.objects.filter(is_active=True, product__is_active=True).select_related("product"),
         widget=forms.HiddenInput,
         error_messages={
-            "required": "Choose an item to add.",
-            "invalid_choice": "Sorry, that item is no longer sold.",
+            "required": gettext_lazy("Choose an item to add."),
+            "invalid_choice": gettext_lazy("Sorry, that item is no longer sold."),
         },
     )
-    quantity = quantity_field(label="Quantity", initial=1)
+    quantity = quantity_field(label=gettext_lazy("Quantity"), initial=1)
 
 
 class CartLineForm(forms.Form):
     """Change the quantity of one cart line (removal is a separate button)."""
 
-    quantity = quantity_field(label="Quantity")
+    quantity = quantity_field(label=gettext_lazy("Quantity"))
 
 
 class CardNumberInput(forms.TextInput):
@@ -145,7 +147,7 @@ def payment_method_choices() -> list[tuple[str, str]]:
     and the test card gateway only where PAYMENT_TEST_GATEWAY allows it (tests, DEBUG)."""
     choices = []
     if settings.STRIPE_ENABLED:
-        choices.append(("card", "Card (Visa, Mastercard, American Express)"))
+        choices.append(("card", gettext("Card (Visa, Mastercard, American Express)")))
     choices += [
         (code, gateway.label)
         for code, gateway in GATEWAYS.items()
@@ -164,17 +166,21 @@ class CheckoutForm(forms.Form):
     line each (`SingleLineField`), at most as long as their columns."""
 
     email = forms.EmailField(
-        label="Email",
+        label=gettext_lazy("Email"),
         max_length=_order_column_length("email"),
-        help_text="We send your confirmation and updates here.",
+        help_text=gettext_lazy("We send your confirmation and updates here."),
     )
-    full_name = SingleLineField(label="Full name", max_length=_order_column_length("full_name"))
-    address_line1 = SingleLineField(label="Address", max_length=_order_column_length("address_line1"))
+    full_name = SingleLineField(label=gettext_lazy("Full name"), max_length=_order_column_length("full_name"))
+    address_line1 = SingleLineField(
+        label=gettext_lazy("Address"), max_length=_order_column_length("address_line1")
+    )
     address_line2 = SingleLineField(
-        label="Address (line 2)", max_length=_order_column_length("address_line2"), required=False
+        label=gettext_lazy("Address (line 2)"),
+        max_length=_order_column_length("address_line2"),
+        required=False,
     )
-    city = SingleLineField(label="City", max_length=_order_column_length("city"))
-    postcode = SingleLineField(label="Postcode", max_length=_order_column_length("postcode"))
+    city = SingleLineField(label=gettext_lazy("City"), max_length=_order_column_length("city"))
+    postcode = SingleLineField(label=gettext_lazy("Postcode"), max_length=_order_column_length("postcode"))
     # A callable: named and sorted in the language of each request's form.
     country = forms.ChoiceField(label=gettext_lazy("Country"), choices=_country_field_choices)
     # A business buyer (docs/tax.md), optional: a valid VAT number of another EU country than the
@@ -191,43 +197,46 @@ class CheckoutForm(forms.Form):
             "EU country than ours pays no VAT (reverse charge)."
         ),
     )
-    shipping_method = forms.ChoiceField(label="Delivery option", widget=forms.RadioSelect)
+    shipping_method = forms.ChoiceField(label=gettext_lazy("Delivery option"), widget=forms.RadioSelect)
     ship_policy = forms.ChoiceField(
-        label="When items are not all in stock",
+        label=gettext_lazy("When items are not all in stock"),
         choices=ShipPolicy.choices,
         widget=forms.RadioSelect,
     )
-    payment_method = forms.ChoiceField(label="Payment method", widget=forms.RadioSelect)
+    payment_method = forms.ChoiceField(label=gettext_lazy("Payment method"), widget=forms.RadioSelect)
     # Card payments through Stripe: the card is typed into Stripe's own field (Stripe.js), never
     # into this form; the page's script puts the confirmed SetupIntent here (and, after 3-D Secure
     # at checkout, the PaymentIntent) before it submits.
     card_setup_intent = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
     card_payment_intent = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
     card_number = SingleLineField(
-        label="Card number",
+        label=gettext_lazy("Card number"),
         required=False,
         max_length=23,
-        help_text="Only when paying by card. Test cards: 4242 4242 4242 4242 is accepted, "
-        "4000 0000 0000 0002 is declined.",
+        help_text=gettext_lazy(
+            "Only when paying by card. Test cards: 4242 4242 4242 4242 is accepted, 4000 0000 0000 0002 is declined."
+        ),
         widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
-    accept_backorder_terms = forms.BooleanField(label="I accept the backorder terms", required=False)
+    accept_backorder_terms = forms.BooleanField(
+        label=gettext_lazy("I accept the backorder terms"), required=False
+    )
     # "I need it by" (optional, for the waiting items): orders.services.need_by.
     need_by = forms.DateField(
-        label="I need the waiting items by",
+        label=gettext_lazy("I need the waiting items by"),
         required=False,
-        help_text="Optional. Leave it empty if any date is fine.",
+        help_text=gettext_lazy("Optional. Leave it empty if any date is fine."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     need_by_action = forms.ChoiceField(
-        label="If they cannot arrive by then",
+        label=gettext_lazy("If they cannot arrive by then"),
         choices=NeedByAction.choices,
         initial=NeedByAction.ASK,
         required=False,
         widget=forms.RadioSelect,
     )
     accept_need_by_late = forms.BooleanField(
-        label="I understand they may arrive after that date", required=False
+        label=gettext_lazy("I understand they may arrive after that date"), required=False
     )
     idempotency_key = forms.CharField(
         widget=forms.HiddenInput, max_length=_order_column_length("idempotency_key")
@@ -253,14 +262,18 @@ class CheckoutForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("payment_method") == "card" and not cleaned.get("card_setup_intent"):
-            self.add_error(None, "Enter your card details: they are checked by our card processor, Stripe.")
+            self.add_error(
+                None, gettext("Enter your card details: they are checked by our card processor, Stripe.")
+            )
         if cleaned.get("payment_method") == "test_card" and not cleaned.get("card_number"):
-            self.add_error("card_number", "Enter your card number, or choose to pay by invoice.")
+            self.add_error("card_number", gettext("Enter your card number, or choose to pay by invoice."))
         need_by = cleaned.get("need_by")
         if need_by and need_by < timezone.localdate():
-            self.add_error("need_by", "Choose today or a later date, or leave it empty.")
+            self.add_error("need_by", gettext("Choose today or a later date, or leave it empty."))
         if need_by and not cleaned.get("need_by_action"):
-            self.add_error("need_by_action", "Choose what we should do if they cannot arrive by then.")
+            self.add_error(
+                "need_by_action", gettext("Choose what we should do if they cannot arrive by then.")
+            )
         if cleaned.get("vat_number") and not cleaned.get("company_name"):
             self.add_error(
                 "company_name", gettext_lazy("Enter the name of the company the VAT number belongs to.")
@@ -268,7 +281,9 @@ class CheckoutForm(forms.Form):
         if self.requires_terms and not cleaned.get("accept_backorder_terms"):
             self.add_error(
                 "accept_backorder_terms",
-                "Some items will be backordered: please read the backorder terms and tick the box to accept them.",
+                gettext(
+                    "Some items will be backordered: please read the backorder terms and tick the box to accept them."
+                ),
             )
         return cleaned
 
@@ -321,9 +336,9 @@ class CancelBackorderedForm(forms.Form):
                 max_value=MAX_LINE_QUANTITY,
                 initial=0,
                 error_messages={
-                    "invalid": "Enter a whole number of units to cancel.",
-                    "min_value": "Enter a whole number of units to cancel.",
-                    "max_value": "Enter a whole number of units to cancel.",
+                    "invalid": gettext_lazy("Enter a whole number of units to cancel."),
+                    "min_value": gettext_lazy("Enter a whole number of units to cancel."),
+                    "max_value": gettext_lazy("Enter a whole number of units to cancel."),
                 },
                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
             )
@@ -348,17 +363,17 @@ class FeedbackForm(forms.Form):
     ]
 
     rating = forms.TypedChoiceField(
-        label="How happy are you with how we handled the wait for your order?",
+        label=gettext_lazy("How happy are you with how we handled the wait for your order?"),
         choices=RATINGS,
         coerce=int,
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Choose a rating from 1 to 5.",
-            "invalid_choice": "Choose a rating from 1 to 5.",
+            "required": gettext_lazy("Choose a rating from 1 to 5."),
+            "invalid_choice": gettext_lazy("Choose a rating from 1 to 5."),
         },
     )
     comment = forms.CharField(
-        label="Anything you would like to tell us? (optional)",
+        label=gettext_lazy("Anything you would like to tell us? (optional)"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -367,9 +382,13 @@ class FeedbackForm(forms.Form):
 
 class EmailPreferencesForm(forms.Form):
     non_essential = forms.BooleanField(
-        label="Send me non-essential emails (back-in-stock alerts, a feedback request after delivery)",
+        label=gettext_lazy(
+            "Send me non-essential emails (back-in-stock alerts, a feedback request after delivery)"
+        ),
         required=False,
-        help_text="Emails about your orders (confirmation, shipping, delays, cancellations) always come.",
+        help_text=gettext_lazy(
+            "Emails about your orders (confirmation, shipping, delays, cancellations) always come."
+        ),
     )
 
 
@@ -387,7 +406,9 @@ class PlainTextField(forms.CharField):
 
     widget = forms.Textarea
     default_error_messages = {
-        "control": "This text contains invisible control characters; please remove them (retyping it helps)."
+        "control": gettext_lazy(
+            "This text contains invisible control characters; please remove them (retyping it helps)."
+        )
     }
 
     def to_python(self, value):
@@ -411,20 +432,34 @@ class CustomerQuestionForm(forms.Form):
     """The "Ask about this order" form: what it is about, and the question; the order is the page's."""
 
     subject = forms.ChoiceField(
-        label="What is it about?",
+        label=gettext_lazy("What is it about?"),
         choices=QuestionSubject.choices,
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Choose what your question is about.",
-            "invalid_choice": "Choose what your question is about.",
+            "required": gettext_lazy("Choose what your question is about."),
+            "invalid_choice": gettext_lazy("Choose what your question is about."),
         },
     )
     message = PlainTextField(
-        label="Your question",
+        label=gettext_lazy("Your question"),
         max_length=QUESTION_MAX_LENGTH,
-        help_text=f"Up to {QUESTION_MAX_LENGTH:,} characters. Your order number and its items come with it.",
+        help_text=lazy(
+            lambda: (
+                gettext("Up to %(count)s characters. Your order number and its items come with it.")
+                % {"count": number_format(QUESTION_MAX_LENGTH, force_grouping=True)}
+            ),
+            str,
+        )(),
         widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": "Write your question.", **_length_errors("Your question")},
+        error_messages={
+            "required": gettext_lazy("Write your question."),
+            "max_length": gettext_lazy(
+                "Your question can be at most %(limit_value)d characters long (it has %(show_value)d)."
+            ),
+            "control": gettext_lazy(
+                "Your question contains invisible control characters; please remove them (retyping it helps)."
+            ),
+        },
     )
 
 

@@ -71,6 +71,8 @@ STORED_IN: dict[str, dict[str, Column | NotStored]] = {
         "city": Column("orders.Order.city"),
         "postcode": Column("orders.Order.postcode"),
         "country": Column("orders.Order.country"),
+        "company_name": Column("orders.Order.company_name"),
+        "vat_number": Column("orders.Order.vat_number"),
         "shipping_method": NotStored(
             "a code of shipping_options(); the order stores its label (checked below)"
         ),

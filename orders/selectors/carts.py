@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from ..models import Cart, CartLine
-from .quote import Quote, QuoteLine, order_quote
+from .quote import Quote, QuoteLine, TaxDestination, order_quote
 
 
 @dataclass
@@ -76,14 +76,16 @@ def cart_items(*, user, cart_id: int | None) -> tuple[int | None, list[tuple[int
     return (rows[0][0] if rows else None), [(variant_id, quantity) for _, variant_id, quantity in rows]
 
 
-def cart_summary(*, user, cart_id: int | None, shipping_method: str = "standard") -> CartSummary:
+def cart_summary(
+    *, user, cart_id: int | None, shipping_method: str = "standard", destination: TaxDestination | None = None
+) -> CartSummary:
     """The visitor's cart lines, each priced and split into ships-now / backordered with its date.
 
     Everything comes from `order_quote` (the same answer checkout and `order_place`
     use), so the cart, the checkout page and the order never disagree. Queries: the
     lines with their variants and products, then one availability call for all
     lines (2): 3, whatever the number of lines; only the quote's availability (none)
-    when there is no cart.
+    when there is no cart. `destination` (the checkout page): priced with its VAT, one query more.
     """
     lines_query = _cart_lines(user=user, cart_id=cart_id)
     if lines_query is None:
@@ -93,6 +95,7 @@ def cart_summary(*, user, cart_id: int | None, shipping_method: str = "standard"
         items=[(line.variant_id, line.quantity) for line in lines],
         shipping_method=shipping_method,
         variants={line.variant_id: line.variant for line in lines},
+        destination=destination,
     )
     quoted = {q.variant.pk: q for q in quote.lines}
     return CartSummary(

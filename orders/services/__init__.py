@@ -78,6 +78,7 @@ from .errors import (  # noqa: F401
     CheckoutError,
     NeedByLate,
     OrderActionError,
+    TotalChanged,
 )
 from .fulfilment import (  # noqa: F401
     order_ship,

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inventory.services import (
     BackorderRefused,
@@ -20,7 +21,7 @@ from inventory.services import (
 from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 from notifications.services.subscriptions import back_in_stock_close_for_buyer
-from shop.formatting import date_range_in_words
+from shop.formatting import date_range_in_words, money
 from tax.rules import vat_number_check
 
 from ..events import order_placed, payment_captured
@@ -47,7 +48,7 @@ from .cards import (
     card_settle,
 )
 from .charges import _payment_void, _record_transaction
-from .errors import BackorderTermsRequired, CheckoutError
+from .errors import BackorderTermsRequired, CheckoutError, TotalChanged
 from .need_by import NeedBy, need_by_check
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,18 @@ def _same_checkout(order: Order, *, email: str, user_id: int | None) -> PlaceRes
     if order.email.lower() != email.lower() or order.user_id != user_id:
         raise CheckoutError("This checkout has already been used. Please start again from your cart.")
     return PlaceResult(order, created=False)
+
+
+def _total_changed_message(quote: Quote) -> str:
+    if quote.reverse_charge:
+        why = _("VAT reverse charged")
+    elif quote.export:
+        why = _("export: no VAT")
+    else:
+        why = _("VAT of the delivery country")
+    return _(
+        "Your total for this delivery address is %(total)s (%(why)s). Please check it and place your order again."
+    ) % {"total": money(quote.total), "why": why}
 
 
 def _new_order_number() -> str:
@@ -97,6 +110,7 @@ def order_place(
     language: str = "",
     company_name: str = "",
     vat_number: str = "",
+    expected_total: Decimal | None = None,
 ) -> PlaceResult:
     """Place an order: re-read prices and stock, authorize payment, allocate, backorder the rest.
 
@@ -109,7 +123,8 @@ def order_place(
     customer needs the waiting items by and what to do if we cannot make it (`need_by_check`).
     `company_name`, `vat_number`: a business buyer's (docs/tax.md); the quote prices every line for the
     address's country and this number (VAT of the destination, reverse charge or export), and each
-    line keeps its tax class and the rate charged.
+    line keeps its tax class and the rate charged. `expected_total`: the total the page showed for
+    another destination; if this one's differs, `TotalChanged` (before any payment).
 
     Availability is read once, for the quote (before the payment is authorized);
     under the variant locks only the numbers a concurrent checkout can change are
@@ -137,6 +152,8 @@ def order_place(
     quote = order_quote(items=items, shipping_method=shipping_method, destination=destination)
     if quote.problems:
         raise CheckoutError(" ".join(quote.problems))
+    if expected_total is not None and quote.total != expected_total:
+        raise TotalChanged(_total_changed_message(quote))
     if quote.has_backorders and not accept_backorder_terms:
         raise BackorderTermsRequired(
             "Some items will be backordered: please read and accept the backorder terms."

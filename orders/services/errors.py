@@ -22,5 +22,10 @@ class NeedByLate(CheckoutError):
     understand it may arrive after it."""
 
 
+class TotalChanged(CheckoutError):
+    """The customer changed the delivery country or VAT number after the page showed its prices, and
+    the total for the new destination differs (docs/tax.md): they see the new total and submit again."""
+
+
 class OrderActionError(Exception):
     """A staff or customer action on an order that is not possible; the message says why."""

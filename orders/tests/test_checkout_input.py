@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 # 268 characters, a valid address otherwise (64-character local part, 63-character labels); the form
 # used to allow 320, the column holds 254.
 LONG_EMAIL = "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "example.com"
-SINGLE_LINE_FIELDS = ["full_name", "address_line1", "address_line2", "city", "postcode"]
+SINGLE_LINE_FIELDS = ["full_name", "address_line1", "address_line2", "city", "postcode", "company_name"]
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def test_every_single_line_text_field_of_checkout_is_a_single_line_field():
         for name, field in form.fields.items()
         if type(field).__name__ in {"CharField", "SingleLineField"} and not field.widget.is_hidden
     }
-    assert text_fields == {*SINGLE_LINE_FIELDS, "card_number"}
+    assert text_fields == {*SINGLE_LINE_FIELDS, "card_number", "vat_number"}
     assert all(isinstance(form.fields[name], SingleLineField) for name in text_fields)
 
 

@@ -1,6 +1,8 @@
 """The checkout page: review the cart and place the order, once per idempotency key."""
 
+import re
 import uuid
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,16 +13,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from shop.formatting import date_in_words
+from tax.rules import tax_country, tax_treatment, vat_number_check
 
 from ..forms import CheckoutForm, default_payment_method, default_ship_policy
 from ..selectors import CartSummary, cart_items, cart_summary
 from ..selectors.need_by import need_by_latest, need_by_misses
 from ..selectors.payment_plans import checkout_payment_plan
+from ..selectors.quote import Quote, TaxDestination, quote_shipping
 from ..services import (
     BackorderTermsRequired,
     CheckoutError,
     NeedByLate,
     PaymentActionRequired,
+    TotalChanged,
     card_checkout_setup,
     order_place,
     shipping_options,
@@ -41,10 +46,52 @@ def _issue_checkout_key(request: HttpRequest) -> str:
     return key
 
 
+def _destination_posted(data: QueryDict) -> TaxDestination:
+    """The VAT destination of posted checkout fields (`tax.rules`): the country (the shop's own until
+    one is chosen) and the VAT number when it is a valid one."""
+    country = data.get("country", "")
+    number = data.get("vat_number", "")
+    return TaxDestination(
+        country=country if re.fullmatch(r"[A-Z]{2}", country) else tax_country(),
+        vat_number=number if number and vat_number_check(number)[0] else "",
+    )
+
+
+def _priced_for(quote: Quote) -> str:
+    """What the page's prices were made for: its destination, treatment and total (a hidden field)."""
+    return f"{quote.country}:{quote.treatment}:{quote.total}"
+
+
+def _expected_total(priced_for: str, destination: TaxDestination | None) -> Decimal | None:
+    """The total the page showed, when it was priced for another destination than the one posted
+    (the customer changed the country or the VAT number): `order_place` refuses a different total
+    (`TotalChanged`), so nobody pays what the page did not show. None when the page was priced for
+    this destination (its total is the order's) or the field is missing."""
+    parts = priced_for.split(":")
+    if destination is None or len(parts) != 3:
+        return None
+    country, treatment, total = parts
+    now = tax_treatment(country=destination.country, vat_number=destination.vat_number)
+    if (country, treatment) == (destination.country.upper(), now):
+        return None
+    try:
+        return Decimal(total)
+    except InvalidOperation:
+        return None
+
+
 def _render_checkout(
     request: HttpRequest, form: CheckoutForm, summary: CartSummary, *, payment_action_secret: str = ""
 ) -> HttpResponse:
-    totals = [(option, summary.goods_total + option.cost) for option in shipping_options().values()]
+    # Each delivery option as this destination pays it (its shipping taxed like the goods), and the
+    # order's total with it.
+    shipping = {
+        code: quote_shipping(summary.quote, option.cost) for code, option in shipping_options().items()
+    }
+    totals = [
+        (option, shipping[code], summary.goods_total + shipping[code])
+        for code, option in shipping_options().items()
+    ]
     plan = checkout_payment_plan(summary.quote)
     need_by = getattr(form, "cleaned_data", {}).get("need_by")
     late = need_by_misses(quote=summary.quote, need_by=need_by)
@@ -69,6 +116,13 @@ def _render_checkout(
             "need_by": need_by,
             "need_by_late": late,  # waiting items expected after the customer's need-by date
             "need_by_latest": need_by_latest(summary.quote),
+            "priced_for": _priced_for(summary.quote),  # docs/tax.md: a changed destination's total
+            # Whom the VAT rows are for: the country the quote was made for, the delivery option chosen.
+            "vat_country": dict(form.fields["country"].choices).get(
+                summary.quote.country, summary.quote.country
+            ),
+            "vat_option": shipping_options().get(form["shipping_method"].value() or "")
+            or next(iter(shipping_options().values())),
         },
     )
 
@@ -119,7 +173,10 @@ def _render_checkout_again(
     (the backorder terms required when the cart as it is now, or `order_place`, says some units
     will wait), then `errors` above the form."""
     summary = cart_summary(
-        user=request.user, cart_id=session_cart_id(request), shipping_method=shipping_method
+        user=request.user,
+        cart_id=session_cart_id(request),
+        shipping_method=shipping_method,
+        destination=_destination_posted(data),
     )
     form = CheckoutForm(data, requires_terms=requires_terms or summary.quote.has_backorders)
     form.is_valid()
@@ -139,8 +196,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
         shipping_method = next(iter(options))
 
     if request.method == "GET":
+        # Priced for the shop's own country until the customer chooses one (docs/tax.md).
         summary = cart_summary(
-            user=request.user, cart_id=session_cart_id(request), shipping_method=shipping_method
+            user=request.user,
+            cart_id=session_cart_id(request),
+            shipping_method=shipping_method,
+            destination=TaxDestination(country=tax_country()),
         )
         if not summary.lines:
             messages.info(request, "Your cart is empty: add something before checking out.")
@@ -200,6 +261,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             user_id=request_user_id(request),
             cart_id=cart_id,
             need_by=form.need_by_choice(),
+            company_name=form.cleaned_data["company_name"],
+            vat_number=form.cleaned_data["vat_number"],
+            expected_total=_expected_total(data.get("priced_for", ""), form.tax_destination()),
             language=request.LANGUAGE_CODE,
         )
     except PaymentActionRequired as action:
@@ -215,6 +279,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
             shipping_method,
             field_errors={"accept_need_by_late": "Tick this box to order anyway, or choose a later date."},
         )
+    except TotalChanged as exc:  # another country or VAT number than the page was priced for
+        return _render_checkout_again(request, data, shipping_method, errors=(str(exc),))
     except BackorderTermsRequired:
         return _render_checkout_again(request, data, shipping_method, requires_terms=True)
     except CheckoutError as exc:
