@@ -43,6 +43,7 @@ run manage: export SHOP_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: export DELAY_NOTIFY_QUIET_MINUTES ?= 0
 run: export WORKER_POOL ?= threads
 run: install pdf-deps
+	DEBUG=$${DEBUG:-1} $(PY) manage.py accounts_adopt
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_staff
@@ -68,6 +69,20 @@ manage: install
 ## pool processes under their parent ("Process 'ForkPoolWorker-1' exited with signal 15"). The trap makes
 ## Ctrl+C, the way to stop the shop, exit 0 rather than make's "Error 130".
 HONCHO := $(PY) -c 'import sys, honcho.command, honcho.manager; honcho.manager.KILL_WAIT = 20; sys.exit(honcho.command.main())'
+
+## make messages: the German catalogue. Collects every translatable string of the code and the customer
+## templates into locale/de/LC_MESSAGES/django.po (Django's makemessages; new ones come in untranslated,
+## changed ones fuzzy: translate them there) and compiles it to django.mo, which is committed so that the
+## shop itself needs no gettext. Needs GNU gettext (apt-get install gettext, done here as root).
+## config/tests/test_translations.py fails on an untranslated or fuzzy entry and on a stale .mo.
+MESSAGES_IGNORE := .venv node_modules static var bench e2e faults load deploy tests '*/tests/*' 'templates/admin/*'
+.PHONY: messages
+messages: install
+	@command -v msgfmt >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; } \
+	  || { echo "make messages needs GNU gettext: sudo apt-get install gettext"; exit 1; }
+	$(PY) manage.py makemessages -l de --no-obsolete $(addprefix --ignore=,$(MESSAGES_IGNORE))
+	msgfmt --check -o locale/de/LC_MESSAGES/django.mo locale/de/LC_MESSAGES/django.po
 
 ## make test: the whole suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set), in
 ## TEST_WORKERS processes at once (pytest-xdist; most of the suite's time is spent waiting on browsers,
@@ -152,6 +167,7 @@ lint: install
 .PHONY: load
 bench: export SHOP_TEST_HARNESS = 1
 bench: install
+	$(PY) manage.py accounts_adopt
 	$(PY) manage.py migrate --noinput
 	$(PY) -m bench $(BENCH_ARGS)
 
@@ -160,6 +176,7 @@ bench: install
 ## LOAD_ARGS="--duration 120 --users 40" to change it.
 load: export SHOP_TEST_HARNESS = 1
 load: install
+	$(PY) manage.py accounts_adopt
 	$(PY) manage.py migrate --noinput
 	$(PY) -m load $(LOAD_ARGS)
 

@@ -6,12 +6,14 @@ or a variable says, and parses what is left as HTML: a text node, or an attribut
 (alt, title, placeholder, aria-label, ...), that still has a letter in it was written in English only.
 """
 
+import gettext
 import html.parser
 import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from babel.messages.pofile import read_po
 from django.conf import settings
 from django.template import Context, Template
 from django.template.base import Lexer, TokenType
@@ -255,3 +257,99 @@ def test_every_customer_template_that_translates_loads_i18n():
         if uses and not loads:
             missing.append(path.relative_to(ROOT).as_posix())
     assert missing == []
+
+
+# --- the German catalogue -------------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%%")
+TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+LOCALE_DE_MO = LOCALE_DE.with_suffix(".mo")
+
+
+def _catalogue():
+    with LOCALE_DE.open("rb") as po:
+        return [message for message in read_po(po, locale="de") if message.id]
+
+
+def _forms(message) -> list[tuple[str, str]]:
+    """(English, German) of each form: one for a plain message; singular and plural for a plural one
+    (German has the same two forms as English, Plural-Forms: nplurals=2)."""
+    if isinstance(message.id, tuple | list):
+        english = [message.id[0], message.id[1]]
+        return list(zip(english, message.string, strict=True))
+    return [(message.id, message.string)]
+
+
+def test_every_german_message_is_translated_and_not_fuzzy():
+    catalogue = _catalogue()
+    untranslated = [
+        message.id for message in catalogue for _, german in _forms(message) if not german.strip()
+    ]
+    fuzzy = [message.id for message in catalogue if message.fuzzy]
+    assert len(catalogue) > 500
+    assert untranslated == []
+    assert fuzzy == []
+
+
+def test_german_messages_keep_their_placeholders_and_markup():
+    # A translation that drops or renames %(amount)s raises at render time; one that breaks a tag breaks the page.
+    wrong = []
+    for message in _catalogue():
+        for english, german in _forms(message):
+            if sorted(PLACEHOLDER.findall(english)) != sorted(PLACEHOLDER.findall(german)):
+                wrong.append(f"placeholders: {english!r} -> {german!r}")
+            if sorted(TAG.findall(english)) != sorted(TAG.findall(german)):
+                wrong.append(f"markup: {english!r} -> {german!r}")
+    assert wrong == []
+
+
+def test_the_catalogue_says_german_plural_forms():
+    header = LOCALE_DE.read_text(encoding="utf-8").split("\n\n", 1)[0]
+    assert '"Language: de\\n"' in header
+    assert '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"' in header
+    assert "#, fuzzy" not in header
+
+
+def test_the_compiled_catalogue_is_the_po_file():
+    # Given the .mo Django reads (compiled from the .po by `make messages`); then it has every translation
+    # of the .po and nothing else: a .po edited without compiling fails here.
+    with LOCALE_DE_MO.open("rb") as mo:
+        compiled = gettext.GNUTranslations(mo)._catalog
+    expected = {}
+    for message in _catalogue():
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        if message.context:
+            key = f"{message.context}\x04{key}"
+        if isinstance(message.id, str):
+            expected[key] = message.string
+        else:
+            for index, german in enumerate(message.string):
+                expected[(key, index)] = german
+    compiled = {key: value for key, value in compiled.items() if key != ""}
+    assert compiled == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "german"),
+    [
+        ('{% translate "Add to cart" %}', "In den Warenkorb"),
+        ('{% translate "Go to checkout" %}', "Zur Kasse"),
+        ('{% translate "Main" context "main navigation" %}', "Hauptnavigation"),
+        (
+            "{% blocktranslate count counter=3 %}{{ counter }} product{% plural %}{{ counter }} products"
+            "{% endblocktranslate %}",
+            "3 Produkte",
+        ),
+        (
+            "{% blocktranslate count counter=1 %}{{ counter }} product{% plural %}{{ counter }} products"
+            "{% endblocktranslate %}",
+            "1 Produkt",
+        ),
+    ],
+)
+def test_a_german_page_reads_the_catalogue(source, german):
+    # Given the German catalogue; when a template renders in German, then it says the German text
+    with translation.override("de"):
+        assert Template("{% load i18n %}" + source).render(Context()) == german
+    with translation.override("en"):
+        assert Template("{% load i18n %}" + source).render(Context()) != german
