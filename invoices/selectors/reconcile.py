@@ -149,10 +149,18 @@ def _document_differences(order_number: str, document: Document) -> list[Documen
             DocumentDifference(
                 order_number,
                 "document",
-                f"{document.number}: totals per rate {document.totals}, lines say {expected}",
+                f"{document.number}: totals per rate {_text(document.totals)}, lines say {_text(expected)}",
             )
         )
     return out
+
+
+def _text(totals: list[dict]) -> str:
+    """Totals per rate as "19.00 %: 104.12 + 19.78 = 123.90; …" (stable whatever order JSON keeps keys in)."""
+    try:
+        return "; ".join(f"{t['rate']} %: {t['net']} + {t['vat']} = {t['gross']}" for t in totals)
+    except (KeyError, TypeError):
+        return repr(totals)
 
 
 def _number_gaps() -> list[DocumentDifference]:

@@ -329,8 +329,8 @@ def _credit_note_create(
             )
         }
     elif corrects is not None:
-        for line in corrects.lines:
-            weights[(Decimal(line["rate"]), line["tax_class"])] += Decimal(line["gross"])
+        for total in corrects.totals:  # per rate, shipping included
+            weights[(Decimal(total["rate"]), "")] += Decimal(total["gross"])
         what = gettext("Refund")
     else:
         for line in order.lines.all():
