@@ -2,36 +2,38 @@
 
 Kept apart from the tables so that `orders.models` holds the tables and their rules; every name is
 re-exported by `orders.models`, so `from orders.models import OrderStatus` keeps working. Imports
-nothing from the project (the bottom layer, beside the models).
+nothing from the project (the bottom layer, beside the models). The labels customers read (statuses,
+ship policy, need-by action, question subject) are translated when shown.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 # When a card pays for waiting units: a backorder policy's field, so inventory defines it.
 from inventory.models import PaymentPlan  # noqa: F401
 
 
 class ShipPolicy(models.TextChoices):
-    SPLIT = "split", "Ship what is available now, the rest as it arrives"
-    TOGETHER = "together", "Ship everything together"
+    SPLIT = "split", gettext_lazy("Ship what is available now, the rest as it arrives")
+    TOGETHER = "together", gettext_lazy("Ship everything together")
 
 
 class OrderStatus(models.TextChoices):
-    WAITING = "waiting", "Waiting for stock"
-    PARTIALLY_READY = "partially_ready", "Partly ready to ship"
-    READY = "ready", "Ready to ship"
-    PARTIALLY_SHIPPED = "partially_shipped", "Partly shipped"
-    SHIPPED = "shipped", "Shipped"
-    CANCELLED = "cancelled", "Cancelled"
+    WAITING = "waiting", pgettext_lazy("order status", "Waiting for stock")
+    PARTIALLY_READY = "partially_ready", pgettext_lazy("order status", "Partly ready to ship")
+    READY = "ready", pgettext_lazy("order status", "Ready to ship")
+    PARTIALLY_SHIPPED = "partially_shipped", pgettext_lazy("order status", "Partly shipped")
+    SHIPPED = "shipped", pgettext_lazy("order status", "Shipped")
+    CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
 
 class LineStatus(models.TextChoices):
-    BACKORDERED = "backordered", "Waiting for stock"
-    PARTIALLY_ALLOCATED = "partially_allocated", "Partly in stock"
-    ALLOCATED = "allocated", "Ready to ship"
-    PARTIALLY_SHIPPED = "partially_shipped", "Partly shipped"
-    SHIPPED = "shipped", "Shipped"
-    CANCELLED = "cancelled", "Cancelled"
+    BACKORDERED = "backordered", pgettext_lazy("order line status", "Waiting for stock")
+    PARTIALLY_ALLOCATED = "partially_allocated", pgettext_lazy("order line status", "Partly in stock")
+    ALLOCATED = "allocated", pgettext_lazy("order line status", "Ready to ship")
+    PARTIALLY_SHIPPED = "partially_shipped", pgettext_lazy("order line status", "Partly shipped")
+    SHIPPED = "shipped", pgettext_lazy("order line status", "Shipped")
+    CANCELLED = "cancelled", pgettext_lazy("order line status", "Cancelled")
 
 
 class OrderEventKind(models.TextChoices):
@@ -87,8 +89,8 @@ class DelayChoice(models.TextChoices):
 class NeedByAction(models.TextChoices):
     """What the shop does when waiting items cannot arrive by the customer's need-by date."""
 
-    CANCEL = "cancel", "Cancel those items and refund me automatically"
-    ASK = "ask", "Ask me: email me so I can keep waiting or cancel"
+    CANCEL = "cancel", gettext_lazy("Cancel those items and refund me automatically")
+    ASK = "ask", gettext_lazy("Ask me: email me so I can keep waiting or cancel")
 
 
 # --- customer questions -------------------------------------------------------------------------
@@ -97,9 +99,9 @@ class NeedByAction(models.TextChoices):
 class QuestionSubject(models.TextChoices):
     """What "Ask about this order" asks about; the label is the customer's words."""
 
-    WHEN_SHIP = "when_ship", "When will it ship?"
-    CHANGE_CANCEL = "change_cancel", "Change or cancel"
-    OTHER = "other", "Something else"
+    WHEN_SHIP = "when_ship", gettext_lazy("When will it ship?")
+    CHANGE_CANCEL = "change_cancel", gettext_lazy("Change or cancel")
+    OTHER = "other", gettext_lazy("Something else")
 
 
 # --- card payments (Stripe) ---------------------------------------------------------------------
