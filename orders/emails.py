@@ -27,6 +27,7 @@ from .models import (
     ShipmentLine,
     TransactionKind,
 )
+from .selectors.vat import order_vat
 from .tokens import (
     DELAY_CANCEL_SALT,
     DELAY_KEEP_SALT,
@@ -73,7 +74,9 @@ def _common(order: Order) -> dict:
 
 
 def order_confirmed_context(context: dict) -> dict:
-    return _common(_order(context))
+    common = _common(_order(context))
+    # The VAT in its total, per rate, as the checkout showed it (docs/tax.md).
+    return {**common, "vat": order_vat(order=common["order"], lines=common["lines"])}
 
 
 def order_shipped_context(context: dict) -> dict:

@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from invoices.views import order_documents_for_page
@@ -22,6 +24,7 @@ from ..selectors import (
     order_timeline_for_customer,
 )
 from ..selectors.need_by import need_by_late_lines
+from ..selectors.vat import order_vat
 from ..services import OrderActionError
 from ..services.cancellation import order_cancel_by_customer
 from ..wording import money_released_text
@@ -65,6 +68,8 @@ def order_page_context(
         "question_form": (question_form or CustomerQuestionForm()) if asking else None,
         # Its invoices and credit notes, with their links (one query, invoices.views).
         "documents": order_documents_for_page(order_id=order.pk, token=token),
+        # The VAT in its total, per rate (from the lines: no query; docs/tax.md).
+        "vat": order_vat(order=order, lines=list(order.lines.all())),
     }
 
 
@@ -91,7 +96,7 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponseRedirect:
         return redirect(back)
     quantities = form.quantities()
     if not quantities:
-        messages.error(request, "Enter how many of the waiting units you want to cancel.")
+        messages.error(request, _("Enter how many of the waiting units you want to cancel."))
         return redirect(back)
     try:
         outcome = order_cancel_by_customer(
@@ -103,8 +108,12 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponseRedirect:
     units = sum(outcome.quantities.values())
     messages.success(
         request,
-        f"Cancelled {units} waiting unit{'s' if units != 1 else ''}. {money_released_text(outcome.released)} "
-        "We have emailed you a confirmation.",
+        ngettext(
+            "Cancelled %(count)s waiting unit. %(money)s We have emailed you a confirmation.",
+            "Cancelled %(count)s waiting units. %(money)s We have emailed you a confirmation.",
+            units,
+        )
+        % {"count": units, "money": money_released_text(outcome.released)},
     )
     return redirect(back)
 
