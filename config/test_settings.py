@@ -49,3 +49,5 @@ ORDER_QUESTION_RATE_PER_IP = ORDER_QUESTION_RATE_PER_ORDER = "10000/h"
 import tempfile  # noqa: E402
 
 MEDIA_ROOT = tempfile.mkdtemp(prefix="shop-test-media-")
+# Invoice and credit note PDFs (invoices/services/pdf.py): a folder of this test run too.
+SHOP_DOCUMENTS_ROOT = tempfile.mkdtemp(prefix="shop-test-documents-")

@@ -6,6 +6,7 @@ PDF (rendered and stored on the spot if the task has not run yet).
 """
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from django.utils import timezone
@@ -73,7 +74,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def pdf_view(self, request, document_id: int) -> FileResponse:
         if not self.has_view_permission(request):
-            raise Http404("No such document.")
+            raise PermissionDenied
         if not Document.objects.filter(pk=document_id).exists():
             raise Http404("No such document.")
         document = document_pdf_ensure(document_id=document_id)

@@ -3,12 +3,12 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
-from invoices.models import SERIES_OF_KIND, Document, DocumentKind, document_number
+from invoices.models import SERIES_OF_KIND, Document, DocumentKind
+from invoices.services.numbering import document_number_take
 from orders.tests.factories import OrderFactory
-
-_sequences: dict[tuple[str, int], int] = {}
 
 
 def issued_document(*, order=None, kind: str = DocumentKind.INVOICE, shipment=None, **overrides) -> Document:
@@ -20,17 +20,14 @@ def issued_document(*, order=None, kind: str = DocumentKind.INVOICE, shipment=No
         shipment = Shipment.objects.create(order=order, amount=Decimal("49.90"))
     series = SERIES_OF_KIND[kind]
     year = overrides.pop("year", 2026)
-    sequence = overrides.pop("sequence", None)
-    if sequence is None:
-        sequence = _sequences[(series, year)] = _sequences.get((series, year), 0) + 1
-        while Document.objects.filter(series=series, year=year, sequence=sequence).exists():
-            sequence = _sequences[(series, year)] = sequence + 1
+    with transaction.atomic():  # numbered from the counter, as issuing does: real issues come next
+        taken = document_number_take(series=series, year=year)
     fields = dict(
         kind=kind,
         series=series,
-        number=document_number(series=series, year=year, sequence=sequence),
+        number=taken.number,
         year=year,
-        sequence=sequence,
+        sequence=taken.sequence,
         order=order,
         shipment=shipment if kind == DocumentKind.INVOICE else None,
         issued_at=timezone.make_aware(datetime(2026, 12, 1, 10, 30)),
