@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
@@ -70,7 +71,7 @@ def _invalid_link(request: HttpRequest) -> HttpResponse:
 def subscribe(request: HttpRequest, variant_id: int) -> HttpResponse:
     variant, availability = variant_get_for_alert(variant_id=variant_id)
     if availability.status != AvailabilityStatus.OUT_OF_STOCK:
-        messages.info(request, "Good news: you can order this item now, so there is no need for an alert.")
+        messages.info(request, _("Good news: you can order this item now, so there is no need for an alert."))
         return redirect(_product_url(variant))
     form = NotifyMeForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST":
@@ -107,7 +108,7 @@ def subscribe(request: HttpRequest, variant_id: int) -> HttpResponse:
 def subscribe_done(request: HttpRequest, variant_id: int) -> HttpResponse:
     """The answer to a signup, the same whether or not the address was subscribed before. It names
     the address the visitor typed (or their account's), which they know already; nothing else."""
-    variant, _ = variant_get_for_alert(variant_id=variant_id)
+    variant, _availability = variant_get_for_alert(variant_id=variant_id)
     user = request.user
     instant = bool(user.is_authenticated and user.email)
     asked = request.session.get(ALERT_EMAIL_SESSION_KEY) or {}

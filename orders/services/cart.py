@@ -93,7 +93,7 @@ def cart_get_or_create(*, user_id: int | None, cart_id: int | None = None) -> Ca
     A guest cart id (from the session) only ever finds a cart without a user.
     """
     if user_id is not None:
-        cart, _ = Cart.objects.get_or_create(user_id=user_id)
+        cart, _created = Cart.objects.get_or_create(user_id=user_id)
         return cart
     if cart_id is not None:
         cart = Cart.objects.filter(pk=cart_id, user__isnull=True).first()

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from ..feedback import (
@@ -61,9 +62,9 @@ def email_preferences(request: HttpRequest) -> HttpResponse:
             email_preference_set(email=email, marketing_opt_out=not wanted)
             messages.success(
                 request,
-                "We will send you non-essential emails again."
+                _("We will send you non-essential emails again.")
                 if wanted
-                else "Done: we will only email you about your orders.",
+                else _("Done: we will only email you about your orders."),
             )
             return redirect("orders:email_preferences")
     form = EmailPreferencesForm(

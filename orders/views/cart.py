@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ..forms import CartAddForm, CartLineForm, form_error_text
@@ -44,7 +45,9 @@ def cart_line_add(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(back)
     if guest and cart_id is None:
         request.session[CART_SESSION_KEY] = line.cart_id
-    messages.success(request, f"Added {quantity} × {variant} to your cart.")
+    messages.success(
+        request, _("Added %(quantity)s × %(item)s to your cart.") % {"quantity": quantity, "item": variant}
+    )
     return redirect("orders:cart")
 
 
@@ -53,7 +56,7 @@ def cart_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
     form = CartLineForm(request.POST)
     cart = cart_for_request(request)
     if cart is None:
-        messages.error(request, "Your cart is empty.")
+        messages.error(request, _("Your cart is empty."))
     elif not form.is_valid():
         messages.error(request, form_error_text(form))
     else:
@@ -62,7 +65,11 @@ def cart_line_update(request: HttpRequest, line_id: int) -> HttpResponse:
         except CartError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"You now have {line.quantity} × {line.variant} in your cart.")
+            messages.success(
+                request,
+                _("You now have %(quantity)s × %(item)s in your cart.")
+                % {"quantity": line.quantity, "item": line.variant},
+            )
     return redirect("orders:cart")
 
 
@@ -77,7 +84,7 @@ def cart_line_remove(request: HttpRequest, line_id: int) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect("orders:cart")
     if removed is not None:
-        messages.success(request, f"Removed {removed.variant} from your cart.")
+        messages.success(request, _("Removed %(item)s from your cart.") % {"item": removed.variant})
     else:
-        messages.info(request, "That item was not in your cart any more.")
+        messages.info(request, _("That item was not in your cart any more."))
     return redirect("orders:cart")

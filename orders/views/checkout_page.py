@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -204,7 +205,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             destination=TaxDestination(country=tax_country()),
         )
         if not summary.lines:
-            messages.info(request, "Your cart is empty: add something before checking out.")
+            messages.info(request, _("Your cart is empty: add something before checking out."))
             return redirect("orders:cart")
         initial = {
             "email": request.user.email if request.user.is_authenticated else "",

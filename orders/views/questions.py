@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import get_usage
 
@@ -81,7 +82,7 @@ def order_question(request: HttpRequest, number: str) -> HttpResponse:
         if wait:
             return _too_many(request, order, token=token, wait=wait)
         try:
-            question, _ = customer_question_ask(
+            question, _asked = customer_question_ask(
                 order_id=order.pk, subject=form.cleaned_data["subject"], message=form.cleaned_data["message"]
             )
         except OrderActionError as exc:
@@ -90,9 +91,11 @@ def order_question(request: HttpRequest, number: str) -> HttpResponse:
             # The top of the order page, where the message shows; the question is listed further down.
             messages.success(
                 request,
-                f"Thank you: your question has reached our customer service. We have emailed a copy to "
-                f"{question.email} and will answer you there. You will find it under “Ask about this "
-                "order” below.",
+                _(
+                    "Thank you: your question has reached our customer service. We have emailed a copy to "
+                    "%(email)s and will answer you there. You will find it under “Ask about this order” below."
+                )
+                % {"email": question.email},
             )
             return redirect(order_url(order.number, token))
     context = order_page_context(order, token=token, question_form=form)
