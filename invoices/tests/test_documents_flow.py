@@ -75,3 +75,35 @@ def test_each_shipment_email_carries_its_own_invoice_as_stored(smtp, django_capt
         assert invoice.number in text and order.number in text
         assert "19\xa0%" in text  # German: the rate after a no-break space
     assert "59,50\xa0€" in text_of(pdf_attachments(shipped_emails[0])[f"{invoices[first.pk].number}.pdf"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_sends_the_credit_note_by_email_with_its_pdf(smtp, stripe_settings, client):
+    # Given a card order that shipped (its invoice issued and emailed)
+    from orders.tests.test_stripe_webhooks import charge_refunded_event, deliver
+
+    from .helpers import place_card
+
+    rates_replace([("DE", TaxClass.STANDARD, "19", datetime.date(2026, 1, 1), None)])
+    tent = variant("119.00")
+    give_stock(tent, 1)
+    order = place_card(stripe_settings, [(tent, 1)])
+    order_ship(order_id=order.pk)
+    invoice = Document.objects.get(order=order, kind=DocumentKind.INVOICE)
+    # When staff refund 10.00 in Stripe's dashboard and Stripe tells the shop
+    (charge,) = order.payment.charges.all()
+    stripe_settings.client().v1.refunds.create(params={"payment_intent": charge.stripe_id, "amount": 1000})
+    stripe_settings.STRIPE_WEBHOOK_SECRET = "whsec_test"
+    assert deliver(client, charge_refunded_event(stripe_settings, charge.stripe_id)).status_code == 200
+
+    # Then the customer gets the credit note's own email, its PDF attached and stored
+    credit_note = Document.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
+    messages = smtp.wait_for(3)
+    [message] = [m for m in messages if m["Subject"].startswith("Credit note")]
+    assert message["Subject"] == f"Credit note {credit_note.number} for order {order.number}"
+    assert message["To"] == order.email
+    content = pdf_attachments(message)[f"{credit_note.number}.pdf"]
+    text = text_of(content)
+    assert credit_note.number in text and f"corrects invoice {invoice.number}" in text
+    assert "€10.00" in text
+    assert Document.objects.get(pk=credit_note.pk).pdf_sha256 == hashlib.sha256(content).hexdigest()
