@@ -9,6 +9,7 @@ or a variable says, and parses what is left as HTML: a text node, or an attribut
 import gettext
 import html.parser
 import re
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -345,11 +346,24 @@ def test_the_compiled_catalogue_is_the_po_file():
             "{% endblocktranslate %}",
             "1 Produkt",
         ),
+        # dates: the format itself is translated, so English keeps "Tuesday 10 March 2026 at 14:05"
+        ('{{ moment|date:_("l j F Y \\\\a\\\\t H:i") }}', "Dienstag, 10. März 2026 um 14:05"),
+        ('{{ moment|date:_("j F Y") }}', "10. März 2026"),
     ],
 )
 def test_a_german_page_reads_the_catalogue(source, german):
     # Given the German catalogue; when a template renders in German, then it says the German text
+    context = Context({"moment": datetime(2026, 3, 10, 14, 5)})
     with translation.override("de"):
-        assert Template("{% load i18n %}" + source).render(Context()) == german
+        assert Template("{% load i18n %}" + source).render(context) == german
     with translation.override("en"):
-        assert Template("{% load i18n %}" + source).render(Context()) != german
+        assert Template("{% load i18n %}" + source).render(context) != german
+
+
+def test_an_english_date_is_written_as_before():
+    source = (
+        '{% load i18n %}{{ moment|date:_("l j F Y \\\\a\\\\t H:i") }} / {{ moment|date:_("j F Y, H:i") }}'
+    )
+    with translation.override("en"):
+        text = Template(source).render(Context({"moment": datetime(2026, 3, 10, 14, 5)}))
+    assert text == "Tuesday 10 March 2026 at 14:05 / 10 March 2026, 14:05"
