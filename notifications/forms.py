@@ -1,6 +1,7 @@
 """The "Notify me when it's back" form."""
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 
 class NotifyMeForm(forms.Form):
@@ -11,9 +12,9 @@ class NotifyMeForm(forms.Form):
     """
 
     email = forms.EmailField(
-        label="Your email address",
+        label=gettext_lazy("Your email address"),
         max_length=254,
-        help_text="We'll send a link to confirm it, then one email when the item is back.",
+        help_text=gettext_lazy("We'll send a link to confirm it, then one email when the item is back."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 

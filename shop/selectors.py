@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Abs
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from inventory.selectors import (
     Availability,
@@ -59,18 +60,18 @@ DEFAULT_SORT = "name"
 # "" means no filter) are offered to a customer: the catalog form (shop.forms) and the page cache's
 # listing controls (shop.cache) show the same choices.
 SORT_CHOICES = [
-    ("name", "Name (A–Z)"),
-    ("price", "Price (low to high)"),
-    ("-price", "Price (high to low)"),
-    ("newest", "Newest first"),
+    ("name", gettext_lazy("Name (A–Z)")),
+    ("price", gettext_lazy("Price (low to high)")),
+    ("-price", gettext_lazy("Price (high to low)")),
+    ("newest", gettext_lazy("Newest first")),
 ]
 # The search page's extra sort, its default when a query is given: best match first (shop.search).
 SEARCH_SORT = "relevance"
-SEARCH_SORT_CHOICES = [(SEARCH_SORT, "Best match"), *SORT_CHOICES]
+SEARCH_SORT_CHOICES = [(SEARCH_SORT, gettext_lazy("Best match")), *SORT_CHOICES]
 AVAILABILITY_CHOICES = [
-    ("", "Any availability"),
-    ("now", "Available now"),
-    ("backorder", "Can be backordered"),
+    ("", gettext_lazy("Any availability")),
+    ("now", gettext_lazy("Available now")),
+    ("backorder", gettext_lazy("Can be backordered")),
 ]
 
 # Statuses that can ship from stock now; anything else gets alternatives on its product page.
