@@ -7,6 +7,7 @@ from django.db import transaction
 
 from config.hooks import Hook
 from inventory import events as inventory_events
+from invoices import events as invoices_events
 from orders import events as orders_events
 from shop import events as shop_events
 from shop.events import password_reset_requested
@@ -55,7 +56,7 @@ def test_a_failing_receiver_propagates():
 def _every_hook() -> dict[str, Hook]:
     """Every Hook the apps declare, found in their events modules, so a new hook cannot be missed."""
     hooks = {}
-    for module in (inventory_events, orders_events, shop_events, webhooks_hooks):
+    for module in (inventory_events, orders_events, shop_events, webhooks_hooks, invoices_events):
         for value in vars(module).values():
             if isinstance(value, Hook):
                 hooks[value.name] = value
@@ -95,6 +96,10 @@ def test_every_hook_has_the_receivers_the_apps_connect():
         "shop.password_reset_requested": ["shop.tasks.send_password_reset_enqueue"],
         "shop.catalog_import_queued": ["shop.tasks.catalog_import_enqueue"],
         "webhooks.deliveries_queued": ["webhooks.tasks.webhooks_deliver_enqueue"],
+        "invoices.document_issued": [
+            "invoices.tasks.document_pdf_enqueue",
+            "invoices.emails.credit_note_email_create",
+        ],
     }
 
 
