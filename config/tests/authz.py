@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from inventory.models import PurchaseOrderStatus, StockItem, StockMovement
 from inventory.tests.factories import PurchaseOrderFactory, PurchaseOrderLineFactory, WarehouseFactory
+from invoices.models import DocumentKind
+from invoices.tests.sample_documents import issued_document
 from notifications.models import NotificationKind, NotificationStatus, SubscriptionStatus
 from notifications.tests.factories import NotificationFactory, SubscriptionFactory
 from notifications.tokens import make_confirm_token, make_unsubscribe_token
@@ -110,6 +112,7 @@ class World:
     feedback: object = None
     notice: object = None
     question: object = None  # alice's, about `order`, not answered yet
+    document: object = None  # a prepayment invoice of `order` (invoices: its page and PDF)
 
     @property
     def waiting_line(self):
@@ -173,6 +176,8 @@ def build_world() -> World:
         order=order, email=order.email, subject="when_ship", message="When will my tent ship?"
     )
 
+    document = issued_document(order=order, kind=DocumentKind.PREPAYMENT)
+
     tokens = {
         "order": make_order_token(order.number),
         "other_order": make_order_token(other_order.number),
@@ -201,6 +206,7 @@ def build_world() -> World:
         feedback=feedback,
         notice=notice,
         question=question,
+        document=document,
     )
 
 

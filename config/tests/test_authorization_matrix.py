@@ -86,8 +86,35 @@ def changelist(label):
     return lambda w: reverse(f"admin:{app}_{model}_changelist")
 
 
+def document_url(w, name="invoices:document_pdf", token=""):
+    url = reverse(name, args=[w.document.pk])
+    return f"{url}?token={w.tokens[token]}" if token else url
+
+
 CUSTOMER_ROWS = [
     # name, url, anon other owner staff wh cs cat super
+    # An order's invoices and credit notes: exactly who may open the order page (invoices.views).
+    Row("document PDF without token", document_url, "404 404 200 404 404 404 404 404"),
+    Row(
+        "document PDF with its order's token",
+        lambda w: document_url(w, token="order"),
+        "200 200 200 200 200 200 200 200",
+    ),
+    Row(
+        "document PDF with another order's token",
+        lambda w: document_url(w, token="other_order"),
+        "404 404 200 404 404 404 404 404",
+    ),
+    Row(
+        "document page without token",
+        lambda w: document_url(w, "invoices:document"),
+        "404 404 200 404 404 404 404 404",
+    ),
+    Row(
+        "document page with its order's token",
+        lambda w: document_url(w, "invoices:document", token="order"),
+        "200 200 200 200 200 200 200 200",
+    ),
     Row("order page without token", order_url, "404 404 200 404 404 404 404 404"),
     Row(
         "order page with its token",
@@ -465,8 +492,17 @@ OTHER_LISTS = {
     "notifications.emailpreference": "403 403 200 403 200",
     # VAT rates (docs/tax.md): a wrong rate is wrong money on every order, so superusers only.
     "tax.taxrate": "403 403 403 403 200",
+    # Invoices and credit notes: no staff role has them yet (inventory/migrations/0005_staff_roles.py).
+    "invoices.document": "403 403 403 403 200",
 }
 ADMIN_ROWS += [Row(f"{label} list", changelist(label), f"A A A {row}") for label, row in OTHER_LISTS.items()]
+ADMIN_ROWS += [
+    Row(
+        "document PDF (admin)",
+        lambda w: reverse("admin:invoices_document_pdf", args=[w.document.pk]),
+        "A A A 403 403 403 403 200",
+    ),
+]
 ROWS = CUSTOMER_ROWS + ADMIN_ROWS
 
 
