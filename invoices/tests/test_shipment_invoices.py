@@ -157,3 +157,30 @@ def test_a_split_order_shipped_in_three_parts_has_three_invoices_adding_up_to_wh
     assert sum(i.amount_payable for i in invoices) == order.payment.amount_captured == Decimal("275.00")
     assert [i.sequence for i in invoices] == [1, 2, 3]
     assert as_tuples(invoices[1].totals) == [("7.00", "30.00", "2.10", "32.10")]
+
+
+def test_units_sold_at_the_backorder_price_are_their_own_invoice_line(
+    rates, django_capture_on_commit_callbacks
+):
+    # Given three tents, one in stock, two waiting at a 10 % backorder discount
+    tent = variant("100.00")
+    allow_backorders(tent, backorder_discount_percent=Decimal("10"))
+    give_stock(tent, 1)
+    order = place_test_card([(tent, 3)])
+    order_ship(order_id=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        give_stock(tent, 2)
+    # When the two waiting tents ship
+    order_ship(order_id=order.pk)
+    # Then the first invoice has the full-price tent and the delivery, the second the two at 90.00
+    first, second = invoices_of(order)
+    assert [(x["quantity"], x["unit_gross"], x["gross"]) for x in first.lines] == [
+        (1, "100.00", "100.00"),
+        (1, "4.90", "4.90"),
+    ]
+    assert [(x["description"], x["quantity"], x["unit_gross"], x["gross"]) for x in second.lines] == [
+        (f"{tent.product.name} (backorder price)", 2, "90.00", "180.00"),
+    ]
+    assert as_tuples(second.totals) == [("19.00", "151.26", "28.74", "180.00")]  # 180 × 19/119 = 28.739
+    order.payment.refresh_from_db()
+    assert first.amount_payable + second.amount_payable == order.payment.amount_captured == Decimal("284.90")
