@@ -399,3 +399,24 @@ def test_staff_download_the_pdf_and_see_documents_on_the_order(admin_client):
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
     assert f"/admin/invoices/document/{document.pk}/change/" in order_page
     assert f"/admin/invoices/document/{document.pk}/pdf/" in order_page
+
+
+def test_the_order_confirmation_carries_the_prepayment_invoices(smtp):
+    # Given an order whose money was taken at checkout (a prepayment invoice), and one that was not
+    line = OrderLineFactory()
+    prepayment = issued_document(order=line.order, kind=DocumentKind.PREPAYMENT)
+    plain = OrderLineFactory().order
+    rows = [
+        NotificationFactory(
+            kind=NotificationKind.ORDER_CONFIRMED, recipient=o.email, context={"order_id": o.pk}
+        )
+        for o in (line.order, plain)
+    ]
+
+    for row in rows:
+        assert notification_send(notification_id=row.pk).status == "sent"
+
+    by_recipient = {m["To"]: pdf_attachments(m) for m in smtp.wait_for(2)}
+    content = by_recipient[line.order.email][f"{prepayment.number}.pdf"]
+    assert content.startswith(b"%PDF") and "Prepayment invoice" in pdf_text(content)
+    assert by_recipient[plain.email] == {}
