@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.selectors import Availability, availability_for_variants
+from inventory.selectors import Availability, AvailabilityStatus, availability_for_variants
 from shop.models import Variant
 from tax.rules import (
     TaxTreatment,
@@ -210,12 +210,12 @@ def order_quote(
     for variant_id, quantity in items:
         variant = variants.get(variant_id)
         if variant is None or not variant.is_active or not variant.product.is_active:
-            problems.append("An item in your cart is no longer sold.")
+            problems.append(_("An item in your cart is no longer sold."))
             continue
         a = availability[variant_id]
         message = ""
         if not 1 <= quantity <= MAX_LINE_QUANTITY:
-            message = f"Choose a quantity between 1 and {MAX_LINE_QUANTITY}."
+            message = _("Choose a quantity between 1 and %(max)s.") % {"max": MAX_LINE_QUANTITY}
             now, later = 0, 0
         else:
             try:
@@ -223,9 +223,11 @@ def order_quote(
             except ValueError:
                 now, later = 0, 0
                 message = (
-                    f"Only {a.max_orderable} of {variant} can be ordered."
+                    _("Only %(count)s of %(item)s can be ordered.")
+                    % {"count": a.max_orderable, "item": variant}
                     if a.max_orderable
-                    else f"{variant} is {a.label.lower()}."
+                    else _("%(item)s is %(availability)s.")
+                    % {"item": variant, "availability": AvailabilityStatus.IN_A_SENTENCE[a.status]}
                 )
         if message:
             problems.append(message)
@@ -242,7 +244,7 @@ def order_quote(
                     _(
                         "Sorry, we cannot take orders for delivery to %(country)s right now. Please contact us."
                     )
-                    % {"country": missing.country}
+                    % {"country": country}
                 )
                 table = None  # one message; the quote cannot be placed
             else:

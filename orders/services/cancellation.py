@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from inventory.events import availability_changed
 from notifications.models import NotificationKind
@@ -93,22 +95,26 @@ def _order_cancel_backordered(
             pk: line.quantity_backordered for pk, line in locked.items() if line.quantity_backordered
         }
     if not quantities or not any(quantities.values()):
-        raise OrderActionError("Nothing is waiting to be cancelled.")
+        raise OrderActionError(_("Nothing is waiting to be cancelled."))
     amount = Decimal("0")
     cancelled = []
     for line_id, qty in sorted(quantities.items()):
         line = locked.get(line_id)
         if line is None:
-            raise OrderActionError("That item is not part of this order.")
+            raise OrderActionError(_("That item is not part of this order."))
         if not isinstance(qty, int) or qty < 0:
-            raise OrderActionError("Enter a whole number of units to cancel.")
+            raise OrderActionError(_("Enter a whole number of units to cancel."))
         if qty == 0:
             continue
         if qty > line.quantity_backordered:
             waiting = line.quantity_backordered
             raise OrderActionError(
-                f"Only {waiting} of {line.product_name} {'is' if waiting == 1 else 'are'} still waiting "
-                "and can be cancelled."
+                ngettext(
+                    "Only %(count)s of %(item)s is still waiting and can be cancelled.",
+                    "Only %(count)s of %(item)s are still waiting and can be cancelled.",
+                    waiting,
+                )
+                % {"count": waiting, "item": line.product_name}
             )
         # Cancelled units are the last units of the line (those sold at the backorder price).
         end = line.quantity - line.quantity_cancelled
@@ -116,7 +122,7 @@ def _order_cancel_backordered(
         line_apply(line, Move(cancel=qty))
         cancelled.append((line, qty))
     if not cancelled:
-        raise OrderActionError("Nothing is waiting to be cancelled.")
+        raise OrderActionError(_("Nothing is waiting to be cancelled."))
     OrderLine.objects.bulk_update(
         [line for line, _ in cancelled],
         ["quantity_backordered", "quantity_cancelled", "status"],

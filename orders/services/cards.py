@@ -29,6 +29,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import stripe_api
 from ..events import payment_refunded
@@ -117,7 +118,9 @@ def card_checkout_setup(*, email: str, name: str, key: str) -> stripe_api.Intent
         return stripe_api.setup_intent_create(customer=customer, key=f"setup:{key}")
     except (StripeDeclined, StripeUnavailable) as exc:
         logger.warning("checkout: could not start a card setup: %s", exc)
-        raise CheckoutError("We could not reach the card processor. Please try again in a moment.") from exc
+        raise CheckoutError(
+            _("We could not reach the card processor. Please try again in a moment.")
+        ) from exc
 
 
 def card_checkout_authorize(
@@ -129,14 +132,14 @@ def card_checkout_authorize(
     choice = checkout_payment_plan(quote)
     plan, percent = choice.plan, choice.deposit_percent
     if not setup_intent_id:
-        raise CheckoutError("Enter your card details.")
+        raise CheckoutError(_("Enter your card details."))
     try:
         setup = stripe_api.setup_intent_get(setup_intent_id)
     except (StripeDeclined, StripeUnavailable) as exc:
         logger.warning("checkout: setup intent %s unreadable: %s", setup_intent_id, exc)
-        raise CheckoutError("We could not check your card. Please enter it again.") from exc
+        raise CheckoutError(_("We could not check your card. Please enter it again.")) from exc
     if setup.status != "succeeded" or not setup.payment_method or not setup.customer:
-        raise CheckoutError("Your card was not confirmed. Please enter it again.")
+        raise CheckoutError(_("Your card was not confirmed. Please enter it again."))
     amount = checkout_due_now(quote, plan, percent)
     if amount == 0:
         return CardAuth(setup.customer, setup.payment_method, plan, ZERO, None, percent)
@@ -145,7 +148,7 @@ def card_checkout_authorize(
             intent = stripe_api.payment_intent_get(payment_intent_id)
             if intent.customer != setup.customer or intent.amount != _minor(amount):
                 raise CheckoutError(
-                    "Your order changed while you confirmed the payment. Please place it again."
+                    _("Your order changed while you confirmed the payment. Please place it again.")
                 )
         else:
             intent = stripe_api.payment_intent_create(
@@ -163,7 +166,7 @@ def card_checkout_authorize(
     except StripeUnavailable as exc:
         logger.warning("checkout: Stripe unavailable: %s", exc)
         raise CheckoutError(
-            "We could not reach the card processor. Nothing was charged; please try again."
+            _("We could not reach the card processor. Nothing was charged; please try again.")
         ) from exc
     if intent.needs_action:
         raise PaymentActionRequired(client_secret=intent.client_secret, intent_id=intent.id)

@@ -70,7 +70,7 @@ def _same_checkout(order: Order, *, email: str, user_id: int | None) -> PlaceRes
     guessed key) gets an error, never another customer's order.
     """
     if order.email.lower() != email.lower() or order.user_id != user_id:
-        raise CheckoutError("This checkout has already been used. Please start again from your cart.")
+        raise CheckoutError(_("This checkout has already been used. Please start again from your cart."))
     return PlaceResult(order, created=False)
 
 
@@ -135,11 +135,11 @@ def order_place(
     if existing:
         return _same_checkout(existing, email=email, user_id=user_id)
     if not items:
-        raise CheckoutError("Your cart is empty.")
+        raise CheckoutError(_("Your cart is empty."))
     if ship_policy not in ShipPolicy.values:
-        raise CheckoutError("Choose how the order should be shipped.")
+        raise CheckoutError(_("Choose how the order should be shipped."))
     if shipping_method not in shipping_options():
-        raise CheckoutError("Choose a delivery option.")
+        raise CheckoutError(_("Choose a delivery option."))
     merged: dict[int, int] = {}
     for variant_id, quantity in items:
         merged[variant_id] = merged.get(variant_id, 0) + quantity
@@ -163,7 +163,7 @@ def order_place(
     if payment_method == CARD:
         if not settings.STRIPE_ENABLED:
             raise CheckoutError(
-                "Card payments are not available right now: please choose another way to pay."
+                _("Card payments are not available right now: please choose another way to pay.")
             )
         gateway = None
         auth = card_checkout_authorize(
@@ -174,11 +174,11 @@ def order_place(
         )
     else:
         if payment_method == "test_card" and not settings.PAYMENT_TEST_GATEWAY:
-            raise CheckoutError("Choose a payment method.")
+            raise CheckoutError(_("Choose a payment method."))
         try:
             gateway = gateway_get(payment_method)
         except ValueError:
-            raise CheckoutError("Choose a payment method.") from None
+            raise CheckoutError(_("Choose a payment method.")) from None
         auth = gateway.authorize(amount=quote.total, currency=settings.SHOP_CURRENCY, card_number=card_number)
         if not auth.success:
             raise CheckoutError(auth.message or "The payment was declined.")
@@ -191,7 +191,7 @@ def order_place(
 
     try:
         order = None
-        for _ in range(5):
+        for _attempt in range(5):
             number = _new_order_number()
             try:
                 order = _order_create(
@@ -231,7 +231,8 @@ def order_place(
     except BackorderRefused as exc:
         undo()
         raise CheckoutError(
-            f"Sorry, availability changed while you were checking out. {exc}", variant_id=exc.variant_id
+            _("Sorry, availability changed while you were checking out. %(problem)s") % {"problem": exc},
+            variant_id=exc.variant_id,
         ) from exc
     except StockError as exc:
         undo()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shop.formatting import date_in_words
 
@@ -34,19 +35,28 @@ def need_by_check(*, need_by: NeedBy | None, quote: Quote) -> NeedBy | None:
     if need_by is None or not quote.has_backorders:
         return None
     if need_by.action not in NeedByAction.values:
-        raise CheckoutError("Choose what we should do if your items cannot arrive by your date.")
+        raise CheckoutError(_("Choose what we should do if your items cannot arrive by your date."))
     if need_by.date < timezone.localdate():
         raise CheckoutError(
-            "The date you need your items by has passed: choose a later one, or leave it empty."
+            _("The date you need your items by has passed: choose a later one, or leave it empty.")
         )
     late = need_by_misses(quote=quote, need_by=need_by.date)
     if late and not need_by.accept_late:
         raise NeedByLate(
-            f"We cannot promise everything by {date_in_words(need_by.date, weekday=True)}: "
-            + "; ".join(
-                f"{line.backorder} × {line.variant} is expected by {date_in_words(line.expected_date, weekday=True)}"
-                for line in late
+            _(
+                "We cannot promise everything by %(date)s: %(late_items)s. Tick the box to order anyway, or change the date."
             )
-            + ". Tick the box to order anyway, or change the date."
+            % {
+                "date": date_in_words(need_by.date, weekday=True),
+                "late_items": _("; ").join(
+                    _("%(quantity)s × %(item)s is expected by %(date)s")
+                    % {
+                        "quantity": line.backorder,
+                        "item": line.variant,
+                        "date": date_in_words(line.expected_date, weekday=True),
+                    }
+                    for line in late
+                ),
+            }
         )
     return need_by

@@ -11,6 +11,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
@@ -32,9 +35,11 @@ def _text(value: str, *, what: str, limit: int) -> str:
     """`value` trimmed, one newline style; refused when empty or over `limit` characters."""
     text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
-        raise OrderActionError(f"Write {what}.")
+        raise OrderActionError(_("Write %(what)s.") % {"what": what})
     if len(text) > limit:
-        raise OrderActionError(f"{what.capitalize()} can be at most {limit} characters long.")
+        raise OrderActionError(
+            _("%(What)s can be at most %(limit)s characters long.") % {"What": capfirst(what), "limit": limit}
+        )
     return text
 
 
@@ -48,13 +53,13 @@ def customer_question_ask(*, order_id: int, subject: str, message: str) -> tuple
     visitor may see the order.
     """
     if not settings.SHOP_CONTACT_EMAIL.strip():
-        raise OrderActionError("Questions cannot be sent here at the moment; please email or call us.")
+        raise OrderActionError(_("Questions cannot be sent here at the moment; please email or call us."))
     if subject not in QuestionSubject.values:
-        raise OrderActionError("Choose what your question is about.")
-    message = _text(message, what="your question", limit=MESSAGE_MAX_LENGTH)
+        raise OrderActionError(_("Choose what your question is about."))
+    message = _text(message, what=pgettext("write …", "your question"), limit=MESSAGE_MAX_LENGTH)
     order = Order.objects.filter(pk=order_id).only("pk", "email", "language").first()
     if order is None:
-        raise OrderActionError("This order no longer exists.")
+        raise OrderActionError(_("This order no longer exists."))
     earlier = (
         CustomerQuestion.objects.filter(
             order_id=order.pk,
@@ -108,7 +113,7 @@ def customer_question_answer(
     )
     question = CustomerQuestion.objects.select_related("answered_by", "order").filter(pk=question_id).first()
     if question is None:
-        raise OrderActionError("This question no longer exists.")
+        raise OrderActionError(_("This question no longer exists."))
     if not answered:
         by = question.answered_by.get_username() if question.answered_by else "someone"
         raise OrderActionError(
