@@ -1,7 +1,7 @@
 """The documents check: every order's invoices and credit notes against the money its payment
 moved, every shipment against its invoice, every document against its own lines, every number
 series against gaps. `invoices_reconcile` (a management command) asks it; a healthy shop has no
-difference. Reads only, no locks, four queries however many orders.
+difference. Reads only, no locks, six queries however many orders.
 
 Per order (to the cent):
 

@@ -91,3 +91,16 @@ def test_a_shipment_without_its_invoice_and_a_gap_in_the_numbers_are_found(shipp
         f"{shipped[1].number} (shipment): shipment {shipment.pk} has 0 invoices",
         f"numbers (numbers): invoice {invoice.year}: counter at 3, 1 documents, missing [2, 3]",
     ]
+
+
+def test_the_check_reads_each_table_once_however_many_orders(shipped, django_assert_num_queries):
+    # The first document's date, the orders with their payments, documents, shipments, then the
+    # numbers: documents' sequences and the counters
+    with django_assert_num_queries(6):
+        assert documents_reconcile().checked == 2
+    tent = variant("50.00")
+    give_stock(tent, 3)
+    for _ in range(3):
+        order_ship(order_id=place_test_card([(tent, 1)]).pk)
+    with django_assert_num_queries(6):
+        assert documents_reconcile().checked == 5
