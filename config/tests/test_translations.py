@@ -18,7 +18,11 @@ from babel.messages.pofile import read_po
 from django.conf import settings
 from django.template import Context, Template
 from django.template.base import Lexer, TokenType
+from django.urls import reverse
 from django.utils import translation
+
+from orders.tests.helpers import give_stock
+from shop.tests.factories import VariantFactory
 
 ROOT = Path(settings.BASE_DIR)
 TEMPLATES = ROOT / "templates"
@@ -367,3 +371,37 @@ def test_an_english_date_is_written_as_before():
     with translation.override("en"):
         text = Template(source).render(Context({"moment": datetime(2026, 3, 10, 14, 5)}))
     assert text == "Tuesday 10 March 2026 at 14:05 / 10 March 2026, 14:05"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            'Items total <span class="fw-normal text-body-secondary">(delivery is chosen at checkout, from €4.90)</span>',
+        ),
+        (
+            "de",
+            'Warenwert <span class="fw-normal text-body-secondary">(Versandart wählen Sie an der Kasse, ab 4,90\u00a0€)</span>',
+        ),
+    ],
+)
+def test_the_cart_names_the_cheapest_delivery_in_the_customers_language(client, language, expected):
+    # Given a cart with an item in stock
+    variant = VariantFactory(price="24.50")
+    give_stock(variant, 5)
+    with translation.override(language):
+        client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 1})
+        # When the cart page is shown in that language
+        page = client.get(reverse("orders:cart")).content.decode()
+    # Then its total names the cheapest delivery, in that language's words and money
+    assert expected in page
+
+
+def test_a_name_inside_a_sentence_keeps_german_capitals():
+    source = '{% load shop_tags %}{{ "Standard delivery"|in_sentence }}'
+    with translation.override("en"):
+        assert Template(source).render(Context()) == "standard delivery"
+    with translation.override("de"):
+        assert Template(source).render(Context()) == "Standard delivery"

@@ -36,6 +36,16 @@ register.filter("date_range", date_range_in_words)  # "12–19 March 2026"
 
 
 @register.filter
+def in_sentence(name) -> str:
+    """A name put inside a sentence ("Total with standard delivery", "(in stock)"): lowercased where the
+    language writes it so; German keeps its capitals (nouns are capitalized: "Gesamt mit Standardversand").
+    The language says which through its catalogue, so no language is named here."""
+    # Translators: "yes" if a name such as "Standard delivery" is written lowercase inside a sentence.
+    lowercase = translation.pgettext("lowercase a name inside a sentence", "yes") == "yes"
+    return str(name).lower() if lowercase else str(name)
+
+
+@register.filter
 def names_in_words(objects, attribute: str = "product_name") -> str:
     """'Alpine Tent, Rope and Stove' from each object's `attribute`, in the active language:
     {{ waited_lines|names_in_words }} puts a list into one translatable sentence."""
