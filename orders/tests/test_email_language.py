@@ -58,6 +58,9 @@ def test_a_german_order_is_confirmed_with_german_numbers_dates_and_links(cart):
     assert promised in text and promised in html
     assert any(month in promised for month in ("Dezember", "Januar"))
     assert f"/de/orders/{order.number}/" in text
+    # the words of locale/de: the thanks, and the promise around the German date
+    assert f"Vielen Dank für Ihre Bestellung {order.number}." in text
+    assert f"Versand voraussichtlich {promised}" in text
 
 
 def test_an_english_order_is_confirmed_as_before(cart):
@@ -71,6 +74,7 @@ def test_an_english_order_is_confirmed_as_before(cart):
     assert "€1,234.56" in text and "1.234,56" not in text
     assert date_range_in_words(tent.expected_earliest_date, tent.expected_date) in text
     assert "/de/" not in text
+    assert f"Thank you for your order {order.number}." in text and "Vielen Dank" not in text
 
 
 def test_an_order_placed_without_a_language_gets_english_emails(cart):

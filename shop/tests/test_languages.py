@@ -49,6 +49,7 @@ def test_english_pages_keep_their_paths_and_offer_german(client, kettle):
     assert switcher(page) == ["de"]
     assert "€1,234.56" in page
     assert 'href="/p/kettle/"' in page
+    assert ">Cart <span" in page and "Warenkorb" not in page
 
 
 def test_german_pages_are_under_de_and_offer_english(client, kettle):
@@ -63,6 +64,8 @@ def test_german_pages_are_under_de_and_offer_english(client, kettle):
     assert switcher(page) == ["en"]
     assert "1.234,56\u00a0€" in page and "€1,234.56" not in page
     assert 'href="/de/p/kettle/"' in page and 'href="/p/kettle/"' not in page
+    # a word of locale/de (the navbar's cart link), and not its English
+    assert ">Warenkorb <span" in page and ">Cart <span" not in page
 
 
 def test_the_page_cache_never_shows_one_languages_page_in_the_other(client, kettle):
