@@ -1,8 +1,8 @@
 """An order's timeline as its customer reads it: what happened, said once, in plain words.
 
-The stored events keep the words they were written with (staff read them in the admin, and
+The stored events keep the words they were written with, in English (staff read them in the admin, and
 older rows cannot be rewritten); this turns each event the customer may see into a title
-("Set aside for you", "Shipped", "You chose to keep waiting"), the moment in words, and what
+("Set aside for you", "Shipped", "You chose to keep waiting", in the customer's language), the moment in words, and what
 it concerns, without repeating the title. A parcel says what was charged for it with
 `orders.wording.money_charged_text`, the sentence the shipment email uses.
 
@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 from django.utils.formats import time_format
+from django.utils.translation import gettext as _
 
 from shop.formatting import date_in_words
 
@@ -45,7 +46,10 @@ class TimelineEntry:
     def when(self) -> str:
         """'Monday 7 December 2026 at 14:05', in the shop's time zone."""
         local = timezone.localtime(self.at)
-        return f"{date_in_words(local.date(), weekday=True)} at {time_format(local.time(), 'H:i')}"
+        return _("%(date)s at %(time)s") % {
+            "date": date_in_words(local.date(), weekday=True),
+            "time": time_format(local.time(), "H:i"),
+        }
 
 
 def _after(message: str, prefix: str) -> str:
@@ -88,14 +92,14 @@ def order_timeline_for_customer(*, order: Order) -> list[TimelineEntry]:
     for event in events:
         message, data = event.message, event.data or {}
         if event.kind == OrderEventKind.PLACED:
-            title, detail = "You placed your order", _after(message, _PLACED)
+            title, detail = _("You placed your order"), _after(message, _PLACED)
         elif event.kind == OrderEventKind.ALLOCATED:
             if "run" in data:  # served by the allocation pass: stock that arrived after checkout
-                title, detail = "Reserved from new stock", _after(message, _RESERVED_FROM_NEW_STOCK)
+                title, detail = _("Reserved from new stock"), _after(message, _RESERVED_FROM_NEW_STOCK)
             else:
-                title, detail = "Set aside for you", _after(message, _RESERVED_AT_CHECKOUT)
+                title, detail = _("Set aside for you"), _after(message, _RESERVED_AT_CHECKOUT)
         elif event.kind == OrderEventKind.SHIPPED:
-            title, detail = "Shipped", _sentence(_after(message, _SHIPPED))
+            title, detail = _("Shipped"), _sentence(_after(message, _SHIPPED))
             captured = _amount(data.get("captured"))
             if captured is not None:
                 # The first parcel carries the shipping charge (orders.services.fulfilment).
@@ -106,27 +110,27 @@ def order_timeline_for_customer(*, order: Order) -> list[TimelineEntry]:
                 detail = f"{detail} {charged}"
             first_parcel = False
         elif event.kind == OrderEventKind.DELAYED:
-            title, detail = "Sorry, delayed", _after(message, _DELAYED)
+            title, detail = _("Sorry, delayed"), _after(message, _DELAYED)
         elif event.kind == OrderEventKind.CANCELLED:
             if message.startswith(_CANCELLED_BY_STAFF):
-                title, detail = "We cancelled", _after(message, _CANCELLED_BY_STAFF)
+                title, detail = _("We cancelled"), _after(message, _CANCELLED_BY_STAFF)
             elif _lines_key(event) in chose_to_cancel:
                 title, detail = (
-                    "You chose to cancel rather than wait",
+                    _("You chose to cancel rather than wait"),
                     _after(message, _CANCELLED_BY_CUSTOMER),
                 )
             else:
-                title, detail = "You cancelled", _after(message, _CANCELLED_BY_CUSTOMER)
+                title, detail = _("You cancelled"), _after(message, _CANCELLED_BY_CUSTOMER)
         elif event.kind == OrderEventKind.REFUNDED:
-            title, detail = "Your payment", message
+            title, detail = _("Your payment"), message
         elif event.kind == OrderEventKind.NOTE and data.get("choice") == DelayChoice.KEEP_WAITING:
-            title, detail = "You chose to keep waiting", _after(message, _KEPT_WAITING)
+            title, detail = _("You chose to keep waiting"), _after(message, _KEPT_WAITING)
         elif event.kind == OrderEventKind.NOTE and data.get("choice") == DelayChoice.CANCELLED:
             if _lines_key(event) is not None:
                 continue  # said by the cancellation it goes with
-            title, detail = "You chose to cancel rather than wait", ""
+            title, detail = _("You chose to cancel rather than wait"), ""
         elif event.kind == OrderEventKind.NOTE:
-            title, detail = "A note from us", message
+            title, detail = _("A note from us"), message
         else:
             title, detail = event.get_kind_display(), message
         entries.append(TimelineEntry(title=title, at=event.created_at, detail=detail))
