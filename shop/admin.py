@@ -88,7 +88,7 @@ class ProductAdmin(CatalogImportLinkMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [ProductResource]
     change_list_template = "admin/shop/catalog_change_list.html"
     list_display = ["name", "category", "is_active", "is_featured", "variant_count", "from_price", "created"]
-    list_filter = ["is_active", "is_featured", "category"]
+    list_filter = ["is_active", "is_featured", "tax_class", "category"]
     list_select_related = ["category"]
     search_fields = ["name", "slug", "variants__sku"]
     prepopulated_fields = {"slug": ["name"]}
