@@ -420,3 +420,27 @@ def test_the_order_confirmation_carries_the_prepayment_invoices(smtp):
     content = by_recipient[line.order.email][f"{prepayment.number}.pdf"]
     assert content.startswith(b"%PDF") and "Prepayment invoice" in pdf_text(content)
     assert by_recipient[plain.email] == {}
+
+
+def test_a_long_document_names_itself_on_every_page_with_its_page_number():
+    lines = [
+        {
+            "description": f"Item {n}",
+            "sku": f"SKU-{n}",
+            "quantity": 1,
+            "unit_gross": "1.00",
+            "gross": "1.00",
+            "rate": "19.00",
+            "tax_class": "standard",
+        }
+        for n in range(40)
+    ]
+    document = issued_document(lines=lines)
+
+    pages = PdfReader(io.BytesIO(document_pdf(document))).pages
+
+    assert len(pages) == 3
+    for number, page in enumerate(pages, start=1):
+        text = page.extract_text()
+        assert document.number in text and f"{number} / 3" in text
+    assert "Item 39" in pages[2].extract_text() and "Amount payable" in pages[2].extract_text()
