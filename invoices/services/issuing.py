@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from orders.models import Order, OrderLine, PaymentTransaction, Shipment, TransactionKind
 from orders.selectors.card_money import waiting_reserve
@@ -120,7 +120,7 @@ def shipment_invoice_issue(*, shipment_id: int) -> Document:
             ):
                 lines.append(
                     _line(
-                        description=gettext("Shipping"),
+                        description=pgettext("invoice line", "Shipping"),
                         sku="",
                         quantity=1,
                         unit_gross=share,
@@ -331,11 +331,11 @@ def _credit_note_create(
     elif corrects is not None:
         for total in corrects.totals:  # per rate, shipping included
             weights[(Decimal(total["rate"]), "")] += Decimal(total["gross"])
-        what = gettext("Refund")
+        what = pgettext("credit note line", "Refund")
     else:
         for line in order.lines.all():
             weights[(fallback(line), line.tax_class)] += line.total
-        what = gettext("Refund")
+        what = pgettext("credit note line", "Refund")
     if corrects is not None:
         what = gettext("%(what)s (corrects %(number)s)") % {"what": what, "number": corrects.number}
     lines = [
