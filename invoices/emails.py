@@ -85,14 +85,13 @@ def credit_note_email_create(*, document_id: int, kind: str, **_) -> None:
     if kind != DocumentKind.CREDIT_NOTE:
         return
     document = Document.objects.select_related("order").get(pk=document_id)
-    notification = notification_create(
+    notification_create(
         kind=NotificationKind.CREDIT_NOTE_ISSUED,
         recipient=document.order.email,
         dedupe_key=f"credit_note_issued:{document.pk}",
         context={"document_id": document.pk, "order_id": document.order_id},
+        language=document.language,
     )
-    if notification is not None and document.language:
-        Notification.objects.filter(pk=notification.pk).update(language=document.language)
 
 
 def register() -> None:

@@ -444,3 +444,20 @@ def test_a_long_document_names_itself_on_every_page_with_its_page_number():
         text = page.extract_text()
         assert document.number in text and f"{number} / 3" in text
     assert "Item 39" in pages[2].extract_text() and "Amount payable" in pages[2].extract_text()
+
+
+def test_a_german_credit_note_email_is_german(smtp, django_capture_on_commit_callbacks):
+    from invoices.events import document_issued
+
+    invoice = issued_document(language="de")
+    credit = issued_document(
+        order=invoice.order, kind=DocumentKind.CREDIT_NOTE, refers_to=invoice, language="de"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        document_issued.send(document_id=credit.pk, kind=credit.kind)
+
+    [message] = smtp.wait_for(1)
+    assert message["Subject"] == f"Gutschrift {credit.number} zu Bestellung {invoice.order.number}"
+    text = pdf_text(pdf_attachments(message)[f"{credit.number}.pdf"])
+    assert "Gutschrift" in text and "54,40" in text
