@@ -2,7 +2,7 @@
 
 | hook | sent by | receivers (connected in) |
 |---|---|---|
-| `password_reset_requested(email)` | `password_reset_request` | the task that looks the address up and sends Django's reset email (shop.apps) |
+| `password_reset_requested(email, language)` | `password_reset_request` | the task that looks the address up and sends Django's reset email, in the language of the page it was asked on (shop.apps) |
 | `catalog_import_queued(job_id)` | `catalog_import_create` | the task that imports the uploaded file (shop.apps) |
 """
 

@@ -14,7 +14,7 @@ def heartbeat_record(*, worker: str) -> WorkerHeartbeat:
     return beat
 
 
-def password_reset_request(*, email: str) -> None:
+def password_reset_request(*, email: str, language: str = "") -> None:
     """Ask for a password reset link for `email`; the worker looks the address up and sends it.
 
     The request does the same, constant work whether or not an account has the
@@ -24,8 +24,9 @@ def password_reset_request(*, email: str) -> None:
     way costs the customer one more click on "reset password"; nothing else
     depends on it, so there is no outbox row (which would keep a usable token
     in the database). The worker's task listens to `password_reset_requested` (shop.apps).
+    `language`: the page's (request.LANGUAGE_CODE); the email is written in it.
     """
-    password_reset_requested.send(email=email)
+    password_reset_requested.send(email=email, language=language)
 
 
 def user_language_set(*, user, language: str) -> None:

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import InterfaceError, OperationalError
+from django.utils import translation
 
 from .catalog_import.services import catalog_import_run
 from .services import heartbeat_record
@@ -27,7 +28,7 @@ def worker_heartbeat(self) -> None:
     retry_jitter=True,
     max_retries=5,
 )
-def send_password_reset(email: str) -> None:
+def send_password_reset(email: str, language: str = "") -> None:
     """Send Django's password reset email to the active accounts with this address (none: nothing).
 
     Links use the configured site address (SHOP_BASE_URL), never a request's
@@ -36,6 +37,12 @@ def send_password_reset(email: str) -> None:
     form = PasswordResetForm(data={"email": email})
     if not form.is_valid():
         return
+    with translation.override(language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE):
+        _send_password_reset(form)
+
+
+def _send_password_reset(form: PasswordResetForm) -> None:
+    """The email in the active language: its words and its link (/de/accounts/reset/... in German)."""
     form.save(
         domain_override=settings.SHOP_BASE_URL,
         extra_email_context={"base_url": settings.SHOP_BASE_URL.rstrip("/"), "shop_name": settings.SHOP_NAME},
@@ -44,9 +51,9 @@ def send_password_reset(email: str) -> None:
     )
 
 
-def send_password_reset_enqueue(*, email: str) -> None:
+def send_password_reset_enqueue(*, email: str, language: str = "") -> None:
     """Receiver of shop.events.password_reset_requested: one message, published after commit."""
-    send_password_reset.delay_on_commit(email=email)
+    send_password_reset.delay_on_commit(email=email, **({"language": language} if language else {}))
 
 
 @shared_task(

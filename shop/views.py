@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 from django_ratelimit.core import get_usage
@@ -150,7 +151,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _over_limit(request: HttpRequest, *, group: str, rate_setting: str, value: str | None = None) -> int:
-    """Count this POST against `group` (per client IP, or per `value`, e.g. a username); the seconds
+    """Count this POST against `group` (per client IP, or per `value`, e.g. the address typed); the seconds
     until the window resets when the rate in settings.`rate_setting` is exceeded, else 0."""
     usage = get_usage(
         request,
@@ -181,7 +182,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     if request.method == "POST":
-        # Every attempt counts (the form says whether a username or address is taken), and so does
+        # Every attempt counts (the form says whether an address is taken), and so does
         # every valid one, under the lower limit of accounts an address may create.
         wait = _over_limit(
             request, group="accounts.signup.attempt", rate_setting="SIGNUP_ATTEMPT_RATE_PER_IP"
@@ -202,13 +203,14 @@ def signup(request: HttpRequest) -> HttpResponse:
         guest_cart_id = session_cart_id(request)
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         cart_merge_at_login(request, guest_cart_id=guest_cart_id)
-        messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
+        messages.success(request, _("Welcome! Your account is ready."))
         return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
 
 def _login_wait(request: HttpRequest) -> int:
     """Seconds to wait before another login attempt; both counters move on every attempt."""
+    # The login form's field keeps Django's name, "username"; it holds the email address.
     username = _normalized(request.POST.get("username", ""))
     return max(
         _over_limit(request, group="accounts.login.ip", rate_setting="LOGIN_RATE_PER_IP"),
@@ -237,7 +239,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        # Both counters move on every attempt, whether or not the username exists.
+        # Both counters move on every attempt, whether or not an account has the address.
         wait = _login_wait(request)
         if wait:
             return _too_many_attempts(request, what="log in", wait=wait)
@@ -283,7 +285,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         # Not form.save(): looking the address up and sending the email in the request would
         # make answers for real accounts measurably slower. The worker does both.
-        password_reset_request(email=form.cleaned_data["email"])
+        password_reset_request(email=form.cleaned_data["email"], language=self.request.LANGUAGE_CODE)
         response = redirect(self.get_success_url())
         response.set_signed_cookie(
             PASSWORD_RESET_EMAIL_COOKIE,

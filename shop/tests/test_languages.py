@@ -197,3 +197,36 @@ def test_the_switcher_stores_a_signed_in_customers_language(client):
     # then
     ada.refresh_from_db()
     assert ada.language == "de"
+
+
+# --- an account's emails
+
+
+def test_a_password_reset_asked_on_a_german_page_is_emailed_in_german(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    # given
+    get_user_model().objects.create_user(email="grete@example.de", password="pw")
+
+    # when (the worker sends the email after the request's commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/de/accounts/password_reset/", {"email": "grete@example.de"})
+
+    # then: the link leads to the German page, and the email is German (locale/de)
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+    body = mailoutbox[0].body
+    assert re.search(r"https?://[^/\s]+/de/accounts/reset/[^\s]+/", body)
+    assert mailoutbox[0].subject == f"Passwort bei {settings.SHOP_NAME} zurücksetzen"
+
+
+def test_a_password_reset_asked_on_an_english_page_stays_english(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    get_user_model().objects.create_user(email="ada@example.com", password="pw")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password_reset/", {"email": "ada@example.com"})
+
+    assert mailoutbox[0].subject == f"Reset your password at {settings.SHOP_NAME}"
+    assert "/de/" not in mailoutbox[0].body
