@@ -245,9 +245,7 @@ class CheckoutForm(forms.Form):
     def __init__(self, *args, requires_terms: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.requires_terms = requires_terms
-        self.fields["shipping_method"].choices = [
-            (code, f"{option.label}: {money(option.cost)}") for code, option in shipping_options().items()
-        ]
+        self.show_delivery_costs({})
         self.fields["payment_method"].choices = payment_method_choices()
         if not settings.PAYMENT_TEST_GATEWAY:
             del self.fields["card_number"]
@@ -286,6 +284,14 @@ class CheckoutForm(forms.Form):
                 ),
             )
         return cleaned
+
+    def show_delivery_costs(self, costs: dict) -> None:
+        """Each delivery option with its cost: as `costs` (code -> amount) says, for the destination the
+        page is priced for (docs/tax.md: a reverse charge pays it net), else its catalog price."""
+        self.fields["shipping_method"].choices = [
+            (code, f"{option.label}: {money(costs.get(code, option.cost))}")
+            for code, option in shipping_options().items()
+        ]
 
     def clean_vat_number(self) -> str:
         number = self.cleaned_data.get("vat_number", "")

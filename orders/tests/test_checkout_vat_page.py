@@ -100,6 +100,8 @@ def test_a_business_in_france_sees_its_net_total_before_it_is_charged(client, ca
     ]
     assert (Order.objects.count(), Payment.objects.count()) == (0, 0)
     assert again.context["priced_for"] == "FR:reverse_charge:47.00"
+    delivery = dict(again.context["form"].fields["shipping_method"].choices)["standard"]
+    assert delivery == "Standard delivery (3-5 working days): €4.20"  # 3.92 - 0.65 + 0.98 - 0.05
     assert vat_rows(again)[-1] == (
         "VAT reverse charged: no VAT is charged; the buyer accounts for it in their country."
     )

@@ -93,6 +93,7 @@ def _render_checkout(
         (option, shipping[code], summary.goods_total + shipping[code])
         for code, option in shipping_options().items()
     ]
+    form.show_delivery_costs(shipping)
     plan = checkout_payment_plan(summary.quote)
     need_by = getattr(form, "cleaned_data", {}).get("need_by")
     late = need_by_misses(quote=summary.quote, need_by=need_by)
