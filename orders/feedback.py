@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from notifications.models import EmailPreference, Notification, NotificationKind, NotificationStatus
 from notifications.services.outbox import notification_create_many
@@ -97,7 +98,7 @@ def feedback_requests_send(*, limit: int = 1000) -> list[int]:
 def feedback_record(*, feedback_id: int, rating: int, comment: str = "") -> OrderFeedback:
     """Store the customer's answer, once. Raises FeedbackAlreadyGiven on a second answer."""
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise FeedbackError("Choose a rating from 1 to 5.")
+        raise FeedbackError(_("Choose a rating from 1 to 5."))
     answered = OrderFeedback.objects.filter(pk=feedback_id, answered_at__isnull=True).update(
         rating=rating, comment=comment.strip()[:2000], answered_at=timezone.now()
     )
@@ -122,7 +123,7 @@ def email_preference_set(*, email: str, marketing_opt_out: bool) -> EmailPrefere
     for it. Order-status emails are not affected either way.
     """
     email = email.strip().lower()
-    preference, _ = EmailPreference.objects.update_or_create(
+    preference, _created = EmailPreference.objects.update_or_create(
         email=email, defaults={"marketing_opt_out": marketing_opt_out}
     )
     if marketing_opt_out:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shop.formatting import ships_in_words
 
@@ -107,8 +108,10 @@ def delay_cancel_waiting(*, notice_id: int) -> DelayCancelResult:
     }
     if not quantities:
         raise DelayLinkError(
-            "Nothing from this email is waiting any more: it has been reserved for you or shipped, "
-            "so there is nothing to cancel."
+            _(
+                "Nothing from this email is waiting any more: it has been reserved for you or shipped, "
+                "so there is nothing to cancel."
+            )
         )
     try:
         outcome = _order_cancel_backordered(
