@@ -2,12 +2,12 @@
 
 No add, change or delete: documents are issued by the shipment or refund they document
 (invoices.services.issuing). Staff open a document's page (the snapshot as issued) and download its
-PDF (rendered and stored on the spot if the task has not run yet).
+PDF (rendered and stored on the spot if the task has not run yet), or view it as a page.
 """
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from shop.formatting import datetime_in_words, money
 
 from .models import Document
+from .rendering import document_html
 from .selectors.customer_documents import documents_for_order
 from .services.pdf import document_pdf_ensure
 
@@ -70,7 +71,26 @@ class DocumentAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.pdf_view),
             name="invoices_document_pdf",
         )
-        return [pdf, *super().get_urls()]
+        page = path(
+            "<int:document_id>/page/",
+            self.admin_site.admin_view(self.page_view),
+            name="invoices_document_page",
+        )
+        return [pdf, page, *super().get_urls()]
+
+    def page_view(self, request, document_id: int) -> HttpResponse:
+        """The document as its customer sees it (HTML, in its own language)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        document = (
+            Document.objects.select_related("order__payment", "refers_to").filter(pk=document_id).first()
+        )
+        if document is None:
+            raise Http404("No such document.")
+        html = document_html(document, pdf_url=reverse("admin:invoices_document_pdf", args=[document.pk]))
+        response = HttpResponse(html)
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def pdf_view(self, request, document_id: int) -> FileResponse:
         if not self.has_view_permission(request):
@@ -107,7 +127,8 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.display(description="PDF")
     def pdf_link(self, obj: Document) -> str:
         url = reverse("admin:invoices_document_pdf", args=[obj.pk])
-        return format_html('<a href="{}">Download {}.pdf</a>', url, obj.number)
+        page = reverse("admin:invoices_document_page", args=[obj.pk])
+        return format_html('<a href="{}">Download {}.pdf</a> · <a href="{}">View</a>', url, obj.number, page)
 
 
 def order_documents_html(order_id: int) -> str:

@@ -502,6 +502,11 @@ ADMIN_ROWS += [
         lambda w: reverse("admin:invoices_document_pdf", args=[w.document.pk]),
         "A A A 403 403 403 403 200",
     ),
+    Row(
+        "document page (admin)",
+        lambda w: reverse("admin:invoices_document_page", args=[w.document.pk]),
+        "A A A 403 403 403 403 200",
+    ),
 ]
 ROWS = CUSTOMER_ROWS + ADMIN_ROWS
 

@@ -397,6 +397,13 @@ def test_staff_download_the_pdf_and_see_documents_on_the_order(admin_client):
     order_page = admin_client.get(f"/admin/orders/order/{document.order_id}/change/").content.decode()
 
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
+    change = admin_client.get(f"/admin/invoices/document/{document.pk}/change/")
+    page = admin_client.get(f"/admin/invoices/document/{document.pk}/page/")
+    assert (
+        change.status_code == 200
+        and f"/admin/invoices/document/{document.pk}/page/" in change.content.decode()
+    )
+    assert page.status_code == 200 and document.number in page.content.decode()
     assert f"/admin/invoices/document/{document.pk}/change/" in order_page
     assert f"/admin/invoices/document/{document.pk}/pdf/" in order_page
 
