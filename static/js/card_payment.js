@@ -12,7 +12,9 @@
   const confirmForm = document.getElementById("card-payment-confirm");
 
   if (newCard && newCard.dataset.setupSecret) {
-    const stripe = Stripe(newCard.dataset.stripeKey);
+    // Stripe's messages in the page's language; the shop's words come translated in data-word-*.
+    const stripe = Stripe(newCard.dataset.stripeKey, { locale: document.documentElement.lang || "auto" });
+    const words = newCard.dataset;
     const errors = document.getElementById("card-errors");
     const submit = newCard.querySelector('button[type="submit"]');
     const label = submit.textContent;
@@ -20,7 +22,8 @@
     card.mount("#card-element");
 
     const fail = (message) => {
-      errors.textContent = message || "Your card could not be checked. Nothing was charged; please try again.";
+      errors.textContent =
+        message || words.wordCardFailed || "Your card could not be checked. Nothing was charged; please try again.";
       submit.disabled = false;
       submit.textContent = label;
     };
@@ -32,26 +35,29 @@
       event.preventDefault();
       errors.textContent = "";
       submit.disabled = true;
-      submit.textContent = "Checking your card…";
+      submit.textContent = words.wordChecking || "Checking your card…";
       const result = await stripe.confirmCardSetup(newCard.dataset.setupSecret, { payment_method: { card } });
       if (result.error || !result.setupIntent) {
         fail(result.error && result.error.message);
         return;
       }
       newCard.elements.setup_intent.value = result.setupIntent.id;
-      submit.textContent = "Paying…";
+      submit.textContent = words.wordPaying || "Paying…";
       newCard.submit();
     });
   }
 
   if (confirmForm && confirmForm.dataset.paymentActionSecret) {
-    const stripe = Stripe(confirmForm.dataset.stripeKey);
+    const stripe = Stripe(confirmForm.dataset.stripeKey, { locale: document.documentElement.lang || "auto" });
+    const words = confirmForm.dataset;
     const notice = document.getElementById("card-payment-action");
     stripe.confirmCardPayment(confirmForm.dataset.paymentActionSecret).then((result) => {
       if (result.error) {
         notice.className = "alert alert-danger";
         notice.textContent =
-          (result.error.message || "Your bank did not confirm the payment.") + " Nothing was charged; you can try again.";
+          (result.error.message || words.wordNotConfirmed || "Your bank did not confirm the payment.") +
+          " " +
+          (words.wordTryAgain || "Nothing was charged; you can try again.");
         return;
       }
       confirmForm.submit();

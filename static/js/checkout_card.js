@@ -11,10 +11,14 @@
   if (!form || !form.dataset.stripeKey || typeof Stripe === "undefined") {
     return;
   }
-  const stripe = Stripe(form.dataset.stripeKey);
+  // Stripe's field and its messages in the page's language; the shop's own words come translated in
+  // the form's data-word-* attributes (English here only if one is missing).
+  const stripe = Stripe(form.dataset.stripeKey, { locale: document.documentElement.lang || "auto" });
+  const words = form.dataset;
   const entry = document.getElementById("card-entry");
   const errors = document.getElementById("card-errors");
   const submit = form.querySelector('button[type="submit"]');
+  const label = submit.textContent; // "Place order", in the page's language
   const setupField = form.elements.card_setup_intent;
   const paymentField = form.elements.card_payment_intent;
   const card = stripe.elements().create("card", { hidePostalCode: true });
@@ -35,9 +39,9 @@
   }
 
   function fail(message) {
-    errors.textContent = message || "Your card could not be checked. Please try again.";
+    errors.textContent = message || words.wordCardFailed || "Your card could not be checked. Please try again.";
     submit.disabled = false;
-    submit.textContent = "Place order";
+    submit.textContent = label;
     setupField.value = "";
     paymentField.value = "";
   }
@@ -58,7 +62,7 @@
       return; // another way to pay, or the card is already saved for this checkout
     }
     event.preventDefault();
-    busy("Checking your card…");
+    busy(words.wordChecking || "Checking your card…");
     const body = new FormData();
     ["csrfmiddlewaretoken", "idempotency_key", "email", "full_name"].forEach((name) => {
       if (form.elements[name]) {
@@ -74,7 +78,7 @@
       });
       answer = await response.json();
     } catch (err) {
-      fail("We could not reach the shop. Check your connection and try again; nothing was ordered.");
+      fail(words.wordUnreachable || "We could not reach the shop. Check your connection and try again; nothing was ordered.");
       return;
     }
     if (answer.error) {
@@ -92,20 +96,20 @@
       return;
     }
     setupField.value = result.setupIntent.id;
-    busy("Placing your order…");
+    busy(words.wordPlacing || "Placing your order…");
     form.submit();
   });
 
   // The bank asks the customer to confirm the payment held at checkout (3-D Secure).
   const actionSecret = form.dataset.paymentActionSecret;
   if (actionSecret) {
-    busy("Confirming with your bank…");
+    busy(words.wordConfirming || "Confirming with your bank…");
     stripe.confirmCardPayment(actionSecret).then((result) => {
       if (result.error || !result.paymentIntent) {
-        fail((result.error && result.error.message) || "Your bank did not confirm the payment. Nothing was charged.");
+        fail((result.error && result.error.message) || words.wordNotConfirmed || "Your bank did not confirm the payment. Nothing was charged.");
         return;
       }
-      busy("Placing your order…");
+      busy(words.wordPlacing || "Placing your order…");
       form.submit();
     });
   }
