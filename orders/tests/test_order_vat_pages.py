@@ -1,5 +1,6 @@
-"""The VAT an order's customer is shown after placing it (docs/tax.md): the order page and the
-confirmation email list the VAT included per rate, or say reverse charge / export."""
+"""The VAT customers are shown (docs/tax.md): the order page and the confirmation email list the VAT
+included per rate, or say reverse charge / export; the product page, listing cards and cart say what
+a price includes."""
 
 import datetime
 import re
@@ -7,6 +8,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from notifications.emails import render_notification
 from notifications.models import Notification, NotificationKind
@@ -14,7 +16,7 @@ from orders.selectors.vat import order_vat
 from orders.services import order_place
 from orders.tests.helpers import GOOD_CARD, give_stock
 from orders.tokens import order_access_path
-from shop.tests.factories import ProductFactory, VariantFactory
+from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 from tax.models import TaxClass
 from tax.tests.factories import rates_replace
 
@@ -106,3 +108,20 @@ def test_order_vat_reads_nothing_more(items, django_assert_num_queries):
         (D("5.50"), D("10.98"), D("0.57")),
     ]
     assert (vat.reverse_charge, vat.export) == (False, False)
+
+
+@pytest.mark.parametrize(
+    "include_vat,note", [(True, "incl. VAT, plus delivery"), (False, "plus VAT and delivery")]
+)
+def test_product_page_listing_card_and_cart_say_what_prices_include(client, settings, include_vat, note):
+    settings.SHOP_PRICES_INCLUDE_VAT = include_vat
+    category = CategoryFactory(name="Lamps", slug="lamps")
+    lamp = VariantFactory(
+        product=ProductFactory(name="Lamp", slug="lamp", category=category), price=D("19.99")
+    )
+    give_stock(lamp, 3)
+    marker = f'vat-note">{note}</'
+    assert marker in client.get(reverse("shop:product", kwargs={"slug": "lamp"})).content.decode()
+    assert marker in client.get(reverse("shop:category", kwargs={"slug": "lamps"})).content.decode()
+    client.post(reverse("orders:cart_add"), {"variant": lamp.pk, "quantity": 1})
+    assert marker in client.get(reverse("orders:cart")).content.decode()
