@@ -405,3 +405,13 @@ def test_a_name_inside_a_sentence_keeps_german_capitals():
         assert Template(source).render(Context()) == "standard delivery"
     with translation.override("de"):
         assert Template(source).render(Context()) == "Standard delivery"
+
+
+@pytest.mark.django_db
+def test_a_missing_german_page_says_so_in_german(client):
+    response = client.get("/de/no-such-page/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert '<html lang="de">' in page
+    assert "Diese Seite haben wir nicht gefunden" in page
+    assert "We could not find that page" not in page
