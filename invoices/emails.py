@@ -104,6 +104,11 @@ def register() -> None:
 
 
 def _sample() -> dict | None:
-    """The admin preview: the latest credit note, if there is one."""
-    document = Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).order_by("-pk").first()
-    return credit_note_issued_context({"document_id": document.pk}) if document else None
+    """The admin preview's row context (ids, as the outbox stores it): the latest credit note."""
+    row = (
+        Document.objects.filter(kind=DocumentKind.CREDIT_NOTE)
+        .order_by("-pk")
+        .values("pk", "order_id")
+        .first()
+    )
+    return None if row is None else {"document_id": row["pk"], "order_id": row["order_id"]}

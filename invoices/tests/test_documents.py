@@ -468,3 +468,17 @@ def test_a_german_credit_note_email_is_german(smtp, django_capture_on_commit_cal
     assert message["Subject"] == f"Gutschrift {credit.number} zu Bestellung {invoice.order.number}"
     text = pdf_text(pdf_attachments(message)[f"{credit.number}.pdf"])
     assert "Gutschrift" in text and "54,40" in text
+
+
+def test_the_credit_note_email_has_an_admin_preview(admin_client):
+    invoice = issued_document()
+    credit = issued_document(order=invoice.order, kind=DocumentKind.CREDIT_NOTE, refers_to=invoice)
+
+    response = admin_client.get(
+        f"/admin/notifications/notification/preview/{NotificationKind.CREDIT_NOTE_ISSUED}/"
+    )
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert f"Credit note {credit.number} for order {invoice.order.number}" in content
+    assert f"It corrects invoice {invoice.number}." in content
