@@ -7,3 +7,9 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        # The "confirm your email address" email is rendered by the outbox; tell it how.
+        from .emails import register
+
+        register()

@@ -57,14 +57,15 @@ def api_key_create(
 
 
 def _acting_user_create(*, name: str, prefix: str):
-    """The account the shop's records name for a key's changes ("api-warehouse-system-1a2b3c4d").
+    """The account the shop's records name for a key's changes ("api-warehouse-system-1a2b3c4d@api.invalid").
 
     It is not staff, not active and has no usable password: it cannot sign in anywhere; it exists so
     the ledger, date histories and timelines say which integration did what, as they say which
     staff member did.
     """
-    username = f"api-{slugify(name)[:40] or 'key'}-{prefix}"
-    user = get_user_model()(username=username, first_name=name[:150], last_name="(API key)", is_active=False)
+    # An address of the reserved .invalid domain (RFC 2606): unique (the prefix is), and no mail can go there.
+    email = f"api-{slugify(name)[:40] or 'key'}-{prefix}@api.invalid"
+    user = get_user_model()(email=email, first_name=name[:150], last_name="(API key)", is_active=False)
     user.set_unusable_password()
     user.save()
     return user

@@ -161,7 +161,7 @@ def run(args) -> list[Figure]:
     figures: list[Figure] = []
     queries: dict[str, dict[int, int]] = {}
     try:
-        admin = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
+        admin = get_user_model().objects.create_superuser("bench@example.com", "bench")
         client = Client()
         client.force_login(admin)
         pages = None

@@ -216,7 +216,7 @@ RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 # is not set, or when a request lacks the header or its value is not an address (config/client_ip.py).
 RATELIMIT_CLIENT_IP_HEADER = env.str("RATELIMIT_IP_META_KEY", default="")
 RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"
-# Account pages (docs/security.md): POSTs counted per client IP and per username or address; over
+# Account pages (docs/security.md): POSTs counted per client IP and per email address typed; over
 # the limit the page answers 429 and does not check the password, create the account or send email.
 LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="10/m")
 LOGIN_RATE_PER_USERNAME = env.str("LOGIN_RATE_PER_USERNAME", default="10/m")
@@ -224,6 +224,8 @@ SIGNUP_RATE_PER_IP = env.str("SIGNUP_RATE_PER_IP", default="5/h")  # accounts cr
 SIGNUP_ATTEMPT_RATE_PER_IP = env.str("SIGNUP_ATTEMPT_RATE_PER_IP", default="20/h")  # forms posted
 PASSWORD_RESET_RATE_PER_IP = env.str("PASSWORD_RESET_RATE_PER_IP", default="10/h")
 PASSWORD_RESET_RATE_PER_EMAIL = env.str("PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
+# "Send the link again" on the account page (accounts.views): confirmation emails per account.
+ACCOUNT_VERIFY_RESEND_RATE = env.str("ACCOUNT_VERIFY_RESEND_RATE", default="3/h")
 # "Ask about this order" (orders.views.questions): questions sent per client IP and per order.
 ORDER_QUESTION_RATE_PER_IP = env.str("ORDER_QUESTION_RATE_PER_IP", default="10/h")
 ORDER_QUESTION_RATE_PER_ORDER = env.str("ORDER_QUESTION_RATE_PER_ORDER", default="5/d")

@@ -18,7 +18,7 @@ from orders.tests.helpers import allow_backorders, give_stock
 from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 
 GOOD_CARD = "4242 4242 4242 4242"
-STAFF_USERNAME, STAFF_PASSWORD = "warehouse-lead", "Receive-the-tents-2026"
+STAFF_EMAIL, STAFF_PASSWORD = "lead@example.com", "Receive-the-tents-2026"
 AXE_URL = "/__e2e__/axe.min.js"  # served by the browser context (e2e/conftest.py)
 
 
@@ -61,7 +61,7 @@ def a_staff_member():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-    user = get_user_model().objects.create_superuser(STAFF_USERNAME, "lead@example.com")
+    user = get_user_model().objects.create_superuser(email=STAFF_EMAIL)
     hasher = PBKDF2PasswordHasher()
     user.password = hasher.encode(STAFF_PASSWORD, hasher.salt())
     user.save(update_fields=["password"])
@@ -135,7 +135,7 @@ def line_row(page: Page, product: str):
 
 def admin_login(page: Page) -> None:
     page.goto("/admin/")
-    page.locator("#id_username").fill(STAFF_USERNAME)
+    page.locator("#id_username").fill(STAFF_EMAIL)
     page.locator("#id_password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Shop administration")).to_be_visible()

@@ -26,8 +26,8 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.helpers import (
+    STAFF_EMAIL,
     STAFF_PASSWORD,
-    STAFF_USERNAME,
     Screenshots,
     a_catalog,
     a_staff_member,
@@ -133,7 +133,7 @@ def test_a_day_at_the_shop_from_checkout_to_shipment_with_alerts_delays_and_the_
 
     staff = browser_session.new_page("staff", base_url=shop.url)
     staff.goto("/admin/")
-    staff.locator("#id_username").fill(STAFF_USERNAME)
+    staff.locator("#id_username").fill(STAFF_EMAIL)
     staff.locator("#id_password").fill(STAFF_PASSWORD)
     shots.take(staff, "admin-login")
     staff.get_by_role("button", name="Log in").click()

@@ -1,7 +1,8 @@
-"""Account pages: Django's auth views (same URL names as django.contrib.auth.urls) plus sign-up."""
+"""Account pages: Django's auth views (same URL names as django.contrib.auth.urls), sign-up, and the
+accounts app's pages (accounts/urls.py: email verification)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -25,4 +26,6 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    # Email verification (and what other account features the accounts app adds), namespace "accounts".
+    path("", include("accounts.urls")),
 ]

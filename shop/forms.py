@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import BaseUserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from .form_fields import SingleLineField
 from .selectors import AVAILABILITY_CHOICES, DEFAULT_SORT, SEARCH_SORT, SEARCH_SORT_CHOICES, SORT_CHOICES
@@ -26,9 +27,9 @@ class CatalogQueryForm(forms.Form):
     whitespace collapsed; one with control characters is dropped), cut to QUERY_MAX_LENGTH.
     """
 
-    q = SingleLineField(label="Search", required=False)
-    sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
-    availability = forms.ChoiceField(label="Availability", choices=AVAILABILITY_CHOICES, required=False)
+    q = SingleLineField(label=_("Search"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+    availability = forms.ChoiceField(label=_("Availability"), choices=AVAILABILITY_CHOICES, required=False)
     default_sort = DEFAULT_SORT
 
     def clean_q(self) -> str:
@@ -53,26 +54,22 @@ class SearchQueryForm(CatalogQueryForm):
     """The search page's parameters: a listing's, with "Best match" (shop.search's rank) first and
     the default sort."""
 
-    sort = forms.ChoiceField(label="Sort by", choices=SEARCH_SORT_CHOICES, required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SEARCH_SORT_CHOICES, required=False)
     default_sort = SEARCH_SORT
 
 
-class SignupForm(UserCreationForm):
-    """A new customer account: username, email (required, used for password resets) and password."""
+class SignupForm(BaseUserCreationForm):
+    """A new customer account: the email address (the login; where the shop writes) and a password."""
 
-    email = forms.EmailField(
-        required=True,
-        # Declared here (the user model's email is optional): as long as its column, not Django's 320.
-        max_length=get_user_model()._meta.get_field("email").max_length,
-        help_text="Used for password resets and for emails about your orders.",
-    )
-
-    class Meta(UserCreationForm.Meta):
+    class Meta(BaseUserCreationForm.Meta):
         model = get_user_model()
-        fields = ("username", "email")
+        fields = ("email",)
+        help_texts = {
+            "email": _("You log in with it; we also send the emails about your orders to it."),
+        }
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
+        email = get_user_model().objects.normalize_email(self.cleaned_data["email"]).strip()
         if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
+            raise forms.ValidationError(_("An account with this email address already exists."))
         return email

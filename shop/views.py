@@ -12,7 +12,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.i18n import set_language
 from django_ratelimit.core import get_usage
 
+from accounts.services.verification import account_create
 from orders.views import cart_merge_at_login, session_cart_id
 
 from .cache import listing_page, nav_categories_cached
@@ -199,11 +200,27 @@ def signup(request: HttpRequest) -> HttpResponse:
         wait = _over_limit(request, group="accounts.signup", rate_setting="SIGNUP_RATE_PER_IP")
         if wait:
             return _too_many_attempts(request, what="create an account", wait=wait)
-        user = form.save()
+        try:
+            # The account and its "confirm your email address" email, in one transaction. Guest
+            # orders with the address are attached only once it is confirmed (accounts.services).
+            user = account_create(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                language=getattr(request, "LANGUAGE_CODE", "") or "",
+            )
+        except IntegrityError:  # another sign-up took the address since the form checked it
+            form.add_error("email", _("An account with this email address already exists."))
+            return render(request, "registration/signup.html", {"form": form, "next": next_url})
         guest_cart_id = session_cart_id(request)
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         cart_merge_at_login(request, guest_cart_id=guest_cart_id)
-        messages.success(request, _("Welcome! Your account is ready."))
+        messages.success(
+            request,
+            _(
+                "Welcome! Your account is ready. We have sent a link to %(email)s: open it to confirm your address."
+            )
+            % {"email": user.email},
+        )
         return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
@@ -324,6 +341,7 @@ def contact(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
+    """The account page: the address (and whether it is confirmed, with "Send the link again")."""
     return render(request, "registration/account.html", {})
 
 

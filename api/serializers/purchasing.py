@@ -138,7 +138,7 @@ class PurchaseOrderLineSerializer(serializers.ModelSerializer):
 
 class PurchaseOrderDateChangeSerializer(serializers.ModelSerializer):
     changed_by = serializers.SerializerMethodField(
-        help_text="The staff member's username; null for a change made with an API key or by the supplier."
+        help_text="The staff member's email address (the login); null for a change made with an API key or by the supplier."
     )
 
     class Meta:

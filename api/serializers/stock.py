@@ -81,7 +81,7 @@ class LedgerEntrySerializer(serializers.Serializer):
     user = serializers.CharField(
         source="user.get_username",
         allow_null=True,
-        help_text="The staff member's username; null for the shop itself or an API key.",
+        help_text="The staff member's email address (the login); null for the shop itself or an API key.",
     )
     note = serializers.CharField()
 

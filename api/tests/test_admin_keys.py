@@ -16,7 +16,7 @@ LIST = "/admin/api/apikey/"
 
 @pytest.fixture
 def admin(client, django_user_model):
-    user = django_user_model.objects.create_superuser("lead", "lead@example.com", "pw")
+    user = django_user_model.objects.create_superuser("lead@example.com", "pw")
     client.force_login(user)
     client.user = user
     return client
@@ -128,7 +128,7 @@ def test_each_key_has_an_acting_account_that_cannot_sign_in(client):
     key, raw = api_key_create(name="Warehouse system", scopes=["catalog:read"], created_by_id=None)
 
     user = key.acting_user
-    assert user.username == f"api-warehouse-system-{key.prefix}"
+    assert user.email == f"api-warehouse-system-{key.prefix}@api.invalid"
     assert (user.first_name, user.last_name) == ("Warehouse system", "(API key)")
     assert (user.is_active, user.is_staff, user.is_superuser, user.has_usable_password()) == (
         False,
@@ -136,5 +136,5 @@ def test_each_key_has_an_acting_account_that_cannot_sign_in(client):
         False,
         False,
     )
-    assert client.login(username=user.username, password="") is False
-    assert client.login(username=user.username, password=raw) is False
+    assert client.login(username=user.email, password="") is False
+    assert client.login(username=user.email, password=raw) is False

@@ -103,10 +103,10 @@ def test_an_unknown_path_under_the_api_is_a_problem_404(api_client_with):
 
 def staff_client(django_user_model, *, group: str | None = None, superuser: bool = False, csrf=False):
     if superuser:
-        user = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+        user = django_user_model.objects.create_superuser("root@example.com", "pw")
     else:
         user = django_user_model.objects.create_user(
-            f"staff-{group or 'none'}", "s@example.com", "pw", is_staff=True
+            f"staff-{group or 'none'}@example.com", "pw", is_staff=True
         )
         if group:
             user.groups.set([Group.objects.get(name=group)])
@@ -154,7 +154,7 @@ def test_staff_without_a_role_may_do_nothing(django_user_model):
 
 
 def test_a_logged_in_customer_is_not_authenticated_for_the_api(django_user_model, stocked):
-    customer = django_user_model.objects.create_user("carol", "carol@example.com", "pw")
+    customer = django_user_model.objects.create_user("carol@example.com", "pw")
     client = APIClient()
     client.force_login(customer)
     assert_problem(client.get(PROBE), 401, "not_authenticated")
@@ -180,6 +180,6 @@ def test_a_session_post_needs_its_csrf_token(django_user_model, stocked):
 
 def test_a_key_wins_over_a_session_and_needs_no_csrf(api_client_with, django_user_model, stocked):
     client = api_client_with("stock:write", "catalog:read")
-    client.force_login(django_user_model.objects.create_user("carol", "c@example.com", "pw"))
+    client.force_login(django_user_model.objects.create_user("c@example.com", "pw"))
     client.handler.enforce_csrf_checks = True
     assert client.post(PROBE, stocked.adjust(1), format="json", **idempotency_headers()).status_code == 201

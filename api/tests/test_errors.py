@@ -136,7 +136,7 @@ def test_staff_sessions_have_their_own_rate_limit(django_user_model, settings, m
 
     settings.API_STAFF_RATE_PER_MINUTE = 2
     client = APIClient()
-    client.force_login(django_user_model.objects.create_superuser("root", "r@example.com", "pw"))
+    client.force_login(django_user_model.objects.create_superuser("r@example.com", "pw"))
     assert [client.get(PROBE).status_code for _ in range(3)] == [200, 200, 429]
 
 

@@ -4,11 +4,12 @@ services, once per Idempotency-Key, with the admin's roles; refusals 409 and bad
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from api.tests.conftest import idempotency_headers
 from inventory.models import StockItem, StockMovement
 from notifications.models import Notification
@@ -31,7 +32,9 @@ def lantern_and_mug():
 
 
 def staff_client(group: str) -> APIClient:
-    user = User.objects.create_user(group.lower().replace(" ", "-"), password="x", is_staff=True)
+    user = User.objects.create_user(
+        group.lower().replace(" ", "-") + "@example.com", password="x", is_staff=True
+    )
     user.groups.set([Group.objects.get(name=group)])
     client = APIClient()
     client.force_login(user)

@@ -254,7 +254,7 @@ def test_a_key_without_the_purchasing_scope_cannot_write(api_client_with):
 def test_staff_drive_purchase_orders_as_their_role_does_in_the_admin(django_user_model, group, allowed):
     # docs/staff.md "Roles": the warehouse receives purchase orders; customer service only reads them
     po = ordered_po(10)
-    user = django_user_model.objects.create_user("sam", password="x", is_staff=True)
+    user = django_user_model.objects.create_user("sam@example.com", password="x", is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     staff = APIClient(enforce_csrf_checks=False)
     staff.force_login(user)

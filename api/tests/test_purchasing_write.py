@@ -293,9 +293,12 @@ def test_moving_the_date_keeps_it_in_the_history_with_the_reason(api):
     assert response.status_code == 200
     history = response.json()["date_history"]
     assert [(h["old_date"], h["new_date"], h["reason"], h["source"], h["changed_by"]) for h in history] == [
-        ("2026-03-10", "2026-03-24", "Port strike", "staff", api.api_key.acting_user.username)
+        ("2026-03-10", "2026-03-24", "Port strike", "staff", api.api_key.acting_user.email)
     ]
-    assert api.api_key.acting_user.username.startswith("api-test-integration-")
+    acting = api.api_key.acting_user.email
+    assert acting.startswith("api-test-integration-") and acting.endswith(
+        f"-{api.api_key.prefix}@api.invalid"
+    )
     po.refresh_from_db()
     assert po.expected_date == date(2026, 3, 24)
     # The same date again changes nothing (as saving the admin's page unchanged)

@@ -4,10 +4,10 @@ the cursor, and the query budget of each list."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 
+from accounts.models import User
 from inventory.models import MovementReason, PurchaseOrderStatus, StockItem
 from inventory.services import (
     Demand,
@@ -132,7 +132,7 @@ def test_a_stock_page_costs_the_same_queries_for_1_or_50_levels(
 
 def test_a_ledger_row_answers_its_change_reason_user_and_note(reader, main):
     variant = VariantFactory(sku="KET-1")
-    user = User.objects.create_user("ada", is_staff=True)
+    user = User.objects.create_user("ada@example.com", is_staff=True)
     movement = stock_adjust(
         variant_id=variant.pk,
         warehouse_id=main.pk,
@@ -229,7 +229,7 @@ def test_bad_ledger_filters_are_400_problems(reader, params, field):
 
 
 def test_a_ledger_page_costs_the_same_queries_for_1_or_50_rows(reader, main, django_assert_num_queries):
-    user = User.objects.create_user("ada", is_staff=True)
+    user = User.objects.create_user("ada@example.com", is_staff=True)
     for n in range(30):
         variant = VariantFactory()
         stock_adjust(

@@ -4,11 +4,12 @@ count", through inventory.services, once per Idempotency-Key, refused with the s
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from api.tests.conftest import idempotency_headers
 from inventory.models import StockItem, StockMovement
 from inventory.tests.factories import WarehouseFactory
@@ -55,7 +56,9 @@ def count(client, key=None, **body):
 
 
 def staff_in(group: str) -> APIClient:
-    user = User.objects.create_user(group.lower().replace(" ", "-"), password="x", is_staff=True)
+    user = User.objects.create_user(
+        group.lower().replace(" ", "-") + "@example.com", password="x", is_staff=True
+    )
     user.groups.set([Group.objects.get(name=group)])
     client = APIClient()
     client.force_login(user)
@@ -94,7 +97,7 @@ def test_an_adjustment_adds_units_writes_one_ledger_row_and_answers_both(writer,
             "allocated_change": 0,
             "purchase_order": None,
             "order": None,
-            "user": writer.api_key.acting_user.username,  # the key's acting account: "who did it"
+            "user": writer.api_key.acting_user.email,  # the key's acting account: "who did it"
             "note": "Found in aisle 3",
         },
     }
@@ -345,7 +348,7 @@ def test_warehouse_staff_adjust_and_count_as_in_the_admin_under_their_name(kettl
     assert adjusted.json()["ledger_entry"]["user"] == "warehouse"
     assert counted.json()["ledger_entry"]["user"] == "warehouse"
     assert list(
-        StockMovement.objects.order_by("pk").values_list("reason", "on_hand_delta", "user__username")
+        StockMovement.objects.order_by("pk").values_list("reason", "on_hand_delta", "user__email")
     ) == [
         ("adjusted", 6, "warehouse"),
         ("counted", -1, "warehouse"),

@@ -78,10 +78,10 @@ def staff_role(name: str) -> Group:
     return group
 
 
-def make_user(username: str, *, staff: bool = False, superuser: bool = False, group: str | None = None):
+def make_user(name: str, *, staff: bool = False, superuser: bool = False, group: str | None = None):
+    """A user "alice@example.com" for the name "alice" ("Customer service" → customer-service@...)."""
     user = User.objects.create_user(
-        username=username,
-        email=f"{username.replace(' ', '-')}@example.com",
+        email=f"{name.replace(' ', '-')}@example.com",
         password=PASSWORD,
         is_staff=staff or superuser,
         is_superuser=superuser,

@@ -448,14 +448,14 @@ ADMIN_ROWS = [
     Row("webhook events", changelist("webhooks.webhookevent"), "A A A 403 403 403 403 200"),
     Row("webhook deliveries", changelist("webhooks.webhookdelivery"), "A A A 403 403 403 403 200"),
     # Users and roles: superusers only.
-    Row("user list", changelist("auth.user"), "A A A 403 403 403 403 200"),
+    Row("user list", changelist("accounts.user"), "A A A 403 403 403 403 200"),
     Row(
         "add a user",
-        lambda w: reverse("admin:auth_user_add"),
+        lambda w: reverse("admin:accounts_user_add"),
         "A A A 403 403 403 403 302",
         method="POST",
         data=lambda w: {
-            "username": "mallory",
+            "email": "mallory@example.com",
             "password1": "Un-guessable-42!",
             "password2": "Un-guessable-42!",
             "usable_password": "true",

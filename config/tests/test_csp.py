@@ -208,8 +208,8 @@ def test_cart_checkout_and_form_errors_satisfy_the_policy(client):
             {"token": world.tokens["order"]},
             400,
         ),
-        ("POST", reverse("login"), {"username": "alice", "password": "wrong"}, 200),
-        ("POST", reverse("signup"), {"username": "", "email": "x", "password1": "a", "password2": "b"}, 200),
+        ("POST", reverse("login"), {"username": "alice@example.com", "password": "wrong"}, 200),
+        ("POST", reverse("signup"), {"email": "x", "password1": "a", "password2": "b"}, 200),
         ("GET", f"{product}?variant=NO-SUCH-SKU", None, 200),
     ]
     for method, url, data, status in pages:
@@ -236,8 +236,8 @@ def test_refusal_pages_satisfy_the_policy(settings):
     client = Client()
     for url, data in [
         (reverse("notifications:subscribe", args=[world.sold_out.pk]), {"email": "fan2@example.com"}),
-        (reverse("login"), {"username": "alice", "password": PASSWORD}),
-        (reverse("signup"), {"username": "carol", "email": "carol@example.com"}),
+        (reverse("login"), {"username": "alice@example.com", "password": PASSWORD}),
+        (reverse("signup"), {"email": "carol@example.com"}),
         (reverse("password_reset"), {"email": "alice@example.com"}),
         (
             reverse("orders:question", args=[world.order.number]),

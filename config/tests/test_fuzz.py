@@ -460,7 +460,7 @@ class FuzzCustomerInputs(TestCase):
         if form == "email_preferences":
             self.client.force_login(self.world.users["alice"])
         elif form == "login" and "username" not in fields:
-            fields = {**fields, "username": "alice", "password": fields.get("password", PASSWORD)}
+            fields = {**fields, "username": "alice@example.com", "password": fields.get("password", PASSWORD)}
 
         response = self.client.post(
             reverse(form if form != "email_preferences" else "orders:email_preferences"), fields

@@ -1,10 +1,11 @@
 from datetime import date
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from accounts.models import User
 from inventory.models import (
     MovementReason,
     PurchaseOrder,
@@ -266,7 +267,7 @@ def test_stock_item_cannot_be_added_or_edited_in_the_admin(admin_client):
 @pytest.mark.parametrize("codenames", [[], ["view_stockitem"]], ids=["no permissions", "view only"])
 def test_stock_pages_need_the_change_stockitem_permission(client, codenames):
     item = add_stock(5)
-    staff = User.objects.create_user("clerk", password="x", is_staff=True)
+    staff = User.objects.create_user("clerk@example.com", password="x", is_staff=True)
     staff.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client.force_login(staff)
 
@@ -471,8 +472,8 @@ def test_cancel_button_asks_first_then_cancels(admin_client, po_two_lines):
     assert messages_of(response) == ["PO-00042 is cancelled."]
     # The change page says who cancelled it and when, in words.
     page = admin_client.get(reverse("admin:inventory_purchaseorder_change", args=[po.pk])).content.decode()
-    assert po.cancelled_by.username == "admin"
-    assert "Cancelled" in page and f"by {po.cancelled_by.username}" in page
+    assert po.cancelled_by.email == "admin@example.com"
+    assert "Cancelled" in page and f"by {po.cancelled_by.email}" in page
 
 
 def change_form_data(response) -> dict:

@@ -9,12 +9,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from notifications.models import EmailPreference, LowStockState, RestockWave
 from shop.models import Category, WorkerHeartbeat
 from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
@@ -72,7 +73,12 @@ CHANGELISTS = [
         lambda: EmailPreference.objects.create(email=f"{uuid.uuid4().hex}@example.com"),
         5,
     ),
-    ("admin:auth_user_changelist", "", lambda: User.objects.create_user(uuid.uuid4().hex), 6),
+    (
+        "admin:accounts_user_changelist",
+        "",
+        lambda: User.objects.create_user(f"{uuid.uuid4().hex}@example.com"),
+        6,
+    ),
     ("admin:auth_group_changelist", "", make_group, 5),
 ]
 

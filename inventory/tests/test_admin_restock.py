@@ -5,9 +5,10 @@ variant, the links from the variant, product and backorder-queue pages, and the 
 import json
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from accounts.models import User
 from inventory.models import MovementReason, StockItem, StockMovement
 from inventory.services import stock_adjust
 from inventory.tests.factories import WarehouseFactory
@@ -30,7 +31,7 @@ def saucepan():
 
 
 def staff(client, *codenames):
-    user = User.objects.create_user("clerk", password="x", is_staff=True)
+    user = User.objects.create_user("clerk@example.com", password="x", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client.force_login(user)
     return user

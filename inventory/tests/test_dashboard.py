@@ -11,10 +11,11 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.urls import reverse
 
+from accounts.models import User
 from inventory.console.reports import (
     backorder_figures,
     fill_rate,
@@ -335,7 +336,7 @@ def test_dashboard_queries_do_not_grow_with_orders(
 
 
 def staff_with(client, *codenames):
-    user = User.objects.create_user("clerk", password="x", is_staff=True)
+    user = User.objects.create_user("clerk@example.com", password="x", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client.force_login(user)
     return user
@@ -347,7 +348,7 @@ def test_dashboard_needs_stock_or_order_permissions(client):
 
 
 def test_warehouse_staff_can_open_the_dashboard(client):
-    user = User.objects.create_user("keeper", password="x", is_staff=True)
+    user = User.objects.create_user("keeper@example.com", password="x", is_staff=True)
     user.groups.set([Group.objects.get(name="Warehouse")])
     client.force_login(user)
 

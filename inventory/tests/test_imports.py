@@ -6,12 +6,13 @@ import io
 import tracemalloc
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
+from accounts.models import User
 from inventory.console.imports import StockCountFileError, stock_count_import
 from inventory.console.resources import StockCountResource
 from inventory.models import MovementReason, StockItem, StockMovement, Warehouse
@@ -188,7 +189,9 @@ def test_a_header_only_file_has_nothing_to_import(stock):
 
 
 def member_of(client, group: str) -> User:
-    user = User.objects.create_user(group.lower().replace(" ", "-"), password="x", is_staff=True)
+    user = User.objects.create_user(
+        group.lower().replace(" ", "-") + "@example.com", password="x", is_staff=True
+    )
     user.groups.set([Group.objects.get(name=group)])
     client.force_login(user)
     return user
@@ -250,7 +253,7 @@ def test_command_imports_with_a_progress_bar(stock, tmp_path, admin_user, capsys
     path = tmp_path / "count.csv"
     path.write_text("\n".join(GOOD) + "\n")
 
-    call_command("import_stock_counts", str(path), "--user", admin_user.username)
+    call_command("import_stock_counts", str(path), "--user", admin_user.email)
 
     out, err = capsys.readouterr()
     assert "Imported. 4 rows: 3 stock levels changed (+7 / −3 units), 1 already right." in out

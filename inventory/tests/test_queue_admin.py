@@ -5,11 +5,12 @@ query budgets)."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from inventory.console import queue
 from inventory.models import AllocationRequest, StockItem
 from inventory.selectors import (
@@ -71,7 +72,7 @@ def queue_url(variant) -> str:
 
 
 def staff(client, *codenames):
-    user = User.objects.create_user("clerk", password="x", is_staff=True)
+    user = User.objects.create_user("clerk@example.com", password="x", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client.force_login(user)
     return user

@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from inventory.console.reports import ReplenishmentSettings, replenishment_figures, replenishment_rows
 from inventory.models import PurchaseOrder, PurchaseOrderStatus, StockMovement
 from inventory.services import purchase_order_cancel, purchase_order_receive
@@ -235,7 +236,9 @@ def test_drafting_needs_a_selection_and_a_warehouse(admin_client, shop):
 
 
 def member_of(client, group: str) -> User:
-    user = User.objects.create_user(group.lower().replace(" ", "-"), password="x", is_staff=True)
+    user = User.objects.create_user(
+        group.lower().replace(" ", "-") + "@example.com", password="x", is_staff=True
+    )
     user.groups.set([Group.objects.get(name=group)])
     client.force_login(user)
     return user

@@ -3,9 +3,10 @@ a Warehouse user ships but cannot cancel waiting units or refund; a Customer ser
 but cannot touch stock; every staff action is recorded with the user."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from accounts.models import User
 from inventory.models import MovementReason, StockItem, StockMovement
 from inventory.tests.factories import WarehouseFactory
 from orders.models import OrderEvent, OrderEventKind, PaymentTransaction, Shipment, TransactionKind
@@ -108,7 +109,9 @@ def test_catalog_permissions():
 
 
 def member_of(client, group: str) -> User:
-    user = User.objects.create_user(group.lower().replace(" ", "-"), password="x", is_staff=True)
+    user = User.objects.create_user(
+        group.lower().replace(" ", "-") + "@example.com", password="x", is_staff=True
+    )
     user.groups.set([Group.objects.get(name=group)])
     client.force_login(user)
     return user

@@ -217,8 +217,8 @@ def test_receive_refused_on_closed_or_draft_po(po, status, message):
 def test_create_mark_ordered_and_cancel(django_user_model):
     variant, supplier, warehouse = VariantFactory(), SupplierFactory(), WarehouseFactory()
     buyer, manager = (
-        django_user_model.objects.create(username="buyer"),
-        django_user_model.objects.create(username="manager"),
+        django_user_model.objects.create(email="buyer@example.com"),
+        django_user_model.objects.create(email="manager@example.com"),
     )
 
     po = purchase_order_create(
@@ -251,7 +251,7 @@ def test_duplicate_reference_is_a_clear_error():
 
 
 def test_expected_date_changes_are_kept_as_history(po, django_user_model):
-    staff = django_user_model.objects.create_user("staff")
+    staff = django_user_model.objects.create_user("staff@example.com")
     po.expected_date = date(2026, 12, 1)
     po.save()
 
@@ -283,7 +283,7 @@ def test_new_supply_brings_the_dates_of_waiting_lines_forward(
     line = place([(variant, 2)]).order.lines.get()
     today = timezone.localdate()
     assert line.expected_date > today + timedelta(days=50)  # no supply yet: the lead time
-    buyer = django_user_model.objects.create(username="buyer")
+    buyer = django_user_model.objects.create(email="buyer@example.com")
     soon = today + timedelta(days=5)
     kwargs = {
         "supplier_id": SupplierFactory().pk,

@@ -6,11 +6,11 @@ serializes every writer, so a race there proves nothing).
 """
 
 import pytest
-from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from config.testing import run_together
 from inventory.models import PurchaseOrderLine, PurchaseOrderStatus, StockItem, StockMovement
 from inventory.selectors import ledger_discrepancies
@@ -266,7 +266,7 @@ def test_stock_forms_without_a_good_key_say_so_and_change_nothing(admin_client, 
 
 def two_staff_browsers() -> list[Client]:
     """Two clients logged in as the same staff user, like two tabs or a double click."""
-    staff = User.objects.create_superuser("clerk", "clerk@example.com", "x")
+    staff = User.objects.create_superuser("clerk@example.com", "x")
     clients = [Client(), Client()]
     for client in clients:
         client.force_login(staff)

@@ -1,11 +1,12 @@
 """Admin: the read-only outbox with retry and email previews, subscriptions with filters."""
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import User
 from notifications.emails import CONTEXT_BUILDERS, SAMPLE_CONTEXTS
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.tests.factories import NotificationFactory, SubscriptionFactory
@@ -123,7 +124,7 @@ def test_retry_failed_action_requeues_only_failed_ones(admin_client, django_capt
 
 
 def test_staff_with_view_permission_only_cannot_retry(client):
-    viewer = User.objects.create_user("viewer", "viewer@example.com", "pw", is_staff=True)
+    viewer = User.objects.create_user("viewer@example.com", "pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_notification"))
     client.force_login(viewer)
     failed = NotificationFactory(status=NotificationStatus.FAILED)

@@ -50,7 +50,7 @@ class CartAdmin(ReadOnlyAdmin):
     list_display = ["cart", "owner", "units_in_cart", "created", "updated"]
     list_filter = [CartOwnerFilter, "updated_at"]
     list_select_related = ["user"]
-    search_fields = ["=id", "user__email", "user__username", "lines__variant__sku"]
+    search_fields = ["=id", "user__email", "lines__variant__sku"]
     ordering = ["-updated_at", "-pk"]
     fields = ["owner", "created", "updated"]
     readonly_fields = fields
@@ -72,7 +72,7 @@ class CartAdmin(ReadOnlyAdmin):
     def owner(self, obj: Cart) -> str:
         if obj.user_id is None:
             return "Guest"
-        return obj.user.email or obj.user.get_username()
+        return obj.user.email
 
     @admin.display(description="Units", ordering="_units")
     def units_in_cart(self, obj: Cart) -> int:

@@ -5,10 +5,11 @@ shipment's amount with its currency on the order page; and the priority filter's
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from accounts.models import User
 from inventory.models import StockMovement
 from orders.models import PaymentTransaction, Shipment
 from orders.tests.helpers import allow_backorders, give_stock, place
@@ -108,7 +109,7 @@ def test_the_ship_page_says_why_nothing_can_ship(admin_client):
 
 def test_staff_who_may_not_ship_get_no_button_and_no_page(client):
     order = ready_order()
-    user = User.objects.create_user("viewer", password="x", is_staff=True)
+    user = User.objects.create_user("viewer@example.com", password="x", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename="view_order"))
     client.force_login(user)
 
@@ -120,7 +121,7 @@ def test_staff_who_may_not_ship_get_no_button_and_no_page(client):
 
 def test_the_warehouse_role_may_ship_from_the_order_page(client):
     order = ready_order()
-    user = User.objects.create_user("packer", password="x", is_staff=True)
+    user = User.objects.create_user("packer@example.com", password="x", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename__in=["view_order", "add_shipment"]))
     client.force_login(user)
 

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from config.testing import run_together
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import ledger_discrepancies
@@ -213,7 +213,7 @@ def test_order_actions_without_a_good_key_say_so_and_change_nothing(admin_client
 
 def two_staff_browsers() -> list[Client]:
     """Two clients logged in as the same staff user, like two tabs or a double click."""
-    staff = User.objects.create_superuser("clerk", "clerk@example.com", "x")
+    staff = User.objects.create_superuser("clerk@example.com", "x")
     clients = [Client(), Client()]
     for client in clients:
         client.force_login(staff)

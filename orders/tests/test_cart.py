@@ -75,7 +75,7 @@ def mug():
 
 @pytest.fixture
 def alice():
-    return User.objects.create_user(username="alice", email="alice@example.com", password=PASSWORD)
+    return User.objects.create_user(email="alice@example.com", password=PASSWORD)
 
 
 # --- adding ------------------------------------------------------------------------------------
@@ -356,7 +356,7 @@ def test_guest_cart_is_merged_into_the_account_cart_at_login(client, alice, tent
     add(client, mug, 1)
     guest_cart_id = client.session[CART_SESSION_KEY]
 
-    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    response = client.post(reverse("login"), {"username": "alice@example.com", "password": PASSWORD})
 
     assert response.status_code == 302
     assert messages_of(response) == [
@@ -373,10 +373,10 @@ def test_guest_cart_becomes_the_account_cart_at_sign_up(client, tent):
 
     client.post(
         reverse("signup"),
-        {"username": "bob", "email": "bob@example.com", "password1": PASSWORD, "password2": PASSWORD},
+        {"email": "bob@example.com", "password1": PASSWORD, "password2": PASSWORD},
     )
 
-    bob = User.objects.get(username="bob")
+    bob = User.objects.get(email="bob@example.com")
     assert cart_lines(user=bob) == [("TENT", 2)]
     assert Cart.objects.count() == 1
 
@@ -384,7 +384,7 @@ def test_guest_cart_becomes_the_account_cart_at_sign_up(client, tent):
 def test_failed_login_keeps_the_guest_cart(client, alice, tent):
     add(client, tent, 2)
 
-    client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    client.post(reverse("login"), {"username": "alice@example.com", "password": "wrong"})
 
     assert cart_lines(client) == [("TENT", 2)]
     assert not Cart.objects.filter(user=alice).exists()

@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.urls import reverse
 
+from accounts.models import User
 from inventory.services import purchase_order_receive, stock_adjust
 from inventory.tests.factories import WarehouseFactory
 from notifications.models import EmailPreference, Notification, NotificationKind, NotificationStatus
@@ -278,11 +278,11 @@ def test_an_opted_out_customer_gets_order_emails_but_no_feedback_request_or_back
     delivered, clock, commit, mailoutbox, client
 ):
     # Given Ada (signed in) and Bob both asked for a back-in-stock alert on a sold-out lamp
-    ada = User.objects.create_user("ada", "ada@example.com", "pw")
+    ada = User.objects.create_user("ada@example.com", "pw")
     lamp = VariantFactory(product__name="Head Lamp")
     subscription_create(variant_id=lamp.pk, email="ada@example.com", user_id=ada.pk)
     subscription_create(
-        variant_id=lamp.pk, email="bob@example.com", user_id=User.objects.create_user("bob").pk
+        variant_id=lamp.pk, email="bob@example.com", user_id=User.objects.create_user("bob@example.com").pk
     )
 
     # When Ada turns non-essential email off on her account page

@@ -64,12 +64,12 @@ def tent():
 
 @pytest.fixture
 def alice():
-    return User.objects.create_user(username="alice", email="alice@example.com", password="x")
+    return User.objects.create_user(email="alice@example.com", password="x")
 
 
 @pytest.fixture
 def bob():
-    return User.objects.create_user(username="bob", email="bob@example.com", password="x")
+    return User.objects.create_user(email="bob@example.com", password="x")
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def test_guest_carts_untouched_past_the_retention_go_with_their_lines():
     # cart touched 29 days ago, and a customer's cart untouched for a year
     old = [_cart(days_old=31, lines=2), _cart(days_old=31, lines=2), _cart(days_old=31, lines=0)]
     recent = _cart(days_old=29, lines=1)
-    customer = _cart(days_old=365, lines=3, user=get_user_model().objects.create_user("kim"))
+    customer = _cart(days_old=365, lines=3, user=get_user_model().objects.create_user("kim@example.com"))
     order_line = OrderLineFactory(quantity=2)
 
     # When: pruned at 30 days, two carts per chunk

@@ -86,7 +86,7 @@ class CatalogImportAdmin(admin.ModelAdmin):
     def progress(self, obj: CatalogImport) -> str:
         return f"{obj.percent} %" if obj.total_rows else "—"
 
-    @admin.display(description="By", ordering="created_by__username")
+    @admin.display(description="By", ordering="created_by__email")
     def by(self, obj: CatalogImport) -> str:
         return obj.created_by.get_username() if obj.created_by else "—"
 

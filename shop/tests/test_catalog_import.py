@@ -4,11 +4,12 @@ imports the file chunk by chunk, the result page lists what each line did."""
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 from django.urls import reverse
 
+from accounts.models import User
 from shop.catalog_import import csvfile, services
 from shop.catalog_import.models import CatalogImport, CatalogImportLine, CatalogImportStatus
 from shop.models import Product, Variant
@@ -28,7 +29,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def catalog_staff(client):
-    user = User.objects.create_user("cat", password="x", is_staff=True)
+    user = User.objects.create_user("cat@example.com", password="x", is_staff=True)
     user.groups.add(Group.objects.get(name="Catalog"))
     client.force_login(user)
     return user
@@ -267,7 +268,7 @@ def test_result_page_makes_the_same_queries_for_any_number_of_lines(
 
 
 def test_staff_who_may_not_change_products_cannot_import(client):
-    user = User.objects.create_user("wh", password="x", is_staff=True)
+    user = User.objects.create_user("wh@example.com", password="x", is_staff=True)
     user.groups.add(Group.objects.get(name="Warehouse"))  # views products, never changes them
     client.force_login(user)
 

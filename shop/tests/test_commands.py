@@ -28,13 +28,13 @@ def test_creates_one_superuser_and_prints_how_to_log_in(debug_on):
     output = demo_staff()
 
     user = User.objects.get()
-    assert user.username == "admin"
+    assert user.email == "admin@example.com"
     assert user.is_staff and user.is_superuser and user.is_active
     assert user.check_password("admin-demo-2026")
     assert output.splitlines() == [
         "Demo staff account created.",
         "  Admin:    http://127.0.0.1:8000/admin/",
-        "  Username: admin",
+        "  Email:    admin@example.com",
         "  Password: admin-demo-2026",
     ]
 
@@ -50,7 +50,7 @@ def test_second_run_does_not_duplicate(debug_on):
 
 def test_second_run_restores_a_changed_password_and_rights(debug_on):
     demo_staff()
-    User.objects.filter(username="admin").update(is_superuser=False)
+    User.objects.filter(email="admin@example.com").update(is_superuser=False)
 
     output = demo_staff()
 
@@ -83,4 +83,4 @@ def test_force_runs_with_debug_off(settings):
 
     demo_staff("--force")
 
-    assert User.objects.filter(username="admin", is_superuser=True).count() == 1
+    assert User.objects.filter(email="admin@example.com", is_superuser=True).count() == 1

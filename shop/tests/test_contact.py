@@ -68,7 +68,7 @@ def test_the_contact_page_lists_every_way_to_reach_the_shop(client):
 
 
 def test_a_signed_in_customer_is_pointed_to_their_orders(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("alice", "alice@example.com", "x"))
+    client.force_login(django_user_model.objects.create_user("alice@example.com", "x"))
 
     content = client.get(reverse("shop:contact")).content.decode()
 

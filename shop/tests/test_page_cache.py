@@ -252,7 +252,7 @@ def test_a_signed_in_customer_sees_their_name_and_a_fresh_csrf_token(kitchen, dj
     product(kitchen, "Kettle", units=40)
     listing(Client())
     ada = Client()
-    ada.force_login(django_user_model.objects.create_user("ada", "ada@example.com", "pw"))
+    ada.force_login(django_user_model.objects.create_user("ada@example.com", "pw"))
 
     # when
     page = listing(ada).content.decode()

@@ -1,9 +1,9 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import transaction
 
+from accounts.models import User
 from shop.models import SubmissionKey
 from shop.submissions import (
     OUT_OF_DATE,
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_key_is_claimed_once_and_the_second_claim_names_the_first_time():
-    user = User.objects.create_user("clerk")
+    user = User.objects.create_user("clerk@example.com")
     key = submission_key_new()
 
     with transaction.atomic():

@@ -5,13 +5,14 @@ import re
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import User
 from webhooks.event_types import EVENT_TYPES
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.services.delivery import webhook_deliveries_send
@@ -225,7 +226,7 @@ def test_send_again_resends_once_per_submission(admin_client, receiver, django_c
 
 def test_send_again_needs_the_permission_to_change_endpoints(receiver):
     log_with(1, receiver)
-    viewer = User.objects.create_user("viewer", "v@shop.test", "pw", is_staff=True)
+    viewer = User.objects.create_user("v@shop.test", "pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_webhookdelivery"))
     client = Client()
     client.force_login(viewer)

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 
+from accounts.models import User
 from notifications.models import Notification
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.selectors import endpoint_staff_recipients
@@ -35,8 +36,8 @@ def smtp(settings, smtp_server):
     return smtp_server
 
 
-def staff(username: str, *, may_change_endpoints: bool) -> User:
-    user = User.objects.create_user(username, f"{username}@shop.test", "pw", is_staff=True)
+def staff(name: str, *, may_change_endpoints: bool) -> User:
+    user = User.objects.create_user(f"{name}@shop.test", "pw", is_staff=True)
     if may_change_endpoints:
         user.user_permissions.add(Permission.objects.get(codename="change_webhookendpoint"))
     return user
@@ -126,7 +127,7 @@ def test_who_is_told(settings):
 
     staff("ops", may_change_endpoints=True)
     staff("packer", may_change_endpoints=False)
-    User.objects.create_superuser("boss", "boss@shop.test", "pw")
-    User.objects.create_user("customer", "customer@shop.test", "pw")
+    User.objects.create_superuser("boss@shop.test", "pw")
+    User.objects.create_user("customer@shop.test", "pw")
 
     assert endpoint_staff_recipients() == ["boss@shop.test", "ops@shop.test"]

@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="Path of the CSV file (UTF-8).")
         parser.add_argument("--dry-run", action="store_true", help="Check and preview; change nothing.")
-        parser.add_argument("--user", help="Username recorded on the ledger movements (a staff member).")
+        parser.add_argument("--user", help="Email address of the staff member recorded on the ledger movements.")
         parser.add_argument("--note", default="", help="Note recorded on each ledger movement.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (for logs).")
 
@@ -29,9 +29,9 @@ class Command(BaseCommand):
     ):
         user_id = None
         if user:
-            found = get_user_model().objects.filter(username=user, is_staff=True).first()
+            found = get_user_model().objects.filter(email__iexact=user, is_staff=True).first()
             if found is None:
-                raise CommandError(f"No staff user named {user!r}.")
+                raise CommandError(f"No staff user with the email address {user!r}.")
             user_id = found.pk
         bars: dict[str, tqdm] = {}
 

@@ -7,7 +7,6 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-USERNAME = "admin"
 EMAIL = "admin@example.com"
 DEFAULT_PASSWORD = "admin-demo-2026"
 
@@ -16,10 +15,10 @@ DEFAULT_PASSWORD = "admin-demo-2026"
 def demo_staff_ensure(*, password: str) -> str:
     """Make sure the demo superuser exists, is active and has `password`; say what was done."""
     user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(
-        **{user_model.USERNAME_FIELD: USERNAME},
-        defaults={"email": EMAIL, "is_staff": True, "is_superuser": True, "is_active": True},
-    )
+    user = user_model.objects.filter(email__iexact=EMAIL).first()
+    created = user is None
+    if created:
+        user = user_model.objects.create_user(email=EMAIL, is_staff=True, is_superuser=True, is_active=True)
     if created:
         user.set_password(password)
         user.save(update_fields=["password"])
@@ -34,7 +33,7 @@ def demo_staff_ensure(*, password: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        f"Create the demo superuser '{USERNAME}' (password from DEMO_STAFF_PASSWORD, "
+        f"Create the demo superuser '{EMAIL}' (password from DEMO_STAFF_PASSWORD, "
         f"default '{DEFAULT_PASSWORD}'). Refuses to run with DEBUG off unless --force."
     )
 
@@ -54,5 +53,5 @@ class Command(BaseCommand):
         password = os.environ.get("DEMO_STAFF_PASSWORD") or DEFAULT_PASSWORD
         self.stdout.write(demo_staff_ensure(password=password))
         self.stdout.write(f"  Admin:    {settings.SHOP_BASE_URL.rstrip('/')}/admin/")
-        self.stdout.write(f"  Username: {USERNAME}")
+        self.stdout.write(f"  Email:    {EMAIL}")
         self.stdout.write(f"  Password: {password}")
