@@ -257,7 +257,7 @@ _CLAIM_SQL = """
                   FOR NO KEY UPDATE SKIP LOCKED
            )
        AND n.status = %(pending)s
-    RETURNING n.id, n.kind, n.recipient, n.context, n.attempts
+    RETURNING n.id, n.kind, n.recipient, n.context, n.attempts, n.language
 """
 
 
@@ -291,8 +291,9 @@ def _claim_many(notification_ids: list[int]) -> list[Notification]:
                 attempts=attempts,
                 status=NotificationStatus.SENDING,
                 claimed_at=now,
+                language=language,  # the email is written in it (notifications.emails)
             )
-            for pk, kind, recipient, context, attempts in sorted(rows)
+            for pk, kind, recipient, context, attempts, language in sorted(rows)
         ]
     with transaction.atomic():
         rows = notifications_claim_lock(notification_ids, now=now)

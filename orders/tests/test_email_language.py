@@ -101,3 +101,36 @@ def test_the_checkout_page_stores_the_language_it_was_shown_in(client, cart):
     assert response.status_code == 302, response.content.decode()[:2000]
     notification = Notification.objects.get(kind=NotificationKind.ORDER_CONFIRMED)
     assert notification.language == "de"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stock_that_arrives_for_a_german_order_is_announced_in_german(django_capture_on_commit_callbacks):
+    """The allocation pass writes its emails in SQL on PostgreSQL and with the ORM elsewhere: both
+    carry the order's language."""
+    from django.core import mail  # noqa: PLC0415
+
+    from inventory.services import stock_adjust  # noqa: PLC0415
+    from inventory.tests.factories import WarehouseFactory  # noqa: PLC0415
+
+    # given: a German and an English order waiting for the same tent
+    tent = VariantFactory(price=Decimal("1234.56"), product__name="Tent")
+    allow_backorders(tent)
+    german = place([(tent, 1)], email="grete@example.de", language="de").order
+    english = place([(tent, 1)], email="ada@example.com", language="en").order
+    mail.outbox.clear()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_adjust(variant_id=tent.pk, warehouse_id=WarehouseFactory().pk, quantity_change=2)
+
+    # then
+    allocated = Notification.objects.filter(kind=NotificationKind.BACKORDER_ALLOCATED)
+    assert dict(allocated.values_list("recipient", "language")) == {
+        "grete@example.de": "de",
+        "ada@example.com": "en",
+    }
+    bodies = {m.to[0]: m.body for m in mail.outbox}
+    assert f"/de/orders/{german.number}/" in bodies["grete@example.de"]
+    assert (
+        f"/orders/{english.number}/" in bodies["ada@example.com"] and "/de/" not in bodies["ada@example.com"]
+    )
