@@ -136,8 +136,14 @@ class OrderLineInline(ReadOnlyInline):
         "cancelled",
         "expected",
         "status",
+        "vat",
     ]
     readonly_fields = fields
+
+    @admin.display(description="VAT at placement")
+    def vat(self, line: OrderLine) -> str:
+        """The product's tax class and the rate charged (docs/tax.md); the invoice may use a newer one."""
+        return f"{line.tax_rate.normalize():f} % ({line.get_tax_class_display().lower()})"
 
     @admin.display(description="Item")
     def item(self, line: OrderLine) -> str:
@@ -267,6 +273,7 @@ class OrderAdmin(OrderShippingMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        ("Business customer and VAT", {"fields": ["company_name", "vat_number", "reverse_charge"]}),
         (
             "Money",
             {

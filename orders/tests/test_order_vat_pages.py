@@ -125,3 +125,14 @@ def test_product_page_listing_card_and_cart_say_what_prices_include(client, sett
     assert marker in client.get(reverse("shop:category", kwargs={"slug": "lamps"})).content.decode()
     client.post(reverse("orders:cart_add"), {"variant": lamp.pk, "quantity": 1})
     assert marker in client.get(reverse("orders:cart")).content.decode()
+
+
+def test_staff_see_the_buyer_and_each_lines_vat_on_the_order_page(admin_client, items):
+    order = place(items, "FR", vat_number="FR40303265045")
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "Business customer and VAT" in page and "FR40303265045" in page
+    assert page.count("0 % (standard rate)") == 1 and page.count("0 % (reduced rate)") == 1
+    page = admin_client.get(
+        reverse("admin:orders_order_change", args=[place(items, "DE").pk])
+    ).content.decode()
+    assert page.count("19 % (standard rate)") == 1 and page.count("7 % (reduced rate)") == 1
