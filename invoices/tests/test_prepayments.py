@@ -149,3 +149,39 @@ def test_cancelling_a_deposit_item_credits_its_deposit_and_the_delivery(stripe_s
     ]
     assert _paid(order) == Decimal("0.00")
     assert documents_reconcile(order_ids=[order.pk]).differences == []
+
+
+def test_a_card_charge_paid_at_once_before_shipping_is_a_prepayment_the_parcel_deducts(
+    stripe_settings, goods, monkeypatch
+):
+    from orders import stripe_api
+
+    _, book, warehouse = goods
+    # Given a waiting book paid when it ships
+    order = place_card(stripe_settings, [(book, 1)])
+    assert documents_of(order) == []  # nothing taken at checkout
+    # When its stock arrives and the bank takes its price at once (Stripe answers "succeeded",
+    # not a hold: as when a payment completes away from the shop)
+    create = stripe_api.payment_intent_create
+    monkeypatch.setattr(
+        stripe_api, "payment_intent_create", lambda **kw: create(**{**kw, "capture_manual": False})
+    )
+    stock_adjust(variant_id=book.pk, warehouse_id=warehouse.pk, quantity_change=1)
+    stock_arrived_process(variant_ids=[book.pk])
+    monkeypatch.setattr(stripe_api, "payment_intent_create", create)
+    charge = CardCharge.objects.get(purpose=ChargePurpose.ALLOCATION)
+    assert (charge.status, charge.amount_captured) == ("captured", Decimal("10.70"))
+    # Then the money taken is a prepayment invoice of 10.70 at 7 %
+    (prepayment,) = documents_of(order)
+    assert (prepayment.kind, prepayment.total_gross) == (DocumentKind.PREPAYMENT, Decimal("10.70"))
+    assert as_tuples(prepayment.totals) == [("7.00", "10.00", "0.70", "10.70")]
+    # When it ships, the parcel charges the delivery only and its invoice deducts the 10.70
+    order_ship(order_id=order.pk)
+    invoice = documents_of(order, DocumentKind.INVOICE)[0]
+    assert (invoice.total_gross, invoice.prepayment_deducted, invoice.amount_payable) == (
+        Decimal("15.60"),
+        Decimal("10.70"),
+        Decimal("4.90"),
+    )
+    assert _paid(order) == Decimal("15.60")
+    assert documents_reconcile(order_ids=[order.pk]).differences == []
