@@ -9,6 +9,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        # The "account deleted" email is rendered by the outbox; tell it how to build its context.
+        from .deletion_email import register as register_deletion_email
+
+        register_deletion_email()
         # The "confirm your email address" email is rendered by the outbox; tell it how.
         from .emails import register
 

@@ -4,9 +4,11 @@ The columns up to `date_joined` are auth.User's, so that a database made with Dj
 user model adopts its rows (migrations 0001 and 0002, docs/accounts.md).
 """
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -115,3 +117,39 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+# --- saved addresses (docs/accounts.md, "Saved addresses") -----------------------------------------
+
+
+class Address(models.Model):
+    """A delivery address a customer saved, to fill the checkout with.
+
+    Its fields and limits are the order's (`orders.Order`): checkout copies an address into the
+    order, so a saved one always fits (accounts/tests/test_addresses.py compares them). At most one
+    address per customer is the default (a partial unique constraint); the account's pages and the
+    checkout's "save this address" box keep that true (accounts.services.addresses).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses")
+    full_name = models.CharField(max_length=200)
+    company_name = models.CharField(max_length=200, blank=True)
+    address_line1 = models.CharField("address", max_length=200)
+    address_line2 = models.CharField("address (line 2)", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postcode = models.CharField(max_length=20)
+    country = models.CharField(max_length=2, help_text="ISO 3166 country code, e.g. DE.")
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "pk"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_default=True), name="address_one_default_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name}, {self.city} ({self.country})"

@@ -183,6 +183,9 @@ class CheckoutForm(forms.Form):
     postcode = SingleLineField(label=gettext_lazy("Postcode"), max_length=_order_column_length("postcode"))
     # A callable: named and sorted in the language of each request's form.
     country = forms.ChoiceField(label=gettext_lazy("Country"), choices=_country_field_choices)
+    # Signed-in customers only (the page shows it to them, the view ignores it for guests): the
+    # address is kept in their account after the order is placed (accounts.services.addresses).
+    save_address = forms.BooleanField(label=gettext_lazy("Save this address to my account"), required=False)
     # A business buyer (docs/tax.md), optional: a valid VAT number of another EU country than the
     # shop's, for delivery to that country, makes the order a reverse-charge sale (no VAT charged).
     company_name = SingleLineField(

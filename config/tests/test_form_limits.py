@@ -31,7 +31,13 @@ from orders.selectors import shipping_options
 from shop.form_fields import integer_column_range
 from shop.models import Product, Variant
 
-FORM_MODULES = ["shop.forms", "orders.forms", "notifications.forms", "inventory.forms"]
+FORM_MODULES = [
+    "shop.forms",
+    "orders.forms",
+    "notifications.forms",
+    "inventory.forms",
+    "accounts.forms_addresses",
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ STORED_IN: dict[str, dict[str, Column | NotStored]] = {
         "city": Column("orders.Order.city"),
         "postcode": Column("orders.Order.postcode"),
         "country": Column("orders.Order.country"),
+        "save_address": NotStored("a choice: the order's address is saved as an accounts.Address"),
         "company_name": Column("orders.Order.company_name"),
         "vat_number": Column("orders.Order.vat_number"),
         "shipping_method": NotStored(
@@ -106,6 +113,7 @@ STORED_IN: dict[str, dict[str, Column | NotStored]] = {
         "answer": Column("orders.CustomerQuestion.answer"),
         "submission_key": Column("shop.SubmissionKey.key"),
     },
+    "accounts.forms_addresses.AccountDeleteForm": {"password": NotStored("checked against User.password")},
     "notifications.forms.NotifyMeForm": {"email": Column("notifications.BackInStockSubscription.email")},
     "inventory.forms._StockTargetForm": {
         "variant": Column("inventory.StockMovement.variant"),

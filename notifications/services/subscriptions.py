@@ -8,6 +8,7 @@ what they bought are closed by checkout (`back_in_stock_close_for_buyer`).
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import (
@@ -149,3 +150,19 @@ def back_in_stock_close_for_buyer(*, variant_ids: Iterable[int], email: str) -> 
         email__iexact=email_normalize(email),
         status__in=OPEN_SUBSCRIPTION_STATUSES,
     ).update(status=SubscriptionStatus.PURCHASED)
+
+
+def subscriptions_delete_for_account(*, user_id: int, email: str) -> int:
+    """Delete the back-in-stock subscriptions of an account being deleted: those it made signed in,
+    and those under its address (any status); their emails still waiting in the outbox (alerts,
+    confirmation requests) are cancelled. How many subscriptions. Joins the caller's transaction
+    (`accounts.services.deletion.account_delete`). The address's marketing opt-out, if any, stays:
+    it is what keeps that address from getting alerts again."""
+    email = email_normalize(email)
+    deleted = BackInStockSubscription.objects.filter(Q(user_id=user_id) | Q(email__iexact=email)).delete()[0]
+    Notification.objects.filter(
+        recipient__iexact=email,
+        kind__in=[NotificationKind.BACK_IN_STOCK, NotificationKind.SUBSCRIPTION_CONFIRM],
+        status=NotificationStatus.PENDING,
+    ).update(status=NotificationStatus.CANCELLED)
+    return deleted

@@ -9,6 +9,8 @@
   empties the cart), so deleting one never changes an order or a stock figure. A customer's own cart
   (one per account) is kept whatever its age. A guest who comes back after that finds an empty cart
   (a change to a cart that is gone says "Your cart has expired. Please add the items again.").
+- A deleted account (`accounts.services.deletion.account_delete`, docs/accounts.md): its orders stay,
+  detached from it (`orders_detach_from_user`), and its cart goes (`cart_delete_for_user`).
 """
 
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..locks import carts_abandoned_lock
-from ..models import Cart, CartLine
+from ..models import Cart, CartLine, Order
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,23 @@ def carts_prune_abandoned(
                 return CartsPruned(carts=carts, lines=lines)
             lines += CartLine.objects.filter(cart_id__in=ids).delete()[0]
             carts += Cart.objects.filter(pk__in=ids).delete()[1].get(Cart._meta.label, 0)
+
+
+# --- what deleting an account takes from orders (accounts.services.deletion) ------------------------
+
+
+def orders_detach_from_user(*, user_id: int) -> int:
+    """The account's orders stop pointing at it; how many. Nothing else of an order changes: it keeps
+    its own copy of the name, address and email it was placed with, its invoices and credit notes,
+    and its signed links (order emails) keep opening it. Joins the caller's transaction."""
+    return Order.objects.filter(user_id=user_id).update(user=None)
+
+
+def cart_delete_for_user(*, user_id: int) -> int:
+    """Delete the account's cart and its lines; how many lines. Joins the caller's transaction."""
+    cart_ids = list(Cart.objects.filter(user_id=user_id).values_list("pk", flat=True))
+    if not cart_ids:
+        return 0
+    lines = CartLine.objects.filter(cart_id__in=cart_ids).delete()[0]
+    Cart.objects.filter(pk__in=cart_ids).delete()
+    return lines

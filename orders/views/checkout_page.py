@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from accounts.selectors.addresses import address_initial, checkout_address_pick, checkout_addresses
+from accounts.services.addresses import AddressData, AddressError, address_save_from_checkout
 from shop.formatting import date_in_words
 from tax.rules import tax_country, tax_treatment, vat_number_check
 
@@ -82,7 +84,13 @@ def _expected_total(priced_for: str, destination: TaxDestination | None) -> Deci
 
 
 def _render_checkout(
-    request: HttpRequest, form: CheckoutForm, summary: CartSummary, *, payment_action_secret: str = ""
+    request: HttpRequest,
+    form: CheckoutForm,
+    summary: CartSummary,
+    *,
+    payment_action_secret: str = "",
+    saved_addresses: list | None = None,
+    current_address=None,
 ) -> HttpResponse:
     # Each delivery option as this destination pays it (its shipping taxed like the goods), and the
     # order's total with it.
@@ -125,6 +133,11 @@ def _render_checkout(
             ),
             "vat_option": shipping_options().get(form["shipping_method"].value() or "")
             or next(iter(shipping_options().values())),
+            # A signed-in customer's saved addresses, to pick one ("Deliver here"); none for a guest.
+            "saved_addresses": checkout_addresses(user=request.user)
+            if saved_addresses is None
+            else saved_addresses,
+            "current_address": current_address,
         },
     )
 
@@ -198,17 +211,22 @@ def checkout(request: HttpRequest) -> HttpResponse:
         shipping_method = next(iter(options))
 
     if request.method == "GET":
-        # Priced for the shop's own country until the customer chooses one (docs/tax.md).
+        # A signed-in customer's default address (or the one picked with "Deliver here") fills the form.
+        saved = checkout_addresses(user=request.user)
+        picked = checkout_address_pick(saved, chosen=request.GET.get("address"))
+        # Priced for the shop's own country until the customer chooses one (docs/tax.md), or for the
+        # country of the saved address the form is filled with.
         summary = cart_summary(
             user=request.user,
             cart_id=session_cart_id(request),
             shipping_method=shipping_method,
-            destination=TaxDestination(country=tax_country()),
+            destination=TaxDestination(country=picked.country if picked else tax_country()),
         )
         if not summary.lines:
             messages.info(request, _("Your cart is empty: add something before checking out."))
             return redirect("orders:cart")
         initial = {
+            **address_initial(picked),
             "email": request.user.email if request.user.is_authenticated else "",
             "shipping_method": shipping_method,
             "ship_policy": default_ship_policy(),
@@ -216,7 +234,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             "idempotency_key": _issue_checkout_key(request),
         }
         form = CheckoutForm(initial=initial, requires_terms=summary.quote.has_backorders)
-        return _render_checkout(request, form, summary)
+        return _render_checkout(request, form, summary, saved_addresses=saved, current_address=picked)
 
     # Placing the order needs only the cart's variant ids and quantities (`order_place` prices and
     # splits them itself); the summary is read only when the page has to be shown again.
@@ -291,5 +309,19 @@ def checkout(request: HttpRequest) -> HttpResponse:
             return redirect("orders:cart")
         return _render_checkout_again(request, data, shipping_method, errors=(str(exc),))
 
+    if result.created and request.user.is_authenticated and form.cleaned_data.get("save_address"):
+        _checkout_address_save(request, form)
     request.session[THANK_YOU_SESSION_KEY] = result.order.number
     return redirect(order_access_path(result.order.number))
+
+
+def _checkout_address_save(request: HttpRequest, form: CheckoutForm) -> None:
+    """The "Save this address to my account" box: the address is kept right after the order was
+    placed (never for a guest). The order stands either way; an address that cannot be kept (the
+    account's limit) is said in a message."""
+    try:
+        address_save_from_checkout(user_id=request.user.pk, data=AddressData.from_mapping(form.cleaned_data))
+    except AddressError as exc:
+        messages.warning(
+            request, _("Your order is placed, but the address was not saved: %(reason)s") % {"reason": exc}
+        )

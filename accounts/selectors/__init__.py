@@ -1,0 +1,1 @@
+"""Reads of the accounts app: saved addresses (`addresses`) and the data export (`export`)."""
