@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from invoices.models import DocumentKind
-from orders.models import Shipment
+from orders.models import Order, Shipment
 from orders.services import order_ship
 from orders.tests.helpers import allow_backorders, give_stock
 from tax.models import TaxClass
@@ -184,3 +184,22 @@ def test_units_sold_at_the_backorder_price_are_their_own_invoice_line(
     assert as_tuples(second.totals) == [("19.00", "151.26", "28.74", "180.00")]  # 180 × 19/119 = 28.739
     order.payment.refresh_from_db()
     assert first.amount_payable + second.amount_payable == order.payment.amount_captured == Decimal("284.90")
+
+
+def test_a_german_order_gets_its_wording_in_german_an_english_one_in_english(rates):
+    tent = variant("100.00")
+    give_stock(tent, 5)
+    german, english = place_test_card([(tent, 1)], country="US"), place_test_card([(tent, 1)], country="US")
+    Order.objects.filter(pk=german.pk).update(language="de")
+    Order.objects.filter(pk=english.pk).update(language="en")
+    order_ship(order_id=german.pk)
+    order_ship(order_id=english.pk)
+    (de,), (en,) = invoices_of(german), invoices_of(english)
+    assert (de.language, en.language) == ("de", "en")
+    assert de.notes == [
+        "Ausfuhr in ein Land außerhalb der EU: umsatzsteuerfrei (Art. 146 der Richtlinie 2006/112/EG)."
+    ]
+    assert en.notes == [
+        "Export outside the EU: exempt from VAT (Article 146, Council Directive 2006/112/EC)."
+    ]
+    assert (de.lines[-1]["description"], en.lines[-1]["description"]) == ("Versand", "Shipping")
