@@ -54,7 +54,7 @@ class ProductResource(resources.ModelResource):
 
     class Meta:
         model = Product
-        fields = ("slug", "name", "category", "description", "is_active", "is_featured")
+        fields = ("slug", "name", "category", "description", "is_active", "is_featured", "tax_class")
         export_order = fields
         import_id_fields = ("slug",)
         instance_loader_class = CachedInstanceLoader  # one query for a file's (or chunk's) rows, not one each

@@ -87,6 +87,28 @@ def test_products_file_is_imported_by_the_worker_with_each_line_reported(
     assert not Product.objects.filter(slug__in=["lost-tent", "short-row"]).exists()
 
 
+def test_a_products_tax_class_is_imported_and_a_wrong_one_is_a_line_error(
+    client, catalog_staff, django_capture_on_commit_callbacks
+):
+    """The VAT class column (docs/tax.md): optional; a value outside standard/reduced/zero fails its line."""
+    CategoryFactory(slug="books")
+    ProductFactory(slug="atlas", name="Atlas", category=CategoryFactory(slug="maps"))
+    text = "slug,name,category,tax_class\nnovel,Novel,books,reduced\npoem,Poem,books,super\natlas,Atlas,maps,reduced\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, text)
+    job = CatalogImport.objects.get()
+    assert [(line, outcome, key) for line, outcome, key, _reason in lines_of(job)] == [
+        (2, "created", "novel"),
+        (3, "failed", "poem"),
+        (4, "updated", "atlas"),
+    ]
+    assert dict(Product.objects.filter(slug__in=["novel", "atlas"]).values_list("slug", "tax_class")) == {
+        "novel": "reduced",
+        "atlas": "reduced",
+    }
+    assert not Product.objects.filter(slug="poem").exists()
+
+
 def test_variants_file_reports_bad_prices_and_unknown_products(
     client, catalog_staff, django_capture_on_commit_callbacks
 ):
@@ -127,7 +149,7 @@ def test_variants_file_reports_bad_prices_and_unknown_products(
         (b"slug,name\n", "The file has a header but no rows."),
         (
             b"slug,naam\nx,y\n",
-            "Unknown column(s): naam. A file of products has the columns slug, name, category, description, is_active, is_featured (export one to see them).",
+            "Unknown column(s): naam. A file of products has the columns slug, name, category, description, is_active, is_featured, tax_class (export one to see them).",
         ),
         (
             b"name,category\nTent,tents\n",
