@@ -258,8 +258,9 @@ def test_a_signed_in_customer_sees_their_name_and_a_fresh_csrf_token(kitchen, dj
     page = listing(ada).content.decode()
 
     # then
-    assert "(ada)" in page
-    assert "Log out" in page and 'name="csrfmiddlewaretoken"' in page
+    assert "(ada@example.com)" in page
+    logout = re.search(r'<form method="post" action="/accounts/logout/">(.*?)</form>', page, re.S)[1]
+    assert "Log out" in logout and 'name="csrfmiddlewaretoken"' in logout
     assert "Log in" not in page
 
 
