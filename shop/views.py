@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import reverse, translate_url
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -266,7 +266,27 @@ class LoginView(auth_views.LoginView):
         guest_cart_id = session_cart_id(self.request)  # read first: logging in may flush the session
         response = super().form_valid(form)
         cart_merge_at_login(self.request, guest_cart_id=guest_cart_id)
+        return _in_account_language(response, language=getattr(form.get_user(), "language", ""))
+
+
+def _in_account_language(response: HttpResponse, *, language: str) -> HttpResponse:
+    """After logging in, the account's language (User.language, set by the switcher) is this
+    browser's too: its cookie, and the page the login goes on to in that language (docs/i18n.md)."""
+    if language not in dict(settings.LANGUAGES):
         return response
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    if response.has_header("Location"):
+        response["Location"] = translate_url(response["Location"], language)
+    return response
 
 
 # The address typed on the password-reset form, for the "check your email" page after it: a signed

@@ -230,3 +230,25 @@ def test_a_password_reset_asked_on_an_english_page_stays_english(
 
     assert mailoutbox[0].subject == f"Reset your password at {settings.SHOP_NAME}"
     assert "/de/" not in mailoutbox[0].body
+
+
+def test_logging_in_brings_back_the_accounts_language(client):
+    # given: Grete chose German on another device
+    get_user_model().objects.create_user(email="grete@example.de", password="pw", language="de")
+
+    # when she logs in on an English page
+    response = client.post("/accounts/login/", {"username": "grete@example.de", "password": "pw"})
+
+    # then she goes on in German, and this browser remembers it
+    assert response.status_code == 302
+    assert response["Location"] == "/de/"
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "de"
+
+
+def test_logging_in_without_a_stored_language_changes_nothing(client):
+    get_user_model().objects.create_user(email="ada@example.com", password="pw")
+
+    response = client.post("/accounts/login/", {"username": "ada@example.com", "password": "pw"})
+
+    assert response["Location"] == "/"
+    assert settings.LANGUAGE_COOKIE_NAME not in client.cookies
