@@ -231,6 +231,16 @@ CUSTOMER_ROWS = [
     ),
     Row("email preferences", lambda w: reverse("orders:email_preferences"), "L 200 200 200 200 200 200 200"),
     Row("account page", lambda w: reverse("account"), "L 200 200 200 200 200 200 200"),
+    # The account's own pages (accounts.views_addresses, accounts.views_data): each shows the visitor's
+    # own data only (another's address is a 404: accounts/tests/test_addresses.py).
+    Row("saved addresses", lambda w: reverse("accounts:addresses"), "L 200 200 200 200 200 200 200"),
+    Row(
+        "download my data",
+        lambda w: reverse("accounts:export"),
+        "L 200 200 200 200 200 200 200",
+        secret=lambda w: w.order.number,  # alice's order is in her file, nobody else's
+    ),
+    Row("delete account page", lambda w: reverse("accounts:delete"), "L 200 200 200 200 200 200 200"),
 ]
 
 ADMIN_ROWS = [
