@@ -324,3 +324,14 @@ def test_another_customers_address_is_a_404_on_every_page(client, ada, bob):
 
     bobs.refresh_from_db()
     assert (bobs.city, bobs.full_name, bobs.is_default) == ("London", "Ada Lovelace", True)
+
+
+def test_the_add_and_edit_pages_query_budget(client, ada, django_assert_num_queries):
+    home = address_create(user_id=ada.pk, data=HOME)
+    client.force_login(ada)
+
+    # Session, user, (the address), the navbar (cart count, categories).
+    with django_assert_num_queries(4):
+        assert client.get(reverse("accounts:address_add")).status_code == 200
+    with django_assert_num_queries(5):
+        assert client.get(reverse("accounts:address_edit", args=[home.pk])).status_code == 200

@@ -332,3 +332,12 @@ def test_every_foreign_key_to_the_user_is_known():
     }
 
     assert found == FOREIGN_KEYS_TO_THE_USER
+
+
+def test_the_page_query_budget(client, django_assert_num_queries):
+    user = User.objects.create_user(email="ada@example.com", password=PASSWORD)
+    client.force_login(user)
+
+    # Session, user, the navbar (cart count, categories).
+    with django_assert_num_queries(4):
+        assert client.get(reverse("accounts:delete")).status_code == 200
