@@ -36,6 +36,12 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
     readonly_fields = ("last_login", "date_joined")
 
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        # A new address is not confirmed (its guest orders attach when its owner opens the link).
+        if change and "email" in form.changed_data and "email_verified_at" not in form.changed_data:
+            obj.email_verified_at = None
+        super().save_model(request, obj, form, change)
+
     @admin.display(description=_("email confirmed"), boolean=True, ordering="email_verified_at")
     def verified(self, obj: User) -> bool:
         return obj.email_verified_at is not None

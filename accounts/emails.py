@@ -27,7 +27,11 @@ def account_verify_context(context: dict) -> dict:
 
 
 def _sample() -> dict | None:
-    user = User.objects.filter(email_verified_at__isnull=True, is_active=True).order_by("pk").first()
+    user = (
+        User.objects.filter(email_verified_at__isnull=True, is_active=True, is_staff=False)
+        .order_by("pk")
+        .first()
+    )
     return {"user_id": user.pk, "email": user.email} if user else None
 
 

@@ -7,6 +7,7 @@ user model adopts its rows (migrations 0001 and 0002, docs/accounts.md).
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -40,6 +41,9 @@ class UserManager(BaseUserManager):
         if extra.get("is_staff") is not True or extra.get("is_superuser") is not True:
             raise ValueError("A superuser must have is_staff=True and is_superuser=True.")
         return self._create_user(email, password, **extra)
+
+    # The active users holding a permission (superusers too), as auth.User's manager has it.
+    with_perm = DjangoUserManager.with_perm
 
     def get_by_natural_key(self, username: str):
         """The login (ModelBackend, the admin, createsuperuser): the email, case-insensitively.

@@ -157,7 +157,7 @@ def test_a_ledger_row_answers_its_change_reason_user_and_note(reader, main):
         "allocated_change": 0,
         "purchase_order": None,
         "order": None,
-        "user": "ada",
+        "user": "ada@example.com",
         "note": "Box came back",
     }
 

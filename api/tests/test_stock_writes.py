@@ -345,13 +345,13 @@ def test_warehouse_staff_adjust_and_count_as_in_the_admin_under_their_name(kettl
     counted = count(client, variant=kettle.pk, warehouse=main.pk, counted=5)
 
     assert (adjusted.status_code, counted.status_code) == (201, 201)
-    assert adjusted.json()["ledger_entry"]["user"] == "warehouse"
-    assert counted.json()["ledger_entry"]["user"] == "warehouse"
+    assert adjusted.json()["ledger_entry"]["user"] == "warehouse@example.com"
+    assert counted.json()["ledger_entry"]["user"] == "warehouse@example.com"
     assert list(
         StockMovement.objects.order_by("pk").values_list("reason", "on_hand_delta", "user__email")
     ) == [
-        ("adjusted", 6, "warehouse"),
-        ("counted", -1, "warehouse"),
+        ("adjusted", 6, "warehouse@example.com"),
+        ("counted", -1, "warehouse@example.com"),
     ]
 
 

@@ -88,7 +88,7 @@ def test_turning_an_endpoint_off_and_on_again_sends_what_waited(
 
     admin_client.post(change_url(hook), form)  # Active unticked
     hook.refresh_from_db()
-    assert (hook.is_active, hook.disabled_reason) == (False, "Turned off by admin.")
+    assert (hook.is_active, hook.disabled_reason) == (False, "Turned off by admin@example.com.")
     assert hook.disabled_at is not None
     record(1)  # an event before it was off would wait; one written now is not kept for it
     assert WebhookDelivery.objects.count() == 0
@@ -124,7 +124,7 @@ def test_send_a_test_event_reaches_that_endpoint_only(
         "webhook_endpoint",
         str(hook.pk),
     )
-    assert event.data == {"endpoint_id": hook.pk, "message": "A test event sent by admin."}
+    assert event.data == {"endpoint_id": hook.pk, "message": "A test event sent by admin@example.com."}
     assert list(WebhookDelivery.objects.values_list("endpoint_id", "status")) == [(hook.pk, "delivered")]
     assert receiver.ids() == [event.event_id]
     assert not other.deliveries.exists()
