@@ -12,6 +12,8 @@ from django.urls import reverse
 from accounts.models import Address
 from accounts.services.addresses import AddressData, address_create
 from accounts.services.deletion import AccountDeletionRefused, account_delete
+from accounts.services.verification import account_create, account_email_confirm
+from accounts.tokens import verify_token_make
 from inventory.models import StockMovement
 from inventory.services import stock_adjust
 from inventory.tests.factories import WarehouseFactory
@@ -341,3 +343,15 @@ def test_the_page_query_budget(client, django_assert_num_queries):
     # Session, user, the navbar (cart count, categories).
     with django_assert_num_queries(4):
         assert client.get(reverse("accounts:delete")).status_code == 200
+
+
+def test_signing_up_again_with_the_address_claims_the_detached_orders_once_confirmed(mug, tent):
+    ada, orders = customer_with_everything("ada@example.com", mug, tent)
+    account_delete(user_id=ada.pk, password=PASSWORD)
+    again = account_create(email="ada@example.com", password=PASSWORD)
+    assert Order.objects.filter(user=again).count() == 0  # not before the address is confirmed
+
+    confirmed = account_email_confirm(token=verify_token_make(user_id=again.pk, email="ada@example.com"))
+
+    assert sorted(confirmed.orders_added) == sorted(o.number for o in orders)
+    assert Order.objects.filter(user=again).count() == 2
