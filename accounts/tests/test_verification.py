@@ -302,3 +302,16 @@ def test_the_admin_previews_the_email_for_a_customer(admin_client, bob):
     assert "Subject:" in text
     assert "Please confirm that bob@example.com is your email address" in text
     assert Notification.objects.count() == 0
+
+
+def test_a_german_customers_link_opens_the_german_page(client):
+    client.post(
+        "/de/accounts/signup/", {"email": "eva@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    )
+
+    _subject, text, _html, _headers = render_notification(Notification.objects.get())
+
+    path = re.search(r"https?://[^/\s]+(/\S+/verify/[^/\s]+/)", text).group(1)
+    assert path.startswith("/de/accounts/verify/")
+    response = client.get(path)
+    assert (response.status_code, response["Content-Language"]) == (200, "de")
