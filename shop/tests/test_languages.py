@@ -252,3 +252,14 @@ def test_logging_in_without_a_stored_language_changes_nothing(client):
 
     assert response["Location"] == "/"
     assert settings.LANGUAGE_COOKIE_NAME not in client.cookies
+
+
+def test_a_german_listing_costs_the_queries_of_an_english_one(client, kettle, django_assert_num_queries):
+    """The language adds no query: the German page, cold, makes the English page's queries (shop's
+    page-cache tests count them), and warm, none."""
+    from shop.tests.test_page_cache import CATEGORY_QUERIES  # noqa: PLC0415
+
+    with django_assert_num_queries(CATEGORY_QUERIES):
+        assert client.get("/de/c/kitchen/")["X-Page-Cache"] == "miss"
+    with django_assert_num_queries(0):
+        assert client.get("/de/c/kitchen/")["X-Page-Cache"] == "hit"
