@@ -37,10 +37,10 @@ def cart():
     return [(lamp, 1), (tent, 1)]
 
 
-def confirmation(order) -> tuple[str, str, str]:
+def confirmation(order) -> tuple[str, str, str, str]:
     notification = Notification.objects.get(kind=NotificationKind.ORDER_CONFIRMED, context__order_id=order.pk)
     subject, text, html, _ = render_notification(notification)
-    return notification.language, text, html
+    return notification.language, subject, text, html
 
 
 def test_a_german_order_is_confirmed_with_german_numbers_dates_and_links(cart):
@@ -48,8 +48,9 @@ def test_a_german_order_is_confirmed_with_german_numbers_dates_and_links(cart):
     order = place(cart, language="de").order
 
     # then
-    language, text, html = confirmation(order)
+    language, subject, text, html = confirmation(order)
     tent = order.lines.get(product_name="Tent")
+    assert subject == f"Bestellung {order.number} bestätigt: einige Artikel folgen"
     with translation.override("de"):
         promised = date_range_in_words(tent.expected_earliest_date, tent.expected_date)
     assert order.language == language == "de"
@@ -68,8 +69,9 @@ def test_an_english_order_is_confirmed_as_before(cart):
     order = place(cart, language="en").order
 
     # then
-    language, text, _ = confirmation(order)
+    language, subject, text, _ = confirmation(order)
     tent = order.lines.get(product_name="Tent")
+    assert subject == f"Order {order.number} confirmed: some items will follow"
     assert order.language == language == "en"
     assert "€1,234.56" in text and "1.234,56" not in text
     assert date_range_in_words(tent.expected_earliest_date, tent.expected_date) in text
@@ -80,7 +82,7 @@ def test_an_english_order_is_confirmed_as_before(cart):
 def test_an_order_placed_without_a_language_gets_english_emails(cart):
     order = place(cart).order
 
-    language, text, _ = confirmation(order)
+    language, _, text, _ = confirmation(order)
     assert (order.language, language) == ("", "")
     assert "€1,234.56" in text
 
