@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -30,6 +31,17 @@ os.environ["CELERY_ROUTE_QUEUES"] = "0"
 # already: config/settings.py); a test that wants Stripe uses `stripe_settings`.
 for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"):
     os.environ.pop(_name, None)
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts and ends in settings.LANGUAGE_CODE: a test client's request to a /de/ page
+    leaves German active in this thread (LocaleMiddleware activates a request's language and
+    nothing deactivates it; a server's next request activates its own), which would write the next
+    test's dates in German (docs/i18n.md)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,9 @@ whose promised dates move (by their UPDATE).
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
@@ -28,6 +29,12 @@ from .schedule import next_day_send_time
 
 
 def _delay_message(delays: list[LineDelay]) -> str:
+    """The timeline event's stored words: English, whatever language is active (docs/i18n.md)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _delay_message_words(delays)
+
+
+def _delay_message_words(delays: list[LineDelay]) -> str:
     parts = []
     for delay in delays:
         line = delay.line

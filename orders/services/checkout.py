@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from inventory.services import (
@@ -414,10 +414,11 @@ def _order_create(
     waiting = [line for line in lines if line.quantity_backordered]
     message = "Order placed."
     if waiting:
-        message += " Waiting for stock: " + "; ".join(
-            f"{line.quantity_backordered} × {line.product_name} (expected {date_range_in_words(line.expected_earliest_date, line.expected_date)})"
-            for line in waiting
-        )
+        with translation.override(settings.LANGUAGE_CODE):  # the event's stored words are English
+            message += " Waiting for stock: " + "; ".join(
+                f"{line.quantity_backordered} × {line.product_name} (expected {date_range_in_words(line.expected_earliest_date, line.expected_date)})"
+                for line in waiting
+            )
     events = [OrderEvent(order=order, kind=OrderEventKind.PLACED, message=message[:500], user_id=user_id)]
     allocated_now = [line for line in lines if line.quantity_allocated]
     if allocated_now:

@@ -12,6 +12,7 @@ from django.utils import translation
 
 from notifications.emails import render_notification
 from notifications.models import Notification, NotificationKind
+from orders.models import Order, OrderEventKind
 from orders.tests.helpers import allow_backorders, give_stock, place
 from orders.tests.test_views import checkout_data
 from shop.formatting import date_range_in_words
@@ -99,10 +100,17 @@ def test_the_checkout_page_stores_the_language_it_was_shown_in(client, cart):
     )
 
     # then
-
     assert response.status_code == 302, response.content.decode()[:2000]
     notification = Notification.objects.get(kind=NotificationKind.ORDER_CONFIRMED)
     assert notification.language == "de"
+    # and the timeline's stored words stay English, dates included (staff read them; docs/i18n.md)
+    order = Order.objects.get()
+    tent = order.lines.get(product_name="Tent")
+    placed = order.events.get(kind=OrderEventKind.PLACED).message
+    with translation.override("en"):  # the test client's German request left German active here
+        expected = date_range_in_words(tent.expected_earliest_date, tent.expected_date)
+    assert placed == f"Order placed. Waiting for stock: 1 × Tent (expected {expected})"
+    assert "März" not in placed and "Dezember" not in placed
 
 
 @pytest.mark.django_db(transaction=True)
