@@ -21,7 +21,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -101,6 +103,13 @@ class MoneyReleased:
             refunded=Decimal(data.get("refunded", "0")),
             unreleased=Decimal(data.get("unreleased", "0")),
         )
+
+
+def stored_words():
+    """A context in which words stored in the database (an order's timeline events) are written:
+    the shop's language (English), whatever page the change came from; staff read them in the admin,
+    and the customer's timeline translates their titles (docs/i18n.md)."""
+    return translation.override(settings.LANGUAGE_CODE)
 
 
 def money_released_text(released: MoneyReleased) -> str:

@@ -21,7 +21,7 @@ from ..locks import order_lines_of_order_lock
 from ..models import DelayChoice, DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind
 from ..services.cancellation import _order_cancel_backordered
 from ..services.errors import OrderActionError
-from ..wording import MoneyReleased
+from ..wording import MoneyReleased, stored_words
 
 
 class DelayLinkError(Exception):
@@ -52,9 +52,10 @@ def delay_keep_waiting(*, notice_id: int) -> DelayNotice:
         raise DelayLinkUsed("You have already answered this email.")
     notice = DelayNotice.objects.select_related("order").get(pk=notice_id)
     delays = list(notice.line_delays.filter(status=DelayNoticeStatus.SENT).select_related("line"))
-    dates = "; ".join(
-        f"{d.line.product_name} now {ships_in_words(d.new_earliest_date, d.new_date)}" for d in delays
-    )
+    with stored_words():  # the event's words are English (docs/i18n.md)
+        dates = "; ".join(
+            f"{d.line.product_name} now {ships_in_words(d.new_earliest_date, d.new_date)}" for d in delays
+        )
     OrderEvent.objects.create(
         order=notice.order,
         kind=OrderEventKind.NOTE,

@@ -39,7 +39,7 @@ from ..locks import card_charge_lock, order_lines_of_order_lock, payment_lock
 from ..models import CardCharge, ChargeStatus, Order, OrderEvent, OrderEventKind, OrderLine
 from ..selectors.card_payments import DUE, EXPIRED, card_payment_state
 from ..stripe_api import StripeDeclined, StripeUnavailable
-from ..wording import MoneyReleased, money_released_text
+from ..wording import MoneyReleased, money_released_text, stored_words
 from .cards import CARD, card_settle
 
 logger = logging.getLogger(__name__)
@@ -191,6 +191,11 @@ def _timeline(order: Order, line: OrderLine, units: int, released: MoneyReleased
         OrderEvent.objects.create(
             order=order,
             kind=OrderEventKind.REFUNDED,
-            message=money_released_text(released)[:500],
+            message=_stored_money_released(released),
             data=released.as_data(),
         )
+
+
+def _stored_money_released(released: MoneyReleased) -> str:
+    with stored_words():
+        return money_released_text(released)[:500]

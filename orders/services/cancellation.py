@@ -22,7 +22,7 @@ from ..models import (
     OrderEventKind,
     OrderLine,
 )
-from ..wording import MoneyReleased, money_released_text
+from ..wording import MoneyReleased, money_released_text, stored_words
 from .cards import CARD, card_settle
 from .charges import _payment_void
 from .errors import OrderActionError
@@ -152,7 +152,7 @@ def _order_cancel_backordered(
     OrderEvent.objects.create(
         order=order,
         kind=OrderEventKind.REFUNDED,
-        message=money_released_text(released)[:500],
+        message=_stored_money_released(released),
         data=released.as_data(),
         user_id=user_id,
     )
@@ -202,3 +202,8 @@ def _money_release(
         refunded=refunded,
         unreleased=requested - voided - refunded,
     )
+
+
+def _stored_money_released(released: MoneyReleased) -> str:
+    with stored_words():
+        return money_released_text(released)[:500]

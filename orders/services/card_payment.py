@@ -34,6 +34,7 @@ from ..locks import card_charge_lock, payment_lock
 from ..models import CardCharge, OrderEvent, OrderEventKind, Payment, TransactionKind
 from ..selectors.card_payments import DUE, card_payment_state
 from ..stripe_api import StripeDeclined, StripeUnavailable, to_minor
+from ..wording import stored_words
 from .card_charges import _transaction, card_charge_authorized
 
 logger = logging.getLogger(__name__)
@@ -88,10 +89,12 @@ def _paid(charge: CardCharge, payment: Payment, intent: stripe_api.Intent) -> Ca
     )
     line = charge.order_line
     what = f"{charge.units} × {line.product_name}" if line else "items"
+    with stored_words():
+        amount = money(charge.amount, payment.currency)
     OrderEvent.objects.create(
         order_id=payment.order_id,
         kind=OrderEventKind.NOTE,
-        message=f"Card payment received for {what} ({money(charge.amount, payment.currency)})."[:500],
+        message=f"Card payment received for {what} ({amount})."[:500],
         data={"card_charge": charge.pk},
     )
     return CardPaymentResult("paid")

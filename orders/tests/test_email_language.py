@@ -144,3 +144,27 @@ def test_stock_that_arrives_for_a_german_order_is_announced_in_german(django_cap
     assert (
         f"/orders/{english.number}/" in bodies["ada@example.com"] and "/de/" not in bodies["ada@example.com"]
     )
+
+
+def test_a_cancellation_on_a_german_page_answers_in_german_and_records_in_english(client, cart):
+    from django.contrib.messages import get_messages  # noqa: PLC0415
+
+    from orders.tokens import make_order_token  # noqa: PLC0415
+
+    # given: a German order with a tent waiting
+    order = place(cart, language="de").order
+    tent = order.lines.get(product_name="Tent")
+    token = make_order_token(order.number)
+
+    # when the customer cancels it on the German order page
+    response = client.post(f"/de/orders/{order.number}/cancel/", {"token": token, f"line_{tent.pk}": "1"})
+
+    # then the answer is German, with German money; the timeline's stored words English
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/de/orders/{order.number}/")
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert message.startswith("1 wartendes Stück storniert. Für die stornierten Artikel zahlen Sie nichts: ")
+    assert "100,00\u00a0€" in message
+    refunded = order.events.get(kind=OrderEventKind.REFUNDED).message
+    assert refunded.startswith("You pay nothing for the cancelled items: ")
+    assert "€100.00" in refunded
