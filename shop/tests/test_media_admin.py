@@ -31,6 +31,7 @@ def change_form(product, variant, **images) -> dict:
         "slug": product.slug,
         "description": "",
         "category": product.category_id,
+        "tax_class": "standard",
         "is_active": "on",
         "variants-TOTAL_FORMS": "1",
         "variants-INITIAL_FORMS": "1",

@@ -50,6 +50,7 @@ def product_added_in_admin(client, admin_user) -> Product:
             "slug": "ridge-tent",
             "description": "",
             "category": category.pk,
+            "tax_class": "standard",
             "is_active": "on",
             "image": picture_upload("ridge-tent.png", (1200, 900), "darkgreen"),
             "variants-TOTAL_FORMS": "1",
