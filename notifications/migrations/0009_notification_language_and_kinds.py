@@ -4,20 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0008_webhook_endpoint_disabled_kind'),
+        ("notifications", "0008_webhook_endpoint_disabled_kind"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='language',
+            model_name="notification",
+            name="language",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('order_confirmed', 'Order confirmed'), ('order_shipped', 'Order shipped'), ('order_cancelled', 'Items cancelled'), ('backorder_allocated', 'Backordered items allocated'), ('order_delayed', 'Backorder delayed'), ('back_in_stock', 'Back in stock'), ('subscription_confirm', 'Confirm back-in-stock alert'), ('low_stock_alert', 'Low stock (staff)'), ('staff_delay_digest', 'Escalated backorders digest (staff)'), ('feedback_request', 'Feedback request'), ('question_to_staff', 'Customer question (to customer service)'), ('question_received', 'Customer question received'), ('question_answered', 'Answer to a customer question'), ('card_payment_needed', 'Card payment needed (stock set aside)'), ('card_payment_reminder', 'Card payment reminder'), ('card_payment_released', 'Unpaid items released'), ('supplier_po', 'Purchase order (to the supplier)'), ('supplier_po_reminder', 'Purchase order reminder (to the supplier)'), ('webhook_endpoint_disabled', 'Webhook endpoint turned off (staff)'), ('account_verify', 'Confirm your email address (account)'), ('account_deleted', 'Account deleted'), ('credit_note_issued', 'Credit note')], max_length=30),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("order_confirmed", "Order confirmed"),
+                    ("order_shipped", "Order shipped"),
+                    ("order_cancelled", "Items cancelled"),
+                    ("backorder_allocated", "Backordered items allocated"),
+                    ("order_delayed", "Backorder delayed"),
+                    ("back_in_stock", "Back in stock"),
+                    ("subscription_confirm", "Confirm back-in-stock alert"),
+                    ("low_stock_alert", "Low stock (staff)"),
+                    ("staff_delay_digest", "Escalated backorders digest (staff)"),
+                    ("feedback_request", "Feedback request"),
+                    ("question_to_staff", "Customer question (to customer service)"),
+                    ("question_received", "Customer question received"),
+                    ("question_answered", "Answer to a customer question"),
+                    ("card_payment_needed", "Card payment needed (stock set aside)"),
+                    ("card_payment_reminder", "Card payment reminder"),
+                    ("card_payment_released", "Unpaid items released"),
+                    ("supplier_po", "Purchase order (to the supplier)"),
+                    ("supplier_po_reminder", "Purchase order reminder (to the supplier)"),
+                    ("webhook_endpoint_disabled", "Webhook endpoint turned off (staff)"),
+                    ("account_verify", "Confirm your email address (account)"),
+                    ("account_deleted", "Account deleted"),
+                    ("credit_note_issued", "Credit note"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
