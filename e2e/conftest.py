@@ -28,6 +28,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,11 @@ def _collectstatic(root: Path) -> Path:
     return root
 
 
+def subject_of(message) -> str:
+    """The Subject header decoded (a non-ASCII subject, e.g. German, travels RFC 2047-encoded)."""
+    return str(make_header(decode_header(message["Subject"])))
+
+
 @dataclass
 class LiveShop:
     url: str
@@ -171,10 +177,10 @@ class LiveShop:
         deadline = time.monotonic() + timeout
         while True:
             for message in list(self.mailbox.messages):
-                if message["To"] == to and subject in message["Subject"]:
+                if message["To"] == to and subject in subject_of(message):
                     return message
             if time.monotonic() > deadline:
-                seen = [(m["To"], m["Subject"]) for m in self.mailbox.messages]
+                seen = [(m["To"], subject_of(m)) for m in self.mailbox.messages]
                 raise AssertionError(f"no email to {to} about {subject!r} within {timeout} s; got {seen}")
             time.sleep(0.1)
 

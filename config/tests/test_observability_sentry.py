@@ -55,14 +55,16 @@ print(json.dumps({"status": int(status[0].split()[0]), "active": client.is_activ
 """
 
 CRASH_URLS = """
-from django.urls import include, path
+from django.urls import path
+
+from config import urls as config_urls
 
 
 def crash(request):
     raise ZeroDivisionError("crash for sentry")
 
 
-urlpatterns = [path("crash/", crash), path("", include("config.urls"))]
+urlpatterns = [path("crash/", crash), *config_urls.urlpatterns]
 """
 
 

@@ -53,7 +53,7 @@ def test_a_cancelled_purchase_order_page_says_cancelled_on_the_date_in_words(adm
     field = page[page.index('<div class="form-row field-cancelled">') :]
     field = field[: field.index("</div>\n\n")]
     assert "<label>Cancelled on:</label>" in field
-    assert '<div class="readonly">2 March 2026, 09:00 by admin</div>' in field
+    assert '<div class="readonly">2 March 2026, 09:00 by admin@example.com</div>' in field
     assert "Not yet" not in field
 
 
