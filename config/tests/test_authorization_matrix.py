@@ -502,20 +502,20 @@ OTHER_LISTS = {
     "notifications.emailpreference": "403 403 200 403 200",
     # VAT rates (docs/tax.md): a wrong rate is wrong money on every order, so superusers only.
     "tax.taxrate": "403 403 403 403 200",
-    # Invoices and credit notes: no staff role has them yet (inventory/migrations/0005_staff_roles.py).
-    "invoices.document": "403 403 403 403 200",
+    # Invoices and credit notes: customer service reads them (invoices/migrations/0003).
+    "invoices.document": "403 403 200 403 200",
 }
 ADMIN_ROWS += [Row(f"{label} list", changelist(label), f"A A A {row}") for label, row in OTHER_LISTS.items()]
 ADMIN_ROWS += [
     Row(
         "document PDF (admin)",
         lambda w: reverse("admin:invoices_document_pdf", args=[w.document.pk]),
-        "A A A 403 403 403 403 200",
+        "A A A 403 403 200 403 200",
     ),
     Row(
         "document page (admin)",
         lambda w: reverse("admin:invoices_document_page", args=[w.document.pk]),
-        "A A A 403 403 403 403 200",
+        "A A A 403 403 200 403 200",
     ),
 ]
 ROWS = CUSTOMER_ROWS + ADMIN_ROWS
