@@ -23,8 +23,9 @@ class InvoicesConfig(AppConfig):
         from . import emails, tasks
         from .events import document_issued
 
-        # An issued document's PDF is rendered after commit; a credit note gets its own email (an
-        # outbox row in the same transaction). Emails carry the PDFs (invoices.emails).
+        # An issued document's PDF is rendered after commit; a credit note (and a prepayment invoice
+        # the confirmation cannot carry) gets its own email, an outbox row in the same transaction.
+        # Emails carry the PDFs (invoices.emails).
         document_issued.connect(tasks.document_pdf_enqueue)
-        document_issued.connect(emails.credit_note_email_create)
+        document_issued.connect(emails.document_email_create)
         emails.register()

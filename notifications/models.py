@@ -34,6 +34,7 @@ class NotificationKind(models.TextChoices):
     ACCOUNT_VERIFY = "account_verify", "Confirm your email address (account)"
     ACCOUNT_DELETED = "account_deleted", "Account deleted"
     CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note"
+    INVOICE_ISSUED = "invoice_issued", "Invoice for a payment before shipping"
 
 
 # Marketing-type mail: carries a one-click unsubscribe link and RFC 8058 headers.

@@ -98,7 +98,7 @@ def test_every_hook_has_the_receivers_the_apps_connect():
         "webhooks.deliveries_queued": ["webhooks.tasks.webhooks_deliver_enqueue"],
         "invoices.document_issued": [
             "invoices.tasks.document_pdf_enqueue",
-            "invoices.emails.credit_note_email_create",
+            "invoices.emails.document_email_create",
         ],
     }
 

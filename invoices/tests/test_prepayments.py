@@ -10,6 +10,8 @@ import pytest
 from inventory.services import stock_adjust
 from invoices.models import DocumentKind
 from invoices.selectors import documents_reconcile
+from notifications.emails import build_message
+from notifications.models import Notification, NotificationKind, NotificationStatus
 from orders.models import CardCharge, ChargePurpose
 from orders.services import card_charge_send, order_ship, stock_arrived_process
 from orders.services.cancellation import order_cancel_by_customer
@@ -63,6 +65,8 @@ def test_pay_now_prepayment_invoice_then_a_credit_note_for_a_cancellation_then_t
     (prepayment,) = documents_of(order)
     assert prepayment.kind == DocumentKind.PREPAYMENT and prepayment.total_gross == Decimal("145.30")
     assert prepayment.amount_payable == Decimal("145.30") and prepayment.tax_point == datetime.date.today()
+    # (carried by the order confirmation, written in the same transaction: no email of its own)
+    assert not Notification.objects.filter(kind=NotificationKind.INVOICE_ISSUED).exists()
     # 145.30 over 119.00 (19 %) and 21.40 (7 %): 145.30 × 119/140.40 = 123.15; the rest 22.15
     assert [(x["rate"], x["gross"], x["tax_class"]) for x in prepayment.lines] == [
         ("19.00", "123.15", "standard"),
@@ -160,6 +164,10 @@ def test_a_card_charge_paid_at_once_before_shipping_is_a_prepayment_the_parcel_d
     # Given a waiting book paid when it ships
     order = place_card(stripe_settings, [(book, 1)])
     assert documents_of(order) == []  # nothing taken at checkout
+    # and its confirmation has gone out
+    Notification.objects.filter(dedupe_key=f"order-confirmed:{order.pk}").update(
+        status=NotificationStatus.SENT
+    )
     # When its stock arrives and the bank takes its price at once (Stripe answers "succeeded",
     # not a hold: as when a payment completes away from the shop)
     create = stripe_api.payment_intent_create
@@ -175,6 +183,15 @@ def test_a_card_charge_paid_at_once_before_shipping_is_a_prepayment_the_parcel_d
     (prepayment,) = documents_of(order)
     assert (prepayment.kind, prepayment.total_gross) == (DocumentKind.PREPAYMENT, Decimal("10.70"))
     assert as_tuples(prepayment.totals) == [("7.00", "10.00", "0.70", "10.70")]
+    # And, the confirmation having gone without it, it comes in an email of its own, attached
+    (row,) = Notification.objects.filter(kind=NotificationKind.INVOICE_ISSUED)
+    assert (row.recipient, row.context) == (order.email, {"document_id": prepayment.pk, "order_id": order.pk})
+    message = build_message(row)
+    assert message.subject == f"Invoice {prepayment.number} for your payment on order {order.number}"
+    assert "We have received your payment of €10.70" in message.body
+    assert [(name, mimetype) for name, _, mimetype in message.attachments] == [
+        (f"{prepayment.number}.pdf", "application/pdf")
+    ]
     # When it ships, the parcel charges the delivery only and its invoice deducts the 10.70
     order_ship(order_id=order.pk)
     invoice = documents_of(order, DocumentKind.INVOICE)[0]
