@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.functional import lazy
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 from django_countries import countries
 
 from shop.form_fields import SingleLineField
@@ -338,8 +338,11 @@ class CancelBackorderedForm(forms.Form):
         for line in lines:
             name = f"{line.product_name} ({line.options_label})" if line.options_label else line.product_name
             field = forms.IntegerField(
-                label=f"{name}: units to cancel",
-                help_text=f"{line.quantity_backordered} waiting for stock.",
+                label=gettext_lazy("%(product)s: units to cancel") % {"product": name},
+                help_text=ngettext_lazy(
+                    "%(count)s waiting for stock.", "%(count)s waiting for stock.", "count"
+                )
+                % {"count": line.quantity_backordered},
                 required=False,
                 min_value=0,
                 max_value=MAX_LINE_QUANTITY,
@@ -364,11 +367,11 @@ class FeedbackForm(forms.Form):
     """The one question after a backorder was delivered, and room for a comment."""
 
     RATINGS = [
-        (5, "5 — Very happy"),
-        (4, "4 — Happy"),
-        (3, "3 — Neither happy nor unhappy"),
-        (2, "2 — Unhappy"),
-        (1, "1 — Very unhappy"),
+        (5, gettext_lazy("5 — Very happy")),
+        (4, gettext_lazy("4 — Happy")),
+        (3, gettext_lazy("3 — Neither happy nor unhappy")),
+        (2, gettext_lazy("2 — Unhappy")),
+        (1, gettext_lazy("1 — Very unhappy")),
     ]
 
     rating = forms.TypedChoiceField(
