@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from django.utils.translation import gettext_lazy
+
 
 @dataclass(frozen=True)
 class GatewayResult:
@@ -58,7 +60,7 @@ def luhn_valid(number: str) -> bool:
 
 class TestCardGateway:
     code = "test_card"
-    label = "Card (test mode)"
+    label = gettext_lazy("Card (test mode)")
 
     def authorize(self, *, amount: Decimal, currency: str, card_number: str = "") -> GatewayResult:
         number = "".join(card_number.split())
@@ -83,7 +85,7 @@ class TestCardGateway:
 
 class InvoiceGateway:
     code = "invoice"
-    label = "Pay by invoice"
+    label = gettext_lazy("Pay by invoice")
 
     def authorize(self, *, amount: Decimal, currency: str, card_number: str = "") -> GatewayResult:
         return GatewayResult(True, reference=f"inv_{uuid.uuid4().hex[:16]}", message="invoice")

@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inventory.selectors import Availability, AvailabilityStatus, availability_for_variants
 from shop.models import Variant
@@ -50,13 +51,14 @@ class ShippingOption:
 
 
 def shipping_options() -> dict[str, ShippingOption]:
-    """Flat-rate shipping choices (settings.SHOP_SHIPPING_OPTIONS)."""
+    """Flat-rate shipping choices (settings.SHOP_SHIPPING_OPTIONS; the built-in ones' names are
+    translated, a deployment's own are shown as configured)."""
     raw = getattr(
         settings,
         "SHOP_SHIPPING_OPTIONS",
         {
-            "standard": ("Standard delivery (3-5 working days)", "4.90"),
-            "express": ("Express (next day)", "12.90"),
+            "standard": (gettext_lazy("Standard delivery (3-5 working days)"), "4.90"),
+            "express": (gettext_lazy("Express (next day)"), "12.90"),
         },
     )
     return {code: ShippingOption(code, label, Decimal(cost)) for code, (label, cost) in raw.items()}
