@@ -22,10 +22,17 @@ class OrderVat:
 
 
 def order_vat(*, order: Order, lines: list[OrderLine]) -> OrderVat:
-    """The VAT included in the order's total as placed: one group per rate above 0."""
+    """The VAT included in what the order costs: one group per rate above 0.
+
+    Cancelled units are left out (a cancellation takes a line's last units: `OrderLine.price_of_units`),
+    and so is the shipping once every unit is cancelled (it was released with the last ones), so the
+    VAT shown is the VAT in the amount the page says is to pay, as in orders.selectors.amounts."""
     goods_by_rate: dict[Decimal, Decimal] = {}
     for line in lines:
-        goods_by_rate[line.tax_rate] = goods_by_rate.get(line.tax_rate, Decimal("0")) + line.total
+        kept = line.quantity - line.quantity_cancelled
+        if kept:
+            price = line.price_of_units(0, kept)
+            goods_by_rate[line.tax_rate] = goods_by_rate.get(line.tax_rate, Decimal("0")) + price
     groups = vat_breakdown(goods_by_rate=goods_by_rate, shipping_gross=order.shipping_cost)
     return OrderVat(
         groups=[group for group in groups if group.rate],

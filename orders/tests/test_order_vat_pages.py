@@ -110,6 +110,23 @@ def test_order_vat_reads_nothing_more(items, django_assert_num_queries):
     assert (vat.reverse_charge, vat.export) == (False, False)
 
 
+def test_cancelled_units_and_the_released_shipping_carry_no_vat(items):
+    order = place(items, "DE")
+    lines = {line.product_name: line for line in order.lines.all()}
+    # One of the two lamps cancelled: 19.99 at 19 % and the book 10.00 at 7 %, shipping 4.90 split
+    # 19.99/29.99 → 3.27 and 1.63: VAT (19.99 + 3.27) × 19/119 = 3.71, (10.00 + 1.63) × 7/107 = 0.76.
+    lines["Lamp"].quantity_cancelled, lines["Lamp"].quantity_allocated = 1, 1
+    vat = order_vat(order=order, lines=list(lines.values()))
+    assert [(g.rate, g.gross, g.vat) for g in vat.groups] == [
+        (D("19.00"), D("23.26"), D("3.71")),
+        (D("7.00"), D("11.63"), D("0.76")),
+    ]
+    # Everything cancelled: nothing to pay, no VAT (the shipping went with the last units)
+    for line in lines.values():
+        line.quantity_cancelled, line.quantity_allocated = line.quantity, 0
+    assert order_vat(order=order, lines=list(lines.values())).groups == []
+
+
 @pytest.mark.parametrize(
     "include_vat,note", [(True, "incl. VAT, plus delivery"), (False, "plus VAT and delivery")]
 )
