@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from orders.admin.base import ReadOnlyAdmin
 from shop.formatting import datetime_in_words, money
 
 from .models import Document
@@ -21,7 +22,7 @@ from .services.pdf import document_pdf_ensure
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ReadOnlyAdmin):
     list_display = ["number", "kind", "issued", "order_link", "buyer_email", "total", "pdf_link"]
     list_filter = ["kind", "year"]
     search_fields = ["number", "order__number", "order__email"]
@@ -55,15 +56,6 @@ class DocumentAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # The list shows no snapshot: leave its JSON in the database.
         return super().get_queryset(request).defer("seller", "buyer", "lines", "totals", "notes")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_urls(self):
         pdf = path(
