@@ -13,6 +13,7 @@ from django.utils import timezone
 from notifications.models import Notification, NotificationKind
 from notifications.services.outbox import notification_create
 from orders.choices import OrderEventKind
+from orders.event_words import event_words_build
 from orders.locks import orders_lock
 from orders.models import Order, OrderEvent
 
@@ -20,6 +21,7 @@ from ..models import User
 from ..tokens import verify_token_read
 
 ORDERS_ADDED_MESSAGE = "Added to your account"
+ADDED_WORDS = event_words_build(key="added_to_account")  # said in the reader's language (orders.event_words)
 
 
 def account_verify_email_send(*, user: User) -> Notification | None:
@@ -89,7 +91,7 @@ def _guest_orders_attach(*, user: User) -> list[str]:
             order_id=pk,
             kind=OrderEventKind.NOTE,
             message=ORDERS_ADDED_MESSAGE,
-            data={"account_user_id": user.pk},
+            data={"account_user_id": user.pk, "words": ADDED_WORDS},
             visible_to_customer=True,
         )
         for pk, _number in rows

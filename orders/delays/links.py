@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from shop.formatting import ships_in_words
 
+from ..event_words import event_words_build, iso
 from ..locks import order_lines_of_order_lock
 from ..models import DelayChoice, DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind
 from ..services.cancellation import _order_cancel_backordered
@@ -62,7 +63,22 @@ def delay_keep_waiting(*, notice_id: int) -> DelayNotice:
         message=f"You chose to keep waiting for {_items(delays)} ({dates}). Thank you for your patience."[
             :500
         ],
-        data={"notice": notice.pk, "choice": DelayChoice.KEEP_WAITING},
+        data={
+            "notice": notice.pk,
+            "choice": DelayChoice.KEEP_WAITING,
+            "words": event_words_build(
+                key="kept_waiting",
+                lines=[
+                    {
+                        "count": d.units_waiting,
+                        "name": d.line.product_name,
+                        "earliest": iso(d.new_earliest_date),
+                        "latest": iso(d.new_date),
+                    }
+                    for d in delays
+                ],
+            ),
+        },
     )
     return notice
 

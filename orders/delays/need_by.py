@@ -24,6 +24,7 @@ delay email's cancel link (`links.delay_cancel_waiting`).
 from shop.formatting import date_in_words
 
 from ..choices import NeedByAction
+from ..event_words import event_words_build, event_words_items, iso
 from ..locks import order_lines_of_order_lock
 from ..models import DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind
 from ..selectors.need_by import need_by_crossed
@@ -69,7 +70,20 @@ def need_by_cancel_crossed(*, order: Order, delays: list[LineDelay]) -> list[Lin
                 f"{date_in_words(latest, weekday=True)}, after {date_in_words(order.need_by, weekday=True)}, "
                 "the date you need it by."
             )[:500],
-            data={"need_by": order.need_by.isoformat(), "lines": {str(k): v for k, v in quantities.items()}},
+            data={
+                "need_by": order.need_by.isoformat(),
+                "lines": {str(k): v for k, v in quantities.items()},
+                "words": event_words_build(
+                    key="need_by_cancelled",
+                    items=event_words_items(
+                        (quantities[d.line_id], d.line.product_name)
+                        for d in crossed
+                        if d.line_id in quantities
+                    ),
+                    latest=iso(latest),
+                    need_by=iso(order.need_by),
+                ),
+            },
         )
     for delay in crossed:
         delay.status = DelayNoticeStatus.CANCELLED

@@ -21,6 +21,7 @@ from notifications.services.outbox import notification_create
 from orders.services.dates import DatesRefresh, backorder_dates_reproject
 from shop.formatting import date_in_words, date_range_in_words
 
+from ..event_words import event_words_build, iso
 from ..events import backorder_dates_told
 from ..locks import delay_notice_due_lock
 from ..models import DelayNotice, DelayNoticeStatus, LineDelay, Order, OrderEvent, OrderEventKind, OrderLine
@@ -133,6 +134,20 @@ def _delay_notice_send(*, notice_id: int, refresh: DatesRefresh | None, now: dat
         message=_delay_message(kept),
         data={
             "notice": notice.pk,
+            "words": event_words_build(
+                key="delayed",
+                lines=[
+                    {
+                        "count": d.units_waiting,
+                        "name": d.line.product_name,
+                        "old": iso(d.old_date),
+                        "new": iso(d.new_date),
+                        "new_earliest": iso(d.new_earliest_date),
+                        "estimated": d.estimated,
+                    }
+                    for d in kept
+                ],
+            ),
             "lines": {
                 str(d.line_id): {
                     "old": d.old_date.isoformat(),

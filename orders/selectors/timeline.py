@@ -1,9 +1,10 @@
 """An order's timeline as its customer reads it: what happened, said once, in plain words.
 
-The stored events keep the words they were written with, in English (staff read them in the admin, and
-older rows cannot be rewritten); this turns each event the customer may see into a title
-("Set aside for you", "Shipped", "You chose to keep waiting", in the customer's language), the moment in words, and what
-it concerns, without repeating the title. A parcel says what was charged for it with
+The stored events keep their English message (staff read them in the admin) and, since issue 21, their
+words as data (`orders.event_words`), which are said here in the reader's language; an older event
+without words says its message. This turns each event the customer may see into a title ("Set aside
+for you", "Shipped", "You chose to keep waiting", in the customer's language), the moment in words,
+and what it concerns, without repeating the title. A parcel says what was charged for it with
 `orders.wording.money_charged_text`, the sentence the shipment email uses.
 
 No queries: it reads the order's customer-visible events and its payment as
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from shop.formatting import date_in_words
 
 from ..choices import DelayChoice
+from ..event_words import event_words_render
 from ..models import Order, OrderEvent, OrderEventKind
 from ..wording import ZERO, money_charged_text, payment_method_of
 
@@ -90,7 +92,9 @@ def order_timeline_for_customer(*, order: Order) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
     first_parcel = True
     for event in events:
-        message, data = event.message, event.data or {}
+        # The event's words in the reader's language (orders.event_words); an event written before
+        # its words were stored says its English message.
+        message, data = event_words_render(event), event.data or {}
         if event.kind == OrderEventKind.PLACED:
             title, detail = _("You placed your order"), _after(message, _PLACED)
         elif event.kind == OrderEventKind.ALLOCATED:
@@ -112,7 +116,7 @@ def order_timeline_for_customer(*, order: Order) -> list[TimelineEntry]:
         elif event.kind == OrderEventKind.DELAYED:
             title, detail = _("Sorry, delayed"), _after(message, _DELAYED)
         elif event.kind == OrderEventKind.CANCELLED:
-            if message.startswith(_CANCELLED_BY_STAFF):
+            if event.message.startswith(_CANCELLED_BY_STAFF):
                 title, detail = _("We cancelled"), _after(message, _CANCELLED_BY_STAFF)
             elif _lines_key(event) in chose_to_cancel:
                 title, detail = (

@@ -11,6 +11,7 @@ from notifications.services.outbox import (
     notifications_insert_sql,
 )
 
+from ..event_words import event_words_build, event_words_items
 from ..lifecycle import CLOSED_LINE_STATUS, ORDER_STATUS_TABLE, order_status, order_totals_sql
 from ..locks import allocation_follow_up_lock, orders_lock
 from ..models import (
@@ -82,7 +83,17 @@ events AS (
     SELECT l.order_id, %(event_kind)s,
            LEFT('Stock arrived and is reserved for you: '
                 || string_agg(b.take || ' × ' || l.product_name, ', ' ORDER BY l.id), 500),
-           jsonb_build_object('run', %(run)s::text, 'lines', jsonb_object_agg(l.id::text, b.take)), true, now()
+           jsonb_build_object(
+               'run', %(run)s::text,
+               'lines', jsonb_object_agg(l.id::text, b.take),
+               -- orders.event_words: the words the customer's timeline says in their language
+               'words', jsonb_build_object(
+                   'key', 'reserved_from_new_stock',
+                   'params', jsonb_build_object(
+                       'items', jsonb_agg(jsonb_build_object('count', b.take, 'name', l.product_name) ORDER BY l.id)
+                   )
+               )
+           ), true, now()
     FROM batch b JOIN orders_orderline l ON l.id = b.line_id
     GROUP BY l.order_id
 ),
@@ -189,15 +200,20 @@ def _orders_allocated_python(*, order_ids: set[int], takes: dict[int, int], run_
             order.status = status
             changed.append(order)
         served = [line for line in lines if line.pk in takes]
+        items = [(takes[line.pk], line.product_name) for line in served]
         events.append(
             OrderEvent(
                 order=order,
                 kind=OrderEventKind.ALLOCATED,
                 message=(
                     "Stock arrived and is reserved for you: "
-                    + ", ".join(f"{takes[line.pk]} × {line.product_name}" for line in served)
+                    + ", ".join(f"{n} × {name}" for n, name in items)
                 )[:500],
-                data={"run": run_id, "lines": {str(line.pk): takes[line.pk] for line in served}},
+                data={
+                    "run": run_id,
+                    "lines": {str(line.pk): takes[line.pk] for line in served},
+                    "words": event_words_build(key="reserved_from_new_stock", items=event_words_items(items)),
+                },
             )
         )
     Order.objects.bulk_update(changed, ["status"], batch_size=1000)

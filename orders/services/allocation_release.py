@@ -34,6 +34,7 @@ from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 
 from .. import stripe_api
+from ..event_words import event_words_build, event_words_items, released_words
 from ..lifecycle import Move, line_apply, order_status
 from ..locks import card_charge_lock, order_lines_of_order_lock, payment_lock
 from ..models import CardCharge, ChargeStatus, Order, OrderEvent, OrderEventKind, OrderLine
@@ -185,14 +186,22 @@ def _timeline(order: Order, line: OrderLine, units: int, released: MoneyReleased
             f"Released {units} × {line.product_name} to the next customer: the card payment was not "
             f"completed within {settings.PAYMENT_GRACE_DAYS} days. Nothing was charged for it."
         )[:500],
-        data={"lines": {str(line.pk): units}, "card_charge": charge.pk},
+        data={
+            "lines": {str(line.pk): units},
+            "card_charge": charge.pk,
+            "words": event_words_build(
+                key="released_unpaid",
+                items=event_words_items([(units, line.product_name)]),
+                days=settings.PAYMENT_GRACE_DAYS,
+            ),
+        },
     )
     if released.total:
         OrderEvent.objects.create(
             order=order,
             kind=OrderEventKind.REFUNDED,
             message=_stored_money_released(released),
-            data=released.as_data(),
+            data={**released.as_data(), "words": released_words(released)},
         )
 
 

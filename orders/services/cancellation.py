@@ -13,6 +13,7 @@ from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 from shop.submissions import submission_claim
 
+from ..event_words import event_words_build, event_words_items, released_words
 from ..events import order_units_cancelled
 from ..lifecycle import Move, line_apply, order_status
 from ..locks import order_lines_of_order_lock, payment_lock
@@ -146,14 +147,19 @@ def _order_cancel_backordered(
         message=(f"Cancelled {who}: " + ", ".join(f"{qty} × {line.product_name}" for line, qty in cancelled))[
             :500
         ],
-        data={"lines": {str(line.pk): qty for line, qty in cancelled}},
+        data={
+            "lines": {str(line.pk): qty for line, qty in cancelled},
+            "words": event_words_build(
+                key="cancelled", items=event_words_items((qty, line.product_name) for line, qty in cancelled)
+            ),
+        },
         user_id=user_id,
     )
     OrderEvent.objects.create(
         order=order,
         kind=OrderEventKind.REFUNDED,
         message=_stored_money_released(released),
-        data=released.as_data(),
+        data={**released.as_data(), "words": released_words(released)},
         user_id=user_id,
     )
     order_units_cancelled.send(order_id=order.pk, order_event_id=cancelled_event.pk)

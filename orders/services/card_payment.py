@@ -30,6 +30,7 @@ from shop.formatting import money
 from shop.submissions import submission_claim
 
 from .. import stripe_api
+from ..event_words import event_words_build, event_words_items
 from ..locks import card_charge_lock, payment_lock
 from ..models import CardCharge, OrderEvent, OrderEventKind, Payment, TransactionKind
 from ..selectors.card_payments import DUE, card_payment_state
@@ -95,7 +96,15 @@ def _paid(charge: CardCharge, payment: Payment, intent: stripe_api.Intent) -> Ca
         order_id=payment.order_id,
         kind=OrderEventKind.NOTE,
         message=f"Card payment received for {what} ({amount})."[:500],
-        data={"card_charge": charge.pk},
+        data={
+            "card_charge": charge.pk,
+            "words": event_words_build(
+                key="card_paid",
+                items=event_words_items([(charge.units, line.product_name)] if line else []),
+                amount=str(charge.amount),
+                currency=payment.currency,
+            ),
+        },
     )
     return CardPaymentResult("paid")
 

@@ -24,6 +24,7 @@ from notifications.services.subscriptions import back_in_stock_close_for_buyer
 from shop.formatting import date_range_in_words, money
 from tax.rules import vat_number_check
 
+from ..event_words import event_words_build, event_words_items, iso
 from ..events import order_placed, payment_captured
 from ..lifecycle import Move, line_apply, order_status
 from ..locks import order_lines_of_order_lock, payment_lock
@@ -419,17 +420,39 @@ def _order_create(
                 f"{line.quantity_backordered} × {line.product_name} (expected {date_range_in_words(line.expected_earliest_date, line.expected_date)})"
                 for line in waiting
             )
-    events = [OrderEvent(order=order, kind=OrderEventKind.PLACED, message=message[:500], user_id=user_id)]
+    # The customer's timeline says them in the reader's language, from the words (orders.event_words).
+    placed_words = event_words_build(
+        key="placed",
+        waiting=[
+            {
+                "count": line.quantity_backordered,
+                "name": line.product_name,
+                "earliest": iso(line.expected_earliest_date),
+                "latest": iso(line.expected_date),
+            }
+            for line in waiting
+        ],
+    )
+    events = [
+        OrderEvent(
+            order=order,
+            kind=OrderEventKind.PLACED,
+            message=message[:500],
+            data={"words": placed_words},
+            user_id=user_id,
+        )
+    ]
     allocated_now = [line for line in lines if line.quantity_allocated]
     if allocated_now:
+        reserved = [(line.quantity_allocated, line.product_name) for line in allocated_now]
         events.append(
             OrderEvent(
                 order=order,
                 kind=OrderEventKind.ALLOCATED,
-                message=(
-                    "In stock and reserved: "
-                    + ", ".join(f"{line.quantity_allocated} × {line.product_name}" for line in allocated_now)
-                )[:500],
+                message=("In stock and reserved: " + ", ".join(f"{n} × {name}" for n, name in reserved))[
+                    :500
+                ],
+                data={"words": event_words_build(key="reserved", items=event_words_items(reserved))},
             )
         )
     OrderEvent.objects.bulk_create(events)

@@ -13,6 +13,7 @@ from notifications.models import NotificationKind
 from notifications.services.outbox import notification_create
 from shop.submissions import submission_claim
 
+from ..event_words import event_words_build, event_words_items
 from ..events import order_shipped
 from ..lifecycle import Move, line_apply, order_status, shippable_quantities
 from ..locks import order_lines_of_order_lock, payment_lock
@@ -106,7 +107,13 @@ def order_ship(
         order=order,
         kind=OrderEventKind.SHIPPED,
         message=("Shipped: " + ", ".join(f"{qty} × {line.product_name}" for line, qty in shipped))[:500],
-        data={"shipment_id": shipment.pk, "captured": str(capture)},
+        data={
+            "shipment_id": shipment.pk,
+            "captured": str(capture),
+            "words": event_words_build(
+                key="shipped", items=event_words_items((qty, line.product_name) for line, qty in shipped)
+            ),
+        },
         user_id=user_id,
     )
     notification_create(

@@ -107,6 +107,7 @@ def _rows(lamp, warehouses, orders) -> dict:
                 e.visible_to_customer,
                 e.data["run"],
                 sorted((lines[int(k)], v) for k, v in e.data["lines"].items()),
+                e.data["words"],  # what the customer's timeline says, in their language (orders.event_words)
             )
             for e in OrderEvent.objects.filter(order_id__in=by_order, kind="allocated", data__run="parity")
         ),
@@ -164,6 +165,12 @@ def test_python_and_postgres_batches_write_the_same_rows():
         "ready",
     ]
     assert len(python_rows["emails"]) == 5  # one per order served, whatever its number of batches
+    # Each event's words (orders.event_words, said in the reader's language): the units of each line served
+    for _order, _message, _visible, _run, served_lines, words in python_rows["events"]:
+        assert words == {
+            "key": "reserved_from_new_stock",
+            "params": {"items": [{"count": units, "name": "Lamp"} for _line, units in served_lines]},
+        }
     assert not AllocationFollowUp.objects.exists()
     assert ledger_discrepancies() == []
 
