@@ -20,6 +20,7 @@ from django.urls import reverse, translate_url
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 from django_ratelimit.core import get_usage
@@ -47,10 +48,10 @@ HOME_PRODUCT_LIMIT = 8
 
 def home(request: HttpRequest) -> HttpResponse:
     products = product_list_featured(limit=HOME_PRODUCT_LIMIT)
-    products_heading = "Featured products"
+    products_heading = _("Featured products")
     if not products:
         products = product_list_newest(limit=HOME_PRODUCT_LIMIT)
-        products_heading = "New arrivals"
+        products_heading = _("New arrivals")
     products = product_list_attach_availability(products=products)
     categories = nav_categories_cached()
     return render(
@@ -189,7 +190,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             request, group="accounts.signup.attempt", rate_setting="SIGNUP_ATTEMPT_RATE_PER_IP"
         )
         if wait:
-            return _too_many_attempts(request, what="create an account", wait=wait)
+            return _too_many_attempts(
+                request, what=pgettext("too many attempts to …", "create an account"), wait=wait
+            )
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -199,7 +202,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         wait = _over_limit(request, group="accounts.signup", rate_setting="SIGNUP_RATE_PER_IP")
         if wait:
-            return _too_many_attempts(request, what="create an account", wait=wait)
+            return _too_many_attempts(
+                request, what=pgettext("too many attempts to …", "create an account"), wait=wait
+            )
         try:
             # The account and its "confirm your email address" email, in one transaction. Guest
             # orders with the address are attached only once it is confirmed (accounts.services).
@@ -246,7 +251,7 @@ def admin_login(request: HttpRequest, extra_context=None) -> HttpResponse:
     if request.method == "POST":
         wait = _login_wait(request)
         if wait:
-            return _too_many_attempts(request, what="log in", wait=wait)
+            return _too_many_attempts(request, what=pgettext("too many attempts to …", "log in"), wait=wait)
     return admin.site.login(request, extra_context)
 
 
@@ -259,7 +264,7 @@ class LoginView(auth_views.LoginView):
         # Both counters move on every attempt, whether or not an account has the address.
         wait = _login_wait(request)
         if wait:
-            return _too_many_attempts(request, what="log in", wait=wait)
+            return _too_many_attempts(request, what=pgettext("too many attempts to …", "log in"), wait=wait)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
@@ -316,7 +321,9 @@ class PasswordResetView(auth_views.PasswordResetView):
             else 0,
         )
         if wait:
-            return _too_many_attempts(request, what="reset a password", wait=wait)
+            return _too_many_attempts(
+                request, what=pgettext("too many attempts to …", "reset a password"), wait=wait
+            )
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):

@@ -15,6 +15,7 @@ from datetime import date
 
 from django.db.models import F, Max, RowRange, Sum, Window
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from inventory.selectors import availability_for_variants
 from inventory.selectors.queue import QueueSource, _queue_supply
@@ -37,15 +38,23 @@ class QueuePlace:
     def text(self) -> str:
         """The place in words, for the order page, beside the line's status (which says its date)."""
         if self.units_ahead:
-            ahead = f"{self.units_ahead} unit{'s' if self.units_ahead != 1 else ''} ahead of yours"
+            ahead = ngettext(
+                "%(count)s unit ahead of yours", "%(count)s units ahead of yours", self.units_ahead
+            ) % {"count": self.units_ahead}
         else:
-            ahead = "Yours are first in line"
+            ahead = gettext("Yours are first in line")
         if self.source == QueueSource.STOCK:
-            return f"{ahead}; the stock is here and is being set aside for you"
+            return gettext("%(ahead)s; the stock is here and is being set aside for you") % {"ahead": ahead}
         if self.source == QueueSource.PURCHASE_ORDER:
-            return f"{ahead}; {self.delivery_quantity} arriving about {date_in_words(self.delivery_date, weekday=True)}"
+            return gettext("%(ahead)s; %(count)s arriving about %(date)s") % {
+                "ahead": ahead,
+                "count": self.delivery_quantity,
+                "date": date_in_words(self.delivery_date, weekday=True),
+            }
         # The status beside it says the date: not said twice.
-        return f"{ahead}; no delivery is booked yet, so that date is our estimate from the usual wait"
+        return gettext(
+            "%(ahead)s; no delivery is booked yet, so that date is our estimate from the usual wait"
+        ) % {"ahead": ahead}
 
 
 def order_queue_places(*, order: Order, today: date | None = None) -> dict[int, QueuePlace]:
