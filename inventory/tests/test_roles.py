@@ -82,6 +82,7 @@ def test_customer_service_permissions():
         "orders.change_customerquestion",
         "orders.view_cardcharge",  # inventory/migrations/0012: follow card payments that failed
         "orders.change_cardcharge",
+        "invoices.view_document",  # invoices/migrations/0003: read invoices and credit notes
         "notifications.view_notification",
         "notifications.change_notification",
         "notifications.view_backinstocksubscription",
