@@ -191,7 +191,9 @@ def test_pages_through_nginx_see_https_the_client_address_and_survive_a_dead_nod
     # served over http), and the login throttle counts by the client's address nginx tells.
     login = shop.https("GET", "/accounts/login/")
     cookie, token = csrf_from(login)
-    form = urlencode({"username": "nobody@example.com", "password": "wrong", "csrfmiddlewaretoken": token}).encode()
+    form = urlencode(
+        {"username": "nobody@example.com", "password": "wrong", "csrfmiddlewaretoken": token}
+    ).encode()
 
     def post(*, source: str, origin: str, headers: dict | None = None) -> int:
         return shop.https(

@@ -32,7 +32,9 @@ def revoke(apps, schema_editor):
     group = Group.objects.using(using).filter(name="Customer service").first()
     if group:
         group.permissions.remove(
-            *Permission.objects.using(using).filter(content_type__app_label="invoices", codename__in=CODENAMES)
+            *Permission.objects.using(using).filter(
+                content_type__app_label="invoices", codename__in=CODENAMES
+            )
         )
 
 

@@ -5,40 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0011_expected_date_ranges'),
+        ("orders", "0011_expected_date_ranges"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='company_name',
+            model_name="order",
+            name="company_name",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='order',
-            name='language',
+            model_name="order",
+            name="language",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name='order',
-            name='reverse_charge',
+            model_name="order",
+            name="reverse_charge",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='order',
-            name='vat_number',
-            field=models.CharField(blank=True, max_length=20, verbose_name='VAT number'),
+            model_name="order",
+            name="vat_number",
+            field=models.CharField(blank=True, max_length=20, verbose_name="VAT number"),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='tax_class',
-            field=models.CharField(choices=[('standard', 'Standard rate'), ('reduced', 'Reduced rate'), ('zero', 'Zero rate')], default='standard', max_length=10),
+            model_name="orderline",
+            name="tax_class",
+            field=models.CharField(
+                choices=[("standard", "Standard rate"), ("reduced", "Reduced rate"), ("zero", "Zero rate")],
+                default="standard",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='tax_rate',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5),
+            model_name="orderline",
+            name="tax_rate",
+            field=models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=5),
         ),
     ]

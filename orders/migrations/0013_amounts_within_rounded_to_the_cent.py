@@ -6,26 +6,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0012_order_tax_and_language'),
+        ("orders", "0012_order_tax_and_language"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='cardcharge',
-            name='cardcharge_capture_and_release_within_amount',
+            model_name="cardcharge",
+            name="cardcharge_capture_and_release_within_amount",
         ),
         migrations.RemoveConstraint(
-            model_name='payment',
-            name='payment_capture_and_void_within_authorized',
+            model_name="payment",
+            name="payment_capture_and_void_within_authorized",
         ),
         migrations.AddConstraint(
-            model_name='cardcharge',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('amount_captured'), '+', models.F('amount_released')), 2))), name='cardcharge_capture_and_release_within_amount'),
+            model_name="cardcharge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "amount__gte",
+                        django.db.models.functions.math.Round(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("amount_captured"), "+", models.F("amount_released")
+                            ),
+                            2,
+                        ),
+                    )
+                ),
+                name="cardcharge_capture_and_release_within_amount",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_authorized__gte', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('amount_captured'), '+', models.F('amount_voided')), 2))), name='payment_capture_and_void_within_authorized'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "amount_authorized__gte",
+                        django.db.models.functions.math.Round(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("amount_captured"), "+", models.F("amount_voided")
+                            ),
+                            2,
+                        ),
+                    )
+                ),
+                name="payment_capture_and_void_within_authorized",
+            ),
         ),
     ]

@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('shop', '0004_product_images'),
+        ("shop", "0004_product_images"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='product',
-            name='tax_class',
-            field=models.CharField(choices=[('standard', 'Standard rate'), ('reduced', 'Reduced rate'), ('zero', 'Zero rate')], default='standard', help_text='Which VAT rate applies: the rates per country are in VAT rates (docs/tax.md).', max_length=10, verbose_name='VAT class'),
+            model_name="product",
+            name="tax_class",
+            field=models.CharField(
+                choices=[("standard", "Standard rate"), ("reduced", "Reduced rate"), ("zero", "Zero rate")],
+                default="standard",
+                help_text="Which VAT rate applies: the rates per country are in VAT rates (docs/tax.md).",
+                max_length=10,
+                verbose_name="VAT class",
+            ),
         ),
     ]

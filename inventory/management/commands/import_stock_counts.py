@@ -20,7 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="Path of the CSV file (UTF-8).")
         parser.add_argument("--dry-run", action="store_true", help="Check and preview; change nothing.")
-        parser.add_argument("--user", help="Email address of the staff member recorded on the ledger movements.")
+        parser.add_argument(
+            "--user", help="Email address of the staff member recorded on the ledger movements."
+        )
         parser.add_argument("--note", default="", help="Note recorded on each ledger movement.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (for logs).")
 
