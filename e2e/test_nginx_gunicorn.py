@@ -18,6 +18,7 @@ import time
 import pytest
 
 from e2e.deployed_shop import ROOT, deployed_shop
+from e2e.helpers import wait_until
 from e2e.nginx_client import HOST, csrf_from, nginx_or_skip
 from shop.tests.factories import VariantFactory
 
@@ -53,6 +54,11 @@ def test_the_web_unit_behind_nginx_with_the_documented_settings(deployed):
     home = shop.https("GET", "/")
     assert home.status == 200  # no redirect loop: the shop trusts nginx's X-Forwarded-Proto
     assert home.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    # nginx writes its access log line as it finishes the request, which may be just after the
+    # client has the response (a busy CI run once read the log before it)
+    wait_until(
+        lambda: any(entry["uri"] == "/" for entry in shop.nginx.access_log()), "nginx logged the request", 10
+    )
     (logged,) = [entry for entry in shop.nginx.access_log() if entry["uri"] == "/"]
     assert home.headers["X-Request-ID"] == logged["request_id"]  # one id in nginx's log and the shop's
     # The page names collectstatic's hashed file, which nginx serves with the year-long cache.
