@@ -28,42 +28,32 @@ from django_ratelimit.core import get_usage
 from accounts.services.verification import account_create
 from orders.views import cart_merge_at_login, session_cart_id
 
-from .cache import listing_page, nav_categories_cached
+from .cache import listing_page
 from .forms import CatalogQueryForm, SearchQueryForm, SignupForm
-from .media.pictures import product_gallery
 from .models import Category, WorkerHeartbeat
-from .selectors import (
-    category_get_for_customer,
-    product_list_attach_availability,
-    product_list_featured,
-    product_list_newest,
-    product_page_get,
-    product_search,
-    product_structured_data,
-)
+from .page_cache_pages import fill_product_slots, home_page, product_page_html
+from .selectors import category_get_for_customer, product_list_attach_availability, product_search
 from .services import password_reset_request, user_language_set
-
-HOME_PRODUCT_LIMIT = 8
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    products = product_list_featured(limit=HOME_PRODUCT_LIMIT)
-    products_heading = _("Featured products")
-    if not products:
-        products = product_list_newest(limit=HOME_PRODUCT_LIMIT)
-        products_heading = _("New arrivals")
-    products = product_list_attach_availability(products=products)
-    categories = nav_categories_cached()
-    return render(
+    # The content every visitor sees alike may come from the page cache (shop/page_cache_pages.py);
+    # the page around it (cart, messages, sign-in state) is rendered for this visitor every time.
+    page = home_page()
+    response = render(
         request,
         "shop/home.html",
         {
-            # Also read by the navbar, so the categories are fetched once.
-            "nav_categories": categories,
-            "products": products,
-            "products_heading": products_heading,
+            "home_html": page.html,
+            "category_nav_html": page.category_nav_html,
+            # Read by the empty shop's content (rendered here, never cached).
+            "nav_categories": page.nav_categories,
+            "products": page.products,
+            "products_heading": page.heading,
         },
     )
+    response["X-Page-Cache"] = page.source  # hit, badges (computed again) or miss: for operators
+    return response
 
 
 def _listing_context(
@@ -124,29 +114,25 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    page = product_page_get(slug=slug, sku=request.GET.get("variant"))
-    product = page.product
-    structured_data = product_structured_data(
-        product=product,
-        variants=page.variants,
-        sku=page.selected_variant.sku if page.selected_variant else None,
-        url=request.build_absolute_uri(product.get_absolute_url()),
-        image_url=request.build_absolute_uri(product.image.url) if product.image else None,
-        currency=settings.SHOP_CURRENCY,
+    # As the home page: the shared content from the page cache, its per-visitor slots filled here.
+    page = product_page_html(
+        slug=slug, sku=request.GET.get("variant"), origin=f"{request.scheme}://{request.get_host()}"
     )
-    return render(
+    response = render(
         request,
         "shop/product.html",
         {
-            "product": product,
+            "product_name": page.name,
+            "product_html": fill_product_slots(page.html, request=request, notify=page.notify),
+            "category_nav_html": page.category_nav_html,
             "variants": page.variants,
             "selected_variant": page.selected_variant,
             "availability": page.availability,
             "alternatives": page.alternatives,
-            "gallery": product_gallery(product=product),
-            "structured_data": structured_data,
         },
     )
+    response["X-Page-Cache"] = page.source
+    return response
 
 
 # --- throttling of the account pages (docs/security.md) ----------------------------------------------

@@ -176,6 +176,7 @@ class StorageCalls:
 def test_a_page_asks_the_store_nothing_once_the_thumbnails_are_made(
     client, admin_user, bucket, settings, monkeypatch
 ):
+    settings.SHOP_PAGE_CACHE_TTL = 0  # every request renders the page (a cached one asks nothing at all)
     product = product_added_in_admin(client, admin_user)
     client.logout()
     calls = StorageCalls(monkeypatch)
