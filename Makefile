@@ -166,10 +166,27 @@ lint: install
 ## bench/README.md). BENCH_ARGS="--quick" for a smoke run, "allocation fanout" for some, "--skip load".
 .PHONY: load
 bench: export SHOP_TEST_HARNESS = 1
-bench: install
+bench: install wrk-deps
 	$(PY) manage.py accounts_adopt
 	$(PY) manage.py migrate --noinput
 	$(PY) -m bench $(BENCH_ARGS)
+
+## make wrk-deps: wrk, the HTTP load generator of the pages benchmark (bench/loadgen.py): Debian's package,
+## installed with apt-get as root. It drives all its connections from one thread in C for a few percent of a
+## core, where Python clients would take a good part of the two cores from the server they measure. Without it
+## bench_pages falls back to Python threads (and says so in its figures).
+.PHONY: wrk-deps
+wrk-deps:
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's wrk for the pages benchmark..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+	    || echo "wrk-deps: apt-get install wrk FAILED: the pages benchmark will use Python clients"; \
+	else \
+	  echo "wrk-deps: no wrk, and installing it needs root and apt-get:"; \
+	  echo "  run 'sudo apt-get install wrk'; until then the pages benchmark uses Python clients."; \
+	fi
 
 ## make load: the locust scenario (load/) against gunicorn + PostgreSQL + Redis with a Celery worker for
 ## LOAD_DURATION seconds (default 60), then oversold units and ledger drift; JSON in bench/results/load.json.

@@ -151,8 +151,7 @@ def run(args) -> list[Figure]:
     from django.db import connection
 
     from api.services import api_key_create
-    from bench.bench_checkout import _free_port as free_port
-    from bench.bench_checkout import _server_env, _start_gunicorn, _stop
+    from bench.servers import free_port, server_env, start_gunicorn, stop
 
     if connection.vendor != "postgresql":
         print("   REFUSED: the API benchmark needs PostgreSQL (DATABASE_URL=postgres://...).", flush=True)
@@ -171,18 +170,18 @@ def run(args) -> list[Figure]:
             rate_limit_per_minute=10_000_000,
         )
         queries = _queries_per_page(raw)
-        env = _server_env(f"bench-api-{uuid.uuid4().hex[:8]}")
+        env = server_env(f"bench-api-{uuid.uuid4().hex[:8]}")
         url = urlsplit(os.environ["DATABASE_URL"])
         env["DATABASE_URL"] = url._replace(path=f"/{database}").geturl()
         # No collectstatic: the API and /healthz render no template, so no static file's name is needed.
         port = free_port()
         log = Path(tempfile.mkdtemp(prefix="bench-api-")) / "gunicorn.log"
-        web = _start_gunicorn(env, port, log)
+        web = start_gunicorn(env, port, log)
         Client(port, raw).walk()  # warm every gunicorn process a little
         trivial_n, trivial_s, _ = _load(port, raw, seconds, lambda c: c.get("/healthz")[0] == 200)
         api_n, api_s, walks = _load(port, raw, seconds, lambda c: c.walk())
     finally:
-        _stop(web)
+        stop(web)
         drop()
     trivial_rps, api_rps = trivial_n / trivial_s, api_n / api_s
     print(

@@ -144,7 +144,7 @@ def run(args) -> list[Figure]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import override_settings, setup_test_environment
+    from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
 
     if connection.vendor != "postgresql":
         return [Figure(NAME, "needs PostgreSQL (DATABASE_URL=postgres://...)", 0, "runs", "runs", ok=False)]
@@ -156,7 +156,8 @@ def run(args) -> list[Figure]:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    override_settings(STORAGES=plain_static).enable()
+    plain_static_settings = override_settings(STORAGES=plain_static)
+    plain_static_settings.enable()
     drop = _database()
     figures: list[Figure] = []
     queries: dict[str, dict[int, int]] = {}
@@ -208,6 +209,9 @@ def run(args) -> list[Figure]:
     finally:
         connection.close()
         drop()
+        # The benchmarks after this one in the process get the settings and templates back.
+        plain_static_settings.disable()
+        teardown_test_environment()
     return figures
 
 

@@ -8,8 +8,9 @@ three phases and checks the database afterwards. The user classes:
   and product pages; one visit in four buys: an in-stock item, and often a
   backordered one too (0 in stock, or scarce stock with a backorder limit, so
   refusals happen), then the checkout page, the order and the order page.
-* `TrivialViewProbe` and `ListingProbe`: no think time, one URL each, so the
-  listing's requests/s reads as a ratio of the trivial view's (/healthz: the
+* `TrivialViewProbe`, `ListingProbe`, `HomeProbe` and `ProductProbe`: no think
+  time, one URL each (the product page: the first in-stock item), so each
+  page's requests/s reads as a ratio of the trivial view's (/healthz: the
   database answers SELECT 1 plus one query).
 """
 
@@ -150,3 +151,19 @@ class ListingProbe(FastHttpUser):
     @task
     def listing(self):
         self.client.get(_listing_path(), name="catalog listing")
+
+
+class HomeProbe(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def home(self):
+        self.client.get("/", name="home page")
+
+
+class ProductProbe(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def product(self):
+        self.client.get(CATALOG["in_stock"][0]["path"], name="product page")

@@ -7,8 +7,10 @@ the Redis of REDIS_URL:
 1. the mixed scenario (load/locustfile.py `Shopper`) for --duration seconds;
    half way through, stock arrives for the backordered items, so the worker's
    allocation pass runs while customers keep checking out;
-2. two probes of --probe-seconds each, with no think time: the trivial view
-   (/healthz) and the catalog listing, so the listing reads as a ratio;
+2. four probes of --probe-seconds each, with no think time: the trivial view
+   (/healthz), the catalog listing, the home page and a product page, so each
+   page reads as a ratio of the trivial view's requests/s (home and product
+   page >= 0.5, as the listing: their page cache is warm by then);
 3. the checks, once the worker has caught up: units oversold, stock items
    whose levels differ from their ledger, emails not sent, lines left waiting
    while stock is free.
@@ -19,7 +21,6 @@ stock ledger does not allow deleting movements). Also `python -m bench load`.
 """
 
 import argparse
-import csv
 import http.client
 import json
 import os
@@ -34,6 +35,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.core import Figure
+from bench.servers import analyze, collectstatic
+from load.phases import _locust, _print_endpoints  # noqa: F401 - load.scale.run imports them from here
 
 NAME = "load"
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,6 +209,7 @@ def _start_worker(env: dict, queue: str, log: Path) -> subprocess.Popen:
     cmd = [str(BIN / "celery"), "-A", "config", "worker", "-Q", queue, "-n", f"{queue}@%h"]
     cmd += ["--concurrency", str(WORKER_CONCURRENCY), "--without-gossip", "--without-mingle"]
     cmd += ["--loglevel", "INFO"]
+    env = {**env, "LOG_LEVEL": "INFO"}  # the shop's logging config: its " ready." line is INFO
     proc = _start(cmd, env, log)
     _wait("the Celery worker", lambda: " ready." in log.read_text(), proc, log)
     return proc
@@ -223,64 +227,29 @@ def _forget_queue(queue: str) -> None:
         client.close()
 
 
-# --- locust --------------------------------------------------------------------------------------
+# --- the probes ---------------------------------------------------------------------------------
+
+TRIVIAL = "trivial view (/healthz)"
+PROBES = ("TrivialViewProbe", "ListingProbe", "HomeProbe", "ProductProbe")
+# The pages measured against the trivial view (their request names in locustfile.py), and the least
+# ratio each must reach: all three are served from the page cache, warm by the time the probes run.
+PROBE_RATIOS = {"catalog listing": 0.5, "home page": 0.5, "product page": 0.5}
 
 
-def _locust(
-    user_class: str,
-    *,
-    users: int,
-    seconds: int,
-    host: str,
-    catalog: Path,
-    out: Path,
-    locustfile: Path = ROOT / "load" / "locustfile.py",
-    extra_env: dict | None = None,
-) -> dict:
-    """Run one headless locust phase; return its stats rows by request name (plus "Aggregated")."""
-    prefix = out / user_class
-    cmd = [str(BIN / "locust"), "-f", str(locustfile), "--headless"]
-    cmd += ["--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s"]
-    cmd += ["--host", host, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"]
-    cmd += ["--exit-code-on-error", "0", "--stop-timeout", "5", user_class]
-    env = {**os.environ, "LOAD_CATALOG": str(catalog), **(extra_env or {})}
-    log = out / f"{user_class}.log"
-    with log.open("w") as handle:
-        subprocess.run(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, check=True)
-    rows = {}
-    with open(f"{prefix}_stats.csv", newline="") as handle:
-        for row in csv.DictReader(handle):
-            name = row["Name"] if row["Type"] else "Aggregated"
-            rows[name] = {
-                "requests": int(row["Request Count"]),
-                "failures": int(row["Failure Count"]),
-                "rps": float(row["Requests/s"]),
-                "p50": float(row["50%"]),
-                "p95": float(row["95%"]),
-                "p99": float(row["99%"]),
-                "max": float(row["Max Response Time"]),
-            }
-    failures_csv = Path(f"{prefix}_failures.csv")
-    rows["_failures"] = (
-        list(csv.DictReader(failures_csv.read_text().splitlines())) if failures_csv.exists() else []
-    )
-    return rows
-
-
-def _print_endpoints(title: str, rows: dict) -> None:
-    print(f"   {title}:")
-    print(f"     {'request':38} {'count':>7} {'fails':>6} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6}  ms")
-    for name, r in rows.items():
-        if name.startswith("_"):
-            continue
-        print(
-            f"     {name:38} {r['requests']:7,} {r['failures']:6,} {r['rps']:7.1f} "
-            f"{r['p50']:6.0f} {r['p95']:6.0f} {r['p99']:6.0f}"
-        )
-    for failure in rows["_failures"]:
-        print(
-            f"     failure x{failure['Occurrences']}: {failure['Method']} {failure['Name']}: {failure['Error']}"
-        )
+def _probe_figures(probes: dict, trivial_rps: float) -> list[Figure]:
+    figures = []
+    for page, at_least in PROBE_RATIOS.items():
+        rps = probes[page]["rps"]
+        figures += [
+            Figure(NAME, f"{page}: requests/s (probe)", round(rps, 1), "req/s"),
+            Figure(NAME, f"{page} p95 (probe)", probes[page]["p95"], "ms"),
+            Figure.check(
+                NAME, f"{page} / trivial view", round(rps / trivial_rps, 2), "ratio", at_least=at_least
+            ),
+        ]
+    failures = sum(r["failures"] for name, r in probes.items() if not name.startswith("_"))
+    figures.append(Figure.check(NAME, "probes: failed requests", failures, "requests", at_most=0))
+    return figures
 
 
 # --- the books afterwards ----------------------------------------------------------------------------
@@ -350,19 +319,20 @@ def run(args) -> list[Figure]:
     users = getattr(args, "users", None) or (8 if quick else USERS)
     tag = uuid.uuid4().hex[:8]
     queue = f"load-{tag}"
+    load_average = os.getloadavg()[0]
     print(
-        f"   {users} shoppers for {duration} s, then {probe} s of /healthz and {probe} s of the listing with "
-        f"{PROBE_USERS} users each; gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads, Celery worker "
-        f"concurrency {WORKER_CONCURRENCY}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+        f"   {users} shoppers for {duration} s, then {probe} s each of /healthz, the listing, the home page and "
+        f"a product page with {PROBE_USERS} users each; gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads, Celery worker "
+        f"concurrency {WORKER_CONCURRENCY}; {os.cpu_count()} CPUs, load average {load_average:.1f}; "
         f"tag {tag}",
         flush=True,
     )
     drift_before = {d.stock_item_id for d in ledger_discrepancies()}
     catalog = _setup(tag)
+    # This machine's PostgreSQL runs without autovacuum: the planner statistics a real server would have.
+    print(f"   ANALYZE in {analyze():.1f} s", flush=True)
     env = _server_env(queue)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
+    collectstatic(env)
     previous = app.conf.task_default_queue, app.conf.task_always_eager
     app.conf.task_default_queue, app.conf.task_always_eager = queue, False  # the delivery's pass goes there
     web = worker = None
@@ -381,12 +351,15 @@ def run(args) -> list[Figure]:
                 "Shopper", users=users, seconds=duration, host=host, catalog=catalog_path, out=out
             )
             delivery.join()
-            trivial = _locust(
-                "TrivialViewProbe", users=PROBE_USERS, seconds=probe, host=host, catalog=catalog_path, out=out
-            )
-            listing = _locust(
-                "ListingProbe", users=PROBE_USERS, seconds=probe, host=host, catalog=catalog_path, out=out
-            )
+            probes, probe_failures = {}, []
+            for user_class in PROBES:
+                rows = _locust(
+                    user_class, users=PROBE_USERS, seconds=probe, host=host, catalog=catalog_path, out=out
+                )
+                probe_failures += rows.pop("_failures")
+                rows.pop("Aggregated", None)
+                probes |= rows
+            probes["_failures"] = probe_failures
             emails, unsent, waited = _drain(catalog, timeout=30 if quick else 90)
             server_errors = (out / "gunicorn.log").read_text()
         finally:
@@ -399,7 +372,7 @@ def run(args) -> list[Figure]:
                 print(f"   could not drop the queue {queue}: {exc}")
 
     _print_endpoints(f"mixed scenario, {users} shoppers, {duration} s", mixed)
-    _print_endpoints(f"probes, {PROBE_USERS} users each, {probe} s each, no think time", trivial | listing)
+    _print_endpoints(f"probes, {PROBE_USERS} users each, {probe} s each, no think time", probes)
     if "Traceback" in server_errors:
         print("   gunicorn logged errors; the end of its log:\n" + server_errors[-3000:])
 
@@ -414,8 +387,7 @@ def run(args) -> list[Figure]:
         mixed.get(name, {}).get("requests", 0)
         for name in ("product page (refused: backorders full)", "add to cart (refused)")
     )
-    trivial_rps = trivial["trivial view (/healthz)"]["rps"]
-    listing_rps = listing["catalog listing"]["rps"]
+    trivial_rps = probes[TRIVIAL]["rps"]
     print(
         f"   {orders.count():,} orders ({waited_lines.values('order').distinct().count():,} with backordered "
         f"units), {refused_before} purchases refused before checkout and {refused} at checkout; "
@@ -438,12 +410,9 @@ def run(args) -> list[Figure]:
             NAME, "purchases refused (stock and backorder limit used up)", refused_before + refused, "times"
         ),
         Figure(NAME, "place order p95", mixed.get("place order", {}).get("p95", 0.0), "ms"),
+        Figure(NAME, "load average (1 min) at the start", round(load_average, 2), "processes"),
         Figure(NAME, "trivial view (/healthz): requests/s", round(trivial_rps, 1), "req/s"),
-        Figure(NAME, "catalog listing: requests/s", round(listing_rps, 1), "req/s"),
-        Figure(NAME, "catalog listing p95 (probe)", listing["catalog listing"]["p95"], "ms"),
-        Figure.check(
-            NAME, "catalog listing / trivial view", round(listing_rps / trivial_rps, 2), "ratio", at_least=0.5
-        ),
+        *_probe_figures(probes, trivial_rps),
         Figure.check(NAME, "oversold units", books["oversold"], "units", at_most=0),
         Figure.check(NAME, "stock allocated vs lines allocated", books["mismatch"], "units", at_most=0),
         Figure.check(NAME, "ledger drift (stock items off their ledger)", len(new_drift), "items", at_most=0),

@@ -34,7 +34,7 @@ def stand_in(monkeypatch):
 
 
 def test_the_real_benchmarks_are_found():
-    assert {"allocation", "fanout", "load"} <= set(runner.available())
+    assert {"allocation", "checkout", "fanout", "load", "pages"} <= set(runner.available())
 
 
 @pytest.mark.django_db
