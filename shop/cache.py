@@ -1,4 +1,5 @@
-"""The shop's page cache: the shared, anonymous parts of the catalog listing, and the navbar's categories.
+"""The shop's page cache: the shared, anonymous parts of the catalog listing, and the navbar's categories;
+its tokens and keys, which the home and product pages share (shop/page_cache_pages.py).
 
 What may be cached, and for how long (docs/operations.md, "The page cache"):
 
@@ -38,6 +39,10 @@ so a German and an English visitor never share a rendered part or a link.
 
 Never cached: anything about one visitor. The view renders the page around the
 cached grid on every request: cart count, messages, sign-in state, CSRF token.
+
+The home page's cards and a product page's content are cached the same way in
+`shop.page_cache_pages` (a product page, its variants' and alternatives' tokens
+and the day; one that looks for alternatives, the epoch itself).
 """
 
 import logging
