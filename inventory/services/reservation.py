@@ -15,10 +15,11 @@ after commit) `availability_changed` and, once recorded, `stock_fell` (free stoc
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.db import transaction
+from django.db.models.sql import InsertQuery
 
 from orders.models import OrderLine
 
@@ -63,6 +64,9 @@ class Reservation:
 
     lines: dict[int, PlannedLine]  # by variant id
     recorded: bool = False
+    # The stock items as read under their lock: {id: (warehouse id, allocated)}. They stay locked to
+    # the commit, so `allocation_record` writes from these numbers without reading the rows again.
+    items: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def _availability_under_lock(seen, *, free_stock: int, waiting: int):
@@ -112,16 +116,24 @@ def allocation_reserve(
     variants_lock(variant_ids)
     # The order's lines change stock and the queue.
     availability_changed.send(variant_ids=variant_ids)
-    items = list(
-        variant_stock_items_lock(variant_ids).values_list(
-            "pk", "variant_id", "on_hand", "allocated", "warehouse__priority"
+    # The units waiting on backorder come with the stock items, in the same statement: it starts after
+    # the variants are locked, so it sees every line the lock's earlier holders committed, and only a
+    # holder of that lock adds waiting units. A variant without stock items has them read on their own.
+    rows = list(
+        variant_stock_items_lock(variant_ids)
+        .annotate(waiting=OrderLine.objects.waiting_units_subquery("variant_id"))
+        .values_list(
+            "pk", "variant_id", "on_hand", "allocated", "warehouse__priority", "warehouse_id", "waiting"
         )
     )
-    waiting = dict(
-        OrderLine.objects.filter(variant_id__in=variant_ids)
-        .waiting_units_by_variant()
-        .values_list("variant", "units")
-    )
+    items = [row[:6] for row in rows]
+    waiting = {row[1]: row[6] for row in rows}
+    if without_stock := [v for v in variant_ids if v not in waiting]:
+        waiting |= dict(
+            OrderLine.objects.filter(variant_id__in=without_stock)
+            .waiting_units_by_variant()
+            .values_list("variant", "units")
+        )
     planned = {}
     for demand in demands:
         if demand.variant_id not in seen:
@@ -129,7 +141,7 @@ def allocation_reserve(
         candidates = sorted((i for i in items if i[1] == demand.variant_id), key=lambda i: (i[4], i[0]))
         a = _availability_under_lock(
             seen[demand.variant_id],
-            free_stock=sum(on_hand - allocated for _pk, _v, on_hand, allocated, _p in candidates),
+            free_stock=sum(on_hand - allocated for _pk, _v, on_hand, allocated, _p, _w in candidates),
             waiting=waiting.get(demand.variant_id, 0),
         )
         try:
@@ -148,7 +160,7 @@ def allocation_reserve(
             )
         picks = []
         remaining = now
-        for pk, _variant, on_hand, allocated, _priority in candidates:
+        for pk, _variant, on_hand, allocated, _priority, _warehouse in candidates:
             if remaining == 0:
                 break
             take = min(remaining, on_hand - allocated)
@@ -167,7 +179,7 @@ def allocation_reserve(
             picks=tuple(picks),
             expected_earliest=span.earliest if span else None,
         )
-    return Reservation(lines=planned)
+    return Reservation(lines=planned, items={i[0]: (i[5], i[3]) for i in items})
 
 
 def allocation_record(
@@ -176,8 +188,9 @@ def allocation_record(
     """Write a reservation's allocations for the order lines just created ({variant id: line id}).
 
     Same transaction as `allocation_reserve` (its locks are still held): raises
-    allocated on the stock items, writes Allocation rows and one ledger movement
-    per stock item and line.
+    allocated on the stock items (from the numbers the reservation read under
+    those locks), writes Allocation rows and one ledger movement per stock item
+    and line.
     """
     if reservation.recorded:
         raise RuntimeError("reservation already recorded")
@@ -189,7 +202,13 @@ def allocation_record(
     if not picks:
         reservation.recorded = True
         return
-    items = {item.pk: item for item in stock_items_lock(p[0] for p in picks)}
+    if all(p[0] in reservation.items for p in picks):  # read under the lock still held: not again
+        items = {
+            pk: StockItem(pk=pk, warehouse_id=reservation.items[pk][0], allocated=reservation.items[pk][1])
+            for pk in sorted({p[0] for p in picks})
+        }
+    else:
+        items = {item.pk: item for item in stock_items_lock(p[0] for p in picks)}
     allocations, movements = [], []
     for item_id, qty, variant_id in picks:
         item = items[item_id]
@@ -208,12 +227,39 @@ def allocation_record(
                 user_id=user_id,
             )
         )
-    StockItem.objects.bulk_update(items.values(), ["allocated"], batch_size=500)
-    Allocation.objects.bulk_create(allocations, batch_size=500)
-    StockMovement.objects.bulk_create(movements, batch_size=500)
+    if transaction.get_connection().vendor == "postgresql":
+        _record_rows_postgres(list(items.values()), allocations, movements)
+    else:
+        StockItem.objects.bulk_update(items.values(), ["allocated"], batch_size=500)
+        Allocation.objects.bulk_create(allocations, batch_size=500)
+        StockMovement.objects.bulk_create(movements, batch_size=500)
     reservation.recorded = True
     stock_changed.send(variant_ids=sorted({variant_id for _, _, variant_id in picks}))
     stock_fell.send(variant_ids=sorted({variant_id for _, _, variant_id in picks}))
+
+
+def _record_rows_postgres(
+    items: list[StockItem], allocations: list[Allocation], movements: list[StockMovement]
+) -> None:
+    """`allocation_record`'s three writes in one statement on PostgreSQL: the allocations and the ledger
+    rows as data-modifying CTEs (Django's own INSERTs of them, each run once and to completion) of the
+    stock items' UPDATE. The same rows as `bulk_update` and `bulk_create` write, one round trip."""
+    db = transaction.get_connection()
+    parts, params = [], []
+    for name, objs in (("a", allocations), ("m", movements)):
+        query = InsertQuery(type(objs[0]))
+        query.insert_values([f for f in objs[0]._meta.concrete_fields if not f.primary_key], objs)
+        [(sql, sql_params)] = query.get_compiler(db.alias).as_sql()
+        parts.append(f"{name} AS ({sql})")
+        params += list(sql_params)
+    table = db.ops.quote_name(StockItem._meta.db_table)
+    statement = (
+        f"WITH {', '.join(parts)} UPDATE {table} AS si SET allocated = d.allocated "
+        "FROM unnest(%s::bigint[], %s::integer[]) AS d(id, allocated) WHERE si.id = d.id"
+    )
+    params += [[item.pk for item in items], [item.allocated for item in items]]
+    with db.cursor() as cursor:
+        cursor.execute(statement, params)
 
 
 def _allocations_draw(

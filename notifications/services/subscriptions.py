@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from ..models import (
@@ -143,13 +144,26 @@ def subscription_unsubscribe(*, email: str) -> int:
     return closed
 
 
-def back_in_stock_close_for_buyer(*, variant_ids: Iterable[int], email: str) -> int:
-    """Checkout calls this inside its transaction: whoever bought a variant hears no more about it."""
+def _open_for_buyer(variant_ids: Iterable[int], email: str):
     return BackInStockSubscription.objects.filter(
         variant_id__in=list(variant_ids),
         email__iexact=email_normalize(email),
         status__in=OPEN_SUBSCRIPTION_STATUSES,
-    ).update(status=SubscriptionStatus.PURCHASED)
+    )
+
+
+def back_in_stock_close_for_buyer(*, variant_ids: Iterable[int], email: str) -> int:
+    """Checkout calls this inside its transaction: whoever bought a variant hears no more about it."""
+    return _open_for_buyer(variant_ids, email).update(status=SubscriptionStatus.PURCHASED)
+
+
+def back_in_stock_close_for_buyer_sql(*, variant_ids: Iterable[int], email: str, db) -> tuple[str, list]:
+    """`back_in_stock_close_for_buyer` as the text of its one UPDATE and its parameters, for checkout
+    to run inside a larger statement on PostgreSQL (orders.services.checkout_writes)."""
+    query = _open_for_buyer(variant_ids, email).query.chain(UpdateQuery)
+    query.add_update_values({"status": SubscriptionStatus.PURCHASED})
+    sql, params = query.get_compiler(db.alias).as_sql()
+    return sql, list(params)
 
 
 def subscriptions_delete_for_account(*, user_id: int, email: str) -> int:

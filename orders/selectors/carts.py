@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
+from shop.models import Variant
+
 from ..models import Cart, CartLine
 from .quote import Quote, QuoteLine, TaxDestination, order_quote
 
@@ -66,14 +68,28 @@ def _cart_lines(*, user, cart_id: int | None) -> QuerySet[CartLine] | None:
     return CartLine.objects.filter(cart_id=cart_id, cart__user__isnull=True)
 
 
-def cart_items(*, user, cart_id: int | None) -> tuple[int | None, list[tuple[int, int]]]:
-    """The visitor's cart id and its (variant id, quantity) lines, in one query: what `order_place`
-    needs. (None, []) when the cart is empty or there is none."""
+@dataclass(frozen=True)
+class CartItems:
+    """What `order_place` needs of the visitor's cart: its id, its (variant id, quantity) lines and
+    their variants with their products (by id), so that the quote does not read them again."""
+
+    cart_id: int | None
+    items: list[tuple[int, int]]
+    variants: dict[int, Variant]
+
+
+def cart_items(*, user, cart_id: int | None) -> CartItems:
+    """The visitor's cart id, its lines and their variants with their products, in one query; no id
+    and no lines when the cart is empty or there is none (no query without a cart)."""
     lines = _cart_lines(user=user, cart_id=cart_id)
     if lines is None:
-        return None, []
-    rows = list(lines.order_by("added_at", "pk").values_list("cart_id", "variant_id", "quantity"))
-    return (rows[0][0] if rows else None), [(variant_id, quantity) for _, variant_id, quantity in rows]
+        return CartItems(cart_id=None, items=[], variants={})
+    rows = list(lines.select_related("variant__product").order_by("added_at", "pk"))
+    return CartItems(
+        cart_id=rows[0].cart_id if rows else None,
+        items=[(line.variant_id, line.quantity) for line in rows],
+        variants={line.variant_id: line.variant for line in rows},
+    )
 
 
 def cart_summary(

@@ -192,7 +192,8 @@ def order_quote(
 
     Constant number of queries: the variants with their products (unless the
     caller just read them: `variants`, by id), one availability call, and with a
-    `destination` one read of the VAT rates (`tax.selectors.tax_rate_table_load`).
+    `destination` one read of the VAT rates (`tax.selectors.tax_rate_table_load`; none for an export
+    charged at the catalog price, which no rate converts).
     Lines that cannot be ordered as asked are kept with a message in `problems`;
     `order_place` refuses a quote with problems. An EU destination without a rate
     in force today is a problem too (staff must add the rate; nothing is guessed).
@@ -204,7 +205,12 @@ def order_quote(
     pricing = _Pricing.of(
         tax_treatment(country=country, vat_number=destination.vat_number) if destination else ""
     )
-    table = tax_rate_table_load(countries=[country, tax_country()]) if destination else None
+    if destination is None:
+        table = None
+    elif pricing.treatment == TaxTreatment.EXPORT and not pricing.export_net:
+        table = TaxRateTable()  # an export at the price as shown: no rate is asked (`_rates`), none read
+    else:
+        table = tax_rate_table_load(countries=[country, tax_country()])
     on = timezone.localdate()
     lines, problems = [], []
     goods_due: dict[Decimal, Decimal] = {}  # charged goods by the rate due: the VAT shown

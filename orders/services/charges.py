@@ -28,9 +28,26 @@ def payment_transaction_record(
     user_id: int | None = None,
     shipment=None,
 ) -> None:
-    """Record one call to a payment gateway (any gateway, Stripe included): the one place that writes
-    PaymentTransaction rows, the record `payments_reconcile` checks the payments against."""
-    PaymentTransaction.objects.create(
+    """Record one call to a payment gateway (any gateway, Stripe included): the one place that makes
+    PaymentTransaction rows (`payment_transaction_build`; checkout inserts the authorize row it builds
+    together with its order), the record `payments_reconcile` checks the payments against."""
+    payment_transaction_build(payment, kind, amount, success, reference, message, user_id, shipment).save(
+        force_insert=True
+    )
+
+
+def payment_transaction_build(
+    payment: Payment,
+    kind: str,
+    amount: Decimal,
+    success: bool,
+    reference: str,
+    message: str,
+    user_id: int | None = None,
+    shipment=None,
+) -> PaymentTransaction:
+    """The row `payment_transaction_record` writes, not saved yet."""
+    return PaymentTransaction(
         payment=payment,
         kind=kind,
         amount=amount,

@@ -18,9 +18,6 @@ from inventory.services import (
     allocation_record,
     allocation_reserve,
 )
-from notifications.models import NotificationKind
-from notifications.services.outbox import notification_create
-from notifications.services.subscriptions import back_in_stock_close_for_buyer
 from shop.formatting import date_range_in_words, money
 from tax.rules import vat_number_check
 
@@ -29,7 +26,6 @@ from ..events import order_placed, payment_captured
 from ..lifecycle import Move, line_apply, order_status
 from ..locks import order_lines_of_order_lock, payment_lock
 from ..models import (
-    CartLine,
     Order,
     OrderEvent,
     OrderEventKind,
@@ -48,7 +44,8 @@ from .cards import (
     card_payment_create,
     card_settle,
 )
-from .charges import _payment_void, _record_transaction
+from .charges import _payment_void, payment_transaction_build
+from .checkout_writes import lines_events_insert, order_payment_insert, order_side_rows_write
 from .errors import BackorderTermsRequired, CheckoutError, TotalChanged
 from .need_by import NeedBy, need_by_check
 
@@ -112,6 +109,7 @@ def order_place(
     company_name: str = "",
     vat_number: str = "",
     expected_total: Decimal | None = None,
+    variants: dict | None = None,
 ) -> PlaceResult:
     """Place an order: re-read prices and stock, authorize payment, allocate, backorder the rest.
 
@@ -125,16 +123,24 @@ def order_place(
     `company_name`, `vat_number`: a business buyer's (docs/tax.md); the quote prices every line for the
     address's country and this number (VAT of the destination, reverse charge or export), and each
     line keeps its tax class and the rate charged. `expected_total`: the total the page showed for
-    another destination; if this one's differs, `TotalChanged` (before any payment).
+    another destination; if this one's differs, `TotalChanged` (before any payment). `variants`: the
+    items' variants with their products, by id, when the caller just read them (the cart's query).
+
+    A repeated submit is looked for before anything else only when it can be one without a
+    conflict: the cart is empty (the first submit emptied it) or the card path (whose payment is
+    not undone by a second one). Otherwise the order's insert finds it (the unique key), the second
+    payment is voided and the first order returned, as for two submits at once: a read fewer for
+    every order placed.
 
     Availability is read once, for the quote (before the payment is authorized);
     under the variant locks only the numbers a concurrent checkout can change are
     read again, and only the writes that depend on them happen there
     (`_order_create`), so a hot variant's lock is held as briefly as possible.
     """
-    existing = Order.objects.filter(idempotency_key=idempotency_key).first()
-    if existing:
-        return _same_checkout(existing, email=email, user_id=user_id)
+    if not items or payment_method == CARD:
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return _same_checkout(existing, email=email, user_id=user_id)
     if not items:
         raise CheckoutError(_("Your cart is empty."))
     if ship_policy not in ShipPolicy.values:
@@ -150,7 +156,12 @@ def order_place(
     if not vat_ok:
         raise CheckoutError(vat_message)
     destination = TaxDestination(country=address.get("country", ""), vat_number=vat_number)
-    quote = order_quote(items=items, shipping_method=shipping_method, destination=destination)
+    quote = order_quote(
+        items=items,
+        shipping_method=shipping_method,
+        destination=destination,
+        variants={v: variants[v] for v, _ in items if v in variants} if variants else None,
+    )
     if quote.problems:
         raise CheckoutError(" ".join(quote.problems))
     if expected_total is not None and quote.total != expected_total:
@@ -376,29 +387,37 @@ def _order_create(
         for v, q in items
     ]
     totals = _order_set_totals(order, _order_lines(order, quote, as_quoted))
-    order.save(force_insert=True)
+    # With the order: its payment, the emptied cart, the buyer's back-in-stock subscriptions closed
+    # (whoever bought a variant is not told again that it is back in stock), the confirmation email.
+    variant_ids = [v for v, _ in items]
     if isinstance(auth, CardAuth):
+        order.save(force_insert=True)
         payment = card_payment_create(order=order, auth=auth, user_id=user_id)
+        order_side_rows_write(order=order, cart_id=cart_id, variant_ids=variant_ids)
     else:
-        payment = Payment.objects.create(
+        payment = Payment(
             order=order,
             gateway=gateway_code,
             reference=auth.reference,
             currency=order.currency,
             amount_authorized=quote.total,
         )
-        _record_transaction(payment, TransactionKind.AUTHORIZE, quote.total, auth, user_id=user_id)
-    if cart_id is not None:
-        CartLine.objects.filter(cart_id=cart_id).delete()
-    # Whoever bought a variant is not told again that it is back in stock.
-    back_in_stock_close_for_buyer(variant_ids=[v for v, _ in items], email=email)
-    notification_create(
-        kind=NotificationKind.ORDER_CONFIRMED,
-        recipient=email,
-        dedupe_key=f"order-confirmed:{order.pk}",
-        context={"order_id": order.pk},
-        language=order.language,
-    )
+        authorization = payment_transaction_build(
+            payment,
+            TransactionKind.AUTHORIZE,
+            quote.total,
+            auth.success,
+            auth.reference,
+            auth.message,
+            user_id,
+        )
+        order_payment_insert(
+            order=order,
+            payment=payment,
+            authorization=authorization,
+            cart_id=cart_id,
+            variant_ids=variant_ids,
+        )
 
     # --- the variants are locked from here to the commit
     reservation = allocation_reserve(
@@ -409,9 +428,17 @@ def _order_create(
     lines = _order_lines(order, quote, [plan for _, plan in sorted(reservation.lines.items())])
     if _order_set_totals(order, lines) != totals:
         order.save(update_fields=["subtotal", "discount_total", "total", "status"])
-    OrderLine.objects.bulk_create(lines)
+    lines_events_insert(lines=lines, events=_placed_events(order, lines, user_id=user_id))
     allocation_record(reservation=reservation, line_ids={line.variant_id: line.pk for line in lines})
+    if payment.amount_captured:
+        # Paid now or a deposit: taken before anything ships (a prepayment invoice, invoices.apps).
+        payment_captured.send(order_id=order.pk, amount=payment.amount_captured)
+    order_placed.send(order_id=order.pk)
+    return order
 
+
+def _placed_events(order: Order, lines: list[OrderLine], *, user_id: int | None) -> list[OrderEvent]:
+    """The timeline's first events: placed (with what waits, until when) and what was reserved."""
     waiting = [line for line in lines if line.quantity_backordered]
     message = "Order placed."
     if waiting:
@@ -455,9 +482,4 @@ def _order_create(
                 data={"words": event_words_build(key="reserved", items=event_words_items(reserved))},
             )
         )
-    OrderEvent.objects.bulk_create(events)
-    if payment.amount_captured:
-        # Paid now or a deposit: taken before anything ships (a prepayment invoice, invoices.apps).
-        payment_captured.send(order_id=order.pk, amount=payment.amount_captured)
-    order_placed.send(order_id=order.pk)
-    return order
+    return events

@@ -19,7 +19,6 @@ from .base import (
     CART_SESSION_KEY,
     CHECKOUT_KEYS_SESSION_KEY,
     DAY,
-    THANK_YOU_SESSION_KEY,
     cart_merge_at_login,
     session_cart_id,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "CHECKOUT_KEYS_SESSION_KEY",
     "DAY",
     "ORDERS_PER_PAGE",
-    "THANK_YOU_SESSION_KEY",
     "cart_detail",
     "cart_line_add",
     "cart_line_remove",

@@ -1,6 +1,7 @@
 """What the customer pages share: the session's keys and guest cart, the safe `next` address, the
 page for a link that does not work."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,7 +14,11 @@ from ..services import cart_get_or_create, cart_merge
 # Session keys.
 CART_SESSION_KEY = "orders.cart_id"  # a guest's cart
 CHECKOUT_KEYS_SESSION_KEY = "orders.checkout_keys"  # idempotency keys issued by the checkout page
-THANK_YOU_SESSION_KEY = "orders.thank_you"  # the order just placed, for the confirmation banner
+# The order just placed, for the order page's "Thank you" banner: a signed cookie of the browser that
+# placed it, read once by the order page. Not the session: placing an order then writes no session row.
+THANK_YOU_COOKIE = "orders_thank_you"
+THANK_YOU_SALT = "orders.thank_you"
+THANK_YOU_MAX_AGE = 60 * 60  # seconds: the banner is for the redirect right after the POST
 
 DAY = 60 * 60 * 24  # seconds, for the signed links' maximum ages
 
@@ -28,6 +33,36 @@ def session_cart_id(request: HttpRequest) -> int | None:
 def request_user_id(request: HttpRequest) -> int | None:
     """The signed-in customer's id; None for a guest."""
     return request.user.pk if request.user.is_authenticated else None
+
+
+def thank_you_set(response: HttpResponse, *, number: str) -> HttpResponse:
+    """Have the order page of `number` thank the customer once (`thank_you_take`)."""
+    response.set_signed_cookie(
+        THANK_YOU_COOKIE,
+        number,
+        salt=THANK_YOU_SALT,
+        max_age=THANK_YOU_MAX_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def thank_you_pending(request: HttpRequest, *, number: str) -> bool:
+    """True on the order page of the order this browser just placed (`thank_you_set`); the view then
+    removes the cookie (`thank_you_done`), so the banner shows once."""
+    if THANK_YOU_COOKIE not in request.COOKIES:
+        return False
+    placed = request.get_signed_cookie(
+        THANK_YOU_COOKIE, default=None, salt=THANK_YOU_SALT, max_age=THANK_YOU_MAX_AGE
+    )
+    return placed == number
+
+
+def thank_you_done(response: HttpResponse) -> HttpResponse:
+    response.delete_cookie(THANK_YOU_COOKIE, samesite="Lax")
+    return response
 
 
 def cart_for_request(request: HttpRequest) -> Cart | None:

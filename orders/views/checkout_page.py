@@ -35,7 +35,7 @@ from ..services import (
 )
 from ..services.cards import checkout_due_now
 from ..tokens import order_access_path
-from .base import CHECKOUT_KEYS_SESSION_KEY, THANK_YOU_SESSION_KEY, request_user_id, session_cart_id
+from .base import CHECKOUT_KEYS_SESSION_KEY, request_user_id, session_cart_id, thank_you_set
 
 CHECKOUT_KEYS_KEPT = 20
 CARD_SETUPS_SESSION_KEY = "checkout_card_setups"  # checkout key -> the SetupIntent this session started
@@ -263,11 +263,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
             request, data, shipping_method, errors=("Please enter your card details again.",)
         )
 
-    cart_id, items = cart_items(user=request.user, cart_id=session_cart_id(request))
+    cart = cart_items(user=request.user, cart_id=session_cart_id(request))
+    items = cart.items
     try:
         result = order_place(
             # Only the server-side cart's variant ids and quantities: never prices or SKUs from the form.
             items=items,
+            variants=cart.variants,
             email=form.cleaned_data["email"],
             address=form.address(),
             shipping_method=form.cleaned_data["shipping_method"],
@@ -279,7 +281,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             accept_backorder_terms=form.cleaned_data["accept_backorder_terms"],
             idempotency_key=key,
             user_id=request_user_id(request),
-            cart_id=cart_id,
+            cart_id=cart.cart_id,
             need_by=form.need_by_choice(),
             company_name=form.cleaned_data["company_name"],
             vat_number=form.cleaned_data["vat_number"],
@@ -311,8 +313,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
     if result.created and request.user.is_authenticated and form.cleaned_data.get("save_address"):
         _checkout_address_save(request, form)
-    request.session[THANK_YOU_SESSION_KEY] = result.order.number
-    return redirect(order_access_path(result.order.number))
+    # The order page's "Thank you" banner, once: a signed cookie, not the session (no session write).
+    return thank_you_set(redirect(order_access_path(result.order.number)), number=result.order.number)
 
 
 def _checkout_address_save(request: HttpRequest, form: CheckoutForm) -> None:

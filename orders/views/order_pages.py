@@ -28,7 +28,7 @@ from ..selectors.vat import order_vat
 from ..services import OrderActionError
 from ..services.cancellation import order_cancel_by_customer
 from ..wording import money_released_text
-from .base import THANK_YOU_SESSION_KEY, request_user_id
+from .base import request_user_id, thank_you_done, thank_you_pending
 
 ORDERS_PER_PAGE = 20
 
@@ -77,11 +77,11 @@ def order_page_context(
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     token = request.GET.get("token") or ""
     order = order_get_for_customer(number=number, user=request.user, token=token)
-    thank_you = False
-    if request.session.get(THANK_YOU_SESSION_KEY) == order.number:
-        thank_you = True
-        del request.session[THANK_YOU_SESSION_KEY]
-    return render(request, "orders/detail.html", order_page_context(order, token=token, thank_you=thank_you))
+    thank_you = thank_you_pending(request, number=order.number)
+    response = render(
+        request, "orders/detail.html", order_page_context(order, token=token, thank_you=thank_you)
+    )
+    return thank_you_done(response) if thank_you else response
 
 
 @require_POST
