@@ -246,7 +246,7 @@ def run(args) -> list[Figure]:
     _print_inprocess(steps)
     return [
         *figures.setup_figures(load_average=load_average),
-        *figures.probe_figures(probe),
+        *figures.probe_figures(probe, cores=os.cpu_count() or 1),
         *figures.journey_figures(
             tally=tally,
             elapsed=elapsed,

@@ -1,9 +1,10 @@
 """Load: the locust scenario of `make load` (load/run.py) as one benchmark of the set.
 
 Shoppers browse, fill carts and check out (some backordered) against gunicorn,
-PostgreSQL, Redis and a Celery worker; then /healthz and the catalog listing
-with no think time. Figures: requests/s, p50/p95/p99, failures, the listing /
-trivial-view ratio, oversold units, ledger drift, emails not sent. Needs
+PostgreSQL, Redis and a Celery worker; then /healthz, the catalog listing, the
+home page and a product page with no think time. Figures: requests/s,
+p50/p95/p99, failures, each page's ratio to the trivial view (listing, home and
+product page >= 0.5), oversold units, ledger drift, emails not sent. Needs
 PostgreSQL and Redis; `--quick` runs 15 s with 8 shoppers.
 """
 

@@ -42,6 +42,7 @@ class Result:
     failures: int  # errors and answers other than 200 (wrk: status >= 400; a redirect is checked before)
     p50_ms: float
     p95_ms: float
+    p99_ms: float
     generator_cpu: float  # CPU seconds the load generator itself used
 
     @property
@@ -101,6 +102,7 @@ def _wrk(*, port: int, path: str, connections: int, seconds: float) -> Result:
         failures=failures,
         p50_ms=figures["p50_us"] / 1000,
         p95_ms=figures["p95_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
         generator_cpu=cpu,
     )
 
@@ -151,5 +153,6 @@ def _threads(*, port: int, path: str, connections: int, seconds: float) -> Resul
         failures=sum(failures),
         p50_ms=quantiles[49] * 1000,
         p95_ms=quantiles[94] * 1000,
+        p99_ms=quantiles[98] * 1000,
         generator_cpu=time.process_time() - cpu_before,
     )

@@ -10,7 +10,8 @@ the Redis of REDIS_URL:
 2. four probes of --probe-seconds each, with no think time: the trivial view
    (/healthz), the catalog listing, the home page and a product page, so each
    page reads as a ratio of the trivial view's requests/s (home and product
-   page >= 0.5, as the listing: their page cache is warm by then);
+   page >= 0.5, as the listing: their page cache is warm by then); wrk makes
+   the requests when installed (bench/loadgen.py), else locust's probe users;
 3. the checks, once the worker has caught up: units oversold, stock items
    whose levels differ from their ledger, emails not sent, lines left waiting
    while stock is free.
@@ -34,6 +35,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+from bench import loadgen
 from bench.core import Figure
 from bench.servers import analyze, collectstatic
 from load.phases import _locust, _print_endpoints  # noqa: F401 - load.scale.run imports them from here
@@ -236,6 +238,43 @@ PROBES = ("TrivialViewProbe", "ListingProbe", "HomeProbe", "ProductProbe")
 PROBE_RATIOS = {"catalog listing": 0.5, "home page": 0.5, "product page": 0.5}
 
 
+def _probes(*, port: int, host: str, seconds: int, catalog: dict, catalog_path: Path, out: Path) -> dict:
+    """Each probe's row (as `_locust` gives them), by request name. With wrk installed, wrk makes the
+    requests (bench/loadgen.py): locust's users share one Python process, which on two cores tops out
+    near the trivial view's rate and would make every page look as fast as /healthz. Without it, the
+    locust probe classes of locustfile.py."""
+    if loadgen.generator() == "wrk":
+        paths = {
+            TRIVIAL: "/healthz",
+            "catalog listing": f"/c/{catalog['category']}/",
+            "home page": "/",
+            "product page": catalog["in_stock"][0]["path"],
+        }
+        rows: dict = {"_failures": []}
+        for name, path in paths.items():
+            if (status := loadgen.status_of(port, path)) != 200:
+                raise RuntimeError(f"probe {name}: {path} answered {status}")
+            r = loadgen.hammer(port=port, path=path, connections=PROBE_USERS, seconds=seconds)
+            rows[name] = {
+                "requests": r.requests + r.failures,
+                "failures": r.failures,
+                "rps": r.per_second,
+                "p50": round(r.p50_ms, 1),
+                "p95": round(r.p95_ms, 1),
+                "p99": round(r.p99_ms, 1),
+            }
+        return rows
+    rows, failures = {}, []
+    for user_class in PROBES:
+        phase = _locust(
+            user_class, users=PROBE_USERS, seconds=seconds, host=host, catalog=catalog_path, out=out
+        )
+        failures += phase.pop("_failures")
+        phase.pop("Aggregated", None)
+        rows |= phase
+    return rows | {"_failures": failures}
+
+
 def _probe_figures(probes: dict, trivial_rps: float) -> list[Figure]:
     figures = []
     for page, at_least in PROBE_RATIOS.items():
@@ -351,15 +390,9 @@ def run(args) -> list[Figure]:
                 "Shopper", users=users, seconds=duration, host=host, catalog=catalog_path, out=out
             )
             delivery.join()
-            probes, probe_failures = {}, []
-            for user_class in PROBES:
-                rows = _locust(
-                    user_class, users=PROBE_USERS, seconds=probe, host=host, catalog=catalog_path, out=out
-                )
-                probe_failures += rows.pop("_failures")
-                rows.pop("Aggregated", None)
-                probes |= rows
-            probes["_failures"] = probe_failures
+            probes = _probes(
+                port=port, host=host, seconds=probe, catalog=catalog, catalog_path=catalog_path, out=out
+            )
             emails, unsent, waited = _drain(catalog, timeout=30 if quick else 90)
             server_errors = (out / "gunicorn.log").read_text()
         finally:
@@ -372,7 +405,10 @@ def run(args) -> list[Figure]:
                 print(f"   could not drop the queue {queue}: {exc}")
 
     _print_endpoints(f"mixed scenario, {users} shoppers, {duration} s", mixed)
-    _print_endpoints(f"probes, {PROBE_USERS} users each, {probe} s each, no think time", probes)
+    _print_endpoints(
+        f"probes ({loadgen.generator()}), {PROBE_USERS} connections each, {probe} s each, no think time",
+        probes,
+    )
     if "Traceback" in server_errors:
         print("   gunicorn logged errors; the end of its log:\n" + server_errors[-3000:])
 
@@ -411,6 +447,9 @@ def run(args) -> list[Figure]:
         ),
         Figure(NAME, "place order p95", mixed.get("place order", {}).get("p95", 0.0), "ms"),
         Figure(NAME, "load average (1 min) at the start", round(load_average, 2), "processes"),
+        Figure(
+            NAME, f"probes: load generator ({loadgen.generator()}) connections", PROBE_USERS, "connections"
+        ),
         Figure(NAME, "trivial view (/healthz): requests/s", round(trivial_rps, 1), "req/s"),
         *_probe_figures(probes, trivial_rps),
         Figure.check(NAME, "oversold units", books["oversold"], "units", at_most=0),

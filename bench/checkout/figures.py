@@ -105,9 +105,11 @@ def setup_figures(*, load_average: float) -> list[Figure]:
     ]
 
 
-def probe_figures(probe: Probe) -> list[Figure]:
-    """The trivial view, the floor the journey is judged against."""
+def probe_figures(probe: Probe, *, cores: int) -> list[Figure]:
+    """The trivial view, the floor the journey is judged against, and what its Python clients cost
+    (they share the machine with the server, as the storm's clients do)."""
     cpu = (probe.cpu.get("gunicorn", 0.0) + probe.cpu.get(PG, 0.0)) / max(probe.requests, 1) * 1000
+    clients = probe.cpu.get("clients (this process)", 0.0) / max(probe.seconds * cores, 1e-9)
     return [
         Figure(
             NAME,
@@ -118,6 +120,7 @@ def probe_figures(probe: Probe) -> list[Figure]:
         Figure(NAME, "trivial view latency p50", ms(percentile(probe.latencies, 50)), "ms"),
         Figure(NAME, "trivial view latency p95", ms(percentile(probe.latencies, 95)), "ms"),
         Figure(NAME, "trivial view CPU per request (gunicorn + PostgreSQL)", round(cpu, 2), "ms"),
+        Figure(NAME, "trivial view probe: clients' CPU, share of the machine", round(100 * clients, 1), "%"),
         Figure.check(
             NAME, "trivial view probe: failed requests", sum(probe.failures.values()), "requests", at_most=0
         ),

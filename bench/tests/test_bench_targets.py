@@ -69,7 +69,7 @@ def test_in_process_post_carries_the_query_and_time_targets_and_the_other_steps_
 
 def test_pages_ratios_take_the_trivial_view_of_the_same_phase():
     def result(per_second: float, failures: int = 0) -> Result:
-        return Result(int(per_second * 10), 10.0, failures, 5.0, 9.0, 0.1)
+        return Result(int(per_second * 10), 10.0, failures, 5.0, 9.0, 12.0, 0.1)
 
     uncached = {
         bench_pages.TRIVIAL: result(800),
