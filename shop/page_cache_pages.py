@@ -21,12 +21,14 @@ names a signed-in customer's address).
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.cache import cache
 from django.middleware.csrf import get_token
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
+from django.utils.encoding import iri_to_uri
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -268,6 +270,11 @@ def _shown(variant) -> VariantShown:
     )
 
 
+def _absolute(origin: str, location: str) -> str:
+    """As `request.build_absolute_uri(location)`: a storage's absolute URL (S3, a CDN) stays as it is."""
+    return iri_to_uri(urljoin(origin + "/", location))
+
+
 def _from_entry(entry: _ProductEntry, source: str) -> ProductPageHtml:
     return ProductPageHtml(
         name=entry.name,
@@ -309,13 +316,13 @@ def product_page_html(*, slug: str, sku: str | None, origin: str) -> ProductPage
 
     page = product_page_get(slug=slug, sku=sku, today=today)
     product = page.product
-    url = origin + product.get_absolute_url()
+    url = _absolute(origin, product.get_absolute_url())
     structured_data = product_structured_data(
         product=product,
         variants=page.variants,
         sku=page.selected_variant.sku if page.selected_variant else None,
         url=url,
-        image_url=origin + product.image.url if product.image else None,
+        image_url=_absolute(origin, product.image.url) if product.image else None,
         currency=settings.SHOP_CURRENCY,
     )
     availability = page.availability
