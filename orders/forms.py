@@ -509,6 +509,8 @@ QUESTION_MAX_LENGTH = CustomerQuestion._meta.get_field("message").max_length
 class CustomerQuestionForm(forms.Form):
     """The "Ask about this order" form: what it is about, and the question; the order is the page's."""
 
+    bound_field_class = CrispyBoundField  # on every order page, empty: rendered once per language
+
     subject = forms.ChoiceField(
         label=gettext_lazy("What is it about?"),
         choices=QuestionSubject.choices,

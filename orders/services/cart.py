@@ -102,22 +102,33 @@ def cart_get_or_create(*, user_id: int | None, cart_id: int | None = None) -> Ca
     return Cart.objects.create()
 
 
-@transaction.atomic
-def cart_add(*, cart_id: int | None, variant_id: int, quantity: int) -> CartLine:
+def cart_add(
+    *, cart_id: int | None, variant_id: int, quantity: int, variant: Variant | None = None
+) -> CartLine:
     """Add `quantity` units of a variant (to its line if the cart has one).
 
     `cart_id` None: a guest's first item; the cart is created with its line (the
     line's `cart_id` says which), and only when the item may be added.
     Refused with a CartError, leaving the cart as it was, when the variant is not
     sold or the line would hold more than policy and the backorder limit allow.
+    `variant`: the sellable variant with its product when the caller just read it (the add-to-cart
+    form), so it is not read again.
     """
     _cart_check_quantity(quantity)
-    if cart_id is None:
+    if variant is None or variant.pk != variant_id:
         variant = _cart_sellable_variant(variant_id)
+    if cart_id is None:
+        # Reads only, then two inserts, no transaction around them: a line that failed would leave an
+        # empty cart no session points to, which the carts' retention removes like any abandoned one.
         _cart_check_orderable(variant=variant, quantity=quantity)
         return CartLine.objects.create(cart=Cart.objects.create(), variant=variant, quantity=quantity)
+    return _cart_add_to(cart_id=cart_id, variant=variant, quantity=quantity)
+
+
+@transaction.atomic
+def _cart_add_to(*, cart_id: int, variant: Variant, quantity: int) -> CartLine:
+    """`cart_add` to an existing cart, under its lock."""
     cart = _cart_lock(cart_id)
-    variant = _cart_sellable_variant(variant_id)
     line = CartLine.objects.filter(cart=cart, variant=variant).first()
     in_cart = line.quantity if line else 0
     if in_cart + quantity > MAX_LINE_QUANTITY:

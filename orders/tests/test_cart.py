@@ -26,7 +26,7 @@ PASSWORD = "correct-horse-battery-staple"
 # Exactly this many for 1 line and for 10.
 CART_PAGE_QUERIES = 6
 # See test_a_guests_first_item_query_budget.
-ADD_FIRST_ITEM_QUERIES = 13
+ADD_FIRST_ITEM_QUERIES = 10
 
 
 def in_words(value) -> str:
@@ -415,9 +415,9 @@ def test_a_guests_first_item_query_budget(client, django_assert_max_num_queries)
     variant = VariantFactory()
     give_stock(variant, 3)
 
-    # The form's variant (with its product); the transaction (2 with its savepoint): the variant
-    # again, its availability (2) and the shop's closures (1: the shipping calendar; no open purchase
-    # order, so no supplier habits), the new cart and its line; the new session: exists?, insert (3).
+    # The form's variant (with its product, not read again), its availability (2) and the shop's
+    # closures (1: the shipping calendar; no open purchase order, so no supplier habits), the new cart
+    # and its line (no transaction around them); the new session: exists?, insert (3).
     with django_assert_max_num_queries(ADD_FIRST_ITEM_QUERIES) as queries:
         response = client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 2})
 

@@ -39,7 +39,7 @@ def cart_line_add(request: HttpRequest) -> HttpResponse:
     # A guest's first item: `cart_add` creates the cart together with the line.
     cart_id = None if guest and session_cart_id(request) is None else cart_for_request_or_new(request).pk
     try:
-        line = cart_add(cart_id=cart_id, variant_id=variant.pk, quantity=quantity)
+        line = cart_add(cart_id=cart_id, variant_id=variant.pk, quantity=quantity, variant=variant)
     except CartError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(back)
