@@ -136,10 +136,48 @@ def run_folder(config) -> Path:
     return folder
 
 
+def _database_use(item: pytest.Item) -> str:
+    """ "commits" (a flush empties every table after it), "rolls back" or "none", as pytest-django
+    tells them apart when it orders a run."""
+    from django.test import TestCase, TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        return "rolls back" if issubclass(cls, TestCase) else "commits"
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    if "transactional_db" in fixtures or "live_server" in fixtures:
+        return "commits"
+    if marker is not None:
+        flags = (*marker.args[:1], marker.kwargs.get("transaction"), marker.kwargs.get("reset_sequences"))
+        return "commits" if any(flags) else "rolls back"
+    return "rolls back" if "db" in fixtures else "none"
+
+
+def _run_order(item: pytest.Item) -> int:
+    """Where a test goes in a parallel run, long ones early so none is left running alone at the end.
+
+    `--dist load` hands tests out in collection order. pytest-django orders database tests that roll
+    back first, then those that commit (their flush removes the rows the migrations wrote, such as the
+    staff groups, which the first kind rely on), then tests without a database: so the browser tests
+    (tens of seconds each) and the slow subprocess tests came last, and one worker ran them while the
+    others had finished. Kept: rolling back before committing. Moved: tests without a database (which
+    may run anywhere) to the front, the browser tests to the front of the committing ones, and the
+    exclusive ones to the very end, where waiting for the others costs nothing. Stable, so the order
+    is the same in every worker (xdist requires it)."""
+    if _database_use(item) != "commits":
+        return 0
+    if item.get_closest_marker("exclusive") is not None:
+        return 3
+    return 1 if item.get_closest_marker("browser") is not None else 2
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if item.get_closest_marker("faults") is not None:
             item.add_marker(pytest.mark.exclusive)
+    if getattr(config, "workerinput", None) is not None:
+        items.sort(key=_run_order)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -172,7 +210,14 @@ def _missing_service(marker: str) -> str | None:
     return None
 
 
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if ON_POSTGRES and item.get_closest_marker("sqlite_run") is not None:
+        # CI runs the suite on both databases; a slow test whose outcome cannot depend on which one
+        # (settings checked in subprocesses of their own, a memory bound of Python code) runs once.
+        pytest.skip("does not depend on the database: runs in the embedded-defaults (SQLite) run")
     for marker in ("postgres", "redis"):
         if item.get_closest_marker(marker) is None:
             continue

@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# No database, or subprocesses with settings of their own: the same on either database (conftest.py).
+pytestmark = pytest.mark.sqlite_run
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 # Left out of the child's environment so that the check sees the settings' own defaults.

@@ -10,6 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+# No database, or subprocesses with settings of their own: the same on either database (conftest.py).
+pytestmark = pytest.mark.sqlite_run
+
 ROOT = Path(__file__).resolve().parents[2]
 CONF = "config/gunicorn.conf.py"
 

@@ -24,6 +24,9 @@ import stripe
 from config.testing_stripe import CARD_EXPIRY, _keep_store_in, loopback_address, webhook_url
 from shop.management.commands.localstripe import localstripe_plan
 
+# No database, or subprocesses with settings of their own: the same on either database (conftest.py).
+pytestmark = pytest.mark.sqlite_run
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 GOOD = "4242424242424242"

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+# No database, or subprocesses with settings of their own: the same on either database (conftest.py).
+pytestmark = pytest.mark.sqlite_run
+
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 CHILD = """
@@ -58,7 +62,6 @@ CRASH_URLS = """
 from django.urls import path
 
 from config import urls as config_urls
-
 
 def crash(request):
     raise ZeroDivisionError("crash for sentry")

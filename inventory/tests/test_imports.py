@@ -273,6 +273,7 @@ def test_command_reports_bad_rows_and_exits_1(stock, tmp_path):
     assert info.value.returncode == 1
 
 
+@pytest.mark.sqlite_run  # a bound on the Python side's memory; the other tests here run the SQL on both
 def test_fifty_thousand_rows_in_bounded_memory(tmp_path):
     """5,000 variants × 10 warehouses counted, streamed from disk: peak traced memory stays small."""
     warehouses = Warehouse.objects.bulk_create([Warehouse(name=f"W{n}", code=f"W{n}") for n in range(10)])

@@ -13,6 +13,9 @@ from storages.backends.s3 import S3Storage
 
 from shop.media.storage_url import FILE_SYSTEM_BACKEND, S3_BACKEND, media_storage
 
+# No database, or subprocesses with settings of their own: the same on either database (conftest.py).
+pytestmark = pytest.mark.sqlite_run
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
