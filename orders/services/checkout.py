@@ -126,11 +126,10 @@ def order_place(
     another destination; if this one's differs, `TotalChanged` (before any payment). `variants`: the
     items' variants with their products, by id, when the caller just read them (the cart's query).
 
-    A repeated submit is looked for before anything else only when it can be one without a
-    conflict: the cart is empty (the first submit emptied it) or the card path (whose payment is
-    not undone by a second one). Otherwise the order's insert finds it (the unique key), the second
-    payment is voided and the first order returned, as for two submits at once: a read fewer for
-    every order placed.
+    A repeated submit is looked up first only when `items` is empty (the first submit emptied the
+    cart) or the payment is by card (its authorization is not one to make and void again).
+    Otherwise the order's insert finds it by the unique key: the second payment is voided and the
+    first order returned, as for two submits at once; one read fewer for every order placed.
 
     Availability is read once, for the quote (before the payment is authorized);
     under the variant locks only the numbers a concurrent checkout can change are
@@ -160,7 +159,7 @@ def order_place(
         items=items,
         shipping_method=shipping_method,
         destination=destination,
-        variants={v: variants[v] for v, _ in items if v in variants} if variants else None,
+        variants=variants if variants and all(v in variants for v, _ in items) else None,
     )
     if quote.problems:
         raise CheckoutError(" ".join(quote.problems))
