@@ -9,10 +9,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django import forms
 from django.conf import settings
-from django.forms.boundfield import BoundField
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.functional import lazy
@@ -25,6 +23,7 @@ from shop.models import Variant
 from shop.submissions import SubmissionKeyField
 from tax.rules import vat_number_check, vat_number_normalize
 
+from .crispy import CrispyBoundField
 from .models import CustomerQuestion, NeedByAction, Order, OrderLine, QuestionSubject, ShipPolicy
 from .payments import GATEWAYS
 from .selectors import MAX_LINE_QUANTITY, shipping_options
@@ -88,60 +87,6 @@ def _sort_key(name: str) -> str:
 
 def _country_field_choices() -> list[tuple[str, str]]:
     return [("", gettext("Choose a country")), *_country_choices(get_language())]
-
-
-# Crispy's HTML of unbound fields by everything it is made from (`CrispyBoundField.crispy`); cleared
-# when full, so a process keeps at most this many (a field in a few languages and states each).
-_CRISPY_HTML: dict[tuple, str] = {}
-_CRISPY_HTML_MAX = 512
-
-
-class CrispyBoundField(BoundField):
-    """A field whose crispy rendering (`{{ form.<name>.crispy }}`) is made once per process for each
-    state it can be shown in, not per request: the checkout page shows ~13 fields, and rendering each
-    through crispy's templates was most of the page's time. Only an unbound field without a typed
-    value is kept (a choice, a tick box, an empty field): what a customer typed or was filled in with
-    (an email, an address) and every field of a posted form (values, errors) are rendered each time."""
-
-    @property
-    def crispy(self) -> str:
-        key = self._crispy_key()
-        if key is None:
-            return as_crispy_field(self)
-        html = _CRISPY_HTML.get(key)
-        if html is None:
-            if len(_CRISPY_HTML) >= _CRISPY_HTML_MAX:
-                _CRISPY_HTML.clear()
-            html = _CRISPY_HTML[key] = as_crispy_field(self)
-        return html
-
-    def _crispy_key(self) -> tuple | None:
-        form, field, widget = self.form, self.field, self.field.widget
-        if form.is_bound or self.errors:
-            return None
-        value = self.value()
-        choices = getattr(field, "choices", None)
-        if value not in (None, "", False, True) and not (
-            choices is not None and isinstance(value, str) and value in dict(choices)
-        ):
-            return None  # typed or filled in for this customer
-        return (
-            type(form),
-            form.prefix,
-            form.use_required_attribute,
-            form.auto_id,
-            self.name,
-            get_language(),
-            str(self.label),
-            str(self.help_text),
-            field.required,
-            field.disabled,
-            field.show_hidden_initial,
-            type(widget),
-            repr(sorted(widget.attrs.items())),
-            value,
-            None if choices is None else tuple((str(k), str(v)) for k, v in choices),
-        )
 
 
 QUANTITY_ERRORS = {

@@ -71,3 +71,30 @@ def test_place_order_query_budget(client, django_assert_max_num_queries, stock, 
     page = client.get(response["Location"])
     assert "Thank you for your order!" in page.content.decode()
     assert "Thank you for your order!" not in client.get(response["Location"]).content.decode()
+
+
+def test_crispy_fields_are_rendered_once_per_state_and_as_crispy_renders_them(monkeypatch):
+    """The checkout form's fields come out exactly as crispy renders them, in each language; a field in
+    a state seen before is not rendered again, one with a customer's value always is."""
+    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
+    from django.utils import translation
+
+    from orders import crispy
+    from orders.forms import CheckoutForm
+
+    initial = {"email": "ada@example.com", "shipping_method": "standard", "ship_policy": "split"}
+    for language in ("en", "de"):
+        with translation.override(language):
+            form = CheckoutForm(initial=initial, requires_terms=True)
+            assert {name: str(form[name].crispy) for name in form.fields} == {
+                name: str(as_crispy_field(form[name])) for name in form.fields
+            }
+    rendered = []
+    monkeypatch.setattr(crispy, "as_crispy_field", lambda field: rendered.append(field.name) or "")
+
+    with translation.override("de"):
+        form = CheckoutForm(initial=initial, requires_terms=True)
+        for name in form.fields:
+            assert form[name].crispy is not None
+
+    assert rendered == ["email"]  # the only field with a customer's value
