@@ -35,10 +35,10 @@ OFFICE = AddressData(
 )
 # The checkout page of a signed-in customer with an item in stock: session (+ its save, 3 with the
 # savepoint, as a key is issued), the user, the saved addresses (one query however many), the cart's
-# lines, the shop's closures, availability (2), nav; no VAT rates for the saved address in GB (an
+# lines, availability (1, with the shop's closures), nav; no VAT rates for the saved address in GB (an
 # export at the catalog price asks for none). A guest's page (orders/tests/test_views.py,
 # CHECKOUT_PAGE_QUERIES) has neither the user nor the addresses, and the rates of the shop's country.
-SIGNED_IN_CHECKOUT_PAGE_QUERIES = 11
+SIGNED_IN_CHECKOUT_PAGE_QUERIES = 9
 
 
 @pytest.fixture

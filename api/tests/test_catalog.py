@@ -21,9 +21,9 @@ from shop.tests.factories import ProductFactory, VariantFactory
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # a Saturday
-# A list: the key (1), the variants with their products (1), availability's numbers and open purchase-order
-# lines (2), the shop's closures (1), the suppliers' habits (1, as some variant has a purchase order).
-LIST_QUERIES = 6
+# A list: the key (1), the variants with their products (1), availability (1: its numbers, open
+# purchase-order lines, the suppliers' habits and the shop's closures in one statement).
+LIST_QUERIES = 3
 
 
 @pytest.fixture(autouse=True)

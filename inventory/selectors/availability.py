@@ -1,10 +1,9 @@
 """The one availability answer used everywhere, and the catalog filters that agree with it.
 
-`availability_for_variants` answers for any number of variants in at most four queries:
-one for the variants' free stock, waiting backorders, policy and supplier (plain SQL,
-`_AVAILABILITY_NUMBERS_SQL`), one for their open purchase-order lines, one for
-the suppliers' habits (only when there are any) and one for the shop's closures
-(none when the caller passes the calendar). Product
+`availability_for_variants` answers for any number of variants in one query: one statement
+(`_AVAILABILITY_PAGE_SQL`, plain SQL) reads the variants' free stock, waiting backorders, policy and
+supplier, their open purchase-order lines, the suppliers' orders their habits are learned from and the
+shop's closures (unless the caller passes the calendar). Product
 pages, listings, the cart and checkout all ask it, so a customer never sees two
 different answers. `variants_with_stock` computes the same numbers as ORM
 annotations, for listings that filter on them in SQL (`available_now_q`,
@@ -17,7 +16,7 @@ can change again (inventory.services.reservation).
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -49,15 +48,23 @@ from ..models import (
     OPEN_PO_STATUSES,
     BackorderMode,
     BackorderPolicy,
+    MovementReason,
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    ShopClosure,
     StockItem,
+    StockMovement,
     Warehouse,
 )
 from ..projection import DateRange, Incoming, project_ready_date, project_ready_range
-from .calendar import shipping_calendar
-from .suppliers import SupplierHabits, purchase_order_incoming, supplier_default_lateness, supplier_habits
+from .calendar import shipping_calendar_from_closures, shipping_calendar_remembered
+from .suppliers import (
+    SupplierHabits,
+    purchase_order_incoming,
+    supplier_default_lateness,
+    supplier_habits_from_orders,
+)
 
 
 class AvailabilityStatus:
@@ -255,30 +262,9 @@ def product_availability_filter(*, kind: str) -> Exists | None:
     return Exists(variants.filter(conditions[kind]()))
 
 
-def _incoming_rows(variant_ids: Iterable[int]) -> list[tuple]:
-    """Open purchase-order lines still to arrive: (variant, purchase order, expected date, promise at
-    order, ordered, received, supplier), in date order. One query."""
-    return list(
-        PurchaseOrderLine.objects.filter(
-            variant_id__in=list(variant_ids),
-            purchase_order__status__in=OPEN_PO_STATUSES,
-            quantity_received__lt=F("quantity_ordered"),
-        )
-        .values_list(
-            "variant_id",
-            "purchase_order_id",
-            "purchase_order__expected_date",
-            "purchase_order__promised_date_at_order",
-            "quantity_ordered",
-            "quantity_received",
-            "purchase_order__supplier_id",
-        )
-        .order_by("purchase_order__expected_date", "purchase_order_id")
-    )
-
-
 def _incoming_by_variant(rows: list[tuple], habits: dict[int, SupplierHabits]) -> dict[int, list[Incoming]]:
-    """`_incoming_rows` as the projection counts on them, each by its supplier's habits."""
+    """Open purchase-order lines (kind 2 of `_AVAILABILITY_PAGE_SQL`) as the projection counts on them,
+    each by its supplier's habits."""
     result: dict[int, list[Incoming]] = defaultdict(list)
     for variant_id, po_id, expected, promised, ordered, received, supplier_id in rows:
         result[variant_id].append(
@@ -393,33 +379,91 @@ def availability_from_numbers(
 # `variants_with_stock` above (the same sums and policy; the waiting filter is
 # `orders.querysets.WAITING`), written out once. Parity test:
 # inventory/tests/test_demo.py::test_availability_reads_the_same_numbers_as_the_listing_filters.
-# This runs on every product page, cart, checkout and listing badge; as plain SQL it skips
-# building the ORM query (about two thirds of the call's CPU) and model instances.
-# Portable: SQLite and PostgreSQL.
+# The last column is the variant's supplier, by the replenishment report's rule (its most recent
+# purchase order not cancelled: `inventory.console.reports.replenishment`; parity test:
+# inventory/tests/test_dates_learned.py::test_a_variants_supplier_is_the_replenishment_reports).
 _AVAILABILITY_NUMBERS_SQL = """
-SELECT v.id,
+SELECT v.id AS variant_id,
        COALESCE((SELECT SUM(si.on_hand - si.allocated)
                    FROM {stock_item} si JOIN {warehouse} w ON w.id = si.warehouse_id
-                  WHERE si.variant_id = v.id AND w.is_active), 0),
+                  WHERE si.variant_id = v.id AND w.is_active), 0) AS free_stock,
        COALESCE((SELECT SUM(l.quantity_backordered) FROM {order_line} l
-                  WHERE l.variant_id = v.id AND l.quantity_backordered > 0), 0),
-       p.mode, p.discontinued, p.backorder_limit, p.lead_time_days, p.low_stock_threshold,
-       p.backorder_discount_percent,
+                  WHERE l.variant_id = v.id AND l.quantity_backordered > 0), 0) AS waiting,
+       p.mode AS mode, p.discontinued AS discontinued, p.backorder_limit AS backorder_limit,
+       p.lead_time_days AS lead_time_days, p.low_stock_threshold AS low_stock_threshold,
+       p.backorder_discount_percent AS discount,
        (SELECT po.supplier_id FROM {po_line} pl JOIN {po} po ON po.id = pl.purchase_order_id
          WHERE pl.variant_id = v.id AND po.status <> %s
-         ORDER BY po.created_at DESC, po.id DESC LIMIT 1)
+         ORDER BY po.created_at DESC, po.id DESC LIMIT 1) AS supplier_id
   FROM {variant} v LEFT JOIN {policy} p ON p.variant_id = v.id
  WHERE v.id IN ({ids})
 """
 
+# Everything availability reads, in one statement (one round trip for a page, whatever its number of
+# variants): kind 1, the numbers above; kind 2, the open purchase-order lines still to arrive (as the
+# ORM query of `_incoming_rows` before it: open orders, lines not received in full); kind 3, every
+# order not a draft of the suppliers of those (`suppliers._supplier_habits`' rows: its units ordered
+# and received and its last receipt); kind 4, the closures not ended (`calendar._shipping_calendar`),
+# only when the calendar is not known yet. Columns are shared by kind so that each keeps its type:
+#   kind  c1        c2         c3        c4     c5          c6         c7        c8     c9    c10
+#   1     variant   free       waiting   limit  lead time   threshold  supplier  mode   disc. discount
+#   2     variant   order      ordered   recd   supplier
+#   3     supplier  ordered    received                                          status
+#   (c11, c12: kind 2 and 3 the expected and promised dates, kind 4 the closure's first and last day;
+#    c13: kind 3 the last receipt). Portable: SQLite and PostgreSQL.
+_AVAILABILITY_PAGE_SQL = """
+WITH nums AS ({numbers}),
+inc AS (
+  SELECT pl.variant_id AS variant_id, pl.purchase_order_id AS purchase_order_id,
+         po.expected_date AS expected_date, po.promised_date_at_order AS promised,
+         pl.quantity_ordered AS ordered, pl.quantity_received AS received, po.supplier_id AS supplier_id
+    FROM {po_line} pl JOIN {po} po ON po.id = pl.purchase_order_id
+   WHERE pl.variant_id IN ({ids}) AND po.status IN (%s, %s) AND pl.quantity_received < pl.quantity_ordered
+)
+SELECT 1, variant_id, free_stock, waiting, backorder_limit, lead_time_days, low_stock_threshold,
+       supplier_id, mode, discontinued, discount, NULL, NULL, CAST(NULL AS TIMESTAMP WITH TIME ZONE)
+  FROM nums
+UNION ALL
+SELECT 2, variant_id, purchase_order_id, ordered, received, supplier_id, NULL,
+       NULL, NULL, NULL, NULL, expected_date, promised, NULL
+  FROM inc
+UNION ALL
+SELECT 3, po.supplier_id,
+       (SELECT SUM(ol.quantity_ordered) FROM {po_line} ol WHERE ol.purchase_order_id = po.id),
+       (SELECT SUM(ol.quantity_received) FROM {po_line} ol WHERE ol.purchase_order_id = po.id),
+       NULL, NULL, NULL, NULL, po.status, NULL, NULL, po.expected_date, po.promised_date_at_order,
+       (SELECT MAX(sm.created_at) FROM {movement} sm JOIN {po_line} ml ON ml.id = sm.po_line_id
+         WHERE sm.reason = %s AND ml.purchase_order_id = po.id)
+  FROM {po} po
+ WHERE po.status <> %s
+   AND po.supplier_id IN (SELECT supplier_id FROM nums WHERE supplier_id IS NOT NULL
+                          UNION SELECT supplier_id FROM inc)
+{closures}"""
 
-def _availability_numbers(ids: list[int]) -> list[tuple]:
-    """Rows of `_AVAILABILITY_NUMBERS_SQL`, the plain-SQL twin of `variants_with_stock` (parity test:
-    inventory/tests/test_demo.py::test_availability_reads_the_same_numbers_as_the_listing_filters).
-    The last column is the variant's supplier, by the replenishment report's rule (its most recent
-    purchase order not cancelled: `inventory.console.reports.replenishment`; parity test:
-    inventory/tests/test_dates_learned.py::test_a_variants_supplier_is_the_replenishment_reports)."""
-    sql = _AVAILABILITY_NUMBERS_SQL.format(
+_CLOSURES_SQL = """UNION ALL
+SELECT 4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, starts_on, ends_on, NULL
+  FROM {closure} WHERE ends_on >= %s
+"""
+
+
+def _as_date(value) -> date | None:
+    """A date column of `_AVAILABILITY_PAGE_SQL`: SQLite may hand it back as its ISO text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_datetime(value) -> datetime | None:
+    """A timestamp column: SQLite may hand it back as its text, in UTC without a zone."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
+def _availability_rows(ids: list[int], *, today: date, closures: bool) -> list[tuple]:
+    """The rows of `_AVAILABILITY_PAGE_SQL` for variants `ids`: one query."""
+    marks = ", ".join(["%s"] * len(ids))
+    numbers = _AVAILABILITY_NUMBERS_SQL.format(
         stock_item=StockItem._meta.db_table,
         warehouse=Warehouse._meta.db_table,
         order_line=OrderLine._meta.db_table,
@@ -427,33 +471,74 @@ def _availability_numbers(ids: list[int]) -> list[tuple]:
         policy=BackorderPolicy._meta.db_table,
         po_line=PurchaseOrderLine._meta.db_table,
         po=PurchaseOrder._meta.db_table,
-        ids=", ".join(["%s"] * len(ids)),
+        ids=marks,
     )
+    sql = _AVAILABILITY_PAGE_SQL.format(
+        numbers=numbers,
+        po_line=PurchaseOrderLine._meta.db_table,
+        po=PurchaseOrder._meta.db_table,
+        movement=StockMovement._meta.db_table,
+        ids=marks,
+        closures=_CLOSURES_SQL.format(closure=ShopClosure._meta.db_table) if closures else "",
+    )
+    params = [
+        PurchaseOrderStatus.CANCELLED.value,
+        *ids,
+        *ids,
+        *(status.value for status in OPEN_PO_STATUSES),
+        MovementReason.RECEIVED.value,
+        PurchaseOrderStatus.DRAFT.value,
+    ]
+    if closures:
+        params.append(today)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [PurchaseOrderStatus.CANCELLED.value, *ids])
+        cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def _incoming_order(row: tuple) -> tuple:
+    """The order of `_incoming_rows` (expected date, then order), with the database's place for an
+    order without a date: last on PostgreSQL, first on SQLite, as the ORM's ORDER BY put it."""
+    expected = row[2]
+    if expected is None:
+        return (connection.vendor == "postgresql", date.min, row[1])
+    return (False, expected, row[1])
 
 
 def availability_for_variants(
     *, variant_ids: Iterable[int], today: date | None = None, calendar: ShippingCalendar | None = None
 ) -> dict[int, Availability]:
-    """Availability of many variants in at most four queries, whatever their number: the numbers, the
-    open purchase-order lines, their suppliers' and the variants' suppliers' habits (only when there
-    are any) and the shop's closures (only when `calendar` is not given)."""
+    """Availability of many variants in one query, whatever their number: the numbers, the open
+    purchase-order lines, their suppliers' and the variants' suppliers' orders (their habits) and the
+    shop's closures (unless `calendar` is given or a read scope already read it), in one statement."""
     ids = list(dict.fromkeys(variant_ids))
     if not ids:
         return {}
     defaults = inventory_defaults()
     today = today or timezone.localdate()
-    calendar = calendar or shipping_calendar(today=today)
-    rows = _availability_numbers(ids)
-    po_rows = _incoming_rows(ids)
-    suppliers = {row[-1] for row in po_rows} | {row[-1] for row in rows if row[-1] is not None}
-    habits = supplier_habits(suppliers, today=today)
+    calendar = calendar or shipping_calendar_remembered(today=today)
+    rows, po_rows, orders, closures = [], [], [], []
+    for row in _availability_rows(ids, today=today, closures=calendar is None):
+        kind = row[0]
+        if kind == 1:
+            rows.append(row[1:11])
+        elif kind == 2:
+            po_rows.append((row[1], row[2], _as_date(row[11]), _as_date(row[12]), row[3], row[4], row[5]))
+        elif kind == 3:
+            orders.append(
+                (row[1], row[8], _as_date(row[12]), _as_date(row[11]), row[2], row[3], _as_datetime(row[13]))
+            )
+        else:
+            closures.append((_as_date(row[11]), _as_date(row[12])))
+    if calendar is None:
+        calendar = shipping_calendar_from_closures(closures=closures, today=today)
+    po_rows.sort(key=_incoming_order)
+    suppliers = {row[-1] for row in po_rows} | {row[6] for row in rows if row[6] is not None}
+    habits = supplier_habits_from_orders(orders, supplier_ids=suppliers, today=today)
     incoming = _incoming_by_variant(po_rows, habits)
     default_late = supplier_default_lateness()
     result = {}
-    for pk, free, waiting, mode, discontinued, limit, lead_time, threshold, discount, supplier_id in rows:
+    for pk, free, waiting, limit, lead_time, threshold, supplier_id, mode, discontinued, discount in rows:
         habit = habits.get(supplier_id)
         result[pk] = availability_from_numbers(
             variant_id=pk,

@@ -4,6 +4,7 @@
 or pass; callers hand it to `inventory.projection` and to whatever else turns a day count into a date.
 """
 
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 
@@ -44,12 +45,34 @@ def shipping_calendar(*, today: date | None = None) -> ShippingCalendar:
     return calendar
 
 
+def shipping_calendar_remembered(*, today: date) -> ShippingCalendar | None:
+    """The calendar a read scope already read for `today`; None outside one or before it is read."""
+    memo = scope_memo()
+    return memo.get(("calendar", today)) if memo is not None else None
+
+
+def shipping_calendar_from_closures(
+    *, closures: Iterable[tuple[date, date]], today: date
+) -> ShippingCalendar:
+    """`shipping_calendar` from the closures not ended by `today`, read by the caller along with other
+    rows (`inventory.selectors.availability`: one statement for a page); a read scope keeps it."""
+    calendar = _calendar(tuple(sorted(closures)), today)
+    memo = scope_memo()
+    if memo is not None:
+        memo["calendar", today] = calendar
+    return calendar
+
+
 def _shipping_calendar(today: date) -> ShippingCalendar:
     closures = tuple(
         ShopClosure.objects.filter(ends_on__gte=today)
         .order_by("starts_on")
         .values_list("starts_on", "ends_on")
     )
+    return _calendar(closures, today)
+
+
+def _calendar(closures: tuple[tuple[date, date], ...], today: date) -> ShippingCalendar:
     return ShippingCalendar(
         weekdays=weekdays_from_names(
             getattr(settings, "SHOP_SHIPPING_WEEKDAYS", ["mon", "tue", "wed", "thu", "fri"])

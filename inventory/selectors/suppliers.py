@@ -121,6 +121,31 @@ def _supplier_habits(ids: list[int], today: date) -> dict[int, SupplierHabits]:
             "received_last",
         )
     )
+    return _habits_from_orders(orders, ids, today)
+
+
+def supplier_habits_from_orders(
+    orders: Iterable[tuple], *, supplier_ids: Iterable[int], today: date
+) -> dict[int, SupplierHabits]:
+    """`supplier_habits` from purchase-order rows the caller read along with other rows
+    (`inventory.selectors.availability`: one statement for a page), as `_supplier_habits` reads them:
+    (supplier, status, promised at order, expected date, units ordered, units received, last receipt),
+    every order not a draft of every supplier asked for. Inside a read scope a supplier it already
+    read that day keeps its first answer, as `supplier_habits` would give it."""
+    ids = sorted(set(supplier_ids))
+    if not ids:
+        return {}
+    memo = scope_memo()
+    missing = ids if memo is None else [sid for sid in ids if ("habits", sid, today) not in memo]
+    found = _habits_from_orders(orders, missing, today) if missing else {}
+    if memo is None:
+        return found
+    for sid, habits in found.items():
+        memo["habits", sid, today] = habits
+    return {sid: memo["habits", sid, today] for sid in ids}
+
+
+def _habits_from_orders(orders: Iterable[tuple], ids: list[int], today: date) -> dict[int, SupplierHabits]:
     lateness: dict[int, list[int]] = defaultdict(list)
     after_change: dict[int, list[int]] = defaultdict(list)
     fills: dict[int, list[float]] = defaultdict(list)

@@ -320,11 +320,11 @@ def test_dashboard_queries_do_not_grow_with_orders(
     admin_client, history, now, django_assert_num_queries, django_assert_max_num_queries
 ):
     # session, user, backorders, fill rate, purchase orders, low stock, 3 for the weeks,
-    # the default variant, 4 for its projection + 3 for its dates (the shop's closures for the shipping
-    # calendar, its purchase orders' suppliers' habits (1): docs/dates.md), 2 for the suppliers' habits
+    # the default variant, 1 for its projection (its availability: one statement with the shop's closures
+    # and its purchase orders' suppliers' habits, docs/dates.md) + 3 for its dates, 2 for the suppliers' habits
     # tile (its list of every supplier asks for more suppliers than the projection's, so their habits
     # are read again, in 1 query), 6 for the supplier loop
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(21):
         admin_client.get(DASHBOARD)
     a = history["a"]
     for n in range(20):

@@ -303,9 +303,9 @@ def test_queue_page_of_an_unknown_variant_is_404(admin_client):
 def test_queue_page_queries_do_not_grow_with_waiting_lines(
     admin_client, django_assert_num_queries, django_assert_max_num_queries, with_purchase_orders
 ):
-    # session, user, variant, availability (2), the shop's closures (1: the shipping calendar), waiting
-    # lines (1), PO references (1 when any) and their suppliers' habits (1 when any; docs/dates.md)
-    budget = 9 if with_purchase_orders else 7
+    # session, user, variant, availability (1: one statement with the shop's closures and the suppliers'
+    # habits; docs/dates.md), waiting lines (1), PO references (1 when any)
+    budget = 6 if with_purchase_orders else 5
     variant = backordered_item()
     if with_purchase_orders:
         incoming(variant, 3, in_days=5, reference="PO-A")
@@ -327,9 +327,9 @@ def test_a_long_queue_is_paged_and_positions_continue(admin_client, monkeypatch,
     variant = backordered_item()
     orders = waiting_orders(variant, [1, 1, 1, 1, 1])
 
-    # session, user, variant, availability (2), closures (1), waiting lines (1), and the page is full, so
-    # the lines are counted too (1)
-    with django_assert_num_queries(8):
+    # session, user, variant, availability (1, with the closures), waiting lines (1), and the page is
+    # full, so the lines are counted too (1)
+    with django_assert_num_queries(6):
         response = admin_client.get(queue_url(variant) + "?page=2")
 
     assert [(r["entry"].position, r["entry"].order_number) for r in response.context["rows"]] == [

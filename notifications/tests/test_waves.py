@@ -213,10 +213,10 @@ def test_a_wave_is_set_based(variant, warehouse, settings, django_assert_num_que
     # read emails + bulk INSERT), close the subscriptions.
     per_page = 4 if connection.vendor == "postgresql" else 5
 
-    # subscribers waiting (1), availability (2) with the shop's closures (1: the shipping calendar, read
+    # subscribers waiting (1), availability (1, with the shop's closures: the shipping calendar, read
     # once for the pass: inventory.selectors.scope), ensure state (1), savepoint + lock + availability
-    # again (1 + 1 + 2), three pages of 50/50/20, save state (1), release savepoint (1)
-    with django_assert_num_queries(11 + 3 * per_page):
+    # again (1 + 1 + 1), three pages of 50/50/20, save state (1), release savepoint (1)
+    with django_assert_num_queries(8 + 3 * per_page):
         assert back_in_stock_process(variant_ids=[variant.pk]) == {variant.pk: 120}
 
 

@@ -21,12 +21,12 @@ pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery-staple"
-# Session, the cart's lines (with variants and products), availability (2), the shop's closures (1: the
-# shipping calendar; no open purchase order here, so no supplier habits), nav categories.
+# Session, the cart's lines (with variants and products), availability (1: one statement with the
+# shop's closures for the shipping calendar and any suppliers' habits), nav categories.
 # Exactly this many for 1 line and for 10.
-CART_PAGE_QUERIES = 6
+CART_PAGE_QUERIES = 4
 # See test_a_guests_first_item_query_budget.
-ADD_FIRST_ITEM_QUERIES = 10
+ADD_FIRST_ITEM_QUERIES = 8
 
 
 def in_words(value) -> str:
@@ -415,8 +415,8 @@ def test_a_guests_first_item_query_budget(client, django_assert_max_num_queries)
     variant = VariantFactory()
     give_stock(variant, 3)
 
-    # The form's variant (with its product, not read again), its availability (2) and the shop's
-    # closures (1: the shipping calendar; no open purchase order, so no supplier habits), the new cart
+    # The form's variant (with its product, not read again), its availability (1, with the shop's
+    # closures: the shipping calendar), the new cart
     # and its line (no transaction around them); the new session: exists?, insert (3).
     with django_assert_max_num_queries(ADD_FIRST_ITEM_QUERIES) as queries:
         response = client.post(reverse("orders:cart_add"), {"variant": variant.pk, "quantity": 2})

@@ -27,10 +27,10 @@ pytestmark = pytest.mark.django_db
 POSTGRES = connection.vendor == "postgresql"
 # (stock, signed in) -> queries of the POST.
 PLACE_ORDER_QUERIES = {
-    ("in stock", False): 12 if POSTGRES else 21,
-    ("in stock", True): 13 if POSTGRES else 22,
-    ("backordered", False): 12 if POSTGRES else 19,
-    ("backordered", True): 13 if POSTGRES else 20,
+    ("in stock", False): 10 if POSTGRES else 19,
+    ("in stock", True): 11 if POSTGRES else 20,
+    ("backordered", False): 10 if POSTGRES else 17,
+    ("backordered", True): 11 if POSTGRES else 18,
 }
 
 

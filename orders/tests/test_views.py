@@ -29,19 +29,19 @@ PASSWORD = "correct-horse-battery-staple"
 
 # Exact query counts, the same for 1 and for 10 lines or orders (each test runs both).
 # Session (+ its save, 3 with the savepoint, as a key is issued), the cart's lines (with variants
-# and products), availability (2), the shop's closures (1: the shipping calendar the promised ranges
-# are counted on; no open purchase order here, so no supplier habits), nav, and the waiting items'
+# and products), availability (1, with the shop's closures: the shipping calendar the promised ranges
+# are counted on), nav, and the waiting items'
 # backorder policies for the card payment plan (orders.selectors.payment_plans, only when something
 # waits), and the VAT rates of the destination (1, docs/tax.md).
-CHECKOUT_PAGE_QUERIES = 11
+CHECKOUT_PAGE_QUERIES = 9
 # A guest with the emailed link (no session yet, so no cart to count): order + payment, lines,
 # events, nav categories, the questions asked about the order ("Ask about this order"); with lines
-# waiting, their places in the queues: the variants' availability (2), the shop's closures (1: the
-# shipping calendar; no open purchase order here, so no supplier habits) and the order's lines with
+# waiting, their places in the queues: the variants' availability (1, with the shop's closures: the
+# shipping calendar) and the order's lines with
 # the running sums of their queues (1); its invoices and credit notes (1, whatever their number).
-ORDER_PAGE_QUERIES = 10
+ORDER_PAGE_QUERIES = 8
 # The owner, signed in: + session, user, cart count (navbar).
-OWNER_ORDER_PAGE_QUERIES = 13
+OWNER_ORDER_PAGE_QUERIES = 11
 # Session, user, cart count, nav, order count (pagination), orders, their lines.
 HISTORY_PAGE_QUERIES = 7
 

@@ -25,20 +25,18 @@ pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 11, 21)  # a Saturday
 
-# Availability (availability_for_variants) is 2 queries (the numbers, the open purchase-order lines), +1
-# for the shop's closures (the shipping calendar, read once per request: inventory.selectors.scope) and
-# +2 for the suppliers' habits when some purchase order is open (all its suppliers at once, once per
-# request). docs/dates.md.
+# Availability (availability_for_variants) is 1 query: one statement reads the numbers, the open
+# purchase-order lines, their suppliers' orders (the habits) and the shop's closures (the shipping
+# calendar, read once per request: inventory.selectors.scope). docs/dates.md.
 # Product page: product, its variants (with stock), its gallery's pictures (1, however many), nav,
-# availability (2), closures (1) ...
-PRODUCT_QUERIES_AVAILABLE = 7
-# ... plus the alternatives and their variants and their availability (2; the calendar and the habits
-# of suppliers already read are not read again) when the selected variant cannot ship now; this
-# test's alternatives have open purchase orders, so + their suppliers' habits (1).
-PRODUCT_QUERIES_WITH_ALTERNATIVES = 10
-# category + children, nav, count, page, variants, availability (2), closures (1), supplier habits (1)
-CATEGORY_QUERIES = 9
-SEARCH_QUERIES = 8  # nav, count, page, variants, availability (2), closures (1), supplier habits (1)
+# availability (1) ...
+PRODUCT_QUERIES_AVAILABLE = 5
+# ... plus the alternatives and their variants and their availability (1; the calendar is not read
+# again) when the selected variant cannot ship now.
+PRODUCT_QUERIES_WITH_ALTERNATIVES = 7
+# category + children, nav, count, page, variants, availability (1)
+CATEGORY_QUERIES = 6
+SEARCH_QUERIES = 5  # nav, count, page, variants, availability (1)
 # On PostgreSQL a search asks first whether any word or SKU matched (shop/search.py): one more query.
 SEARCH_QUERIES_PG = SEARCH_QUERIES + 1
 

@@ -20,11 +20,10 @@ from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
-# category + children, nav, count, page, variants, availability (2), the shop's closures (1: the
-# shipping calendar; no open purchase order here, so no supplier habits)
-CATEGORY_QUERIES = 8
-# a cached page whose badges changed: availability (2) and the shop's closures (1: the shipping calendar)
-BADGE_QUERIES = 3
+# category + children, nav, count, page, variants, availability (1, with the shop's closures)
+CATEGORY_QUERIES = 6
+# a cached page whose badges changed: availability (1, with the shop's closures)
+BADGE_QUERIES = 1
 
 
 @pytest.fixture(autouse=True)

@@ -19,14 +19,15 @@ from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
-# featured products, their variants, availability (2), the shop's closures (1), the navbar's categories
-HOME_QUERIES = 6
+# featured products, their variants, availability (1, with the shop's closures), the navbar's categories
+HOME_QUERIES = 4
 # ... and, with no featured product, the newest ones: one more
-HOME_QUERIES_NEWEST = 7
-# a cached home page whose badges changed: availability (2) and the shop's closures (1)
-HOME_BADGE_QUERIES = 3
-# product, its variants (with stock), its pictures, availability (2), closures (1), the navbar's categories
-PRODUCT_QUERIES = 7
+HOME_QUERIES_NEWEST = 5
+# a cached home page whose badges changed: availability (1, with the shop's closures)
+HOME_BADGE_QUERIES = 1
+# product, its variants (with stock), its pictures, availability (1, with the closures), the navbar's
+# categories
+PRODUCT_QUERIES = 5
 # a visitor with a session (a cart): the session, and the cart's count for the navbar
 SESSION_AND_CART_QUERIES = 2
 

@@ -29,13 +29,11 @@ from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
-# As shop/tests/test_availability_pages.py: product, variants, nav, availability (2), the shop's closures
-# for the shipping calendar (1; no open purchase order here, so no supplier habits), the gallery's
-# pictures (1, however many) ...
-PRODUCT_QUERIES_AVAILABLE = 7
-# ... plus the alternatives and their variants when the page's variant cannot ship now; its backorder
-# counts on a purchase order, so + its supplier's habits (1, docs/dates.md).
-PRODUCT_QUERIES_WITH_ALTERNATIVES = 10
+# As shop/tests/test_availability_pages.py: product, variants, nav, availability (1: one statement with
+# the shop's closures and the suppliers' habits), the gallery's pictures (1, however many) ...
+PRODUCT_QUERIES_AVAILABLE = 5
+# ... plus the alternatives and their variants when the page's variant cannot ship now.
+PRODUCT_QUERIES_WITH_ALTERNATIVES = 7
 
 
 @pytest.fixture(autouse=True)

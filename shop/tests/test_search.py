@@ -73,7 +73,7 @@ def test_the_search_page_makes_the_same_queries_for_any_number_of_matches(
     category = CategoryFactory()
     for n in range(count):
         VariantFactory(product__name=f"Kettle {n:02d}", product__category=category)
-    expected = 8 if connection.vendor == "postgresql" else 7  # PostgreSQL: one more, whether words matched
+    expected = 6 if connection.vendor == "postgresql" else 5  # PostgreSQL: one more, whether words matched
 
     with django_assert_num_queries(expected):
         response = client.get(reverse("shop:search"), {"q": "kettle"})

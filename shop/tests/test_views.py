@@ -9,16 +9,15 @@ from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 pytestmark = pytest.mark.django_db
 
 # Queries an anonymous visitor's page makes, whatever the number of products.
-# Availability of every variant on a page is one availability_for_variants call: 3 queries here (the
-# numbers, the open purchase-order lines, the shop's closures for the shipping calendar; no purchase
-# order, so no supplier habits).
-HOME_QUERIES = 6  # nav categories, featured products, their variants, availability (3)
-HOME_FALLBACK_QUERIES = 7  # ... plus newest products when none is featured
-CATEGORY_QUERIES = 8  # category + children, nav, count, page of products, their variants, availability (3)
-# Product, its variants (with stock), its gallery's pictures (1, however many), nav, availability (3);
+# Availability of every variant on a page is one availability_for_variants call: 1 query (one statement:
+# the numbers, the open purchase-order lines, the suppliers' habits, the shop's closures).
+HOME_QUERIES = 4  # nav categories, featured products, their variants, availability (1)
+HOME_FALLBACK_QUERIES = 5  # ... plus newest products when none is featured
+CATEGORY_QUERIES = 6  # category + children, nav, count, page of products, their variants, availability (1)
+# Product, its variants (with stock), its gallery's pictures (1, however many), nav, availability (1);
 # alternatives are looked for because make_catalog's variants are out of stock, and none is found, so
 # their variants are not fetched.
-PRODUCT_QUERIES = 8
+PRODUCT_QUERIES = 6
 
 
 def make_catalog(count: int, **product_kwargs):
