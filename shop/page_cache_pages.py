@@ -76,9 +76,15 @@ SKU_MAX_LENGTH = Variant._meta.get_field("sku").max_length
 
 def _card_thumbnails_prefetched(products) -> dict:
     """Every card picture's thumbnail state in one cache round trip (else one per card); use the
-    returned mapping with `use_cachefile_state_cache` while the grid renders."""
+    returned mapping with `use_cachefile_state_cache` while the grid renders. Each product with a
+    picture gets `card_image_url`, its thumbnail's URL, from the same file object (the grid reads it
+    rather than making the thumbnail file again)."""
     states: dict = {}
-    prefetch_cachefile_states([p.card_thumbnail for p in products if p.image], state_cache=states)
+    cards = [(p, p.card_thumbnail) for p in products if p.image]
+    prefetch_cachefile_states([thumbnail for _, thumbnail in cards], state_cache=states)
+    with use_cachefile_state_cache(states):
+        for product, thumbnail in cards:
+            product.card_image_url = thumbnail.url
     return states
 
 

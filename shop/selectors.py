@@ -107,6 +107,23 @@ def _with_active_variants(products: QuerySet[Product]) -> QuerySet[Product]:
     )
 
 
+def _active_variants_attached(products: list[Product]) -> list[Product]:
+    """`products` with `product.active_variants` set from one query, as `_with_active_variants` would
+    prefetch them (each variant's `product` set too), without the prefetch machinery: a page that
+    lists a known handful of products (the home page) pays for one plain query."""
+    by_id = {product.pk: product for product in products}
+    for product in products:
+        product.active_variants = []
+    if not by_id:
+        return products
+    set_product = Variant.product.field.set_cached_value
+    for variant in _active_variants().filter(product_id__in=list(by_id)):
+        product = by_id[variant.product_id]
+        set_product(variant, product)
+        product.active_variants.append(variant)
+    return products
+
+
 def category_list_for_nav() -> list[Category]:
     """Visible top-level categories, in their configured order."""
     return list(Category.objects.filter(is_active=True, parent__isnull=True).order_by("position", "name"))
@@ -143,12 +160,12 @@ def _category_tree_ids(*, category: Category) -> QuerySet[Category]:
 def product_list_featured(*, limit: int) -> list[Product]:
     """Visible featured products, newest first, with `active_variants` prefetched."""
     products = _visible_products().filter(is_featured=True).order_by("-created_at", "-pk")
-    return list(_with_active_variants(products)[:limit])
+    return _active_variants_attached(list(products[:limit]))
 
 
 def product_list_newest(*, limit: int) -> list[Product]:
     """The most recently added visible products, with `active_variants` prefetched."""
-    return list(_with_active_variants(_visible_products().order_by("-created_at", "-pk"))[:limit])
+    return _active_variants_attached(list(_visible_products().order_by("-created_at", "-pk")[:limit]))
 
 
 def product_search(
