@@ -6,7 +6,7 @@ and it has at least one active variant. Views and templates only display what
 these functions return.
 
 Availability always comes from `inventory.selectors.availability_for_variants`,
-asked once per page for every variant the page shows (two queries, whatever
+asked once per page for every variant the page shows (one query, whatever
 their number), so a listing badge and a product page never disagree.
 """
 
@@ -17,10 +17,8 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from django.db.models import (
-    BooleanField,
     DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
@@ -38,9 +36,8 @@ from inventory.selectors import (
     AvailabilityStatus,
     availability_best,
     availability_for_variants,
-    available_now_q,
+    can_ship_now_expression,
     product_availability_filter,
-    variants_with_stock,
 )
 from orders.selectors import backorder_price
 
@@ -249,8 +246,8 @@ def product_list_attach_availability(
     """Set `variant.availability` on each prefetched active variant and `product.availability`
     (the best among them, for a badge) on each product.
 
-    One `availability_for_variants` call for every variant of every product: two
-    queries however many products (none for an empty list). Needs `active_variants`
+    One `availability_for_variants` call for every variant of every product: one
+    query however many products (none for an empty list). Needs `active_variants`
     prefetched, as every product selector here does.
     """
     products = list(products)
@@ -317,17 +314,16 @@ def product_page_get(*, slug: str, sku: str | None, today: date | None = None) -
     variant the product's listing badge describes). Each variant gets `.backorder_price`
     (`variant_backorder_price`).
 
-    Queries: the product, its active variants (annotated with whether they can ship now,
+    Queries: the product, its active variants (annotated with whether they can ship now, in plain SQL:
+    `inventory.selectors.can_ship_now_expression`,
     which decides whether alternatives are needed: when `sku` names a variant, whether it can;
     otherwise whether any can, since the best one to buy then can), then, only when they are,
     the alternatives and their variants; finally one availability call for all variants on the
-    page (two queries); and its gallery's pictures (`product.images`, by position: one query).
-    5 or 7 in all, whatever the number of variants, pictures or alternatives.
+    page (one query); and its gallery's pictures (`product.images`, by position: one query).
+    4 or 6 in all, whatever the number of variants, pictures or alternatives.
     Raises Http404 if the product is not visible.
     """
-    variants = variants_with_stock(_active_variants()).annotate(
-        can_ship_now=ExpressionWrapper(available_now_q(), output_field=BooleanField())
-    )
+    variants = _active_variants().annotate(can_ship_now=can_ship_now_expression())
     product = (
         _visible_products()
         .filter(slug=slug)

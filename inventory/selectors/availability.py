@@ -33,6 +33,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -221,6 +222,19 @@ def variants_with_stock(queryset: QuerySet[Variant] | None = None) -> QuerySet[V
     policy_limit. Usable for filtering listings in SQL (see `available_now_q`).
     """
     defaults = inventory_defaults()
+    return _variants_with_free_stock(queryset).annotate(
+        policy_mode=Coalesce(
+            F("backorder_policy__mode"), Value(defaults.backorder_mode), output_field=CharField()
+        ),
+        policy_discontinued=Coalesce(
+            F("backorder_policy__discontinued"), Value(False), output_field=BooleanField()
+        ),
+        policy_limit=F("backorder_policy__backorder_limit"),
+    )
+
+
+def _variants_with_free_stock(queryset: QuerySet[Variant] | None = None) -> QuerySet[Variant]:
+    """Variants annotated with `stock_free` and `backorders_waiting`: what `available_now_q` reads."""
     queryset = Variant.objects.all() if queryset is None else queryset
     free = (
         StockItem.objects.filter(variant=OuterRef("pk"), warehouse__is_active=True)
@@ -231,13 +245,6 @@ def variants_with_stock(queryset: QuerySet[Variant] | None = None) -> QuerySet[V
     return queryset.annotate(
         stock_free=Coalesce(Subquery(free, output_field=IntegerField()), 0),
         backorders_waiting=OrderLine.objects.waiting_units_subquery("pk"),
-        policy_mode=Coalesce(
-            F("backorder_policy__mode"), Value(defaults.backorder_mode), output_field=CharField()
-        ),
-        policy_discontinued=Coalesce(
-            F("backorder_policy__discontinued"), Value(False), output_field=BooleanField()
-        ),
-        policy_limit=F("backorder_policy__backorder_limit"),
     )
 
 
@@ -382,13 +389,16 @@ def availability_from_numbers(
 # The last column is the variant's supplier, by the replenishment report's rule (its most recent
 # purchase order not cancelled: `inventory.console.reports.replenishment`; parity test:
 # inventory/tests/test_dates_learned.py::test_a_variants_supplier_is_the_replenishment_reports).
+# A variant's free stock and its waiting units, for the variant row `{variant}` (a table or alias).
+_FREE_STOCK_SQL = """COALESCE((SELECT SUM(si.on_hand - si.allocated)
+                   FROM {stock_item} si JOIN {warehouse} w ON w.id = si.warehouse_id
+                  WHERE si.variant_id = {variant}.id AND w.is_active), 0)"""
+_WAITING_SQL = """COALESCE((SELECT SUM(l.quantity_backordered) FROM {order_line} l
+                  WHERE l.variant_id = {variant}.id AND l.quantity_backordered > 0), 0)"""
 _AVAILABILITY_NUMBERS_SQL = """
 SELECT v.id AS variant_id,
-       COALESCE((SELECT SUM(si.on_hand - si.allocated)
-                   FROM {stock_item} si JOIN {warehouse} w ON w.id = si.warehouse_id
-                  WHERE si.variant_id = v.id AND w.is_active), 0) AS free_stock,
-       COALESCE((SELECT SUM(l.quantity_backordered) FROM {order_line} l
-                  WHERE l.variant_id = v.id AND l.quantity_backordered > 0), 0) AS waiting,
+       {free_stock} AS free_stock,
+       {waiting} AS waiting,
        p.mode AS mode, p.discontinued AS discontinued, p.backorder_limit AS backorder_limit,
        p.lead_time_days AS lead_time_days, p.low_stock_threshold AS low_stock_threshold,
        p.backorder_discount_percent AS discount,
@@ -446,6 +456,28 @@ SELECT 4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, starts_on,
 """
 
 
+def _free_stock_sql(*, variant: str) -> str:
+    return _FREE_STOCK_SQL.format(
+        stock_item=StockItem._meta.db_table, warehouse=Warehouse._meta.db_table, variant=variant
+    )
+
+
+def _waiting_sql(*, variant: str) -> str:
+    return _WAITING_SQL.format(order_line=OrderLine._meta.db_table, variant=variant)
+
+
+def can_ship_now_expression() -> RawSQL:
+    """For a Variant queryset: whether units can ship from stock now (free stock above the waiting
+    units), as `available_now_q` on `variants_with_stock` says, written with the SQL availability
+    reads (`_AVAILABILITY_NUMBERS_SQL`): cheap to build for a page that asks only this."""
+    table = Variant._meta.db_table
+    return RawSQL(
+        f"({_free_stock_sql(variant=table)} > {_waiting_sql(variant=table)})",
+        (),
+        output_field=BooleanField(),
+    )
+
+
 def _as_date(value) -> date | None:
     """A date column of `_AVAILABILITY_PAGE_SQL`: SQLite may hand it back as its ISO text."""
     return date.fromisoformat(value) if isinstance(value, str) else value
@@ -464,9 +496,8 @@ def _availability_rows(ids: list[int], *, today: date, closures: bool) -> list[t
     """The rows of `_AVAILABILITY_PAGE_SQL` for variants `ids`: one query."""
     marks = ", ".join(["%s"] * len(ids))
     numbers = _AVAILABILITY_NUMBERS_SQL.format(
-        stock_item=StockItem._meta.db_table,
-        warehouse=Warehouse._meta.db_table,
-        order_line=OrderLine._meta.db_table,
+        free_stock=_free_stock_sql(variant="v"),
+        waiting=_waiting_sql(variant="v"),
         variant=Variant._meta.db_table,
         policy=BackorderPolicy._meta.db_table,
         po_line=PurchaseOrderLine._meta.db_table,

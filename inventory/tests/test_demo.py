@@ -87,6 +87,24 @@ def test_availability_reads_the_same_numbers_as_the_listing_filters(demo):
     assert any(a.discount_percent for a in answers.values())  # the demo has backorder discounts
 
 
+def test_can_ship_now_is_the_listing_filters_available_now(demo):
+    """`can_ship_now_expression` (the product page's plain-SQL test) says what `available_now_q` says on
+    `variants_with_stock` for every variant of the demo, those that can ship now and those that cannot."""
+    from django.db.models import BooleanField, ExpressionWrapper
+
+    from inventory.selectors import available_now_q, can_ship_now_expression, variants_with_stock
+
+    listing = dict(
+        variants_with_stock(Variant.objects.all())
+        .annotate(now=ExpressionWrapper(available_now_q(), output_field=BooleanField()))
+        .values_list("pk", "now")
+    )
+    page = dict(Variant.objects.annotate(now=can_ship_now_expression()).values_list("pk", "now"))
+
+    assert {pk: bool(now) for pk, now in page.items()} == {pk: bool(now) for pk, now in listing.items()}
+    assert set(listing.values()) == {True, False}
+
+
 def test_demo_dashboard_shows_a_handful_of_items_to_reorder(demo):
     from inventory.console.reports import low_stock_variants
 
