@@ -1,6 +1,6 @@
 """Reads for inventory, one concern per module; this package re-exports their public names.
 
-- `availability`: the one availability answer (`availability_for_variants`) and the catalog
+- `availability` (its SQL in `availability_sql`): the one availability answer (`availability_for_variants`) and the catalog
   filters that agree with it (`variants_with_stock`, `available_now_q`, ...).
 - `queue`: the backorder queue as staff see it (`backorder_queue_page`, `backorder_queue_variants`,
   `next_deliveries`).
@@ -23,11 +23,11 @@ from .availability import (
     availability_from_numbers,
     available_now_q,
     can_be_backordered_q,
-    can_ship_now_expression,
     date_in_words,
     product_availability_filter,
     variants_with_stock,
 )
+from .availability_sql import can_ship_now_expression
 from .ledger import LedgerDiscrepancy, ledger_discrepancies, variants_moved_since
 from .queue import (
     NextDelivery,

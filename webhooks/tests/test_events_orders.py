@@ -170,9 +170,9 @@ def test_the_pass_s_events_cost_the_same_queries_for_3_or_30_lines():
     assert no_endpoint[0] == no_endpoint[1]
     assert subscribed[0] == subscribed[1]
     # stock.changed: levels + endpoints + the writes; backorder.allocated with availability: lines (1),
-    # availability (3), SKUs (1), last answers (1), endpoints (1), the writes; the closing
-    # availability_changed (inside the test's transaction here): 3 + 1 + 1
-    assert subscribed[0] - no_endpoint[0] == (2 + record_queries()) + (7 + record_queries()) + 5
+    # availability (1), SKUs (1), last answers (1), endpoints (1), the writes; the closing
+    # availability_changed (inside the test's transaction here): 1 + 1 + 1
+    assert subscribed[0] - no_endpoint[0] == (2 + record_queries()) + (5 + record_queries()) + 3
     assert len(events("backorder.allocated")) == 1 + 3 + 30
 
 
