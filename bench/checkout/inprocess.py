@@ -1,7 +1,7 @@
 """The checkout journey in this process: Django's test client on PostgreSQL, DEBUG off, no HTTP server.
 
 What a request costs the shop itself, without gunicorn, the network or 31 other clients: every
-guest is new (its own test client, so its own session and cart) and walks the journey: product page,
+guest is new (no cookies, so its own session and cart; one client, so one handler, as in a server) and walks the journey: product page,
 add to cart, checkout page, place the order, order page. Each step is timed on its own; the figures
 are medians over the guests. The queries of each step are counted on further guests, apart from the
 timed ones (recording every statement costs a little time). The issue's targets are on the
