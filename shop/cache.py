@@ -258,6 +258,22 @@ def _badges_refresh(entry: _Entry, tokens: dict[int, int | None], today: date) -
     entry.day = today
 
 
+def badges_brought_up_to_date(entry, *, key: str, epoch: int | None, today: date) -> str:
+    """A cached grid's badges made current (a listing's `_Entry`, the home page's): "hit" when nothing
+    they show changed, "badges" when some were computed again. Looks at the variants' tokens only when
+    the availability epoch (or the day) moved since the entry was stored, and stores it back then."""
+    source = "hit"
+    if entry.epoch != epoch or entry.day != today:
+        # Some availability changed somewhere (or the day did): were these variants among it?
+        tokens = _tokens(list(entry.tokens))
+        if tokens != entry.tokens or entry.day != today:
+            _badges_refresh(entry, tokens, today)
+            source = "badges"
+        entry.epoch = epoch
+        cache.set(key, entry, timeout=settings.SHOP_PAGE_CACHE_TTL)
+    return source
+
+
 @dataclass(frozen=True)
 class _Choices:
     choices: list[tuple[str, str]]
@@ -310,15 +326,7 @@ def listing_page(*, slug: str, sort: str, page: str | None) -> Listing:
         catalog, epoch = values.get(_catalog_key()), values.get(_epoch_key())
         entry: _Entry | None = values.get(key)
         if entry is not None and entry.catalog == catalog:
-            source = "hit"
-            if entry.epoch != epoch or entry.day != today:
-                # Some availability changed somewhere (or the day did): were these variants among it?
-                tokens = _tokens(list(entry.tokens))
-                if tokens != entry.tokens or entry.day != today:
-                    _badges_refresh(entry, tokens, today)
-                    source = "badges"
-                entry.epoch = epoch
-                cache.set(key, entry, timeout=settings.SHOP_PAGE_CACHE_TTL)
+            source = badges_brought_up_to_date(entry, key=key, epoch=epoch, today=today)
             return Listing(
                 category=entry.category,
                 page_obj=_paginator_page(count=entry.count, number=entry.number, object_list=entry.products),

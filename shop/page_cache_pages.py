@@ -42,12 +42,12 @@ from .cache import (
     BADGE_SLOT,
     ListedProduct,
     _availability_key,
-    _badges_refresh,
     _catalog_key,
     _epoch_key,
     _join,
     _key,
     _tokens,
+    badges_brought_up_to_date,
     nav_categories_cached,
 )
 from .media.pictures import product_gallery
@@ -146,14 +146,7 @@ def home_page() -> HomePage:
         catalog, epoch = values.get(_catalog_key()), values.get(_epoch_key())
         entry: _HomeEntry | None = values.get(key)
         if entry is not None and entry.catalog == catalog:
-            source = "hit"
-            if entry.epoch != epoch or entry.day != today:
-                tokens = _tokens(list(entry.tokens))
-                if tokens != entry.tokens or entry.day != today:
-                    _badges_refresh(entry, tokens, today)
-                    source = "badges"
-                entry.epoch = epoch
-                cache.set(key, entry, timeout=ttl)
+            source = badges_brought_up_to_date(entry, key=key, epoch=epoch, today=today)
             return HomePage(
                 html=_join(entry.segments, entry.badges),
                 products=entry.products,
