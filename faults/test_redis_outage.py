@@ -57,7 +57,7 @@ def test_checkout_while_redis_is_down_then_the_sweep_sends_every_email_exactly_o
     outbox = list(Notification.objects.order_by("pk").values_list("kind", "recipient", "status", "attempts"))
     assert outbox == [("order_confirmed", email, NotificationStatus.PENDING, 0) for email in CUSTOMERS]
     assert (
-        "notifications.tasks.send_notification.delay_on_commit" in shop_processes.started[0].log.read_text()
+        "notifications.tasks.send_notifications.delay_on_commit" in shop_processes.started[0].log.read_text()
     )
     assert smtp_sink.messages == []
 

@@ -45,6 +45,7 @@ The home page's cards and a product page's content are cached the same way in
 and the day; one that looks for alternatives, the epoch itself).
 """
 
+import hashlib
 import logging
 import secrets
 from collections.abc import Iterable
@@ -219,7 +220,9 @@ def _page_number(raw: str | None) -> int | None:
 
 
 def _listing_key(*, slug: str, sort: str, number: int) -> str:
-    return _key("listing", translation.get_language(), settings.SHOP_CURRENCY, slug, sort, number)
+    # The slug as typed in the URL (any length, before the category is found) hashed: keys stay short.
+    named = hashlib.sha256(slug.encode()).hexdigest()[:40]
+    return _key("listing", translation.get_language(), settings.SHOP_CURRENCY, named, sort, number)
 
 
 def _tokens(variant_ids: list[int]) -> dict[int, int | None]:

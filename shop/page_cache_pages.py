@@ -19,6 +19,7 @@ per-visitor slots: the add-to-cart form's CSRF input and `next`, and the "notify
 names a signed-in customer's address).
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urljoin
@@ -249,7 +250,11 @@ class ProductPageHtml:
 
 
 def _product_key(*, slug: str, sku: str, site: str) -> str:
-    return _key("product", translation.get_language(), settings.SHOP_CURRENCY, site, slug, sku)
+    # The slug (as typed in the URL, before any product is found), the SKU and the site (scheme and
+    # host) hashed: the key stays short and clean whatever they hold (memcached refuses keys over 250
+    # characters or with spaces).
+    named = hashlib.sha256(f"{site}\n{slug}\n{sku}".encode()).hexdigest()[:40]
+    return _key("product", translation.get_language(), settings.SHOP_CURRENCY, named)
 
 
 class _SlotRequest:
