@@ -12,6 +12,7 @@ overwrites the measured figures. Exit status 1 when a target is missed.
 import argparse
 import importlib
 import importlib.util
+import os
 import pkgutil
 import sys
 import time
@@ -47,6 +48,22 @@ def _run_one(name: str, args) -> list[Figure]:
         return [Figure(name, f"crashed: {type(exc).__name__}: {exc}"[:90], 0, "runs", "runs", ok=False)]
 
 
+# Before each benchmark, wait (at most SETTLE_SECONDS) for the 1-minute load average to fall below
+# SETTLE_LOAD: the one before leaves its tail (a worker sending its last emails, PostgreSQL writing
+# out) and the load average decays over minutes. Two runs of the same code 7 minutes apart, back to
+# back, gave the warm product page 0.69 and 0.24 of the trivial view.
+SETTLE_LOAD = float(os.environ.get("BENCH_SETTLE_LOAD", "1.0"))
+SETTLE_SECONDS = float(os.environ.get("BENCH_SETTLE_SECONDS", "180"))
+
+
+def settle(*, quick: bool, sleep=time.sleep, load=os.getloadavg, clock=time.monotonic) -> float:
+    """Wait for the machine to be quiet enough to measure; returns the 1-minute load average then."""
+    deadline = clock() + (0 if quick else SETTLE_SECONDS)
+    while load()[0] >= SETTLE_LOAD and clock() < deadline:
+        sleep(5)
+    return load()[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     names_available = available()
     parser = argparse.ArgumentParser(description="Run the shop's benchmarks and print one table of figures.")
@@ -74,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = {}
     for name in names:
         print(f"== {name}", flush=True)
+        print(f"   load average (1 min) {settle(quick=args.quick):.2f} at the start", flush=True)
         started = time.perf_counter()
         figures = _run_one(name, args)
         seconds = round(time.perf_counter() - started, 1)

@@ -30,6 +30,7 @@ def stand_in(monkeypatch):
     module.run = run
     monkeypatch.setitem(sys.modules, "bench.bench_smoke", module)
     monkeypatch.setattr(runner, "available", lambda: ["allocation", "smoke"])
+    monkeypatch.setattr(runner, "SETTLE_SECONDS", 0)  # the suite's own load is no reason to wait here
     return module
 
 
@@ -92,3 +93,24 @@ def test_table_separates_benchmarks_and_counts_targets(capsys):
     assert lines[4].startswith("---")  # a rule between benchmark a and b
     assert lines[5].split() == ["b", "oversold", "units", "1", "units", "<=", "0", "MISSED"]
     assert lines[-1] == "3 figures, 2 with a target: 1 ok, 1 missed (b: oversold units)"
+
+
+def test_a_benchmark_waits_for_the_machine_to_settle_but_not_for_ever():
+    from bench.__main__ import SETTLE_LOAD, SETTLE_SECONDS, settle
+
+    now = [0.0]
+    loads = iter([3.0, 2.0, SETTLE_LOAD - 0.1, SETTLE_LOAD - 0.1])
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    assert settle(quick=False, sleep=sleep, load=lambda: (next(loads),), clock=lambda: now[0]) < SETTLE_LOAD
+    assert now[0] == 10  # two waits of 5 s, then quiet
+
+    now[0] = 0.0
+    assert settle(quick=False, sleep=sleep, load=lambda: (9.0,), clock=lambda: now[0]) == 9.0
+    assert now[0] == SETTLE_SECONDS  # gave up: the run goes on, the load average it starts at is printed
+
+    now[0] = 0.0
+    assert settle(quick=True, sleep=sleep, load=lambda: (9.0,), clock=lambda: now[0]) == 9.0
+    assert now[0] == 0  # a smoke run does not wait
