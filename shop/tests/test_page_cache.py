@@ -3,7 +3,6 @@ a visitor someone else's page or a badge that stock changes made wrong."""
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
@@ -14,9 +13,10 @@ from django.urls import reverse
 
 from inventory.services import purchase_order_create, stock_adjust
 from inventory.tests.factories import SupplierFactory, WarehouseFactory
-from orders.tests.helpers import allow_backorders, give_stock, place
+from orders.tests.helpers import allow_backorders, place
 from shop import cache as page_cache
-from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from shop.tests.factories import CategoryFactory
+from shop.tests.page_cache_helpers import badges, product
 
 pytestmark = pytest.mark.django_db
 
@@ -39,27 +39,6 @@ def _shop(settings, time_machine):
 @pytest.fixture
 def kitchen():
     return CategoryFactory(name="Kitchen", slug="kitchen")
-
-
-def product(category, name, *, units=0, price="10.00"):
-    item = ProductFactory(category=category, name=name, slug=name.lower())
-    variant = VariantFactory(product=item, price=Decimal(price))
-    if units:
-        give_stock(variant, units)
-    return variant
-
-
-def badges(response) -> dict[str, str]:
-    """Product name -> its badge text, from the cards of the grid."""
-    cards = re.findall(
-        r'<article class="card h-100 product-card">(.*?)</article>', response.content.decode(), re.S
-    )
-    found = {}
-    for card in cards:
-        name = re.search(r'class="stretched-link text-decoration-none" href="[^"]*">([^<]*)</a>', card)[1]
-        badge = re.search(r'<span class="badge availability-badge [^"]*">([^<]*)</span>', card)
-        found[name] = badge[1] if badge else ""
-    return found
 
 
 def cart_badge(response) -> str:

@@ -15,7 +15,9 @@ from inventory.services import purchase_order_create, purchase_order_set_expecte
 from inventory.tests.factories import SupplierFactory, WarehouseFactory
 from orders.tests.helpers import allow_backorders, give_stock, place
 from shop import page_cache_pages
-from shop.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from shop.tests import page_cache_helpers
+from shop.tests.factories import CategoryFactory, VariantFactory
+from shop.tests.page_cache_helpers import badges
 
 pytestmark = pytest.mark.django_db
 
@@ -48,11 +50,7 @@ def kitchen():
 
 
 def product(category, name, *, units=0, price="10.00", featured=True):
-    item = ProductFactory(category=category, name=name, slug=name.lower(), is_featured=featured)
-    variant = VariantFactory(product=item, price=Decimal(price), sku=f"{name.upper()}-1")
-    if units:
-        give_stock(variant, units)
-    return variant
+    return page_cache_helpers.product(category, name, units=units, price=price, is_featured=featured)
 
 
 def home(client, prefix=""):
@@ -61,16 +59,6 @@ def home(client, prefix=""):
 
 def page(client, slug="kettle", prefix="", **params):
     return client.get(f"{prefix}/p/{slug}/", params)
-
-
-def badges(response) -> dict[str, str]:
-    """Product name -> its badge text, from the cards of the grid."""
-    found = {}
-    for card in re.findall(r'<article class="card h-100 product-card">(.*?)</article>', text(response), re.S):
-        name = re.search(r'class="stretched-link text-decoration-none" href="[^"]*">([^<]*)</a>', card)[1]
-        badge = re.search(r'<span class="badge availability-badge [^"]*">([^<]*)</span>', card)
-        found[name] = badge[1] if badge else ""
-    return found
 
 
 def text(response) -> str:
